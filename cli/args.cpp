@@ -1,0 +1,69 @@
+#include "args.h"
+
+namespace mailfsck::cli {
+
+std::string usage() {
+    return "usage: mailfsck scan STORE... [--json FILE|-] [--format mbox] [-q]\n"
+           "       mailfsck repair STORE -o OUTDIR [--to native|mbox|eml] [--json FILE|-] [--format mbox] [-q]\n"
+           "       mailfsck verify STORE [--against OTHER] [--json FILE|-] [--format mbox] [-q]\n"
+           "       mailfsck inspect STORE [--json FILE|-] [--format mbox]\n"
+           "       mailfsck problems [--markdown]\n"
+           "       mailfsck --version\n"
+           "Exit codes (fsck(8)): 0 clean, 1 corrected, 4 uncorrected or data lost, 8 operational error,\n"
+           "16 usage error, 32 interrupted.\n";
+}
+
+Args parse_args(const std::vector<std::string>& argv) {
+    if (argv.empty()) throw UsageError("missing command");
+    Args a;
+    a.command = argv[0];
+    static const std::vector<std::string> commands = {"scan", "repair", "verify", "inspect", "problems"};
+    bool known = false;
+    for (const auto& c : commands) known = known || c == a.command;
+    if (!known) throw UsageError("unknown command '" + a.command + "'");
+    for (std::size_t i = 1; i < argv.size(); ++i) {
+        const std::string& s = argv[i];
+        const auto value = [&]() -> std::string {
+            if (i + 1 >= argv.size()) throw UsageError("option " + s + " needs a value");
+            return argv[++i];
+        };
+        if (s == "--json") {
+            a.json = value();
+        } else if (s == "-o" || s == "--output") {
+            a.output = value();
+        } else if (s == "--to") {
+            a.to = value();
+        } else if (s == "--format") {
+            a.format = value();
+        } else if (s == "--against") {
+            a.against = value();
+        } else if (s == "-q" || s == "--quiet") {
+            a.quiet = true;
+        } else if (s == "--markdown") {
+            a.markdown = true;
+        } else if (s == "--") {
+            for (++i; i < argv.size(); ++i) a.stores.push_back(argv[i]);
+        } else if (s.size() > 1 && s[0] == '-') {
+            throw UsageError("unknown option '" + s + "'");
+        } else {
+            a.stores.push_back(s);
+        }
+    }
+    if (a.command == "problems") {
+        if (!a.stores.empty()) throw UsageError("problems takes no store");
+        return a;
+    }
+    if (a.stores.empty()) throw UsageError(a.command + " needs a STORE");
+    if (a.command != "scan" && a.stores.size() > 1) throw UsageError(a.command + " takes exactly one STORE");
+    if (a.command == "repair" && !a.output) throw UsageError("repair needs -o OUTDIR");
+    if (a.command != "repair" && a.output) throw UsageError("-o is only for repair");
+    if (a.against && a.command != "verify") throw UsageError("--against is only for verify");
+    if (a.to != "native" && a.to != "mbox" && a.to != "eml") {
+        if (a.to == "maildir" || a.to == "pst")
+            throw UsageError("--to " + a.to + " is not supported yet");
+        throw UsageError("--to must be native, mbox or eml");
+    }
+    return a;
+}
+
+}  // namespace mailfsck::cli

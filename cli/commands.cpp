@@ -1,0 +1,278 @@
+#include "commands.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <iostream>
+#include <map>
+#include <set>
+
+#include "cli/exit_codes.h"
+#include "cli/progress.h"
+#include "repair/catalogue/catalogue.h"
+#include "repair/log/report.h"
+#include "repair/mbox/mbox_inspect.h"
+#include "repair/store/file_writer.h"
+#include "repair/store/store.h"
+
+namespace mailfsck::cli {
+
+std::atomic<bool> interrupted{false};
+
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string utc_now() {
+    const std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+std::optional<StoreFormat> forced_format(const Args& a) {
+    if (!a.format) return std::nullopt;
+    const auto f = parse_format(*a.format);
+    if (!f) throw UsageError("unknown --format '" + *a.format + "' (supported: mbox)");
+    return f;
+}
+
+// Opens and checks one store into `log`; operational failures become
+// log.error rather than exceptions, so a multi-store scan goes on.
+void check_one(const std::string& path, const Args& a, StoreLog& log, MessageSink* sink, CheckHooks hooks,
+               std::optional<OpenStore>* keep = nullptr) {
+    log.path = path;
+    try {
+        OpenStore store = open_store(path, forced_format(a));
+        // The fingerprint reads the file again; do it on the second core.
+        auto sha = std::async(std::launch::async, [path] { return sha256_file(path); });
+        Progress progress(path, !a.quiet);
+        hooks.progress = [&](std::uint64_t done, std::uint64_t total) { progress.update(done, total); };
+        hooks.interrupted = &interrupted;
+        check_store(store, log, sink, hooks);
+        log.sha256 = sha.get();
+        if (store.source->compression() != Compression::none)
+            log.add(ProblemId::store_compressed, 0, log.size, "store", std::nullopt, log.compression);
+        if (keep) keep->emplace(std::move(store));
+    } catch (const UsageError&) {
+        throw;
+    } catch (const std::exception& e) {
+        log.error = e.what();
+    }
+}
+
+// Prints the report: JSON to stdout with --json -, else text on stdout and
+// JSON to the named file.
+void emit(const SalvageLog& log, const Args& a) {
+    const nlohmann::json j = report_json(log, MAILFSCK_VERSION, utc_now());
+    if (a.json && *a.json == "-") {
+        std::cout << dump_json(j);
+        return;
+    }
+    std::cout << report_text(log);
+    if (a.json) {
+        FileWriter w(*a.json + ".tmp");
+        w.write(dump_json(j));
+        w.close();
+        fs::rename(*a.json + ".tmp", *a.json);
+    }
+}
+
+int exit_for(const SalvageLog& log, bool repaired) {
+    int code = exit_ok;
+    for (const StoreLog& s : log.stores) {
+        if (s.error) {
+            code |= (*s.error == "interrupted") ? exit_interrupted : exit_operational;
+            continue;
+        }
+        if (!s.has_problems()) continue;
+        code |= (repaired && !s.data_lost()) ? exit_corrected : exit_uncorrected;
+    }
+    return code;
+}
+
+void say_errors(const SalvageLog& log) {
+    for (const StoreLog& s : log.stores)
+        if (s.error) std::cerr << "mailfsck: " << s.path << ": " << *s.error << "\n";
+}
+
+bool is_inside(const fs::path& inner, const fs::path& outer) {
+    const fs::path i = fs::weakly_canonical(inner);
+    const fs::path o = fs::weakly_canonical(outer);
+    auto ii = i.begin();
+    for (auto oi = o.begin(); oi != o.end(); ++oi, ++ii)
+        if (ii == i.end() || *ii != *oi) return false;
+    return true;
+}
+
+std::string output_store_name(const std::string& input) {
+    std::string name = fs::path(input).filename().string();
+    for (const char* ext : {".gz", ".bz2", ".xz"})
+        if (name.size() > std::string_view(ext).size() && name.ends_with(ext))
+            name.resize(name.size() - std::string_view(ext).size());
+    if (name.empty() || name == "." || name == "..") name = "store";
+    return name;
+}
+
+}  // namespace
+
+int run_scan(const Args& a) {
+    SalvageLog log;
+    log.mode = Mode::scan;
+    for (const std::string& path : a.stores) {
+        log.stores.emplace_back();
+        check_one(path, a, log.stores.back(), nullptr, {});
+        if (interrupted) break;
+    }
+    say_errors(log);
+    emit(log, a);
+    return exit_for(log, false);
+}
+
+int run_repair(const Args& a) {
+    const std::string& input = a.stores.front();
+    const fs::path out = *a.output;
+    std::error_code ec;
+    if (fs::exists(out, ec) && !(fs::is_directory(out, ec) && fs::is_empty(out, ec)))
+        throw UsageError("output directory " + out.string() + " exists and is not empty");
+    if (is_inside(out, input)) throw UsageError("output directory " + out.string() + " is inside the input");
+
+    SalvageLog log;
+    log.mode = Mode::repair;
+    StoreLog& s = log.stores.emplace_back();
+    s.path = input;
+    OpenStore store;
+    try {
+        store = open_store(input, forced_format(a));
+    } catch (const UsageError&) {
+        throw;
+    } catch (const std::exception& e) {
+        s.error = e.what();
+        say_errors(log);
+        return exit_operational;
+    }
+    const OutputFormat format = a.to == "eml" ? OutputFormat::eml : OutputFormat::mbox;
+    OutputDir dir(out);
+    const std::string name = output_store_name(input);
+    auto sink = make_sink(format, dir, name);
+    auto sha = std::async(std::launch::async, [input] { return sha256_file(input); });
+    {
+        Progress progress("repair " + input, !a.quiet);
+        CheckHooks hooks;
+        hooks.progress = [&](std::uint64_t d, std::uint64_t t) { progress.update(d, t); };
+        hooks.interrupted = &interrupted;
+        check_store(store, s, sink.get(), hooks);
+    }
+    s.sha256 = sha.get();
+    if (s.error) {
+        say_errors(log);
+        return exit_for(log, true);  // the staging directory is removed, nothing is left behind
+    }
+    sink->finish();
+    s.output = OutputInfo{out.string(), format == OutputFormat::eml ? "eml" : "mbox", sink->messages_written(),
+                          sink->lost_found_files()};
+    if (s.output->format == "mbox") s.output->path = (out / name).string();
+    const nlohmann::json j = report_json(log, MAILFSCK_VERSION, utc_now());
+    dir.write_file("report.json", dump_json(j));
+    dir.write_file("report.txt", report_text(log));
+    dir.commit();
+    emit(log, a);
+    return exit_for(log, true);
+}
+
+int run_verify(const Args& a) {
+    SalvageLog log;
+    log.mode = Mode::verify;
+    struct Seen {
+        std::multimap<std::string, std::string> by_id;  // Message-ID -> content hash
+        std::set<std::string> hashes;
+    };
+    Seen store_seen;
+    CheckHooks collect;
+    collect.on_message = [&](std::uint64_t, std::uint64_t, const MessageIdentity& id) {
+        if (!id.message_id.empty()) store_seen.by_id.emplace(id.message_id, id.content_sha256);
+        store_seen.hashes.insert(id.content_sha256);
+    };
+    log.stores.emplace_back();
+    check_one(a.stores.front(), a, log.stores.back(), nullptr, collect);
+
+    std::vector<std::string> differences;
+    if (a.against && !log.stores.back().error) {
+        CheckHooks compare;
+        compare.on_message = [&](std::uint64_t no, std::uint64_t offset, const MessageIdentity& id) {
+            if (store_seen.hashes.count(id.content_sha256)) return;
+            const auto range = store_seen.by_id.equal_range(id.message_id);
+            const bool id_known = !id.message_id.empty() && range.first != range.second;
+            differences.push_back(std::string(id_known ? "changed" : "missing") + ": message " + std::to_string(no) +
+                                  " at offset " + std::to_string(offset) + " of " + *a.against +
+                                  (id.message_id.empty() ? " (no Message-ID)" : " " + id.message_id));
+        };
+        log.stores.emplace_back();
+        check_one(*a.against, a, log.stores.back(), nullptr, compare);
+    }
+    say_errors(log);
+    emit(log, a);
+    for (const std::string& d : differences) std::cout << d << "\n";
+    if (a.against && !log.stores.back().error)
+        std::cout << differences.size() << " message(s) of " << *a.against << " missing or changed in "
+                  << a.stores.front() << "\n";
+    int code = exit_for(log, false);
+    if (!differences.empty()) code |= exit_uncorrected;
+    if (code == exit_ok) std::cout << "verified: " << a.stores.front() << " is sound\n";
+    return code;
+}
+
+int run_inspect(const Args& a) {
+    const std::string& path = a.stores.front();
+    OpenStore store;
+    try {
+        store = open_store(path, forced_format(a));
+    } catch (const UsageError&) {
+        throw;
+    } catch (const std::exception& e) {
+        std::cerr << "mailfsck: " << path << ": " << e.what() << "\n";
+        return exit_operational;
+    }
+    nlohmann::json j = inspect_mbox(*store.source);
+    j["path"] = path;
+    if (a.json) {
+        std::cout << dump_json(j);
+        return exit_ok;
+    }
+    std::cout << path << ": mbox, " << j["size"].get<std::uint64_t>() << " bytes\n";
+    for (const auto& [k, v] : j["evidence"].items()) std::cout << "  " << k << ": " << v.dump() << "\n";
+    for (const auto& s : j["segments"]) {
+        std::cout << s["kind"].get<std::string>() << " @" << s["offset"] << "+" << s["length"];
+        if (s.contains("separator")) {
+            std::cout << " sep=" << s["separator"]["kind"].get<std::string>() << " headers@" << s["headers"]["offset"]
+                      << " (" << s["headers"]["fields"] << " fields) body@" << s["body"]["offset"] << "+"
+                      << s["body"]["length"] << " content-length=" << s["content_length"].get<std::string>();
+            if (!s["cuts"].empty()) std::cout << " cuts=" << s["cuts"].dump();
+            std::cout << "\n    " << s["separator"]["line"].dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        }
+        std::cout << "\n";
+        for (const auto& d : s["defects"])
+            std::cout << "    defect " << d["kind"].get<std::string>() << " @" << d["offset"] << "+" << d["length"]
+                      << "\n";
+    }
+    return exit_ok;
+}
+
+int run_problems(const Args& a) {
+    if (a.markdown) {
+        std::cout << problems_markdown();
+        return exit_ok;
+    }
+    for (const ProblemInfo& p : all_problems())
+        std::cout << p.code << "  " << severity_name(p.severity) << "  " << action_name(p.action) << "  " << p.summary
+                  << "\n";
+    return exit_ok;
+}
+
+}  // namespace mailfsck::cli

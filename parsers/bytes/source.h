@@ -1,0 +1,56 @@
+// Read-only access to a store file's bytes.
+//
+// A Source maps the file (never opened for writing). Compressed inputs
+// (gzip, bzip2, xz, recognised by magic bytes, not by name) are inflated
+// through Boost.Iostreams into an unlinked temporary file that is then
+// mapped, so memory stays flat whatever the size of the store.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+#include "bytes.h"
+
+namespace mailfsck {
+
+enum class Compression { none, gzip, bzip2, xz };
+
+[[nodiscard]] std::string_view compression_name(Compression c);
+
+// Operational failure (cannot open, cannot map, bad compressed stream): not
+// a finding about the store's content but a reason the check could not run.
+class SourceError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+class Source {
+public:
+    static std::unique_ptr<Source> open(const std::string& path);
+    virtual ~Source() = default;
+    Source(const Source&) = delete;
+    Source& operator=(const Source&) = delete;
+
+    // The (decompressed) bytes, offsets relative to the decompressed stream.
+    [[nodiscard]] virtual ByteView bytes() const = 0;
+    [[nodiscard]] Compression compression() const { return compression_; }
+    // Size of the file as stored on disk.
+    [[nodiscard]] std::uint64_t stored_size() const { return stored_size_; }
+
+protected:
+    Source(Compression c, std::uint64_t stored) : compression_(c), stored_size_(stored) {}
+
+private:
+    Compression compression_;
+    std::uint64_t stored_size_;
+};
+
+// Magic-byte sniffing, exposed for tests.
+[[nodiscard]] Compression detect_compression(const ByteView& head);
+
+// Lowercase hex SHA-256 of a file's bytes as stored, read in fixed chunks.
+[[nodiscard]] std::string sha256_file(const std::string& path);
+
+}  // namespace mailfsck

@@ -1,0 +1,357 @@
+#include "framer.h"
+
+#include <array>
+#include <bitset>
+#include <charconv>
+
+namespace mailfsck::mbox {
+namespace {
+
+constexpr std::uint64_t look_ahead_header_bytes = 64 * 1024;
+
+// Control bytes that no text mail carries. ESC (ISO-2022), FF, TAB, CR and
+// LF are text.
+constexpr bool is_control(unsigned char c) {
+    return (c < 0x20 && c != '\t' && c != '\n' && c != '\r' && c != 0x0c && c != 0x1b) || c == 0x7f;
+}
+
+constexpr std::array<bool, 256> control_table = [] {
+    std::array<bool, 256> t{};
+    for (unsigned i = 0; i < 256; ++i) t[i] = is_control(static_cast<unsigned char>(i));
+    return t;
+}();
+
+// Trace fields are written by the transport and the store, not by people:
+// a block holding them is a stored message's header, not quoted text.
+bool is_trace_field(std::string_view name) {
+    using mime::iequals;
+    return iequals(name, "Received") || iequals(name, "Return-Path") || iequals(name, "Delivered-To") ||
+           iequals(name, "Message-ID") || iequals(name, "X-Mozilla-Status") || iequals(name, "X-GM-THRID") ||
+           iequals(name, "X-UID") || iequals(name, "Status");
+}
+
+bool is_blank(const Line& l) { return l.content_length() == 0 && l.terminated(); }
+
+}  // namespace
+
+struct Framer::LineDamage {
+    std::uint64_t longest_nul_run = 0;
+    std::uint64_t controls = 0;
+    std::uint32_t distinct = 0;
+    std::uint64_t first_control = 0;
+};
+
+Framer::Framer(ByteView input, FramerOptions options) : in_(input), opt_(options) {
+    mmdf_ = is_mmdf_marker(in_.sub(0, line_at(in_, 0).content_end).text());
+}
+
+Framer::LineDamage Framer::damage_of(const Line& line) const {
+    LineDamage d;
+    std::bitset<256> seen;
+    std::uint64_t run = 0;
+    const unsigned char* p = in_.data();
+    for (std::uint64_t i = line.begin; i < line.content_end; ++i) {
+        const unsigned char c = p[i];
+        if (!control_table[c]) {
+            run = 0;
+            continue;
+        }
+        if (d.controls++ == 0) d.first_control = i;
+        seen.set(c);
+        run = c == 0 ? run + 1 : 0;
+        if (run > d.longest_nul_run) d.longest_nul_run = run;
+    }
+    d.distinct = static_cast<std::uint32_t>(seen.count());
+    return d;
+}
+
+bool Framer::is_damaged(std::uint64_t line_begin) const {
+    const LineDamage d = damage_of(line_at(in_, line_begin));
+    return d.longest_nul_run >= opt_.hole_min || d.distinct >= opt_.garbage_distinct_min;
+}
+
+std::uint64_t Framer::damaged_run_end(std::uint64_t pos, std::uint64_t limit) const {
+    std::uint64_t e = line_at(in_, pos).end;
+    while (e < limit && is_damaged(e)) e = line_at(in_, e).end;
+    return e;
+}
+
+bool Framer::accept_separator(std::uint64_t pos, bool after_blank) const {
+    const Line line = line_at(in_, pos);
+    const FromLineKind kind = classify_from_line(in_.sub(pos, line.content_length()).text());
+    if (kind == FromLineKind::not_from) return false;
+    const mime::HeaderBlock hb = mime::read_header_block(in_.sub(0, line.end + look_ahead_header_bytes), line.end);
+    if (hb.fields.empty()) {
+        // A well-formed envelope line after an empty line still starts a
+        // message even when its header block is gone.
+        return kind == FromLineKind::strict && after_blank;
+    }
+    // A strict envelope line after an empty line is the canonical separator.
+    if (kind == FromLineKind::strict && after_blank) return true;
+    const bool plausible = hb.how == mime::BlockEnd::blank_line || hb.how == mime::BlockEnd::end_of_input ||
+                           hb.fields.size() >= 3;
+    if (!plausible) return false;
+    // Without the empty line (a writer that omits it, or damage that took
+    // it), a dated envelope or a stored message's trace fields decide.
+    return after_blank || kind == FromLineKind::strict || header_block_at(line.end, true);
+}
+
+bool Framer::header_block_at(std::uint64_t pos, bool strong) const {
+    const Line first = line_at(in_, pos);
+    if (!mime::is_field_line(in_, first)) return false;
+    const ByteView window = in_.sub(0, pos + look_ahead_header_bytes);
+    const mime::HeaderBlock hb = mime::read_header_block(window, pos);
+    if (hb.fields.size() < 2 || hb.how != mime::BlockEnd::blank_line) return false;
+    if (!strong) return true;
+    bool trace = false;
+    bool origin = false;
+    for (const mime::Field& f : hb.fields) {
+        const std::string_view name = f.name(window);
+        trace = trace || is_trace_field(name);
+        origin = origin || mime::iequals(name, "From") || mime::iequals(name, "Date");
+    }
+    return trace && origin;
+}
+
+bool Framer::destroyed_separator_at(std::uint64_t pos) const {
+    const Line line = line_at(in_, pos);
+    if (line.content_length() == 0 || !line.terminated() || mime::is_field_line(in_, line)) return false;
+    return header_block_at(line.end, true);
+}
+
+bool Framer::message_starts_at(std::uint64_t pos) const {
+    if (pos >= in_.size()) return true;
+    if (mmdf_) return is_mmdf_marker(in_.sub(pos, line_at(in_, pos).content_length()).text()) ||
+                      header_block_at(pos, false);
+    return accept_separator(pos, true) || header_block_at(pos, false) || destroyed_separator_at(pos);
+}
+
+std::optional<Segment> Framer::next() {
+    while (pending_.empty() && pos_ < in_.size()) produce();
+    if (pending_.empty()) return std::nullopt;
+    Segment s = std::move(pending_.front());
+    pending_.pop_front();
+    return s;
+}
+
+void Framer::produce() {
+    const Line line = line_at(in_, pos_);
+    if (is_damaged(pos_)) return produce_damaged_run();
+    const std::string_view content = in_.sub(pos_, line.content_length()).text();
+    if (mmdf_ && is_mmdf_marker(content)) return frame_message(SeparatorKind::mmdf, {pos_, line.end - pos_}, line.end);
+    if (!mmdf_ && accept_separator(pos_, true)) {
+        const bool strict = classify_from_line(content) == FromLineKind::strict;
+        return frame_message(strict ? SeparatorKind::from_strict : SeparatorKind::from_loose,
+                             {pos_, line.end - pos_}, line.end);
+    }
+    if (header_block_at(pos_, false)) return frame_message(SeparatorKind::lost, {pos_, 0}, pos_);
+    if (destroyed_separator_at(pos_)) return frame_message(SeparatorKind::lost, {pos_, line.end - pos_}, line.end);
+    produce_fragment();
+}
+
+void Framer::produce_damaged_run() {
+    const std::uint64_t begin = pos_;
+    const std::uint64_t end = damaged_run_end(begin, in_.size());
+    Segment s;
+    s.begin = begin;
+    s.end = end;
+    bool only_nul = true;
+    for (std::uint64_t i = begin; i < end && only_nul; ++i) {
+        const unsigned char c = in_.at_or(i, 0);
+        only_nul = c == 0 || c == '\n' || c == '\r';
+    }
+    s.kind = only_nul ? SegmentKind::junk : SegmentKind::fragment;
+    const LineDamage d = damage_of(line_at(in_, begin));
+    s.defects.push_back({d.longest_nul_run >= opt_.hole_min ? DefectKind::nul_hole : DefectKind::binary_garbage,
+                         begin, end - begin, {}});
+    pending_.push_back(std::move(s));
+    pos_ = end;
+}
+
+void Framer::produce_fragment() {
+    const std::uint64_t begin = pos_;
+    std::uint64_t q = line_at(in_, begin).end;
+    bool after_blank = is_blank(line_at(in_, begin));
+    while (q < in_.size() && !is_damaged(q)) {
+        const Line l = line_at(in_, q);
+        const bool from_line = in_.starts_with("From ", q) && accept_separator(q, after_blank);
+        const bool mmdf_line = mmdf_ && is_mmdf_marker(in_.sub(q, l.content_length()).text());
+        if (from_line || mmdf_line) break;
+        if (after_blank && (header_block_at(q, false) || destroyed_separator_at(q))) break;
+        after_blank = is_blank(l);
+        q = l.end;
+    }
+    Segment s;
+    s.kind = SegmentKind::fragment;
+    s.begin = begin;
+    s.end = q;
+    s.defects.push_back({begin == 0 ? DefectKind::leading_garbage : DefectKind::fragment, begin, q - begin, {}});
+    pending_.push_back(std::move(s));
+    pos_ = q;
+}
+
+std::optional<std::uint64_t> Framer::content_length_end(Segment& m, const mime::HeaderBlock& hb) const {
+    const ByteView window = in_.sub(0, hb.end);
+    const mime::Field* f = hb.find(window, "Content-Length");
+    if (f == nullptr) return std::nullopt;
+    const std::string value = mime::unfolded_value(window, *f, 32);
+    std::uint64_t n = 0;
+    const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+    if (ec != std::errc() || ptr != value.data() + value.size()) {
+        m.content_length = ContentLength::invalid;
+        m.defects.push_back({DefectKind::content_length_invalid, f->begin, f->end - f->begin, value});
+        return std::nullopt;
+    }
+    // Content-Length counts the body; the empty line that follows it
+    // separates messages (mboxcl/mboxcl2 as written by c-client and
+    // Mail::Box). It agrees when that lands on the next separator or EOF.
+    const std::uint64_t body_end = hb.end + n;
+    if (n <= in_.size() - hb.end) {
+        if (body_end == in_.size()) return body_end;
+        const Line after = line_at(in_, body_end);
+        if (is_blank(after) && (after.end == in_.size() || accept_separator(after.end, true) ||
+                                (mmdf_ && is_mmdf_marker(in_.sub(after.end, line_at(in_, after.end).content_length()).text()))))
+            return after.end;
+        if (accept_separator(body_end, false)) return body_end;
+    }
+    m.content_length = ContentLength::disagrees;
+    m.defects.push_back({DefectKind::content_length_mismatch, f->begin, f->end - f->begin,
+                         "Content-Length " + value + " does not end on a message boundary"});
+    return std::nullopt;
+}
+
+void Framer::frame_message(SeparatorKind kind, Span separator, std::uint64_t header_begin) {
+    Segment m;
+    m.kind = SegmentKind::message;
+    m.begin = separator.length > 0 ? separator.offset : header_begin;
+    m.separator_kind = kind;
+    m.separator = separator;
+    m.header_begin = header_begin;
+    switch (kind) {
+        case SeparatorKind::from_strict: ++evidence_.separators_strict; break;
+        case SeparatorKind::from_loose: ++evidence_.separators_loose; break;
+        case SeparatorKind::mmdf: ++evidence_.separators_mmdf; break;
+        case SeparatorKind::lost:
+            m.defects.push_back({DefectKind::separator_destroyed, m.begin, header_begin - m.begin, {}});
+            break;
+    }
+    const mime::HeaderBlock hb = mime::read_header_block(in_, header_begin);
+    m.header_fields = static_cast<std::uint32_t>(hb.fields.size());
+    m.header_end = hb.how;
+    m.body_begin = hb.end;
+    m.crlf_lines = hb.crlf_lines;
+    m.lf_lines = hb.lf_lines;
+    if (hb.fields.empty()) m.defects.push_back({DefectKind::no_header_block, header_begin, 0, {}});
+    if (hb.how == mime::BlockEnd::end_of_input && !hb.fields.empty())
+        m.defects.push_back({DefectKind::truncated_in_headers, header_begin, hb.end - header_begin, {}});
+    if (hb.how == mime::BlockEnd::non_header && !hb.fields.empty())
+        m.defects.push_back({DefectKind::header_block_damaged, hb.end, line_at(in_, hb.end).end - hb.end, {}});
+
+    const std::optional<std::uint64_t> fixed_end = content_length_end(m, hb);
+    if (fixed_end) {
+        m.content_length = ContentLength::agrees;
+        ++evidence_.content_length_agrees;
+    } else if (m.content_length == ContentLength::disagrees) {
+        ++evidence_.content_length_disagrees;
+    }
+    walk_body(m, hb.how == mime::BlockEnd::blank_line, fixed_end);
+    evidence_.crlf_lines += m.crlf_lines;
+    evidence_.lf_lines += m.lf_lines;
+    if (m.crlf_lines > 0 && m.lf_lines > 0)
+        m.defects.push_back({DefectKind::mixed_line_endings, m.begin, m.end - m.begin,
+                             std::to_string(m.crlf_lines) + " CRLF, " + std::to_string(m.lf_lines) + " LF lines"});
+    if (m.end == in_.size() && in_.size() > 0 && in_.at_or(in_.size() - 1, 0) != '\n')
+        m.defects.push_back({DefectKind::unterminated_last_line, in_.size() - 1, 1, {}});
+    pos_ = m.end;
+    pending_.push_back(std::move(m));
+}
+
+void Framer::record_line_endings(Segment& m, const Line& line) {
+    if (!line.terminated()) return;
+    ++(line.crlf() ? m.crlf_lines : m.lf_lines);
+}
+
+void Framer::walk_body(Segment& m, bool after_blank, std::optional<std::uint64_t> fixed_end) {
+    const std::uint64_t limit = fixed_end.value_or(in_.size());
+    std::uint64_t p = m.body_begin;
+    bool prev_blank = after_blank;
+    std::uint64_t last_blank = UINT64_MAX;
+    bool stray_reported = false;
+    while (p < limit) {
+        const Line line = line_at(in_, p);
+        const unsigned char first = in_.at_or(p, 0);
+        if (!fixed_end) {
+            if (mmdf_ && first == 1 && is_mmdf_marker(in_.sub(p, line.content_length()).text())) {
+                record_line_endings(m, line);
+                m.content_end = p;
+                m.end = line.end;
+                return;
+            }
+            if (first == 'F' && in_.starts_with("From ", p)) {
+                if (accept_separator(p, prev_blank)) break;
+                ++evidence_.unescaped_from;
+                m.defects.push_back({DefectKind::unescaped_from, p, line.end - p, {}});
+            } else if (prev_blank && destroyed_separator_at(p)) {
+                break;
+            }
+        } else if (first == 'F' && in_.starts_with("From ", p)) {
+            ++evidence_.unescaped_from;  // protected by a Content-Length that agrees
+        }
+        if (first == '>') {
+            std::uint64_t i = p;
+            while (in_.at_or(i, 0) == '>') ++i;
+            if (in_.starts_with("From ", i)) ++(i - p == 1 ? evidence_.quoted_from : evidence_.double_quoted_from);
+        }
+        const LineDamage d = damage_of(line);
+        if (d.longest_nul_run >= opt_.hole_min || d.distinct >= opt_.garbage_distinct_min) {
+            const std::uint64_t e = damaged_run_end(p, limit);
+            if (!fixed_end && e < limit && message_starts_at(e)) break;
+            if (!fixed_end && e >= in_.size()) break;
+            m.cuts.push_back({p, e - p});
+            m.defects.push_back({d.longest_nul_run >= opt_.hole_min ? DefectKind::nul_hole : DefectKind::binary_garbage,
+                                 p, e - p, {}});
+            p = e;
+            prev_blank = false;
+            continue;
+        }
+        if (d.controls > 0 && !stray_reported) {
+            stray_reported = true;
+            m.defects.push_back({DefectKind::stray_control_bytes, d.first_control, 1, {}});
+        }
+        record_line_endings(m, line);
+        prev_blank = is_blank(line);
+        if (prev_blank) last_blank = p;
+        p = line.end;
+    }
+    m.end = p < limit ? p : limit;
+    // The empty line before the next separator belongs to the framing, not
+    // to the message.
+    m.content_end = (last_blank != UINT64_MAX && line_at(in_, last_blank).end == m.end && last_blank >= m.body_begin)
+                        ? last_blank
+                        : m.end;
+    if (m.end < in_.size() && m.content_end == m.end && !mmdf_)
+        m.defects.push_back({DefectKind::separator_not_after_blank, m.end, 0, {}});
+}
+
+std::string_view defect_name(DefectKind k) {
+    switch (k) {
+        case DefectKind::leading_garbage: return "leading_garbage";
+        case DefectKind::separator_destroyed: return "separator_destroyed";
+        case DefectKind::separator_not_after_blank: return "separator_not_after_blank";
+        case DefectKind::unescaped_from: return "unescaped_from";
+        case DefectKind::content_length_mismatch: return "content_length_mismatch";
+        case DefectKind::content_length_invalid: return "content_length_invalid";
+        case DefectKind::truncated_in_headers: return "truncated_in_headers";
+        case DefectKind::unterminated_last_line: return "unterminated_last_line";
+        case DefectKind::nul_hole: return "nul_hole";
+        case DefectKind::binary_garbage: return "binary_garbage";
+        case DefectKind::stray_control_bytes: return "stray_control_bytes";
+        case DefectKind::header_block_damaged: return "header_block_damaged";
+        case DefectKind::no_header_block: return "no_header_block";
+        case DefectKind::mixed_line_endings: return "mixed_line_endings";
+        case DefectKind::fragment: return "fragment";
+    }
+    return "unknown";
+}
+
+}  // namespace mailfsck::mbox

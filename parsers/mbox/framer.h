@@ -1,0 +1,154 @@
+// Splits an mbox byte stream into messages, damage and leftovers.
+//
+// The framer tiles the whole input with segments, in order and without gaps:
+// messages (each from its separator line, or from where its lost separator
+// was, to the next message), junk (NUL holes between messages) and fragments
+// (bytes that belong to no recognisable message). Damage inside a message is
+// recorded as line-aligned cuts that a repair removes. Every decision that
+// could have gone another way (an unescaped "From " line, a Content-Length
+// that does or does not agree) is recorded as a defect with its evidence, so
+// the report can say why the store was split the way it was.
+//
+// Work is one pass over the bytes plus bounded look-ahead at candidate
+// separators; memory is independent of the input size (segments are handed
+// out one at a time).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "parsers/bytes/bytes.h"
+#include "parsers/mbox/from_line.h"
+#include "parsers/mime/headers.h"
+
+namespace mailfsck::mbox {
+
+enum class DefectKind {
+    leading_garbage,            // bytes before the first message
+    separator_destroyed,        // a message's headers follow a line that is not a separator
+    separator_not_after_blank,  // a separator with no empty line before it
+    unescaped_from,             // a body line starting "From " that is not a separator
+    content_length_mismatch,    // Content-Length does not land on the next separator or EOF
+    content_length_invalid,     // Content-Length is not a number
+    truncated_in_headers,       // the input ends inside a header block
+    unterminated_last_line,     // the input does not end with a line terminator
+    nul_hole,                   // a run of NUL bytes (sparse hole left by a crash or sync)
+    binary_garbage,             // a run of control bytes no mail text contains
+    stray_control_bytes,        // a few control bytes in otherwise plausible text
+    header_block_damaged,       // a header block interrupted by a line that is not a field
+    no_header_block,            // a separator followed by no header field at all
+    mixed_line_endings,         // CRLF and LF lines in one message
+    fragment,                   // bytes after a hole or garbage that fit no message
+};
+
+struct Defect {
+    DefectKind kind;
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;
+    std::string detail;
+};
+
+struct Span {
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;
+    [[nodiscard]] std::uint64_t end() const { return offset + length; }
+};
+
+enum class SeparatorKind { from_strict, from_loose, mmdf, lost };
+
+enum class SegmentKind { message, junk, fragment };
+
+enum class ContentLength { absent, agrees, disagrees, invalid };
+
+struct Segment {
+    SegmentKind kind = SegmentKind::message;
+    std::uint64_t begin = 0;  // absolute offsets in the input
+    std::uint64_t end = 0;
+
+    // Messages only. For SeparatorKind::lost, separator is the damaged line
+    // (possibly empty) that stood where the separator should have been.
+    SeparatorKind separator_kind = SeparatorKind::lost;
+    Span separator;
+    std::uint64_t header_begin = 0;
+    std::uint64_t body_begin = 0;
+    // End of the message's own bytes: before the empty line (or MMDF marker)
+    // that only separates it from the next message.
+    std::uint64_t content_end = 0;
+    mime::BlockEnd header_end = mime::BlockEnd::blank_line;
+    std::uint32_t header_fields = 0;
+    ContentLength content_length = ContentLength::absent;
+    std::uint32_t crlf_lines = 0;
+    std::uint32_t lf_lines = 0;
+    // Damaged, line-aligned byte ranges inside the message, ascending. A
+    // repair drops them from the message and quarantines or lists them.
+    std::vector<Span> cuts;
+    std::vector<Defect> defects;
+};
+
+// Store-wide evidence for the variant decision.
+struct Evidence {
+    std::uint64_t separators_strict = 0;
+    std::uint64_t separators_loose = 0;
+    std::uint64_t separators_mmdf = 0;
+    std::uint64_t quoted_from = 0;         // ">From " body lines
+    std::uint64_t double_quoted_from = 0;  // ">>From " and deeper
+    std::uint64_t unescaped_from = 0;      // "From " body lines that were not separators
+    std::uint64_t content_length_agrees = 0;
+    std::uint64_t content_length_disagrees = 0;
+    std::uint64_t crlf_lines = 0;
+    std::uint64_t lf_lines = 0;
+};
+
+struct FramerOptions {
+    // A NUL run at least this long is a hole, not a stray byte.
+    std::uint64_t hole_min = 8;
+    // A run of control bytes is garbage when it holds this many distinct values.
+    std::uint32_t garbage_distinct_min = 4;
+};
+
+class Framer {
+public:
+    explicit Framer(ByteView input, FramerOptions options = {});
+
+    // The next segment in input order, or nullopt at the end.
+    std::optional<Segment> next();
+
+    [[nodiscard]] const Evidence& evidence() const { return evidence_; }
+
+private:
+    struct LineDamage;
+    [[nodiscard]] LineDamage damage_of(const Line& line) const;
+    [[nodiscard]] bool is_damaged(std::uint64_t line_begin) const;
+    // End of the run of damaged lines starting at `pos`.
+    [[nodiscard]] std::uint64_t damaged_run_end(std::uint64_t pos, std::uint64_t limit) const;
+
+    // Start tests, each at a line start.
+    [[nodiscard]] bool accept_separator(std::uint64_t pos, bool after_blank) const;
+    [[nodiscard]] bool header_block_at(std::uint64_t pos, bool strong) const;
+    [[nodiscard]] bool destroyed_separator_at(std::uint64_t pos) const;
+    [[nodiscard]] bool message_starts_at(std::uint64_t pos) const;
+
+    void produce();
+    void produce_damaged_run();
+    void produce_fragment();
+    void frame_message(SeparatorKind kind, Span separator, std::uint64_t header_begin);
+    [[nodiscard]] std::optional<std::uint64_t> content_length_end(Segment& m, const mime::HeaderBlock& hb) const;
+    // Walks body lines from m.body_begin, setting m.end; with `fixed_end`
+    // (Content-Length agreed) no separator is looked for before it.
+    void walk_body(Segment& m, bool after_blank, std::optional<std::uint64_t> fixed_end);
+    void record_line_endings(Segment& m, const Line& line);
+
+    ByteView in_;
+    FramerOptions opt_;
+    Evidence evidence_;
+    std::uint64_t pos_ = 0;
+    bool mmdf_ = false;
+    std::deque<Segment> pending_;
+};
+
+[[nodiscard]] std::string_view defect_name(DefectKind k);
+
+}  // namespace mailfsck::mbox

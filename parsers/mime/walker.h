@@ -1,0 +1,59 @@
+// A bounded, non-recursive MIME structure walker for untrusted messages.
+//
+// Walks one message (header block + body) and records structural defects
+// with their byte offsets instead of failing: boundaries that never open or
+// never close, invalid base64, nesting and part-count beyond the limits.
+// Boundaries are recognised only at the start of a line (RFC 2046 §5.1.1),
+// an unclosed inner multipart resynchronises on an enclosing boundary, and
+// an explicit stack replaces recursion, so time is linear in the input and
+// memory is bounded by the limits, whatever the bytes.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "parsers/bytes/bytes.h"
+
+namespace mailfsck::mime {
+
+enum class DefectKind {
+    missing_close_boundary,    // a multipart's closing delimiter never appears
+    boundary_never_opened,     // a multipart body holds no delimiter line at all
+    missing_boundary_param,    // multipart/* without a boundary parameter
+    invalid_base64,            // a base64 part holds bytes outside the alphabet or a bad length
+    nesting_too_deep,          // more nested multiparts/messages than Limits::max_depth
+    too_many_parts,            // more parts than Limits::max_parts
+    header_block_unterminated, // a part's header block did not end with an empty line
+};
+
+struct Defect {
+    DefectKind kind;
+    std::uint64_t offset = 0;  // absolute, from the view's base()
+    std::uint64_t length = 0;
+    std::string detail;        // short, human-readable, e.g. the boundary string
+};
+
+struct Limits {
+    std::uint32_t max_depth = 64;
+    std::uint32_t max_parts = 10000;
+};
+
+struct Summary {
+    std::uint32_t parts = 0;      // entities seen, the message itself included
+    std::uint32_t max_depth = 0;  // deepest nesting reached
+    // A multipart was still open when the input ended: the typical mark of a
+    // message cut short.
+    bool open_at_end = false;
+    // Boundaries of the multiparts still open at the end, innermost first:
+    // what a repair appends to close a truncated message.
+    std::vector<std::string> open_boundaries;
+    std::vector<Defect> defects;
+};
+
+// Walks `message` (its header block starts at relative 0).
+[[nodiscard]] Summary walk(const ByteView& message, const Limits& limits = {});
+
+[[nodiscard]] std::string_view defect_name(DefectKind k);
+
+}  // namespace mailfsck::mime

@@ -1,0 +1,143 @@
+#include "report.h"
+
+#include <sstream>
+
+namespace mailfsck {
+namespace {
+
+std::string_view mode_name(Mode m) {
+    switch (m) {
+        case Mode::scan: return "scan";
+        case Mode::repair: return "repair";
+        case Mode::verify: return "verify";
+        case Mode::inspect: return "inspect";
+    }
+    return "?";
+}
+
+nlohmann::json optional_number(const std::optional<std::uint64_t>& v) {
+    return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+
+nlohmann::json store_json(const StoreLog& s) {
+    nlohmann::json j;
+    j["path"] = s.path;
+    j["format"] = s.format;
+    j["variant"] = s.variant;
+    j["variant_evidence"] = s.variant_evidence;
+    j["compression"] = s.compression;
+    j["size"] = s.size;
+    j["sha256"] = s.sha256;
+    if (s.error) j["error"] = *s.error;
+    j["messages"] = {{"found", s.messages.found},     {"intact", s.messages.intact},
+                     {"repaired", s.messages.repaired}, {"partial", s.messages.partial},
+                     {"lost", s.messages.lost},        {"duplicates", s.messages.duplicates}};
+    j["bytes"] = {{"total", s.bytes.total},         {"in_messages", s.bytes.in_messages},
+                  {"in_lost_found", s.bytes.in_lost_found}, {"junk", s.bytes.junk},
+                  {"duplicates", s.bytes.duplicates}, {"unaccounted", s.bytes.unaccounted}};
+    nlohmann::json problems = nlohmann::json::array();
+    for (const Finding& f : s.findings) {
+        const ProblemInfo& p = problem(f.id);
+        problems.push_back({{"code", p.code},
+                            {"severity", severity_name(p.severity)},
+                            {"offset", f.offset},
+                            {"length", f.length},
+                            {"structure", f.structure},
+                            {"message", optional_number(f.message)},
+                            {"action", action_name(f.action)},
+                            {"summary", p.summary},
+                            {"detail", f.detail}});
+    }
+    j["problems"] = std::move(problems);
+    nlohmann::json lost = nlohmann::json::array();
+    for (const LostItem& l : s.lost) {
+        lost.push_back({{"offset", l.offset},
+                        {"length", l.length},
+                        {"message", optional_number(l.message)},
+                        {"message_id", l.message_id},
+                        {"date", l.date},
+                        {"from", l.from},
+                        {"subject", l.subject},
+                        {"reason", l.reason}});
+    }
+    j["lost"] = std::move(lost);
+    if (s.output) {
+        j["output"] = {{"path", s.output->path},
+                       {"format", s.output->format},
+                       {"messages_written", s.output->messages_written},
+                       {"lost_found_files", s.output->lost_found_files}};
+    }
+    return j;
+}
+
+}  // namespace
+
+nlohmann::json report_json(const SalvageLog& log, const std::string& version, const std::string& timestamp) {
+    nlohmann::json j;
+    j["schema"] = report_schema;
+    j["tool"] = {{"name", "mailfsck"}, {"version", version}};
+    j["mode"] = mode_name(log.mode);
+    if (!timestamp.empty()) j["timestamp"] = timestamp;
+    j["stores"] = nlohmann::json::array();
+    for (const StoreLog& s : log.stores) j["stores"].push_back(store_json(s));
+    return j;
+}
+
+std::string dump_json(const nlohmann::json& j) {
+    return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+std::string report_text(const SalvageLog& log) {
+    std::ostringstream o;
+    for (const StoreLog& s : log.stores) {
+        o << s.path << ": ";
+        if (s.error) {
+            o << "error: " << *s.error << "\n";
+            continue;
+        }
+        o << s.format;
+        if (!s.variant.empty()) o << " (" << s.variant << ")";
+        o << ", " << s.size << " bytes";
+        if (s.compression != "none") o << " " << s.compression << "-compressed";
+        o << ", sha256 " << s.sha256 << "\n";
+        const MessageCounts& m = s.messages;
+        o << "  messages: " << m.found << " found, " << m.intact << " intact, " << m.repaired << " repaired, "
+          << m.partial << " partial, " << m.lost << " lost";
+        if (m.duplicates) o << ", " << m.duplicates << " duplicate copies";
+        o << "\n";
+        const ByteLedger& b = s.bytes;
+        o << "  bytes: " << b.in_messages << " in messages, " << b.in_lost_found << " in lost+found, " << b.junk
+          << " junk, " << b.duplicates << " duplicate, " << b.unaccounted << " unaccounted of " << b.total << "\n";
+        if (!s.variant_evidence.empty()) {
+            o << "  variant evidence:";
+            for (const auto& e : s.variant_evidence) o << " " << e << ";";
+            o << "\n";
+        }
+        for (const Finding& f : s.findings) {
+            const ProblemInfo& p = problem(f.id);
+            o << "  " << p.code << " " << severity_name(p.severity) << " @" << f.offset << "+" << f.length;
+            if (f.message) o << " msg " << *f.message;
+            o << " [" << f.structure << "] " << p.summary;
+            if (!f.detail.empty()) o << ": " << f.detail;
+            o << " -> " << action_name(f.action) << "\n";
+        }
+        for (const LostItem& l : s.lost) {
+            o << "  LOST @" << l.offset << "+" << l.length;
+            if (l.message) o << " msg " << *l.message;
+            if (!l.subject.empty()) o << " \"" << l.subject << "\"";
+            if (!l.message_id.empty()) o << " " << l.message_id;
+            o << ": " << l.reason << "\n";
+        }
+        if (s.output) {
+            o << "  output: " << s.output->path << " (" << s.output->format << "), " << s.output->messages_written
+              << " messages written, " << s.output->lost_found_files << " files in lost+found\n";
+        }
+        o << "  verdict: "
+          << (s.has_problems() ? (s.data_lost() ? "DAMAGED (data lost or at risk)" : "problems found")
+                               : "clean")
+          << "\n";
+    }
+    return o.str();
+}
+
+}  // namespace mailfsck

@@ -1,0 +1,106 @@
+// The salvage log: everything a check or repair found and did, per store.
+//
+// Checkers append findings, lost items and byte dispositions here; the text
+// and JSON reports (report.h) are rendered from it and from nothing else.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "repair/catalogue/catalogue.h"
+
+namespace mailfsck {
+
+struct Finding {
+    ProblemId id;
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;
+    std::string structure;               // e.g. "separator", "header block", "body"
+    std::optional<std::uint64_t> message;  // 1-based message number in the store
+    Action action = Action::kept;
+    std::string detail;
+};
+
+// Something that did not reach the rebuilt store as message content.
+struct LostItem {
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;
+    std::optional<std::uint64_t> message;
+    std::string message_id;
+    std::string date;
+    std::string from;
+    std::string subject;
+    std::string reason;
+};
+
+struct MessageCounts {
+    std::uint64_t found = 0;
+    std::uint64_t intact = 0;
+    std::uint64_t repaired = 0;
+    std::uint64_t partial = 0;
+    std::uint64_t lost = 0;
+    std::uint64_t duplicates = 0;
+};
+
+enum class Disposition { message, lost_found, junk, duplicate };
+
+// Accounts for every input byte exactly once. Extents must arrive in input
+// order; a gap or an overlap shows up as unaccounted bytes, so the number in
+// the report is measured, not assumed.
+class ByteLedger {
+public:
+    void add(Disposition d, std::uint64_t offset, std::uint64_t length);
+    void close(std::uint64_t total);
+
+    std::uint64_t total = 0;
+    std::uint64_t in_messages = 0;
+    std::uint64_t in_lost_found = 0;
+    std::uint64_t junk = 0;
+    std::uint64_t duplicates = 0;
+    std::uint64_t unaccounted = 0;
+
+private:
+    std::uint64_t next_ = 0;
+};
+
+struct OutputInfo {
+    std::string path;
+    std::string format;
+    std::uint64_t messages_written = 0;
+    std::uint64_t lost_found_files = 0;
+};
+
+struct StoreLog {
+    std::string path;
+    std::string format;  // "mbox", ...
+    std::string variant;
+    std::vector<std::string> variant_evidence;
+    std::string compression = "none";
+    std::uint64_t size = 0;
+    std::string sha256;
+    MessageCounts messages;
+    ByteLedger bytes;
+    std::vector<Finding> findings;
+    std::vector<LostItem> lost;
+    std::optional<OutputInfo> output;
+    // Set when the store could not be checked at all (cannot open, not mail).
+    std::optional<std::string> error;
+
+    void add(ProblemId id, std::uint64_t offset, std::uint64_t length, std::string structure,
+             std::optional<std::uint64_t> message = std::nullopt, std::string detail = {});
+    [[nodiscard]] Severity worst() const;
+    [[nodiscard]] bool has_problems() const { return worst() >= Severity::warning; }
+    // Did anything fail to reach the rebuilt store as intact message content?
+    [[nodiscard]] bool data_lost() const;
+};
+
+enum class Mode { scan, repair, verify, inspect };
+
+struct SalvageLog {
+    Mode mode = Mode::scan;
+    std::vector<StoreLog> stores;
+};
+
+}  // namespace mailfsck

@@ -1,0 +1,315 @@
+#include "mbox_check.h"
+
+#include <unordered_map>
+
+#include "parsers/mbox/framer.h"
+#include "parsers/mime/headers.h"
+#include "parsers/mime/walker.h"
+#include "repair/store/identity.h"
+
+namespace mailfsck {
+namespace {
+
+using mbox::DefectKind;
+
+// A message's unescaped "From " lines can number in the thousands (a pasted
+// log); past this many the rest are summarised in one finding.
+constexpr std::size_t max_findings_per_kind = 10;
+
+ProblemId problem_for(DefectKind k) {
+    switch (k) {
+        case DefectKind::leading_garbage: return ProblemId::mbox_leading_garbage;
+        case DefectKind::separator_destroyed: return ProblemId::mbox_separator_destroyed;
+        case DefectKind::separator_not_after_blank: return ProblemId::mbox_separator_no_blank;
+        case DefectKind::unescaped_from: return ProblemId::mbox_unescaped_from;
+        case DefectKind::content_length_mismatch: return ProblemId::mbox_cl_mismatch;
+        case DefectKind::content_length_invalid: return ProblemId::mbox_cl_invalid;
+        case DefectKind::truncated_in_headers: return ProblemId::mbox_truncated_headers;
+        case DefectKind::unterminated_last_line: return ProblemId::mbox_unterminated;
+        case DefectKind::nul_hole: return ProblemId::mbox_nul_hole;
+        case DefectKind::binary_garbage: return ProblemId::mbox_garbage;
+        case DefectKind::stray_control_bytes: return ProblemId::mbox_stray_control;
+        case DefectKind::header_block_damaged: return ProblemId::mbox_header_damaged;
+        case DefectKind::no_header_block: return ProblemId::mbox_no_headers;
+        case DefectKind::mixed_line_endings: return ProblemId::mbox_mixed_eol;
+        case DefectKind::fragment: return ProblemId::mbox_fragment;
+    }
+    return ProblemId::mbox_fragment;
+}
+
+std::string_view structure_of(DefectKind k) {
+    switch (k) {
+        case DefectKind::separator_destroyed:
+        case DefectKind::separator_not_after_blank: return "separator";
+        case DefectKind::content_length_mismatch:
+        case DefectKind::content_length_invalid:
+        case DefectKind::truncated_in_headers:
+        case DefectKind::header_block_damaged:
+        case DefectKind::no_header_block: return "header block";
+        case DefectKind::unescaped_from:
+        case DefectKind::stray_control_bytes: return "body";
+        case DefectKind::mixed_line_endings: return "message";
+        case DefectKind::leading_garbage:
+        case DefectKind::unterminated_last_line:
+        case DefectKind::nul_hole:
+        case DefectKind::binary_garbage:
+        case DefectKind::fragment: return "store";
+    }
+    return "store";
+}
+
+ProblemId problem_for(mime::DefectKind k) {
+    switch (k) {
+        case mime::DefectKind::missing_close_boundary: return ProblemId::mime_missing_close;
+        case mime::DefectKind::boundary_never_opened: return ProblemId::mime_never_opened;
+        case mime::DefectKind::missing_boundary_param: return ProblemId::mime_no_boundary;
+        case mime::DefectKind::invalid_base64: return ProblemId::mime_bad_base64;
+        case mime::DefectKind::nesting_too_deep: return ProblemId::mime_too_deep;
+        case mime::DefectKind::too_many_parts: return ProblemId::mime_too_many_parts;
+        case mime::DefectKind::header_block_unterminated: return ProblemId::mime_part_headers;
+    }
+    return ProblemId::mime_part_headers;
+}
+
+bool all_zero(const ByteView& v) {
+    for (std::uint64_t i = 0; i < v.size(); ++i) {
+        const unsigned char c = v.at_or(i, 0);
+        if (c != 0 && c != '\n' && c != '\r') return false;
+    }
+    return true;
+}
+
+// Who a message is, for the report's list of what was lost.
+LostItem describe(const ByteView& in, std::uint64_t header_begin, std::uint64_t message_no) {
+    LostItem item;
+    item.message = message_no;
+    const ByteView window = in.sub(0, header_begin + (1u << 20));
+    const mime::HeaderBlock hb = mime::read_header_block(window, header_begin);
+    const auto value = [&](std::string_view name) {
+        const mime::Field* f = hb.find(window, name);
+        return f ? mime::unfolded_value(window, *f, 200) : std::string();
+    };
+    item.message_id = value("Message-ID");
+    item.date = value("Date");
+    item.from = value("From");
+    item.subject = value("Subject");
+    return item;
+}
+
+class MboxChecker {
+public:
+    MboxChecker(const Source& source, StoreLog& log, MessageSink* sink, const CheckHooks& hooks)
+        : in_(source.bytes()), log_(log), sink_(sink), hooks_(hooks) {}
+
+    void run() {
+        // mboxrd is the one variant whose quoting must be undone when
+        // reading; ">>From " lines are its only reliable mark.
+        unquote_ = in_.starts_with(">>From ") || in_.find("\n>>From ").has_value();
+        mbox::Framer framer(in_);
+        std::uint64_t segments = 0;
+        while (auto seg = framer.next()) {
+            if (hooks_.interrupted && hooks_.interrupted->load()) {
+                log_.error = "interrupted";
+                return;
+            }
+            if (hooks_.progress && (++segments & 255) == 0) hooks_.progress(seg->end, in_.size());
+            switch (seg->kind) {
+                case mbox::SegmentKind::junk: junk(*seg); break;
+                case mbox::SegmentKind::fragment: fragment(*seg); break;
+                case mbox::SegmentKind::message: message(*seg); break;
+            }
+        }
+        log_.bytes.close(in_.size());
+        decide_variant(framer.evidence());
+        if (log_.messages.found == 0) log_.add(ProblemId::store_empty, 0, in_.size(), "store");
+    }
+
+private:
+    void junk(const mbox::Segment& s) {
+        record_defects(s, std::nullopt);
+        log_.bytes.add(Disposition::junk, s.begin, s.end - s.begin);
+        LostItem item;
+        item.offset = s.begin;
+        item.length = s.end - s.begin;
+        item.reason = "NUL hole between messages; any message bytes it replaced are gone";
+        log_.lost.push_back(std::move(item));
+    }
+
+    void fragment(const mbox::Segment& s) {
+        record_defects(s, std::nullopt);
+        quarantine(s.begin, s.end - s.begin, "bytes that fit no message, kept in lost+found", std::nullopt);
+    }
+
+    void quarantine(std::uint64_t offset, std::uint64_t length, std::string reason,
+                    std::optional<std::uint64_t> message_no) {
+        log_.bytes.add(Disposition::lost_found, offset, length);
+        if (sink_) sink_->lost_found(offset, {in_.sub(offset, length)});
+        LostItem item = message_no ? describe(in_, offset, *message_no) : LostItem{};
+        item.offset = offset;
+        item.length = length;
+        item.message = message_no;
+        item.reason = std::move(reason);
+        log_.lost.push_back(std::move(item));
+    }
+
+    void record_defects(const mbox::Segment& s, std::optional<std::uint64_t> no) {
+        std::unordered_map<int, std::size_t> per_kind;
+        for (const mbox::Defect& d : s.defects) {
+            const std::size_t n = ++per_kind[static_cast<int>(d.kind)];
+            if (n > max_findings_per_kind) continue;
+            log_.add(problem_for(d.kind), d.offset, d.length, std::string(structure_of(d.kind)), no, d.detail);
+        }
+        for (const auto& [kind, n] : per_kind) {
+            if (n <= max_findings_per_kind) continue;
+            const auto k = static_cast<DefectKind>(kind);
+            log_.add(problem_for(k), s.begin, s.end - s.begin, std::string(structure_of(k)), no,
+                     std::to_string(n - max_findings_per_kind) + " more in this message");
+        }
+    }
+
+    void message(const mbox::Segment& s) {
+        const std::uint64_t no = ++log_.messages.found;
+        const std::size_t first_finding = log_.findings.size();
+        record_defects(s, no);
+        const bool no_headers = s.header_fields == 0;
+        if (no_headers) {
+            ++log_.messages.lost;
+            quarantine(s.begin, s.end - s.begin, "no header block: not recognisable as a message", no);
+            return;
+        }
+
+        OutMessage out;
+        out.input_offset = s.begin;
+        out.unquote_mboxrd = unquote_;
+        if (s.separator_kind == mbox::SeparatorKind::from_strict)
+            out.separator = std::string(in_.sub(s.separator.offset, line_at(in_, s.separator.offset).content_length()).text());
+        std::uint64_t p = s.header_begin;
+        for (const mbox::Span& cut : s.cuts) {
+            if (cut.offset > p) out.pieces.push_back(in_.sub(p, cut.offset - p));
+            p = cut.end();
+        }
+        if (s.content_end > p) out.pieces.push_back(in_.sub(p, s.content_end - p));
+
+        bool truncated = false;
+        for (const mbox::Defect& d : s.defects)
+            truncated = truncated || d.kind == DefectKind::truncated_in_headers;
+        if (s.cuts.empty()) {
+            const mime::Summary mime = mime::walk(in_.sub(s.header_begin, s.content_end - s.header_begin));
+            for (const mime::Defect& d : mime.defects)
+                log_.add(problem_for(d.kind), d.offset, d.length, "MIME", no, d.detail);
+            if (mime.open_at_end && s.end == in_.size()) {
+                truncated = true;
+                out.close_boundaries = mime.open_boundaries;
+                log_.add(ProblemId::mbox_truncated_mime, s.begin, s.end - s.begin, "message", no,
+                         std::to_string(mime.open_boundaries.size()) + " multipart(s) left open at end of store");
+            }
+        }
+
+        const MessageIdentity identity = identify(out.pieces);
+        if (const auto original = duplicate_of(identity, out.pieces, no)) {
+            ++log_.messages.duplicates;
+            log_.add(ProblemId::mbox_duplicate, s.begin, s.end - s.begin, "message", no,
+                     "copy of message " + std::to_string(*original) + " " + identity.message_id);
+            log_.bytes.add(Disposition::duplicate, s.begin, s.end - s.begin);
+            return;
+        }
+
+        account_message(s, no);
+        if (!s.cuts.empty() || truncated) {
+            ++log_.messages.partial;
+        } else if (worst_since(first_finding) >= Severity::warning) {
+            ++log_.messages.repaired;
+        } else {
+            ++log_.messages.intact;
+        }
+        if (hooks_.on_message) hooks_.on_message(no, s.begin, identity);
+        if (sink_) sink_->message(out);
+    }
+
+    // A copy left by an interrupted rewrite repeats the message byte for
+    // byte, status headers included. Copies that differ in those headers
+    // (another IMAP UID, other flags) were separate messages in the store
+    // and are kept. Normalised identity finds candidates; raw bytes decide.
+    std::optional<std::uint64_t> duplicate_of(const MessageIdentity& id, const std::vector<ByteView>& pieces,
+                                              std::uint64_t no) {
+        if (id.message_id.empty() || pieces.size() != 1) return std::nullopt;
+        const auto [it, inserted] = seen_.try_emplace(id.message_id + " " + id.content_sha256, no, pieces.front());
+        if (inserted || it->second.raw.text() != pieces.front().text()) return std::nullopt;
+        return it->second.message_no;
+    }
+
+    // Message bytes go out; each cut is junk (zeros) or lost+found.
+    void account_message(const mbox::Segment& s, std::uint64_t no) {
+        std::uint64_t p = s.begin;
+        for (const mbox::Span& cut : s.cuts) {
+            log_.bytes.add(Disposition::message, p, cut.offset - p);
+            const ByteView bytes = in_.sub(cut.offset, cut.length);
+            if (all_zero(bytes)) {
+                log_.bytes.add(Disposition::junk, cut.offset, cut.length);
+                LostItem item = describe(in_, s.header_begin, no);
+                item.offset = cut.offset;
+                item.length = cut.length;
+                item.reason = "NUL hole inside the message; the rest of the message was kept (partial)";
+                log_.lost.push_back(std::move(item));
+            } else {
+                quarantine(cut.offset, cut.length, "damaged lines cut from the message (partial), kept in lost+found",
+                           no);
+            }
+            p = cut.end();
+        }
+        log_.bytes.add(Disposition::message, p, s.end - p);
+    }
+
+    Severity worst_since(std::size_t first) const {
+        Severity w = Severity::info;
+        for (std::size_t i = first; i < log_.findings.size(); ++i)
+            w = std::max(w, problem(log_.findings[i].id).severity);
+        return w;
+    }
+
+    void decide_variant(const mbox::Evidence& e) {
+        auto& ev = log_.variant_evidence;
+        ev.push_back(std::to_string(e.separators_strict) + " From_ lines with a date");
+        if (e.separators_loose) ev.push_back(std::to_string(e.separators_loose) + " From_ lines without a date");
+        if (e.separators_mmdf) ev.push_back(std::to_string(e.separators_mmdf) + " MMDF ^A^A^A^A markers");
+        if (e.quoted_from) ev.push_back(std::to_string(e.quoted_from) + " \">From \" lines");
+        if (e.double_quoted_from) ev.push_back(std::to_string(e.double_quoted_from) + " \">>From \" lines");
+        if (e.unescaped_from) ev.push_back(std::to_string(e.unescaped_from) + " unescaped \"From \" body lines");
+        if (e.content_length_agrees || e.content_length_disagrees)
+            ev.push_back("Content-Length agrees on " + std::to_string(e.content_length_agrees) + ", disagrees on " +
+                         std::to_string(e.content_length_disagrees));
+        ev.push_back(std::to_string(e.crlf_lines) + " CRLF and " + std::to_string(e.lf_lines) + " LF lines");
+        if (e.separators_mmdf > 0) {
+            log_.variant = "mmdf";
+        } else if (e.double_quoted_from > 0) {
+            log_.variant = "mboxrd";
+        } else if (e.content_length_agrees > 0 && e.content_length_agrees >= e.content_length_disagrees) {
+            // Quoting marks mboxcl; body "From " lines left raw and stepped over
+            // by Content-Length mark mboxcl2.
+            log_.variant = (e.quoted_from == 0 && e.unescaped_from > 0) ? "mboxcl2" : "mboxcl";
+        } else {
+            log_.variant = "mboxo";
+        }
+        log_.add(ProblemId::mbox_variant, 0, 0, "store", std::nullopt, log_.variant);
+    }
+
+    ByteView in_;
+    StoreLog& log_;
+    MessageSink* sink_;
+    const CheckHooks& hooks_;
+    bool unquote_ = false;
+    struct SeenMessage {
+        SeenMessage(std::uint64_t n, ByteView r) : message_no(n), raw(r) {}
+        std::uint64_t message_no;
+        ByteView raw;
+    };
+    std::unordered_map<std::string, SeenMessage> seen_;
+};
+
+}  // namespace
+
+void check_mbox(const Source& source, StoreLog& log, MessageSink* sink, const CheckHooks& hooks) {
+    MboxChecker(source, log, sink, hooks).run();
+}
+
+}  // namespace mailfsck

@@ -1,0 +1,60 @@
+#include "file_writer.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+namespace mailfsck {
+
+namespace {
+constexpr std::size_t buffer_size = 1 << 20;
+}
+
+FileWriter::FileWriter(const std::filesystem::path& path) : path_(path) {
+    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd_ < 0) throw std::runtime_error("cannot create " + path.string() + ": " + std::strerror(errno));
+    buf_.reserve(buffer_size);
+}
+
+FileWriter::~FileWriter() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+void FileWriter::write(std::string_view bytes) {
+    written_ += bytes.size();
+    if (buf_.size() + bytes.size() > buffer_size) flush();
+    if (bytes.size() >= buffer_size) {
+        buf_.append(bytes);
+        flush();
+        return;
+    }
+    buf_.append(bytes);
+}
+
+void FileWriter::flush() {
+    std::size_t done = 0;
+    while (done < buf_.size()) {
+        const ssize_t n = ::write(fd_, buf_.data() + done, buf_.size() - done);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw std::runtime_error("cannot write " + path_.string() + ": " + std::strerror(errno));
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    buf_.clear();
+}
+
+void FileWriter::close() {
+    flush();
+    if (::fsync(fd_) != 0) throw std::runtime_error("cannot fsync " + path_.string() + ": " + std::strerror(errno));
+    if (::close(fd_) != 0) {
+        fd_ = -1;
+        throw std::runtime_error("cannot close " + path_.string() + ": " + std::strerror(errno));
+    }
+    fd_ = -1;
+}
+
+}  // namespace mailfsck

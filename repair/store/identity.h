@@ -1,0 +1,25 @@
+// Message identity for duplicate detection and `verify --against`.
+//
+// Two copies of a message are "the same" when their Message-ID and their
+// normalised content agree. Normalisation removes what stores, not senders,
+// change: line endings (CRLF/LF), From-quoting (any number of '>' before
+// "From "), trailing empty lines, and the status headers mail stores add
+// and rewrite (Status, X-UID, X-Mozilla-Status, Content-Length, ...).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "parsers/bytes/bytes.h"
+
+namespace mailfsck {
+
+struct MessageIdentity {
+    std::string message_id;  // as written, angle brackets included; may be empty
+    std::string content_sha256;
+};
+
+// `pieces` hold whole lines from the first header line to the message's end.
+[[nodiscard]] MessageIdentity identify(const std::vector<ByteView>& pieces);
+
+}  // namespace mailfsck

@@ -1,0 +1,55 @@
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+#include "repair/store/file_writer.h"
+#include "repair/store/sink.h"
+
+namespace mailfsck {
+namespace {
+
+void fsync_dir(const std::filesystem::path& dir) {
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return;
+    ::fsync(fd);
+    ::close(fd);
+}
+
+}  // namespace
+
+OutputDir::OutputDir(std::filesystem::path final_path) : final_(std::move(final_path)) {
+    const std::filesystem::path parent = final_.has_parent_path() ? final_.parent_path() : ".";
+    std::string tmpl = (parent / ("." + final_.filename().string() + ".mailfsck-XXXXXX")).string();
+    if (::mkdtemp(tmpl.data()) == nullptr)
+        throw std::runtime_error("cannot create staging directory in " + parent.string() + ": " + std::strerror(errno));
+    staging_ = tmpl;
+}
+
+OutputDir::~OutputDir() {
+    if (committed_) return;
+    std::error_code ec;
+    std::filesystem::remove_all(staging_, ec);
+}
+
+void OutputDir::write_file(const std::string& name, const std::string& bytes) const {
+    FileWriter w(staging_ / name);
+    w.write(bytes);
+    w.close();
+}
+
+void OutputDir::commit() {
+    // An empty existing directory was accepted by the caller; replace it.
+    std::error_code ec;
+    if (std::filesystem::is_directory(final_, ec)) std::filesystem::remove(final_, ec);
+    fsync_dir(staging_);
+    if (::rename(staging_.c_str(), final_.c_str()) != 0)
+        throw std::runtime_error("cannot rename " + staging_.string() + " to " + final_.string() + ": " +
+                                 std::strerror(errno));
+    fsync_dir(final_.has_parent_path() ? final_.parent_path() : ".");
+    committed_ = true;
+}
+
+}  // namespace mailfsck

@@ -1,0 +1,70 @@
+// Where salvaged messages go: the rebuilt store and lost+found.
+//
+// A checker hands each salvaged message to a MessageSink as pieces of the
+// input (the damaged ranges already left out) plus the fixes to apply; the
+// sink decides the output format. Scan passes no sink: scan and repair run
+// the same checker, so they cannot disagree about what they found.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "parsers/bytes/bytes.h"
+
+namespace mailfsck {
+
+// One message, ready to write. `pieces` hold whole lines from the header
+// block's first line to the message's last line.
+struct OutMessage {
+    std::vector<ByteView> pieces;
+    // The original separator line's content when there was a usable From_ line.
+    std::string separator;
+    // Input is mboxrd: one '>' of every ">+From " line is quoting, not content.
+    bool unquote_mboxrd = false;
+    // Closing delimiters for multiparts a truncation left open, innermost first.
+    std::vector<std::string> close_boundaries;
+    std::uint64_t input_offset = 0;
+};
+
+class MessageSink {
+public:
+    virtual ~MessageSink() = default;
+    virtual void message(const OutMessage& m) = 0;
+    // Bytes that fit no message, kept for a human: lost+found/<offset>.
+    virtual void lost_found(std::uint64_t input_offset, const std::vector<ByteView>& pieces) = 0;
+    // Flushes and fsyncs everything written; throws on failure.
+    virtual void finish() = 0;
+    [[nodiscard]] virtual std::uint64_t messages_written() const = 0;
+    [[nodiscard]] virtual std::uint64_t lost_found_files() const = 0;
+};
+
+enum class OutputFormat { mbox, eml };
+
+// A directory built under a temporary name beside its final path and
+// renamed into place by commit(); abandoned (removed) if never committed.
+class OutputDir {
+public:
+    explicit OutputDir(std::filesystem::path final_path);
+    ~OutputDir();
+    OutputDir(const OutputDir&) = delete;
+    OutputDir& operator=(const OutputDir&) = delete;
+
+    [[nodiscard]] const std::filesystem::path& staging() const { return staging_; }
+    [[nodiscard]] const std::filesystem::path& final_path() const { return final_; }
+    // Writes a whole small file (reports) durably.
+    void write_file(const std::string& name, const std::string& bytes) const;
+    void commit();
+
+private:
+    std::filesystem::path final_;
+    std::filesystem::path staging_;
+    bool committed_ = false;
+};
+
+// A sink writing `format` into `dir`; the rebuilt mbox is named `store_name`.
+std::unique_ptr<MessageSink> make_sink(OutputFormat format, const OutputDir& dir, const std::string& store_name);
+
+}  // namespace mailfsck

@@ -1,0 +1,53 @@
+// Opening a store: format detection from content, and the check that every
+// format provides. One entry point for scan, repair and verify.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "parsers/bytes/source.h"
+#include "repair/log/salvage_log.h"
+#include "repair/store/identity.h"
+#include "repair/store/sink.h"
+
+namespace mailfsck {
+
+enum class StoreFormat { mbox };
+
+[[nodiscard]] std::string_view format_name(StoreFormat f);
+[[nodiscard]] std::optional<StoreFormat> parse_format(std::string_view name);
+
+// Not a mail store we can check: an operational error (exit 8), with a
+// one-line reason for the user.
+class NotAStore : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct OpenStore {
+    std::string path;
+    std::unique_ptr<Source> source;
+    StoreFormat format = StoreFormat::mbox;
+};
+
+// Opens `path` read-only and decides its format (or takes `forced`).
+// Throws SourceError or NotAStore.
+[[nodiscard]] OpenStore open_store(const std::string& path, std::optional<StoreFormat> forced);
+
+struct CheckHooks {
+    // Called now and then with (bytes done, bytes total).
+    std::function<void(std::uint64_t, std::uint64_t)> progress;
+    // Polled between messages; when it turns true the check stops early.
+    const std::atomic<bool>* interrupted = nullptr;
+    // Called for every message that reaches the rebuilt store (verify --against).
+    std::function<void(std::uint64_t message_no, std::uint64_t offset, const MessageIdentity&)> on_message;
+};
+
+// Checks the store, records everything in `log`, and when `sink` is given
+// hands it every salvaged message and lost+found piece.
+void check_store(const OpenStore& store, StoreLog& log, MessageSink* sink, const CheckHooks& hooks);
+
+}  // namespace mailfsck

@@ -1,0 +1,41 @@
+// Helpers shared by the tests: locating ../shared, reading files, temp dirs.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace mailfsck::test {
+
+// ../shared/corpus/<rel>, or nullopt (after a WARN saying why) when the
+// shared corpus is absent. With MAILFSCK_REQUIRE_CORPUS=1 an absent corpus
+// fails the test instead of skipping it.
+std::optional<std::filesystem::path> shared_path(const std::string& rel);
+// ../shared/research/<rel> (research notes and crash reproducers), with the
+// same skip-or-fail behaviour as shared_path.
+std::optional<std::filesystem::path> shared_research_path(const std::string& rel);
+
+std::string read_file(const std::filesystem::path& p);
+void write_file(const std::filesystem::path& p, const std::string& bytes);
+
+// A fresh empty directory under the build tree, removed on destruction.
+class TempDir {
+public:
+    explicit TempDir(const std::string& tag);
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+
+private:
+    std::filesystem::path path_;
+};
+
+// Runs a shell command, returns its exit status and stdout.
+struct RunResult {
+    int status = -1;
+    std::string out;
+};
+RunResult run(const std::string& command);
+
+}  // namespace mailfsck::test
