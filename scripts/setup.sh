@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build pkg-config
+  build-essential cmake ninja-build pkg-config git
   libboost-dev libboost-iostreams-dev
   nlohmann-json3-dev catch2
   libpff-dev pff-tools pst-utils

@@ -1,0 +1,211 @@
+// The mailfsck command as a user meets it: exit codes (fsck(8)), one-line
+// errors, nothing written on bad input, the input never changed, reports.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "tests/unit/support.h"
+
+namespace fs = std::filesystem;
+using mailfsck::test::read_file;
+using mailfsck::test::run;
+using mailfsck::test::TempDir;
+using mailfsck::test::write_file;
+
+namespace {
+
+const std::string tool = MAILFSCK_BINARY_DIR "/cli/mailfsck";
+
+std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
+
+// A small, well-formed mboxrd written here, so every count is a hand count.
+const std::string clean_mbox =
+    "From alice@example.com Mon Jan  1 10:00:00 2024\n"
+    "From: Alice <alice@example.com>\n"
+    "To: bob@example.com\n"
+    "Subject: first\n"
+    "Message-ID: <1@example.com>\n"
+    "Date: Mon, 1 Jan 2024 10:00:00 +0000\n"
+    "\n"
+    "Hello Bob.\n"
+    ">From the archives: quoted.\n"
+    "\n"
+    "From bob@example.com Mon Jan  1 11:00:00 2024\n"
+    "From: Bob <bob@example.com>\n"
+    "To: alice@example.com\n"
+    "Subject: second\n"
+    "Message-ID: <2@example.com>\n"
+    "Date: Mon, 1 Jan 2024 11:00:00 +0000\n"
+    "\n"
+    "Hi Alice.\n"
+    "\n";
+
+int status_of(const std::string& cmd) { return run(cmd + " >/dev/null 2>&1").status; }
+
+// stderr of a command, which must be exactly one line for bad input.
+std::string stderr_of(const std::string& cmd) { return run(cmd + " 2>&1 >/dev/null").out; }
+
+}  // namespace
+
+TEST_CASE("bad input gives one clear line, exit 8, and writes nothing") {
+    TempDir t("cli-bad");
+    write_file(t.path() / "empty.mbox", "");
+    std::string junk;
+    for (int i = 0; i < 4096; ++i) junk.push_back(static_cast<char>((i * 7919) % 251));
+    write_file(t.path() / "junk.bin", junk);
+    fs::create_directory(t.path() / "dir");
+    for (const std::string name : {"missing.mbox", "empty.mbox", "junk.bin", "dir"}) {
+        INFO(name);
+        const fs::path in = t.path() / name;
+        const fs::path out = t.path() / ("out-" + name);
+        CHECK(status_of(tool + " scan " + q(in)) == 8);
+        CHECK(status_of(tool + " repair " + q(in) + " -o " + q(out)) == 8);
+        CHECK_FALSE(fs::exists(out));
+        const std::string err = stderr_of(tool + " scan " + q(in));
+        CHECK(err.rfind("mailfsck: ", 0) == 0);
+        CHECK(std::count(err.begin(), err.end(), '\n') == 1);
+    }
+    // Nothing but the inputs is left in the directory (no staging leftovers).
+    std::size_t entries = 0;
+    for ([[maybe_unused]] const auto& e : fs::directory_iterator(t.path())) ++entries;
+    CHECK(entries == 3);
+}
+
+TEST_CASE("an unreadable store is an operational error") {
+    if (::geteuid() == 0) {
+        WARN("skipped: running as root, so permissions cannot make a file unreadable");
+        return;
+    }
+    TempDir t("cli-perm");
+    const fs::path in = t.path() / "locked.mbox";
+    write_file(in, clean_mbox);
+    ::chmod(in.c_str(), 0);
+    CHECK(status_of(tool + " scan " + q(in)) == 8);
+}
+
+TEST_CASE("usage errors exit 16 and write nothing") {
+    TempDir t("cli-usage");
+    const fs::path in = t.path() / "in.mbox";
+    write_file(in, clean_mbox);
+    fs::create_directory(t.path() / "full");
+    write_file(t.path() / "full" / "x", "x");
+    CHECK(status_of(tool) == 16);
+    CHECK(status_of(tool + " frobnicate " + q(in)) == 16);
+    CHECK(status_of(tool + " scan") == 16);
+    CHECK(status_of(tool + " scan --bogus " + q(in)) == 16);
+    CHECK(status_of(tool + " repair " + q(in)) == 16);  // no -o
+    CHECK(status_of(tool + " repair " + q(in) + " -o " + q(t.path() / "full")) == 16);
+    CHECK(status_of(tool + " repair " + q(in) + " -o " + q(in)) == 16);
+    CHECK(status_of(tool + " repair " + q(in) + " -o " + q(in / "sub")) == 16);
+    CHECK(status_of(tool + " scan --format nonsense " + q(in)) == 16);
+    CHECK(fs::file_size(in) == clean_mbox.size());
+    CHECK(read_file(t.path() / "full" / "x") == "x");
+}
+
+TEST_CASE("a clean store scans with exit 0 and repairs to the same messages") {
+    TempDir t("cli-clean");
+    const fs::path in = t.path() / "in.mbox";
+    write_file(in, clean_mbox);
+    CHECK(status_of(tool + " scan " + q(in)) == 0);
+    CHECK(status_of(tool + " verify " + q(in)) == 0);
+    CHECK(status_of(tool + " repair -q " + q(in) + " -o " + q(t.path() / "out")) == 0);
+    // mboxrd output: the input's ">From " line was content in an mboxo/mboxrd
+    // store without ">>From " evidence, so it gains one '>'.
+    std::string expected = clean_mbox;
+    expected.replace(expected.find(">From the"), 1, ">>");
+    CHECK(read_file(t.path() / "out" / "in.mbox") == expected);
+    CHECK(fs::exists(t.path() / "out" / "report.json"));
+    CHECK(fs::exists(t.path() / "out" / "report.txt"));
+}
+
+TEST_CASE("damage is found (exit 4), repaired (exit 4 when bytes were lost), and the output rescans clean") {
+    TempDir t("cli-damage");
+    const fs::path in = t.path() / "in.mbox";
+    // A 600-byte NUL hole inside the first body, as a crashed sync leaves.
+    std::string damaged = clean_mbox;
+    damaged.insert(damaged.find("Hello Bob."), std::string(600, '\0') + "\n");
+    write_file(in, damaged);
+    const struct stat before = [&] {
+        struct stat st {};
+        ::stat(in.c_str(), &st);
+        return st;
+    }();
+    CHECK(status_of(tool + " scan " + q(in)) == 4);
+    const auto r = run(tool + " repair -q " + q(in) + " -o " + q(t.path() / "out") + " --json -");
+    CHECK(r.status == 4);
+    const auto report = nlohmann::json::parse(r.out);
+    CHECK(report["schema"] == "mailfsck-report/1");
+    const auto& store = report["stores"][0];
+    CHECK(store["messages"]["found"] == 2);
+    CHECK(store["messages"]["partial"] == 1);
+    CHECK(store["messages"]["intact"] == 1);
+    CHECK(store["bytes"]["junk"] == 601);
+    CHECK(store["bytes"]["unaccounted"] == 0);
+    CHECK(store["bytes"]["total"] == damaged.size());
+    bool hole_reported = false;
+    for (const auto& p : store["problems"])
+        hole_reported = hole_reported || (p["code"] == "MBOX-0010" && p["offset"] == damaged.find('\0'));
+    CHECK(hole_reported);
+    CHECK(status_of(tool + " scan " + q(t.path() / "out" / "in.mbox")) == 0);
+    CHECK(read_file(in) == damaged);  // the input is never changed
+    struct stat after {};
+    ::stat(in.c_str(), &after);
+    CHECK(after.st_mtim.tv_sec == before.st_mtim.tv_sec);
+    CHECK(after.st_mtim.tv_nsec == before.st_mtim.tv_nsec);
+}
+
+TEST_CASE("repair is deterministic apart from the report timestamp") {
+    TempDir t("cli-determinism");
+    const fs::path in = t.path() / "in.mbox";
+    std::string damaged = clean_mbox;
+    damaged.replace(damaged.find("From bob"), 5, "Fr\x01m ");
+    write_file(in, damaged);
+    for (const std::string out : {"a", "b"}) status_of(tool + " repair -q " + q(in) + " -o " + q(t.path() / out));
+    CHECK(read_file(t.path() / "a" / "in.mbox") == read_file(t.path() / "b" / "in.mbox"));
+    auto ja = nlohmann::json::parse(read_file(t.path() / "a" / "report.json"));
+    auto jb = nlohmann::json::parse(read_file(t.path() / "b" / "report.json"));
+    ja.erase("timestamp");
+    jb.erase("timestamp");
+    ja["stores"][0]["output"].erase("path");
+    jb["stores"][0]["output"].erase("path");
+    CHECK(ja == jb);
+}
+
+TEST_CASE("compressed stores are read through decompression") {
+    TempDir t("cli-compressed");
+    const fs::path in = t.path() / "in.mbox";
+    write_file(in, clean_mbox);
+    for (const std::string compressor : {"gzip", "bzip2", "xz"}) {
+        INFO(compressor);
+        const fs::path z = t.path() / ("z." + compressor);
+        REQUIRE(run(compressor + " -c " + q(in) + " > " + q(z)).status == 0);
+        const auto r = run(tool + " scan --json - " + q(z));
+        CHECK(r.status == 0);
+        const auto j = nlohmann::json::parse(r.out);
+        CHECK(j["stores"][0]["messages"]["found"] == 2);
+        CHECK(j["stores"][0]["compression"] == compressor);
+    }
+    write_file(t.path() / "bad.gz", std::string("\x1f\x8b\x08\x00garbage", 12));
+    CHECK(status_of(tool + " scan " + q(t.path() / "bad.gz")) == 8);
+}
+
+TEST_CASE("verify --against lists messages missing or changed") {
+    TempDir t("cli-verify");
+    const fs::path full = t.path() / "full.mbox";
+    const fs::path partial = t.path() / "partial.mbox";
+    write_file(full, clean_mbox);
+    write_file(partial, clean_mbox.substr(0, clean_mbox.find("From bob")));
+    CHECK(status_of(tool + " verify " + q(full) + " --against " + q(partial)) == 0);
+    const auto r = run(tool + " verify " + q(partial) + " --against " + q(full));
+    CHECK(r.status == 4);
+    CHECK(r.out.find("missing: message 2") != std::string::npos);
+    CHECK(r.out.find("<2@example.com>") != std::string::npos);
+}
+
+TEST_CASE("docs/problems.md is the catalogue's own rendering") {
+    const auto r = run(tool + " problems --markdown");
+    REQUIRE(r.status == 0);
+    CHECK(read_file(MAILFSCK_SOURCE_DIR "/docs/problems.md") == r.out);
+}
