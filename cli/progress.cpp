@@ -16,9 +16,8 @@ Progress::~Progress() {
 
 void Progress::update(std::uint64_t done, std::uint64_t total) {
     if (!enabled_ || total == 0) return;
-    using namespace std::chrono_literals;
     const auto now = std::chrono::steady_clock::now();
-    if (now - start_ < 1s || now - last_ < 200ms) return;
+    if (now - start_ < std::chrono::seconds(1) || now - last_ < std::chrono::milliseconds(200)) return;
     last_ = now;
     shown_ = true;
     const double frac = static_cast<double>(done) / static_cast<double>(total);

@@ -3,7 +3,7 @@ function(mailfsck_warnings target)
   target_compile_options(${target} PRIVATE
     -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wno-sign-conversion
     -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Woverloaded-virtual
-    -Wnull-dereference -Wimplicit-fallthrough -Werror)
+    -Wimplicit-fallthrough -Werror)
 endfunction()
 
 function(mailfsck_library name)

@@ -4,12 +4,12 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build pkg-config git
+  build-essential cmake ninja-build pkg-config git libbenchmark-dev
   libboost-dev libboost-iostreams-dev
   nlohmann-json3-dev catch2
   libpff-dev pff-tools pst-utils
   clang-14 libclang-rt-14-dev
-  libssl-dev python3 xz-utils bzip2 gzip hyperfine time
+  libssl-dev python3 xz-utils bzip2 gzip time clang-tidy-14 cppcheck
 )
 
 missing=()

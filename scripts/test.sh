@@ -17,6 +17,9 @@ run_suite() {
   (cd "$dir" && ctest --output-on-failure -j "$jobs" --timeout 900)
 }
 
+echo "== static analysis =="
+bash scripts/lint.sh
+
 echo "== release build (RelWithDebInfo) =="
 run_suite build-test -DCMAKE_BUILD_TYPE=RelWithDebInfo
 

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <boost/iostreams/device/file_descriptor.hpp>
 #include <boost/iostreams/filter/bzip2.hpp>
@@ -58,10 +59,28 @@ public:
     [[nodiscard]] ByteView bytes() const override {
         return {static_cast<const unsigned char*>(map_), map_ ? size_ : 0, 0};
     }
+    void release_below(std::uint64_t offset) const override {
+        constexpr std::uint64_t chunk = 16u << 20;  // madvise in large steps, not per message
+        offset = std::min(offset, size_) & ~(chunk - 1);
+        if (map_ == nullptr || offset <= released_) return;
+        ::madvise(static_cast<char*>(map_) + released_, offset - released_, MADV_DONTNEED);
+        released_ = offset;
+    }
 
 private:
     void* map_ = nullptr;
     std::uint64_t size_;
+    mutable std::uint64_t released_ = 0;
+};
+
+class MemorySource final : public Source {
+public:
+    explicit MemorySource(ByteView v) : Source(Compression::none, v.size()), v_(v) {}
+    [[nodiscard]] ByteView bytes() const override { return v_; }
+    void release_below(std::uint64_t /*offset*/) const override {}
+
+private:
+    ByteView v_;
 };
 
 Compression sniff(int fd) {
@@ -152,6 +171,8 @@ std::unique_ptr<Source> Source::open(const std::string& path) {
     if (::fstat(inflated.get(), &ist) != 0) throw SourceError("cannot stat temporary file: " + errno_text());
     return std::make_unique<MappedSource>(inflated.get(), static_cast<std::uint64_t>(ist.st_size), c, stored);
 }
+
+std::unique_ptr<Source> Source::in_memory(ByteView bytes) { return std::make_unique<MemorySource>(bytes); }
 
 std::string sha256_file(const std::string& path) {
     Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));

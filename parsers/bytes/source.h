@@ -29,12 +29,18 @@ public:
 class Source {
 public:
     static std::unique_ptr<Source> open(const std::string& path);
+    // Bytes already in memory (fuzz targets, tests); `bytes` must outlive it.
+    static std::unique_ptr<Source> in_memory(ByteView bytes);
     virtual ~Source() = default;
     Source(const Source&) = delete;
     Source& operator=(const Source&) = delete;
 
     // The (decompressed) bytes, offsets relative to the decompressed stream.
     [[nodiscard]] virtual ByteView bytes() const = 0;
+    // The caller will not read below `offset` again soon: the mapping may
+    // drop those pages, so resident memory stays flat on a 50 GB store.
+    // Reading them later is still valid (they fault back in).
+    virtual void release_below(std::uint64_t offset) const = 0;
     [[nodiscard]] Compression compression() const { return compression_; }
     // Size of the file as stored on disk.
     [[nodiscard]] std::uint64_t stored_size() const { return stored_size_; }

@@ -22,7 +22,10 @@ void fsync_dir(const std::filesystem::path& dir) {
 
 OutputDir::OutputDir(std::filesystem::path final_path) : final_(std::move(final_path)) {
     const std::filesystem::path parent = final_.has_parent_path() ? final_.parent_path() : ".";
-    std::string tmpl = (parent / ("." + final_.filename().string() + ".mailfsck-XXXXXX")).string();
+    std::string name = final_.filename().string();
+    name.insert(0, 1, '.');
+    name.append(".mailfsck-XXXXXX");
+    std::string tmpl = (parent / name).string();
     if (::mkdtemp(tmpl.data()) == nullptr)
         throw std::runtime_error("cannot create staging directory in " + parent.string() + ": " + std::strerror(errno));
     staging_ = tmpl;

@@ -127,7 +127,7 @@ public:
     }
     void message(const OutMessage& m) override {
         char name[32];
-        std::snprintf(name, sizeof name, "%06llu.eml", static_cast<unsigned long long>(written_ + 1));
+        std::snprintf(name, sizeof name, "%06llu.eml", static_cast<unsigned long long>(written_) + 1);
         FileWriter w(dir_.staging() / "messages" / name);
         bool last_terminated = true;
         for_each_line(m, [&](std::string_view line) {

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs every fuzz target with libFuzzer for a bounded time.
+#
+#   bash fuzz/run.sh [SECONDS_PER_TARGET]     (default 60)
+#
+# Seeds: the project's own corpus/fuzz-seeds/<target>/ and corpus/regressions/
+# plus, read in place (never copied), the shared corpus of real mail. New
+# interesting inputs are kept in build-fuzz/corpus/<target>/ (not committed);
+# a crash leaves build-fuzz/crash-* : minimise it into corpus/regressions/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-60}
+shared=../shared/corpus/mail
+
+CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DMAILFSCK_FUZZ=ON -DMAILFSCK_SANITIZE=ON -DMAILFSCK_TESTS=OFF >/dev/null
+cmake --build build-fuzz -j "$(nproc)" >/dev/null
+
+dict_for() {
+  case $1 in
+    fuzz_mime_walker|fuzz_header_block) echo fuzz/dict/mime.dict ;;
+    *) echo fuzz/dict/mbox.dict ;;
+  esac
+}
+
+status=0
+for bin in build-fuzz/fuzz/fuzz_*; do
+  target=$(basename "$bin")
+  mkdir -p "build-fuzz/corpus/$target" "corpus/fuzz-seeds/$target"
+  seeds=("corpus/fuzz-seeds/$target" corpus/regressions)
+  [ -d "$shared" ] && seeds+=("$shared/mozilla_releases-comm-central/mailnews/test/data" "$shared/stalwartlabs_mail-parser/resources/eml")
+  echo "== $target (${secs}s)"
+  if ! (cd build-fuzz && "../$bin" -max_total_time="$secs" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+        -dict="../$(dict_for "$target")" -print_final_stats=1 "corpus/$target" "${seeds[@]/#/../}" 2>&1 \
+        | grep -E 'stat::number_of_executed_units|ERROR|SUMMARY|crash-|timeout-|leak-'); then
+    :
+  fi
+  ls build-fuzz/crash-* build-fuzz/timeout-* build-fuzz/leak-* 2>/dev/null && status=1
+done
+exit $status
