@@ -1,5 +1,6 @@
 #include "framer.h"
 
+#include <algorithm>
 #include <array>
 #include <bitset>
 #include <charconv>
@@ -7,7 +8,7 @@
 namespace mailfsck::mbox {
 namespace {
 
-constexpr std::uint64_t look_ahead_header_bytes = 64 * 1024;
+constexpr std::uint64_t look_ahead_header_bytes = std::uint64_t{64} << 10;
 
 // Control bytes that no text mail carries. ESC (ISO-2022), FF, TAB, CR and
 // LF are text.
@@ -31,6 +32,41 @@ bool is_trace_field(std::string_view name) {
 }
 
 bool is_blank(const Line& l) { return l.content_length() == 0 && l.terminated(); }
+
+// Junk bytes a damaged separator line may carry before its envelope (a
+// flipped bit in the empty line before it, a few bytes of garbage).
+constexpr std::size_t max_junk_before_envelope = 8;
+
+constexpr bool is_printable_ascii(char c) { return c >= 0x20 && c < 0x7f; }
+
+// Does `line` start as "From " does until it ends or junk (a byte that is
+// not printable ASCII) begins: what damage or a truncation left of a
+// separator line?
+bool separator_start(std::string_view line) {
+    constexpr std::string_view from = "From ";
+    for (std::size_t i = 0; i < std::min(line.size(), from.size()); ++i)
+        if (line[i] != from[i]) return !is_printable_ascii(line[i]);
+    return true;
+}
+
+// The intact start of a damaged line: junk may begin with printable bytes,
+// so "From" followed by anything counts too. Damage from the very start of
+// a line says nothing: holes in bodies start there as often.
+bool separator_remnant(std::string_view intact) {
+    return !intact.empty() && (separator_start(intact) || intact.starts_with("From"));
+}
+
+// Does a line that is not a separator still carry a separator's envelope
+// (sender and date): after a few junk bytes in front of "From " (perhaps
+// what is left of the empty line before it) or, after an empty line, past
+// its first five bytes, where an overwritten "From " stood?
+bool envelope_in(std::string_view content, bool after_blank) {
+    if (after_blank && content.size() > 5 &&
+        classify_from_line("From " + std::string(content.substr(5))) == FromLineKind::strict)
+        return true;
+    const std::size_t k = content.substr(0, max_junk_before_envelope + 5).find("From ");
+    return k != std::string_view::npos && k > 0 && classify_from_line(content.substr(k)) == FromLineKind::strict;
+}
 
 }  // namespace
 
@@ -113,17 +149,33 @@ bool Framer::header_block_at(std::uint64_t pos, bool strong) const {
     return trace && origin;
 }
 
-bool Framer::destroyed_separator_at(std::uint64_t pos) const {
+bool Framer::destroyed_separator_at(std::uint64_t pos, bool after_blank) const {
     const Line line = line_at(in_, pos);
-    if (line.content_length() == 0 || !line.terminated() || mime::is_field_line(in_, line)) return false;
-    return header_block_at(line.end, true);
+    if (line.content_length() == 0 || !line.terminated()) return false;
+    const std::string_view content = in_.sub(pos, line.content_length()).text();
+    const bool envelope = envelope_in(content, after_blank);
+    if (!envelope && !after_blank) return false;
+    // Garbage over "From " can look like a field name ("6:\x82A\xf6"); a
+    // field line whose first bytes are all printable is taken for a field.
+    const std::string_view head = content.substr(0, 5);
+    const bool junk_head = std::any_of(head.begin(), head.end(), [](char c) { return !is_printable_ascii(c); });
+    if (mime::is_field_line(in_, line) && !(envelope && junk_head)) return false;
+    // An envelope is evidence enough that any header block confirms.
+    if (!envelope) return header_block_at(line.end, true);
+    const mime::HeaderBlock hb = mime::read_header_block(in_.sub(0, line.end + look_ahead_header_bytes), line.end);
+    return !hb.fields.empty() && (hb.how == mime::BlockEnd::blank_line || hb.how == mime::BlockEnd::end_of_input);
+}
+
+bool Framer::headerless_separator_at(std::uint64_t pos) const {
+    const Line line = line_at(in_, pos);
+    return mime::read_header_block(in_.sub(0, line.end + look_ahead_header_bytes), line.end).fields.empty();
 }
 
 bool Framer::message_starts_at(std::uint64_t pos) const {
     if (pos >= in_.size()) return true;
     if (mmdf_) return is_mmdf_marker(in_.sub(pos, line_at(in_, pos).content_length()).text()) ||
                       header_block_at(pos, false);
-    return accept_separator(pos, true) || header_block_at(pos, false) || destroyed_separator_at(pos);
+    return accept_separator(pos, true) || header_block_at(pos, false) || destroyed_separator_at(pos, true);
 }
 
 std::optional<Segment> Framer::next() {
@@ -145,7 +197,7 @@ void Framer::produce() {
                              {pos_, line.end - pos_}, line.end);
     }
     if (header_block_at(pos_, false)) return frame_message(SeparatorKind::lost, {pos_, 0}, pos_);
-    if (destroyed_separator_at(pos_)) return frame_message(SeparatorKind::lost, {pos_, line.end - pos_}, line.end);
+    if (destroyed_separator_at(pos_, true)) return frame_message(SeparatorKind::lost, {pos_, line.end - pos_}, line.end);
     produce_fragment();
 }
 
@@ -177,7 +229,7 @@ void Framer::produce_fragment() {
         const bool from_line = in_.starts_with("From ", q) && accept_separator(q, after_blank);
         const bool mmdf_line = mmdf_ && is_mmdf_marker(in_.sub(q, l.content_length()).text());
         if (from_line || mmdf_line) break;
-        if (after_blank && (header_block_at(q, false) || destroyed_separator_at(q))) break;
+        if ((after_blank && header_block_at(q, false)) || destroyed_separator_at(q, after_blank)) break;
         after_blank = is_blank(l);
         q = l.end;
     }
@@ -188,6 +240,25 @@ void Framer::produce_fragment() {
     s.defects.push_back({begin == 0 ? DefectKind::leading_garbage : DefectKind::fragment, begin, q - begin, {}});
     pending_.push_back(std::move(s));
     pos_ = q;
+}
+
+std::optional<std::uint64_t> Framer::first_damaged_line(std::uint64_t begin, std::uint64_t end) const {
+    for (std::uint64_t p = begin; p < end; p = line_at(in_, p).end)
+        if (is_damaged(p)) return p;
+    return std::nullopt;
+}
+
+mime::HeaderBlock Framer::read_headers(std::uint64_t header_begin) const {
+    mime::HeaderBlock hb = mime::read_header_block(in_, header_begin);
+    // A hole or garbage that starts inside a field's value reads as that
+    // field's text; the block ends at the damaged line instead, as at any
+    // line that is not a field, so the body walk cuts the damage.
+    const std::optional<std::uint64_t> damaged = first_damaged_line(header_begin, hb.end);
+    if (!damaged) return hb;
+    hb = mime::read_header_block(in_.sub(0, *damaged), header_begin);
+    hb.how = mime::BlockEnd::non_header;
+    hb.first_bad_line = hb.end = hb.body_begin = *damaged;
+    return hb;
 }
 
 std::optional<std::uint64_t> Framer::content_length_end(Segment& m, const mime::HeaderBlock& hb) const {
@@ -235,13 +306,24 @@ void Framer::frame_message(SeparatorKind kind, Span separator, std::uint64_t hea
             m.defects.push_back({DefectKind::separator_destroyed, m.begin, header_begin - m.begin, {}});
             break;
     }
-    const mime::HeaderBlock hb = mime::read_header_block(in_, header_begin);
+    mime::HeaderBlock hb = read_headers(header_begin);
+    // A store cut short in the middle of a field's name leaves a partial
+    // line that is no field: the header block was truncated, and the
+    // partial line is cut from the message like damage.
+    const Line bad = line_at(in_, hb.end);
+    if (hb.how == mime::BlockEnd::non_header && !hb.fields.empty() && !bad.terminated() && bad.end == in_.size()) {
+        m.cuts.push_back({hb.end, in_.size() - hb.end});
+        hb.how = mime::BlockEnd::end_of_input;
+        hb.end = hb.body_begin = in_.size();
+    }
     m.header_fields = static_cast<std::uint32_t>(hb.fields.size());
     m.header_end = hb.how;
     m.body_begin = hb.end;
     m.crlf_lines = hb.crlf_lines;
     m.lf_lines = hb.lf_lines;
-    if (hb.fields.empty()) m.defects.push_back({DefectKind::no_header_block, header_begin, 0, {}});
+    // The evidence is the line that stands where the first field should.
+    if (hb.fields.empty())
+        m.defects.push_back({DefectKind::no_header_block, header_begin, line_at(in_, header_begin).end - header_begin, {}});
     if (hb.how == mime::BlockEnd::end_of_input && !hb.fields.empty())
         m.defects.push_back({DefectKind::truncated_in_headers, header_begin, hb.end - header_begin, {}});
     if (hb.how == mime::BlockEnd::non_header && !hb.fields.empty())
@@ -280,6 +362,8 @@ void Framer::walk_body(Segment& m, bool after_blank, std::optional<std::uint64_t
     while (p < limit) {
         const Line line = line_at(in_, p);
         const unsigned char first = in_.at_or(p, 0);
+        const LineDamage d = damage_of(line);
+        const bool damaged = d.longest_nul_run >= opt_.hole_min || d.distinct >= opt_.garbage_distinct_min;
         if (!fixed_end) {
             if (mmdf_ && first == 1 && is_mmdf_marker(in_.sub(p, line.content_length()).text())) {
                 record_line_endings(m, line);
@@ -287,11 +371,25 @@ void Framer::walk_body(Segment& m, bool after_blank, std::optional<std::uint64_t
                 m.end = line.end;
                 return;
             }
+            // A store cut short inside a separator line leaves its start.
+            const bool cut_separator = prev_blank && !line.terminated() &&
+                                       separator_start(in_.sub(p, line.content_length()).text());
+            if (first == 'F' && in_.starts_with("From ", p) && accept_separator(p, prev_blank)) {
+                // One with no header block after it is damage that cut this message short.
+                m.ends_at_damage = headerless_separator_at(p);
+                break;
+            }
+            if (cut_separator) {
+                m.ends_at_damage = true;
+                break;
+            }
             if (first == 'F' && in_.starts_with("From ", p)) {
-                if (accept_separator(p, prev_blank)) break;
-                ++evidence_.unescaped_from;
-                m.defects.push_back({DefectKind::unescaped_from, p, line.end - p, {}});
-            } else if (prev_blank && destroyed_separator_at(p)) {
+                // A damaged line is reported as damage below, not as a body line.
+                if (!damaged) {
+                    ++evidence_.unescaped_from;
+                    m.defects.push_back({DefectKind::unescaped_from, p, line.end - p, {}});
+                }
+            } else if (destroyed_separator_at(p, prev_blank)) {
                 break;
             }
         } else if (first == 'F' && in_.starts_with("From ", p)) {
@@ -302,11 +400,16 @@ void Framer::walk_body(Segment& m, bool after_blank, std::optional<std::uint64_t
             while (in_.at_or(i, 0) == '>') ++i;
             if (in_.starts_with("From ", i)) ++(i - p == 1 ? evidence_.quoted_from : evidence_.double_quoted_from);
         }
-        const LineDamage d = damage_of(line);
-        if (d.longest_nul_run >= opt_.hole_min || d.distinct >= opt_.garbage_distinct_min) {
+        if (damaged) {
             const std::uint64_t e = damaged_run_end(p, limit);
-            if (!fixed_end && e < limit && message_starts_at(e)) break;
-            if (!fixed_end && e >= in_.size()) break;
+            // Damage that may have taken a separator ends the message rather
+            // than gluing what follows it onto this one.
+            const bool boundary = e >= in_.size() || message_starts_at(e) ||
+                                  (prev_blank && separator_remnant(in_.sub(p, d.first_control - p).text()));
+            if (!fixed_end && boundary) {
+                m.ends_at_damage = true;
+                break;
+            }
             m.cuts.push_back({p, e - p});
             m.defects.push_back({d.longest_nul_run >= opt_.hole_min ? DefectKind::nul_hole : DefectKind::binary_garbage,
                                  p, e - p, {}});
@@ -329,7 +432,10 @@ void Framer::walk_body(Segment& m, bool after_blank, std::optional<std::uint64_t
     m.content_end = (last_blank != UINT64_MAX && line_at(in_, last_blank).end == m.end && last_blank >= m.body_begin)
                         ? last_blank
                         : m.end;
-    if (m.end < in_.size() && m.content_end == m.end && !mmdf_)
+    // A message without a body has the empty line ending its header block
+    // right before the separator: that line serves both.
+    const bool bodiless_after_blank = after_blank && m.body_begin == m.end;
+    if (m.end < in_.size() && m.content_end == m.end && !mmdf_ && !bodiless_after_blank)
         m.defects.push_back({DefectKind::separator_not_after_blank, m.end, 0, {}});
 }
 

@@ -85,6 +85,9 @@ struct Segment {
     // Damaged, line-aligned byte ranges inside the message, ascending. A
     // repair drops them from the message and quarantines or lists them.
     std::vector<Span> cuts;
+    // The message ends where a hole or garbage begins rather than at a
+    // separator or EOF: its tail may be lost to the damage.
+    bool ends_at_damage = false;
     std::vector<Defect> defects;
 };
 
@@ -128,13 +131,20 @@ private:
     // Start tests, each at a line start.
     [[nodiscard]] bool accept_separator(std::uint64_t pos, bool after_blank) const;
     [[nodiscard]] bool header_block_at(std::uint64_t pos, bool strong) const;
-    [[nodiscard]] bool destroyed_separator_at(std::uint64_t pos) const;
+    // A separator line damaged past recognition, before a header block.
+    // Without an empty line before it only an envelope left in the line
+    // counts as evidence.
+    [[nodiscard]] bool destroyed_separator_at(std::uint64_t pos, bool after_blank) const;
     [[nodiscard]] bool message_starts_at(std::uint64_t pos) const;
+    [[nodiscard]] bool headerless_separator_at(std::uint64_t pos) const;
 
     void produce();
     void produce_damaged_run();
     void produce_fragment();
     void frame_message(SeparatorKind kind, Span separator, std::uint64_t header_begin);
+    [[nodiscard]] std::optional<std::uint64_t> first_damaged_line(std::uint64_t begin, std::uint64_t end) const;
+    // The message's header block, ended early by a damaged line.
+    [[nodiscard]] mime::HeaderBlock read_headers(std::uint64_t header_begin) const;
     [[nodiscard]] std::optional<std::uint64_t> content_length_end(Segment& m, const mime::HeaderBlock& hb) const;
     // Walks body lines from m.body_begin, setting m.end; with `fixed_end`
     // (Content-Length agreed) no separator is looked for before it.

@@ -1,5 +1,6 @@
 #include "mbox_check.h"
 
+#include <deque>
 #include <unordered_map>
 
 #include "parsers/mbox/framer.h"
@@ -15,6 +16,10 @@ using mbox::DefectKind;
 // A message's unescaped "From " lines can number in the thousands (a pasted
 // log); past this many the rest are summarised in one finding.
 constexpr std::size_t max_findings_per_kind = 10;
+
+// Copies left by an interrupted rewrite sit close together; remembering
+// only the last few thousand messages keeps memory flat on huge stores.
+constexpr std::size_t duplicate_window = 4096;
 
 ProblemId problem_for(DefectKind k) {
     switch (k) {
@@ -71,6 +76,12 @@ ProblemId problem_for(mime::DefectKind k) {
     return ProblemId::mime_part_headers;
 }
 
+std::string joined(const std::vector<ByteView>& pieces) {
+    std::string out;
+    for (const ByteView& p : pieces) out.append(p.text());
+    return out;
+}
+
 bool all_zero(const ByteView& v) {
     for (std::uint64_t i = 0; i < v.size(); ++i) {
         const unsigned char c = v.at_or(i, 0);
@@ -99,7 +110,7 @@ LostItem describe(const ByteView& in, std::uint64_t header_begin, std::uint64_t 
 class MboxChecker {
 public:
     MboxChecker(const Source& source, StoreLog& log, MessageSink* sink, const CheckHooks& hooks)
-        : in_(source.bytes()), log_(log), sink_(sink), hooks_(hooks) {}
+        : source_(source), in_(source.bytes()), log_(log), sink_(sink), hooks_(hooks) {}
 
     void run() {
         // mboxrd is the one variant whose quoting must be undone when
@@ -113,6 +124,7 @@ public:
                 return;
             }
             if (hooks_.progress && (++segments & 255) == 0) hooks_.progress(seg->end, in_.size());
+            source_.release_below(seg->begin);
             switch (seg->kind) {
                 case mbox::SegmentKind::junk: junk(*seg); break;
                 case mbox::SegmentKind::fragment: fragment(*seg); break;
@@ -186,6 +198,7 @@ private:
         std::uint64_t p = s.header_begin;
         for (const mbox::Span& cut : s.cuts) {
             if (cut.offset > p) out.pieces.push_back(in_.sub(p, cut.offset - p));
+            if (cut.offset == s.body_begin && damage_took_header_end(s)) out.pieces.push_back(blank_line_for(s));
             p = cut.end();
         }
         if (s.content_end > p) out.pieces.push_back(in_.sub(p, s.content_end - p));
@@ -193,16 +206,26 @@ private:
         bool truncated = false;
         for (const mbox::Defect& d : s.defects)
             truncated = truncated || d.kind == DefectKind::truncated_in_headers;
-        if (s.cuts.empty()) {
-            const mime::Summary mime = mime::walk(in_.sub(s.header_begin, s.content_end - s.header_begin));
+        // A cut message is walked as it will be written, to close what the
+        // cut left open; its MIME defects would name offsets of that copy,
+        // not of the store, and the damage is reported already.
+        const bool cut = !s.cuts.empty();
+        const std::string salvaged = cut ? joined(out.pieces) : std::string();
+        const mime::Summary mime =
+            mime::walk(cut ? ByteView(salvaged) : in_.sub(s.header_begin, s.content_end - s.header_begin));
+        if (!cut)
             for (const mime::Defect& d : mime.defects)
                 log_.add(problem_for(d.kind), d.offset, d.length, "MIME", no, d.detail);
-            if (mime.open_at_end && s.end == in_.size()) {
-                truncated = true;
-                out.close_boundaries = mime.open_boundaries;
-                log_.add(ProblemId::mbox_truncated_mime, s.begin, s.end - s.begin, "message", no,
-                         std::to_string(mime.open_boundaries.size()) + " multipart(s) left open at end of store");
-            }
+        // Damage that ends a message or is cut from it leaves it short as EOF
+        // does. A multipart is cut short only once its body has begun: one
+        // whose store ended in or right after its header block has none to close.
+        const bool has_body = s.content_end > s.body_begin;
+        if (mime.open_at_end && has_body && (s.end == in_.size() || s.ends_at_damage || cut)) {
+            truncated = true;
+            out.close_boundaries = mime.open_boundaries;
+            log_.add(ProblemId::mbox_truncated_mime, s.begin, s.end - s.begin, "message", no,
+                     std::to_string(mime.open_boundaries.size()) + " multipart(s) left open at " +
+                         (s.end == in_.size() && !cut ? "end of store" : "damage"));
         }
 
         const MessageIdentity identity = identify(out.pieces);
@@ -226,6 +249,28 @@ private:
         if (sink_) sink_->message(out);
     }
 
+    // Damage that ended the header block may have taken its empty line with
+    // it: unless header fields and that line follow the damage, the repair
+    // ends the block where the damage began, so what follows reads as the
+    // body it was rather than as a broken header.
+    bool damage_took_header_end(const mbox::Segment& s) const {
+        if (s.header_fields == 0 || s.header_end != mime::BlockEnd::non_header || s.cuts.empty() ||
+            s.cuts.front().offset != s.body_begin)
+            return false;
+        std::uint64_t p = s.cuts.front().end();
+        // Continuation lines of the field the damage interrupted.
+        while (p < s.content_end && (in_.at_or(p, 0) == ' ' || in_.at_or(p, 0) == '\t')) p = line_at(in_, p).end;
+        return mime::read_header_block(in_.sub(0, s.content_end), p).how != mime::BlockEnd::blank_line;
+    }
+
+    // An empty line in the message's own line ending; static, so the piece
+    // outlives the message like the input's pieces do.
+    static ByteView blank_line_for(const mbox::Segment& s) {
+        static constexpr std::string_view lf = "\n";
+        static constexpr std::string_view crlf = "\r\n";
+        return ByteView(s.crlf_lines > s.lf_lines ? crlf : lf);
+    }
+
     // A copy left by an interrupted rewrite repeats the message byte for
     // byte, status headers included. Copies that differ in those headers
     // (another IMAP UID, other flags) were separate messages in the store
@@ -233,9 +278,18 @@ private:
     std::optional<std::uint64_t> duplicate_of(const MessageIdentity& id, const std::vector<ByteView>& pieces,
                                               std::uint64_t no) {
         if (id.message_id.empty() || pieces.size() != 1) return std::nullopt;
-        const auto [it, inserted] = seen_.try_emplace(id.message_id + " " + id.content_sha256, no, pieces.front());
-        if (inserted || it->second.raw.text() != pieces.front().text()) return std::nullopt;
-        return it->second.message_no;
+        const std::string key = id.message_id + " " + id.content_sha256;
+        const auto [it, inserted] = seen_.try_emplace(key, no, pieces.front());
+        if (!inserted) {
+            if (it->second.raw.text() != pieces.front().text()) return std::nullopt;
+            return it->second.message_no;
+        }
+        recent_.push_back(key);
+        if (recent_.size() > duplicate_window) {
+            seen_.erase(recent_.front());
+            recent_.pop_front();
+        }
+        return std::nullopt;
     }
 
     // Message bytes go out; each cut is junk (zeros) or lost+found.
@@ -293,6 +347,7 @@ private:
         log_.add(ProblemId::mbox_variant, 0, 0, "store", std::nullopt, log_.variant);
     }
 
+    const Source& source_;
     ByteView in_;
     StoreLog& log_;
     MessageSink* sink_;
@@ -304,6 +359,7 @@ private:
         ByteView raw;
     };
     std::unordered_map<std::string, SeenMessage> seen_;
+    std::deque<std::string> recent_;
 };
 
 }  // namespace

@@ -1,0 +1,338 @@
+#include "damage.h"
+
+#include <algorithm>
+#include <functional>
+#include <random>
+#include <set>
+
+#include "parsers/bytes/sha256.h"
+
+namespace mailfsck::damage {
+namespace {
+
+// Uniform draws from mt19937_64's raw output by rejection, so a seed means
+// the same positions with every standard library.
+class Rng {
+public:
+    explicit Rng(std::uint64_t seed) : engine_(seed) {}
+
+    // Uniform in [0, n); n > 0.
+    std::uint64_t below(std::uint64_t n) {
+        const std::uint64_t limit = UINT64_MAX - UINT64_MAX % n;
+        std::uint64_t x = engine_();
+        while (x >= limit) x = engine_();
+        return x % n;
+    }
+    unsigned char byte() { return static_cast<unsigned char>(engine_() >> 56); }
+
+private:
+    std::mt19937_64 engine_;
+};
+
+// `count` distinct indices in [0, n), ascending (all of them when n <= count).
+std::vector<std::uint64_t> distinct_indices(Rng& rng, std::uint64_t n, unsigned count) {
+    std::set<std::uint64_t> picked;
+    if (n <= count) {
+        for (std::uint64_t i = 0; i < n; ++i) picked.insert(i);
+    } else {
+        while (picked.size() < count) picked.insert(rng.below(n));
+    }
+    return {picked.begin(), picked.end()};
+}
+
+Window clamp(Window w, std::uint64_t size) {
+    w.end = std::min(w.end, size);
+    w.begin = std::min(w.begin, w.end);
+    return w;
+}
+
+bool follows_blank_line(std::string_view s, std::uint64_t pos) {
+    return pos == 0 || (pos >= 2 && s.substr(pos - 2, 2) == "\n\n") || (pos >= 3 && s.substr(pos - 3, 3) == "\n\r\n");
+}
+
+// A separator as mbox writers place it: "From " at the start of the store
+// or after an empty line.
+bool is_separator_at(std::string_view s, std::uint64_t pos) {
+    return s.substr(pos, 5) == "From " && follows_blank_line(s, pos);
+}
+
+std::uint64_t line_end(std::string_view s, std::uint64_t pos) {
+    const std::size_t nl = s.find('\n', pos);
+    return nl == std::string_view::npos ? s.size() : nl + 1;
+}
+
+bool is_blank_line(std::string_view s, std::uint64_t pos) {
+    return s.substr(pos, 1) == "\n" || s.substr(pos, 2) == "\r\n";
+}
+
+// Calls f(pos) for each separator line start in `w`.
+void for_each_separator(std::string_view s, Window w, const std::function<void(std::uint64_t)>& f) {
+    for (std::uint64_t p = 0; p < w.end; p = line_end(s, p))
+        if (p >= w.begin && is_separator_at(s, p)) f(p);
+}
+
+// Calls f(pos) for each line start in `w` that lies inside a message body
+// (after its header block's empty line), separators excluded.
+void for_each_body_line(std::string_view s, Window w, const std::function<void(std::uint64_t)>& f) {
+    bool in_body = false;
+    for (std::uint64_t p = 0; p < w.end; p = line_end(s, p)) {
+        if (is_separator_at(s, p)) {
+            in_body = false;
+            continue;
+        }
+        if (in_body && p >= w.begin) f(p);
+        if (!in_body && is_blank_line(s, p)) in_body = true;
+    }
+}
+
+// Picks `count` of the positions a visitor yields, ascending, in two passes
+// so memory does not grow with the store.
+std::vector<std::uint64_t> pick_positions(Rng& rng, unsigned count,
+                                          const std::function<void(const std::function<void(std::uint64_t)>&)>& visit) {
+    std::uint64_t n = 0;
+    visit([&](std::uint64_t) { ++n; });
+    const std::vector<std::uint64_t> wanted = distinct_indices(rng, n, count);
+    std::vector<std::uint64_t> positions;
+    std::uint64_t i = 0;
+    std::size_t next = 0;
+    visit([&](std::uint64_t pos) {
+        if (next < wanted.size() && wanted[next] == i) {
+            positions.push_back(pos);
+            ++next;
+        }
+        ++i;
+    });
+    return positions;
+}
+
+Injection overwrite_record(Op op, std::string_view clean, std::uint64_t offset, std::uint64_t length) {
+    Injection in;
+    in.op = op;
+    in.offset = in.original_offset = offset;
+    in.length = in.original_length = length;
+    in.original_sha256 = sha256_hex(clean.substr(offset, length));
+    return in;
+}
+
+// Zeroes whole aligned blocks (the last one may be short at EOF).
+void zero_blocks(std::string_view clean, const Request& r, std::uint64_t block, Rng& rng, Damaged& d) {
+    const Window w = clamp(r.window, clean.size());
+    const std::uint64_t first = (w.begin + block - 1) / block;  // the first block starting in the window
+    if (first * block >= w.end) return;
+    const std::uint64_t blocks = (w.end - 1) / block - first + 1;
+    for (const std::uint64_t k : distinct_indices(rng, blocks, r.count)) {
+        const std::uint64_t offset = (first + k) * block;
+        const std::uint64_t length = std::min(block, clean.size() - offset);
+        d.injections.push_back(overwrite_record(r.op, clean, offset, length));
+        std::fill_n(d.bytes.begin() + static_cast<std::ptrdiff_t>(offset), length, '\0');
+    }
+}
+
+void flip_bits(std::string_view clean, const Request& r, Rng& rng, Damaged& d) {
+    const Window w = clamp(r.window, clean.size());
+    for (const std::uint64_t k : distinct_indices(rng, w.end - w.begin, r.count)) {
+        const std::uint64_t offset = w.begin + k;
+        Injection in = overwrite_record(r.op, clean, offset, 1);
+        const auto bit = static_cast<unsigned>(rng.below(8));
+        in.bit = bit;
+        in.original_byte = static_cast<unsigned char>(clean[offset]);
+        d.bytes[offset] = static_cast<char>(static_cast<unsigned char>(clean[offset]) ^ (1u << bit));
+        d.injections.push_back(std::move(in));
+    }
+}
+
+// Truncation to nothing leaves no store to check, so the cut keeps a byte.
+void truncate(std::string_view clean, const Request& r, Rng& rng, Damaged& d) {
+    Window w = clamp(r.window, clean.size());
+    w.begin = std::max<std::uint64_t>(w.begin, 1);
+    if (w.begin >= w.end) return;
+    const std::uint64_t cut = w.begin + rng.below(w.end - w.begin);
+    Injection in;
+    in.op = r.op;
+    in.offset = cut;
+    in.length = 0;
+    in.original_offset = cut;
+    in.original_length = clean.size() - cut;
+    in.original_sha256 = sha256_hex(clean.substr(cut));
+    d.injections.push_back(std::move(in));
+    d.bytes.resize(cut);
+}
+
+bool overlaps_any(const std::vector<Injection>& done, std::uint64_t offset, std::uint64_t length) {
+    return std::any_of(done.begin(), done.end(), [&](const Injection& in) {
+        return offset <= in.end() && in.offset <= offset + length;
+    });
+}
+
+// Runs neither overlap nor touch, so each stays a separate injection.
+void random_runs(std::string_view clean, const Request& r, Rng& rng, Damaged& d) {
+    if (clean.size() < random_run_min) return;
+    Window w = clamp(r.window, clean.size() - random_run_min + 1);
+    if (w.begin == w.end) return;
+    for (unsigned attempt = 0; attempt < 64 * r.count && d.injections.size() < r.count; ++attempt) {
+        const std::uint64_t offset = w.begin + rng.below(w.end - w.begin);
+        const std::uint64_t wanted = random_run_min + rng.below(random_run_max - random_run_min + 1);
+        const std::uint64_t length = std::min(wanted, clean.size() - offset);
+        if (overlaps_any(d.injections, offset, length)) continue;
+        d.injections.push_back(overwrite_record(r.op, clean, offset, length));
+        for (std::uint64_t i = 0; i < length; ++i) d.bytes[offset + i] = static_cast<char>(rng.byte());
+    }
+    std::sort(d.injections.begin(), d.injections.end(),
+              [](const Injection& a, const Injection& b) { return a.offset < b.offset; });
+}
+
+// Random bytes other than line terminators, so the line keeps its place
+// and its tail (sender and date) while "From " is gone.
+void destroy_separators(std::string_view clean, const Request& r, Rng& rng, Damaged& d) {
+    const Window w = clamp(r.window, clean.size());
+    const auto visit = [&](const std::function<void(std::uint64_t)>& f) { for_each_separator(clean, w, f); };
+    for (const std::uint64_t pos : pick_positions(rng, r.count, visit)) {
+        std::string garbage(5, '\0');
+        do {
+            for (char& c : garbage) {
+                unsigned char b = rng.byte();
+                while (b == '\n' || b == '\r') b = rng.byte();
+                c = static_cast<char>(b);
+            }
+        } while (garbage == "From ");
+        d.injections.push_back(overwrite_record(r.op, clean, pos, garbage.size()));
+        d.bytes.replace(pos, garbage.size(), garbage);
+    }
+}
+
+void insert_from_lines(std::string_view clean, const Request& r, Rng& rng, Damaged& d) {
+    const Window w = clamp(r.window, clean.size());
+    const auto visit = [&](const std::function<void(std::uint64_t)>& f) { for_each_body_line(clean, w, f); };
+    const std::vector<std::uint64_t> positions = pick_positions(rng, r.count, visit);
+    std::string out;
+    out.reserve(clean.size() + positions.size() * inserted_from_line.size());
+    std::uint64_t copied = 0;
+    for (const std::uint64_t pos : positions) {
+        out.append(clean.substr(copied, pos - copied));
+        Injection in;
+        in.op = r.op;
+        in.offset = out.size();
+        in.length = inserted_from_line.size();
+        in.original_offset = pos;
+        in.original_length = 0;
+        in.original_sha256 = sha256_hex({});
+        out.append(inserted_from_line);
+        copied = pos;
+        d.injections.push_back(std::move(in));
+    }
+    out.append(clean.substr(copied));
+    d.bytes = std::move(out);
+}
+
+struct OpName {
+    Op op;
+    std::string_view name;
+};
+
+constexpr OpName op_names[] = {
+    {Op::zero_page, "zero-page"},   {Op::zero_sector, "zero-sector"},
+    {Op::bitflip, "bitflip"},       {Op::truncate, "truncate"},
+    {Op::random_run, "random-run"}, {Op::destroy_separator, "destroy-separator"},
+    {Op::unescaped_from, "unescaped-from"},
+};
+
+// mboxrd: a line that starts ">*From " gains one '>'.
+bool needs_quoting(std::string_view line) {
+    const std::size_t i = line.find_first_not_of('>');
+    return i != std::string_view::npos && line.substr(i, 5) == "From ";
+}
+
+}  // namespace
+
+std::string_view op_name(Op op) {
+    for (const OpName& o : op_names)
+        if (o.op == op) return o.name;
+    return "?";
+}
+
+std::optional<Op> parse_op(std::string_view name) {
+    for (const OpName& o : op_names)
+        if (o.name == name) return o.op;
+    return std::nullopt;
+}
+
+const std::vector<Op>& all_ops() {
+    static const std::vector<Op> ops = [] {
+        std::vector<Op> v;
+        for (const OpName& o : op_names) v.push_back(o.op);
+        return v;
+    }();
+    return ops;
+}
+
+std::string sha256_hex(std::string_view bytes) {
+    Sha256 h;
+    h.update(bytes);
+    return h.hex();
+}
+
+Damaged inject(std::string_view clean, const Request& request) {
+    Rng rng(request.seed);
+    Damaged d;
+    d.bytes = std::string(clean);
+    switch (request.op) {
+        case Op::zero_page: zero_blocks(clean, request, page_size, rng, d); break;
+        case Op::zero_sector: zero_blocks(clean, request, sector_size, rng, d); break;
+        case Op::bitflip: flip_bits(clean, request, rng, d); break;
+        case Op::truncate: truncate(clean, request, rng, d); break;
+        case Op::random_run: random_runs(clean, request, rng, d); break;
+        case Op::destroy_separator: destroy_separators(clean, request, rng, d); break;
+        case Op::unescaped_from: insert_from_lines(clean, request, rng, d); break;
+    }
+    return d;
+}
+
+nlohmann::json manifest(const Request& request, std::string_view clean, const Damaged& damaged) {
+    nlohmann::json j;
+    j["tool"] = "mailfsck-damage";
+    j["seed"] = request.seed;
+    j["op"] = op_name(request.op);
+    j["count"] = request.count;
+    if (request.window.begin != 0 || request.window.end != UINT64_MAX)
+        j["within"] = {{"begin", request.window.begin}, {"end", request.window.end}};
+    j["input"] = {{"size", clean.size()}, {"sha256", sha256_hex(clean)}};
+    j["output"] = {{"size", damaged.bytes.size()}, {"sha256", sha256_hex(damaged.bytes)}};
+    nlohmann::json list = nlohmann::json::array();
+    for (const Injection& in : damaged.injections) {
+        nlohmann::json e = {{"op", op_name(in.op)},
+                            {"offset", in.offset},
+                            {"length", in.length},
+                            {"original_offset", in.original_offset},
+                            {"original_length", in.original_length},
+                            {"original_sha256", in.original_sha256}};
+        if (in.bit) e["bit"] = *in.bit;
+        if (in.original_byte) e["original_byte"] = *in.original_byte;
+        list.push_back(std::move(e));
+    }
+    j["damage"] = std::move(list);
+    return j;
+}
+
+BuiltMbox build_mbox(const std::vector<std::string>& messages) {
+    BuiltMbox b;
+    for (const std::string& message : messages) {
+        MessageRange r;
+        r.begin = b.bytes.size();
+        b.bytes.append(built_separator);
+        r.content_begin = b.bytes.size();
+        const std::string_view m = message;
+        for (std::uint64_t p = 0; p < m.size(); p = line_end(m, p)) {
+            const std::string_view line = m.substr(p, line_end(m, p) - p);
+            if (needs_quoting(line)) b.bytes.push_back('>');
+            b.bytes.append(line);
+        }
+        if (!b.bytes.ends_with('\n')) b.bytes.push_back('\n');
+        r.content_end = b.bytes.size();
+        b.bytes.push_back('\n');
+        r.end = b.bytes.size();
+        b.messages.push_back(r);
+    }
+    return b;
+}
+
+}  // namespace mailfsck::damage
