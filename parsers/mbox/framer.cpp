@@ -316,6 +316,20 @@ void Framer::frame_message(SeparatorKind kind, Span separator, std::uint64_t hea
         hb.how = mime::BlockEnd::end_of_input;
         hb.end = hb.body_begin = in_.size();
     }
+    // A line that is no field, with fields after it (a flipped bit in a
+    // field name, a stray line from a concurrent writer), is cut from the
+    // message, so the fields after it stay in the header block.
+    while (hb.how == mime::BlockEnd::non_header && !hb.fields.empty()) {
+        const Line stray = line_at(in_, hb.end);
+        if (!stray.terminated() || is_damaged(stray.begin) || !mime::is_field_line(in_, line_at(in_, stray.end))) break;
+        m.cuts.push_back({stray.begin, stray.end - stray.begin});
+        m.defects.push_back({DefectKind::header_block_damaged, stray.begin, stray.end - stray.begin, {}});
+        mime::HeaderBlock rest = read_headers(stray.end);
+        rest.fields.insert(rest.fields.begin(), hb.fields.begin(), hb.fields.end());
+        rest.crlf_lines += hb.crlf_lines;
+        rest.lf_lines += hb.lf_lines;
+        hb = std::move(rest);
+    }
     m.header_fields = static_cast<std::uint32_t>(hb.fields.size());
     m.header_end = hb.how;
     m.body_begin = hb.end;
@@ -326,8 +340,8 @@ void Framer::frame_message(SeparatorKind kind, Span separator, std::uint64_t hea
         m.defects.push_back({DefectKind::no_header_block, header_begin, line_at(in_, header_begin).end - header_begin, {}});
     if (hb.how == mime::BlockEnd::end_of_input && !hb.fields.empty())
         m.defects.push_back({DefectKind::truncated_in_headers, header_begin, hb.end - header_begin, {}});
-    if (hb.how == mime::BlockEnd::non_header && !hb.fields.empty())
-        m.defects.push_back({DefectKind::header_block_damaged, hb.end, line_at(in_, hb.end).end - hb.end, {}});
+    if (hb.how == mime::BlockEnd::non_header && !hb.fields.empty() && !is_damaged(hb.end))
+        m.defects.push_back({DefectKind::header_block_unterminated, hb.end, line_at(in_, hb.end).end - hb.end, {}});
 
     const std::optional<std::uint64_t> fixed_end = content_length_end(m, hb);
     if (fixed_end) {
@@ -453,6 +467,7 @@ std::string_view defect_name(DefectKind k) {
         case DefectKind::binary_garbage: return "binary_garbage";
         case DefectKind::stray_control_bytes: return "stray_control_bytes";
         case DefectKind::header_block_damaged: return "header_block_damaged";
+        case DefectKind::header_block_unterminated: return "header_block_unterminated";
         case DefectKind::no_header_block: return "no_header_block";
         case DefectKind::mixed_line_endings: return "mixed_line_endings";
         case DefectKind::fragment: return "fragment";

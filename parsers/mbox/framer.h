@@ -38,7 +38,8 @@ enum class DefectKind {
     nul_hole,                   // a run of NUL bytes (sparse hole left by a crash or sync)
     binary_garbage,             // a run of control bytes no mail text contains
     stray_control_bytes,        // a few control bytes in otherwise plausible text
-    header_block_damaged,       // a header block interrupted by a line that is not a field
+    header_block_damaged,       // a line that is not a field between header fields
+    header_block_unterminated,  // the body begins without the empty line that ends the header block
     no_header_block,            // a separator followed by no header field at all
     mixed_line_endings,         // CRLF and LF lines in one message
     fragment,                   // bytes after a hole or garbage that fit no message

@@ -1,5 +1,6 @@
 #include "mbox_check.h"
 
+#include <algorithm>
 #include <deque>
 #include <unordered_map>
 
@@ -35,6 +36,7 @@ ProblemId problem_for(DefectKind k) {
         case DefectKind::binary_garbage: return ProblemId::mbox_garbage;
         case DefectKind::stray_control_bytes: return ProblemId::mbox_stray_control;
         case DefectKind::header_block_damaged: return ProblemId::mbox_header_damaged;
+        case DefectKind::header_block_unterminated: return ProblemId::mbox_header_unterminated;
         case DefectKind::no_header_block: return ProblemId::mbox_no_headers;
         case DefectKind::mixed_line_endings: return ProblemId::mbox_mixed_eol;
         case DefectKind::fragment: return ProblemId::mbox_fragment;
@@ -50,6 +52,7 @@ std::string_view structure_of(DefectKind k) {
         case DefectKind::content_length_invalid:
         case DefectKind::truncated_in_headers:
         case DefectKind::header_block_damaged:
+        case DefectKind::header_block_unterminated:
         case DefectKind::no_header_block: return "header block";
         case DefectKind::unescaped_from:
         case DefectKind::stray_control_bytes: return "body";
@@ -195,13 +198,7 @@ private:
         out.unquote_mboxrd = unquote_;
         if (s.separator_kind == mbox::SeparatorKind::from_strict)
             out.separator = std::string(in_.sub(s.separator.offset, line_at(in_, s.separator.offset).content_length()).text());
-        std::uint64_t p = s.header_begin;
-        for (const mbox::Span& cut : s.cuts) {
-            if (cut.offset > p) out.pieces.push_back(in_.sub(p, cut.offset - p));
-            if (cut.offset == s.body_begin && damage_took_header_end(s)) out.pieces.push_back(blank_line_for(s));
-            p = cut.end();
-        }
-        if (s.content_end > p) out.pieces.push_back(in_.sub(p, s.content_end - p));
+        out.pieces = salvaged_pieces(s);
 
         bool truncated = false;
         for (const mbox::Defect& d : s.defects)
@@ -249,15 +246,53 @@ private:
         if (sink_) sink_->message(out);
     }
 
+    // The message's bytes less its cuts, with the empty line that ends the
+    // header block put back where the block ended without one.
+    std::vector<ByteView> salvaged_pieces(const mbox::Segment& s) const {
+        std::vector<ByteView> pieces;
+        const auto keep = [&](std::uint64_t from, std::uint64_t to) {
+            if (to > from) pieces.push_back(in_.sub(from, to - from));
+        };
+        bool header_end_missing = needs_header_end(s);
+        std::uint64_t p = s.header_begin;
+        for (const mbox::Span& cut : s.cuts) {
+            if (header_end_missing && s.body_begin <= cut.offset) {
+                keep(p, s.body_begin);
+                pieces.push_back(blank_line_for(s));
+                p = std::max(p, s.body_begin);
+                header_end_missing = false;
+            }
+            keep(p, cut.offset);
+            p = cut.end();
+        }
+        if (header_end_missing) {
+            keep(p, s.body_begin);
+            pieces.push_back(blank_line_for(s));
+            p = std::max(p, s.body_begin);
+        }
+        keep(p, s.content_end);
+        return pieces;
+    }
+
+    bool needs_header_end(const mbox::Segment& s) const {
+        if (s.header_fields == 0 || s.header_end != mime::BlockEnd::non_header) return false;
+        return cut_at(s, s.body_begin) == nullptr || damage_took_header_end(s);
+    }
+
+    static const mbox::Span* cut_at(const mbox::Segment& s, std::uint64_t offset) {
+        for (const mbox::Span& c : s.cuts)
+            if (c.offset == offset) return &c;
+        return nullptr;
+    }
+
     // Damage that ended the header block may have taken its empty line with
     // it: unless header fields and that line follow the damage, the repair
     // ends the block where the damage began, so what follows reads as the
     // body it was rather than as a broken header.
     bool damage_took_header_end(const mbox::Segment& s) const {
-        if (s.header_fields == 0 || s.header_end != mime::BlockEnd::non_header || s.cuts.empty() ||
-            s.cuts.front().offset != s.body_begin)
-            return false;
-        std::uint64_t p = s.cuts.front().end();
+        const mbox::Span* cut = cut_at(s, s.body_begin);
+        if (s.header_fields == 0 || s.header_end != mime::BlockEnd::non_header || cut == nullptr) return false;
+        std::uint64_t p = cut->end();
         // Continuation lines of the field the damage interrupted.
         while (p < s.content_end && (in_.at_or(p, 0) == ' ' || in_.at_or(p, 0) == '\t')) p = line_at(in_, p).end;
         return mime::read_header_block(in_.sub(0, s.content_end), p).how != mime::BlockEnd::blank_line;
