@@ -10,7 +10,8 @@ bool ByteView::starts_with(std::string_view s, std::uint64_t pos) const {
 }
 
 std::optional<std::uint64_t> ByteView::find(std::string_view needle, std::uint64_t from) const {
-    if (from > size_ || needle.empty()) return std::nullopt;
+    // An empty view may have no data pointer at all; memmem must not see it.
+    if (from >= size_ || needle.empty()) return std::nullopt;
     const void* hit = ::memmem(data_ + from, size_ - from, needle.data(), needle.size());
     if (hit == nullptr) return std::nullopt;
     return static_cast<const unsigned char*>(hit) - data_;

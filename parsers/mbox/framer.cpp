@@ -2,8 +2,12 @@
 
 #include <algorithm>
 #include <array>
-#include <bitset>
 #include <charconv>
+#include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace mailfsck::mbox {
 namespace {
@@ -61,9 +65,7 @@ bool separator_remnant(std::string_view intact) {
 // what is left of the empty line before it) or, after an empty line, past
 // its first five bytes, where an overwritten "From " stood?
 bool envelope_in(std::string_view content, bool after_blank) {
-    if (after_blank && content.size() > 5 &&
-        classify_from_line("From " + std::string(content.substr(5))) == FromLineKind::strict)
-        return true;
+    if (after_blank && content.size() > 5 && classify_envelope(content.substr(5)) == FromLineKind::strict) return true;
     const std::size_t k = content.substr(0, max_junk_before_envelope + 5).find("From ");
     return k != std::string_view::npos && k > 0 && classify_from_line(content.substr(k)) == FromLineKind::strict;
 }
@@ -81,28 +83,89 @@ Framer::Framer(ByteView input, FramerOptions options) : in_(input), opt_(options
     mmdf_ = is_mmdf_marker(in_.sub(0, line_at(in_, 0).content_end).text());
 }
 
-Framer::LineDamage Framer::damage_of(const Line& line) const {
-    LineDamage d;
-    std::bitset<256> seen;
-    std::uint64_t run = 0;
+struct Framer::ScannedLine {
+    Line line;
+    LineDamage damage;
+};
+
+namespace {
+
+// Bit i set when byte i of the 16 at `p` is below 0x20 or is 0x7f: line
+// ends, control bytes, and the tabs and CRs that text has.
+std::uint32_t interesting_mask(const unsigned char* p) {
+#if defined(__SSE2__)
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m128i low = _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x1f)), x);
+    const __m128i del = _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7f));
+    return static_cast<std::uint32_t>(_mm_movemask_epi8(_mm_or_si128(low, del)));
+#else
+    std::uint32_t m = 0;
+    for (unsigned i = 0; i < 16; ++i)
+        if (p[i] < 0x20 || p[i] == 0x7f) m |= 1u << i;
+    return m;
+#endif
+}
+
+}  // namespace
+
+Framer::ScannedLine Framer::scan_line(std::uint64_t pos) const {
+    // Line ends and control bytes are found in one pass, sixteen bytes at a
+    // time: this loop is the framer's hot path.
+    ScannedLine out;
     const unsigned char* p = in_.data();
-    for (std::uint64_t i = line.begin; i < line.content_end; ++i) {
-        const unsigned char c = p[i];
-        if (!control_table[c]) {
-            run = 0;
+    const std::uint64_t size = in_.size();
+    std::array<bool, 256> seen{};
+    std::uint64_t run = 0;
+    std::uint64_t run_end = UINT64_MAX;  // position just past the last NUL of the current run
+    LineDamage& d = out.damage;
+    const auto note = [&](std::uint64_t i, unsigned char c) {
+        if (!control_table[c]) return;
+        if (d.controls++ == 0) d.first_control = i;
+        if (!seen[c]) {
+            seen[c] = true;
+            ++d.distinct;
+        }
+        run = (c == 0 && run_end == i) ? run + 1 : (c == 0 ? 1 : 0);
+        run_end = c == 0 ? i + 1 : UINT64_MAX;
+        d.longest_nul_run = std::max(d.longest_nul_run, run);
+    };
+    std::uint64_t i = pos;
+    std::uint64_t newline = size;
+    while (i < size) {
+        if (i + 16 <= size) {
+            std::uint32_t mask = interesting_mask(p + i);
+            bool found = false;
+            while (mask != 0) {
+                const std::uint64_t j = i + static_cast<std::uint64_t>(__builtin_ctz(mask));
+                mask &= mask - 1;
+                if (p[j] == '\n') {
+                    newline = j;
+                    found = true;
+                    break;
+                }
+                note(j, p[j]);
+            }
+            if (found) break;
+            i += 16;
             continue;
         }
-        if (d.controls++ == 0) d.first_control = i;
-        seen.set(c);
-        run = c == 0 ? run + 1 : 0;
-        if (run > d.longest_nul_run) d.longest_nul_run = run;
+        if (p[i] == '\n') {
+            newline = i;
+            break;
+        }
+        note(i, p[i]);
+        ++i;
     }
-    d.distinct = static_cast<std::uint32_t>(seen.count());
-    return d;
+    Line& l = out.line;
+    l.begin = pos;
+    l.end = newline < size ? newline + 1 : size;
+    l.content_end = newline;
+    if (newline < size && l.content_end > pos && p[l.content_end - 1] == '\r') --l.content_end;
+    return out;
 }
 
 bool Framer::is_damaged(std::uint64_t line_begin) const {
-    const LineDamage d = damage_of(line_at(in_, line_begin));
+    const LineDamage d = scan_line(line_begin).damage;
     return d.longest_nul_run >= opt_.hole_min || d.distinct >= opt_.garbage_distinct_min;
 }
 
@@ -149,8 +212,8 @@ bool Framer::header_block_at(std::uint64_t pos, bool strong) const {
     return trace && origin;
 }
 
-bool Framer::destroyed_separator_at(std::uint64_t pos, bool after_blank) const {
-    const Line line = line_at(in_, pos);
+bool Framer::destroyed_separator_at(const Line& line, bool after_blank) const {
+    const std::uint64_t pos = line.begin;
     if (line.content_length() == 0 || !line.terminated()) return false;
     const std::string_view content = in_.sub(pos, line.content_length()).text();
     const bool envelope = envelope_in(content, after_blank);
@@ -175,7 +238,7 @@ bool Framer::message_starts_at(std::uint64_t pos) const {
     if (pos >= in_.size()) return true;
     if (mmdf_) return is_mmdf_marker(in_.sub(pos, line_at(in_, pos).content_length()).text()) ||
                       header_block_at(pos, false);
-    return accept_separator(pos, true) || header_block_at(pos, false) || destroyed_separator_at(pos, true);
+    return accept_separator(pos, true) || header_block_at(pos, false) || destroyed_separator_at(line_at(in_, pos), true);
 }
 
 std::optional<Segment> Framer::next() {
@@ -191,13 +254,13 @@ void Framer::produce() {
     if (is_damaged(pos_)) return produce_damaged_run();
     const std::string_view content = in_.sub(pos_, line.content_length()).text();
     if (mmdf_ && is_mmdf_marker(content)) return frame_message(SeparatorKind::mmdf, {pos_, line.end - pos_}, line.end);
-    if (!mmdf_ && accept_separator(pos_, true)) {
+    if (!mmdf_ && (accepted_ == pos_ || accept_separator(pos_, true))) {
         const bool strict = classify_from_line(content) == FromLineKind::strict;
         return frame_message(strict ? SeparatorKind::from_strict : SeparatorKind::from_loose,
                              {pos_, line.end - pos_}, line.end);
     }
     if (header_block_at(pos_, false)) return frame_message(SeparatorKind::lost, {pos_, 0}, pos_);
-    if (destroyed_separator_at(pos_, true)) return frame_message(SeparatorKind::lost, {pos_, line.end - pos_}, line.end);
+    if (destroyed_separator_at(line, true)) return frame_message(SeparatorKind::lost, {pos_, line.end - pos_}, line.end);
     produce_fragment();
 }
 
@@ -213,7 +276,7 @@ void Framer::produce_damaged_run() {
         only_nul = c == 0 || c == '\n' || c == '\r';
     }
     s.kind = only_nul ? SegmentKind::junk : SegmentKind::fragment;
-    const LineDamage d = damage_of(line_at(in_, begin));
+    const LineDamage d = scan_line(begin).damage;
     s.defects.push_back({d.longest_nul_run >= opt_.hole_min ? DefectKind::nul_hole : DefectKind::binary_garbage,
                          begin, end - begin, {}});
     pending_.push_back(std::move(s));
@@ -229,7 +292,7 @@ void Framer::produce_fragment() {
         const bool from_line = in_.starts_with("From ", q) && accept_separator(q, after_blank);
         const bool mmdf_line = mmdf_ && is_mmdf_marker(in_.sub(q, l.content_length()).text());
         if (from_line || mmdf_line) break;
-        if ((after_blank && header_block_at(q, false)) || destroyed_separator_at(q, after_blank)) break;
+        if ((after_blank && header_block_at(q, false)) || destroyed_separator_at(l, after_blank)) break;
         after_blank = is_blank(l);
         q = l.end;
     }
@@ -332,6 +395,10 @@ void Framer::frame_message(SeparatorKind kind, Span separator, std::uint64_t hea
     }
     m.header_fields = static_cast<std::uint32_t>(hb.fields.size());
     m.header_end = hb.how;
+    if (const mime::Field* id = hb.find(in_, "Message-ID")) {
+        const ByteView value = id->raw_value(in_);
+        m.message_id = {value.base(), value.size()};
+    }
     m.body_begin = hb.end;
     m.crlf_lines = hb.crlf_lines;
     m.lf_lines = hb.lf_lines;
@@ -345,6 +412,8 @@ void Framer::frame_message(SeparatorKind kind, Span separator, std::uint64_t hea
 
     const std::optional<std::uint64_t> fixed_end = content_length_end(m, hb);
     if (fixed_end) {
+        // Agreement means a separator was accepted where the length ends.
+        accepted_ = *fixed_end;
         m.content_length = ContentLength::agrees;
         ++evidence_.content_length_agrees;
     } else if (m.content_length == ContentLength::disagrees) {
@@ -374,9 +443,8 @@ void Framer::walk_body(Segment& m, bool after_blank, std::optional<std::uint64_t
     std::uint64_t last_blank = UINT64_MAX;
     bool stray_reported = false;
     while (p < limit) {
-        const Line line = line_at(in_, p);
+        const auto [line, d] = scan_line(p);
         const unsigned char first = in_.at_or(p, 0);
-        const LineDamage d = damage_of(line);
         const bool damaged = d.longest_nul_run >= opt_.hole_min || d.distinct >= opt_.garbage_distinct_min;
         if (!fixed_end) {
             if (mmdf_ && first == 1 && is_mmdf_marker(in_.sub(p, line.content_length()).text())) {
@@ -389,6 +457,7 @@ void Framer::walk_body(Segment& m, bool after_blank, std::optional<std::uint64_t
             const bool cut_separator = prev_blank && !line.terminated() &&
                                        separator_start(in_.sub(p, line.content_length()).text());
             if (first == 'F' && in_.starts_with("From ", p) && accept_separator(p, prev_blank)) {
+                accepted_ = p;
                 // One with no header block after it is damage that cut this message short.
                 m.ends_at_damage = headerless_separator_at(p);
                 break;
@@ -403,7 +472,7 @@ void Framer::walk_body(Segment& m, bool after_blank, std::optional<std::uint64_t
                     ++evidence_.unescaped_from;
                     m.defects.push_back({DefectKind::unescaped_from, p, line.end - p, {}});
                 }
-            } else if (destroyed_separator_at(p, prev_blank)) {
+            } else if (destroyed_separator_at(line, prev_blank)) {
                 break;
             }
         } else if (first == 'F' && in_.starts_with("From ", p)) {

@@ -81,6 +81,8 @@ struct Segment {
     mime::BlockEnd header_end = mime::BlockEnd::blank_line;
     std::uint32_t header_fields = 0;
     ContentLength content_length = ContentLength::absent;
+    // The Message-ID field's raw value, empty when there is none.
+    Span message_id;
     std::uint32_t crlf_lines = 0;
     std::uint32_t lf_lines = 0;
     // Damaged, line-aligned byte ranges inside the message, ascending. A
@@ -124,7 +126,9 @@ public:
 
 private:
     struct LineDamage;
-    [[nodiscard]] LineDamage damage_of(const Line& line) const;
+    struct ScannedLine;
+    // The line at `pos` and its control bytes, found in one pass.
+    [[nodiscard]] ScannedLine scan_line(std::uint64_t pos) const;
     [[nodiscard]] bool is_damaged(std::uint64_t line_begin) const;
     // End of the run of damaged lines starting at `pos`.
     [[nodiscard]] std::uint64_t damaged_run_end(std::uint64_t pos, std::uint64_t limit) const;
@@ -135,7 +139,7 @@ private:
     // A separator line damaged past recognition, before a header block.
     // Without an empty line before it only an envelope left in the line
     // counts as evidence.
-    [[nodiscard]] bool destroyed_separator_at(std::uint64_t pos, bool after_blank) const;
+    [[nodiscard]] bool destroyed_separator_at(const Line& line, bool after_blank) const;
     [[nodiscard]] bool message_starts_at(std::uint64_t pos) const;
     [[nodiscard]] bool headerless_separator_at(std::uint64_t pos) const;
 
@@ -158,6 +162,9 @@ private:
     std::uint64_t pos_ = 0;
     bool mmdf_ = false;
     std::deque<Segment> pending_;
+    // A line start already accepted as a separator by the look-ahead that
+    // ended the previous message, so produce() need not judge it again.
+    std::optional<std::uint64_t> accepted_;
 };
 
 [[nodiscard]] std::string_view defect_name(DefectKind k);

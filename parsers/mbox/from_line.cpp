@@ -65,12 +65,18 @@ bool has_date(const std::array<std::string_view, 12>& w, std::size_t n) {
 
 }  // namespace
 
-FromLineKind classify_from_line(std::string_view content) {
-    if (content.substr(0, 5) != "From ") return FromLineKind::not_from;
+FromLineKind classify_envelope(std::string_view envelope) {
+    // Every date form has a time with a colon: most text lines stop here.
+    if (envelope.find(':') == std::string_view::npos) return FromLineKind::loose;
     std::array<std::string_view, 12> w{};
-    const std::size_t n = split_words(content.substr(5), w);
+    const std::size_t n = split_words(envelope, w);
     // A sender word, then a date (the weekday is optional in the wild).
     return n >= 4 && has_date(w, n) ? FromLineKind::strict : FromLineKind::loose;
+}
+
+FromLineKind classify_from_line(std::string_view content) {
+    if (content.substr(0, 5) != "From ") return FromLineKind::not_from;
+    return classify_envelope(content.substr(5));
 }
 
 bool is_mmdf_marker(std::string_view content) { return content == "\x01\x01\x01\x01"; }

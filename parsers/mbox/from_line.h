@@ -21,6 +21,9 @@ enum class FromLineKind {
 
 // Classifies the content of one line (without its terminator).
 [[nodiscard]] FromLineKind classify_from_line(std::string_view content);
+// Classifies what follows "From " on a separator line: strict when it is
+// a sender and a date, loose otherwise.
+[[nodiscard]] FromLineKind classify_envelope(std::string_view envelope);
 
 // MMDF message delimiter: exactly four ^A bytes.
 [[nodiscard]] bool is_mmdf_marker(std::string_view content);

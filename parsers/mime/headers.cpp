@@ -1,14 +1,19 @@
 #include "headers.h"
 
-#include <algorithm>
-#include <cctype>
 
 namespace mailfsck::mime {
 
+namespace {
+constexpr char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c; }
+}  // namespace
+
+// ASCII only, on purpose: header names are ASCII, and the C locale's
+// tolower is a function call per byte.
 bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-           });
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+    return true;
 }
 
 bool is_field_line(const ByteView& v, const Line& line) {
@@ -63,8 +68,6 @@ HeaderBlock read_header_block(const ByteView& v, std::uint64_t pos, const Header
             hb.end = line.begin;
             break;
         }
-        for (std::uint64_t i = line.begin; i < line.content_end; ++i)
-            if (v.at_or(i, 1) == 0) ++hb.nul_bytes;
         p = line.end;
     }
     hb.body_begin = hb.end;

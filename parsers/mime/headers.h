@@ -46,7 +46,6 @@ struct HeaderBlock {
     BlockEnd how = BlockEnd::blank_line;
     std::uint32_t crlf_lines = 0;
     std::uint32_t lf_lines = 0;
-    std::uint32_t nul_bytes = 0;
     std::optional<std::uint64_t> first_bad_line;  // offset of the line that was not a field, if any
 
     [[nodiscard]] const Field* find(const ByteView& v, std::string_view name) const;

@@ -1,6 +1,7 @@
 #include "walker.h"
 
 #include <algorithm>
+#include <array>
 #include <iterator>
 #include <optional>
 #include <string_view>
@@ -64,6 +65,13 @@ std::string media_type(std::string_view content_type) {
     return std::count(type.begin(), type.end(), '/') == 1 ? type : std::string();
 }
 
+constexpr std::array<bool, 256> alphabet = [] {
+    std::array<bool, 256> t{};
+    for (unsigned c = 0; c < 256; ++c)
+        t[c] = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
+    return t;
+}();
+
 // Validates a base64 body fed line by line. Accepted: the RFC 4648 alphabet,
 // whitespace anywhere (SP, HTAB, CR and the line terminators), and one or two
 // '=' that complete the final 4-character quantum. Everything else is the
@@ -80,8 +88,20 @@ public:
     void feed(const ByteView& v, const Line& line) {
         if (!active_ || bad_) return;
         const std::string_view text = v.sub(line.begin, line.content_length()).text();
-        for (std::size_t i = 0; i < text.size() && !bad_; ++i)
-            take(static_cast<unsigned char>(text[i]), line.begin + i);
+        std::size_t i = 0;
+        // A well-formed line is all alphabet, usually a multiple of 4 long:
+        // count it in one tight loop; anything else takes the careful path.
+        if (!padded_) {
+            while (i < text.size() && alphabet[static_cast<unsigned char>(text[i])]) ++i;
+            if (i > 0) {
+                const std::uint64_t first_new_quantum = (4 - count_ % 4) % 4;
+                if (first_new_quantum < i)
+                    quantum_begin_ = line.begin + first_new_quantum + ((i - 1 - first_new_quantum) / 4) * 4;
+                count_ += i;
+                last_ = line.begin + i - 1;
+            }
+        }
+        for (; i < text.size() && !bad_; ++i) take(static_cast<unsigned char>(text[i]), line.begin + i);
     }
 
     // Ends the part; returns its defect (relative offset) if it has one.
@@ -94,9 +114,7 @@ public:
     }
 
 private:
-    static bool in_alphabet(unsigned char c) {
-        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
-    }
+    static bool in_alphabet(unsigned char c) { return alphabet[c]; }
 
     void take(unsigned char c, std::uint64_t at) {
         if (is_lwsp(c) || c == '\r') return;

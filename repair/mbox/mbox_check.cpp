@@ -225,11 +225,10 @@ private:
                          (s.end == in_.size() && !cut ? "end of store" : "damage"));
         }
 
-        const MessageIdentity identity = identify(out.pieces);
-        if (const auto original = duplicate_of(identity, out.pieces, no)) {
+        if (const auto original = duplicate_of(s, out.pieces, no)) {
             ++log_.messages.duplicates;
             log_.add(ProblemId::mbox_duplicate, s.begin, s.end - s.begin, "message", no,
-                     "copy of message " + std::to_string(*original) + " " + identity.message_id);
+                     "copy of message " + std::to_string(*original));
             log_.bytes.add(Disposition::duplicate, s.begin, s.end - s.begin);
             return;
         }
@@ -242,7 +241,7 @@ private:
         } else {
             ++log_.messages.intact;
         }
-        if (hooks_.on_message) hooks_.on_message(no, s.begin, identity);
+        if (hooks_.on_message) hooks_.on_message(no, s.begin, identify(out.pieces));
         if (sink_) sink_->message(out);
     }
 
@@ -309,17 +308,18 @@ private:
     // A copy left by an interrupted rewrite repeats the message byte for
     // byte, status headers included. Copies that differ in those headers
     // (another IMAP UID, other flags) were separate messages in the store
-    // and are kept. Normalised identity finds candidates; raw bytes decide.
-    std::optional<std::uint64_t> duplicate_of(const MessageIdentity& id, const std::vector<ByteView>& pieces,
+    // and are kept. Message-ID and size find candidates; the bytes decide.
+    std::optional<std::uint64_t> duplicate_of(const mbox::Segment& s, const std::vector<ByteView>& pieces,
                                               std::uint64_t no) {
-        if (id.message_id.empty() || pieces.size() != 1) return std::nullopt;
-        const std::string key = id.message_id + " " + id.content_sha256;
+        if (s.message_id.length == 0 || pieces.size() != 1) return std::nullopt;
+        std::string key(in_.sub(s.message_id.offset, s.message_id.length).text());
+        key += '/' + std::to_string(pieces.front().size());
         const auto [it, inserted] = seen_.try_emplace(key, no, pieces.front());
         if (!inserted) {
             if (it->second.raw.text() != pieces.front().text()) return std::nullopt;
             return it->second.message_no;
         }
-        recent_.push_back(key);
+        recent_.push_back(std::move(key));
         if (recent_.size() > duplicate_window) {
             seen_.erase(recent_.front());
             recent_.pop_front();
