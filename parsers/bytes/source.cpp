@@ -156,8 +156,10 @@ Compression detect_compression(const ByteView& head) {
 }
 
 std::unique_ptr<Source> Source::open(const std::string& path) {
-    // O_RDONLY is the whole point: the input store is never opened for writing.
-    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+    // O_RDONLY is the whole point: the input store is never opened for
+    // writing. O_NONBLOCK keeps a FIFO or device from blocking the open; such
+    // files are refused below, and a regular file ignores the flag.
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
     if (fd.get() < 0) throw SourceError("cannot open: " + errno_text());
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) throw SourceError("cannot stat: " + errno_text());

@@ -470,7 +470,10 @@ void Framer::walk_body(Segment& m, bool after_blank, std::optional<std::uint64_t
                 // A damaged line is reported as damage below, not as a body line.
                 if (!damaged) {
                     ++evidence_.unescaped_from;
-                    m.defects.push_back({DefectKind::unescaped_from, p, line.end - p, {}});
+                    m.defects.push_back({DefectKind::unescaped_from, p, line.end - p,
+                                         prev_blank ? "kept in the body: no header block follows it"
+                                                    : "kept in the body: no empty line before it and no "
+                                                      "header block with a dated envelope or trace fields"});
                 }
             } else if (destroyed_separator_at(line, prev_blank)) {
                 break;

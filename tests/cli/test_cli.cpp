@@ -73,6 +73,13 @@ TEST_CASE("bad input gives one clear line, exit 8, and writes nothing") {
     CHECK(entries == 3);
 }
 
+TEST_CASE("a store that is not a regular file is an operational error") {
+    TempDir t("cli-fifo");
+    const fs::path fifo = t.path() / "pipe.mbox";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    CHECK(status_of(tool + " scan " + q(fifo)) == 8);
+}
+
 TEST_CASE("an unreadable store is an operational error") {
     if (::geteuid() == 0) {
         WARN("skipped: running as root, so permissions cannot make a file unreadable");
