@@ -164,10 +164,11 @@ Framer::ScannedLine Framer::scan_line(std::uint64_t pos) const {
     return out;
 }
 
-bool Framer::is_damaged(std::uint64_t line_begin) const {
-    const LineDamage d = scan_line(line_begin).damage;
+bool Framer::is_damage(const LineDamage& d) const {
     return d.longest_nul_run >= opt_.hole_min || d.distinct >= opt_.garbage_distinct_min;
 }
+
+bool Framer::is_damaged(std::uint64_t line_begin) const { return is_damage(scan_line(line_begin).damage); }
 
 std::uint64_t Framer::damaged_run_end(std::uint64_t pos, std::uint64_t limit) const {
     std::uint64_t e = line_at(in_, pos).end;
@@ -196,8 +197,11 @@ bool Framer::accept_separator(std::uint64_t pos, bool after_blank) const {
 }
 
 bool Framer::header_block_at(std::uint64_t pos, bool strong) const {
-    const Line first = line_at(in_, pos);
-    if (!mime::is_field_line(in_, first)) return false;
+    // Asked after most empty lines of every body: reject non-fields by
+    // their first bytes, before finding where the line ends.
+    std::uint64_t i = pos;
+    while (i < in_.size() && in_.at_or(i, 0) > ' ' && in_.at_or(i, 0) < 127 && in_.at_or(i, 0) != ':') ++i;
+    if (i == pos || in_.at_or(i, 0) != ':') return false;
     const ByteView window = in_.sub(0, pos + look_ahead_header_bytes);
     const mime::HeaderBlock hb = mime::read_header_block(window, pos);
     if (hb.fields.size() < 2 || hb.how != mime::BlockEnd::blank_line) return false;
@@ -306,8 +310,11 @@ void Framer::produce_fragment() {
 }
 
 std::optional<std::uint64_t> Framer::first_damaged_line(std::uint64_t begin, std::uint64_t end) const {
-    for (std::uint64_t p = begin; p < end; p = line_at(in_, p).end)
-        if (is_damaged(p)) return p;
+    for (std::uint64_t p = begin; p < end;) {
+        const ScannedLine l = scan_line(p);
+        if (is_damage(l.damage)) return p;
+        p = l.line.end;
+    }
     return std::nullopt;
 }
 
@@ -445,7 +452,7 @@ void Framer::walk_body(Segment& m, bool after_blank, std::optional<std::uint64_t
     while (p < limit) {
         const auto [line, d] = scan_line(p);
         const unsigned char first = in_.at_or(p, 0);
-        const bool damaged = d.longest_nul_run >= opt_.hole_min || d.distinct >= opt_.garbage_distinct_min;
+        const bool damaged = is_damage(d);
         if (!fixed_end) {
             if (mmdf_ && first == 1 && is_mmdf_marker(in_.sub(p, line.content_length()).text())) {
                 record_line_endings(m, line);

@@ -129,6 +129,7 @@ private:
     struct ScannedLine;
     // The line at `pos` and its control bytes, found in one pass.
     [[nodiscard]] ScannedLine scan_line(std::uint64_t pos) const;
+    [[nodiscard]] bool is_damage(const LineDamage& d) const;
     [[nodiscard]] bool is_damaged(std::uint64_t line_begin) const;
     // End of the run of damaged lines starting at `pos`.
     [[nodiscard]] std::uint64_t damaged_run_end(std::uint64_t pos, std::uint64_t limit) const;
