@@ -155,14 +155,18 @@ private:
         quarantine(s.begin, s.end - s.begin, "bytes that fit no message, kept in lost+found", std::nullopt);
     }
 
-    void quarantine(std::uint64_t offset, std::uint64_t length, std::string reason,
-                    std::optional<std::uint64_t> message_no) {
+    // The message quarantined bytes came from, to name it in the report.
+    struct Owner {
+        std::uint64_t message_no;
+        std::uint64_t header_begin;
+    };
+
+    void quarantine(std::uint64_t offset, std::uint64_t length, std::string reason, std::optional<Owner> owner) {
         log_.bytes.add(Disposition::lost_found, offset, length);
         if (sink_) sink_->lost_found(offset, {in_.sub(offset, length)});
-        LostItem item = message_no ? describe(in_, offset, *message_no) : LostItem{};
+        LostItem item = owner ? describe(in_, owner->header_begin, owner->message_no) : LostItem{};
         item.offset = offset;
         item.length = length;
-        item.message = message_no;
         item.reason = std::move(reason);
         log_.lost.push_back(std::move(item));
     }
@@ -172,7 +176,13 @@ private:
         for (const mbox::Defect& d : s.defects) {
             const std::size_t n = ++per_kind[static_cast<int>(d.kind)];
             if (n > max_findings_per_kind) continue;
-            log_.add(problem_for(d.kind), d.offset, d.length, std::string(structure_of(d.kind)), no, d.detail);
+            const bool damage_run = d.kind == DefectKind::nul_hole || d.kind == DefectKind::binary_garbage;
+            log_.add(problem_for(d.kind), d.offset, d.length,
+                     std::string(damage_run && no ? "message" : structure_of(d.kind)), no, d.detail);
+            // Zeros are dropped as junk; a run with anything else in it goes
+            // to lost+found, whatever its kind: say what repair really does.
+            if (damage_run)
+                log_.findings.back().action = all_zero(in_.sub(d.offset, d.length)) ? Action::dropped : Action::quarantined;
         }
         for (const auto& [kind, n] : per_kind) {
             if (n <= max_findings_per_kind) continue;
@@ -189,7 +199,8 @@ private:
         const bool no_headers = s.header_fields == 0;
         if (no_headers) {
             ++log_.messages.lost;
-            quarantine(s.begin, s.end - s.begin, "no header block: not recognisable as a message", no);
+            quarantine(s.begin, s.end - s.begin, "no header block: not recognisable as a message",
+                       Owner{no, s.header_begin});
             return;
         }
 
@@ -342,7 +353,7 @@ private:
                 log_.lost.push_back(std::move(item));
             } else {
                 quarantine(cut.offset, cut.length, "damaged lines cut from the message (partial), kept in lost+found",
-                           no);
+                           Owner{no, s.header_begin});
             }
             p = cut.end();
         }
