@@ -51,11 +51,12 @@ void check_one(const std::string& path, const Args& a, StoreLog& log, MessageSin
     try {
         OpenStore store = open_store(path, forced_format(a));
         // The fingerprint reads the file again; do it on the second core.
-        auto sha = std::async(std::launch::async, [path] { return sha256_file(path); });
+        auto sha = std::async(std::launch::async, [path] { return sha256_file(path, &interrupted); });
         Progress progress(path, !a.quiet);
         hooks.progress = [&](std::uint64_t done, std::uint64_t total) { progress.update(done, total); };
         hooks.interrupted = &interrupted;
         check_store(store, log, sink, hooks);
+        if (log.error) return;  // the hashing thread stops on the same flag; its future waits for it
         log.sha256 = sha.get();
         if (store.source->compression() != Compression::none)
             log.add(ProblemId::store_compressed, 0, log.size, "store", std::nullopt, log.compression);
@@ -161,7 +162,7 @@ int run_repair(const Args& a) {
     OutputDir dir(out);
     const std::string name = output_store_name(input);
     auto sink = make_sink(format, dir, name);
-    auto sha = std::async(std::launch::async, [input] { return sha256_file(input); });
+    auto sha = std::async(std::launch::async, [input] { return sha256_file(input, &interrupted); });
     {
         Progress progress("repair " + input, !a.quiet);
         CheckHooks hooks;
@@ -169,11 +170,11 @@ int run_repair(const Args& a) {
         hooks.interrupted = &interrupted;
         check_store(store, s, sink.get(), hooks);
     }
-    s.sha256 = sha.get();
     if (s.error) {
         say_errors(log);
         return exit_for(log, true);  // the staging directory is removed, nothing is left behind
     }
+    s.sha256 = sha.get();
     sink->finish();
     s.output = OutputInfo{out.string(), format == OutputFormat::eml ? "eml" : "mbox", sink->messages_written(),
                           sink->lost_found_files()};

@@ -176,12 +176,13 @@ std::unique_ptr<Source> Source::open(const std::string& path) {
 
 std::unique_ptr<Source> Source::in_memory(ByteView bytes) { return std::make_unique<MemorySource>(bytes); }
 
-std::string sha256_file(const std::string& path) {
+std::string sha256_file(const std::string& path, const std::atomic<bool>* cancel) {
     Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
     if (fd.get() < 0) throw SourceError("cannot open: " + errno_text());
     Sha256 sha;
     std::vector<char> buf(1 << 20);
     for (;;) {
+        if (cancel != nullptr && cancel->load()) throw SourceError("interrupted");
         const ssize_t n = ::read(fd.get(), buf.data(), buf.size());
         if (n < 0) {
             if (errno == EINTR) continue;

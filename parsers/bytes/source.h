@@ -6,6 +6,7 @@
 // mapped, so memory stays flat whatever the size of the store.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
@@ -57,6 +58,8 @@ private:
 [[nodiscard]] Compression detect_compression(const ByteView& head);
 
 // Lowercase hex SHA-256 of a file's bytes as stored, read in fixed chunks.
-[[nodiscard]] std::string sha256_file(const std::string& path);
+// When `cancel` turns true the read stops and SourceError is thrown: a 50 GB
+// store must not hold up an interrupted run.
+[[nodiscard]] std::string sha256_file(const std::string& path, const std::atomic<bool>* cancel = nullptr);
 
 }  // namespace mailfsck
