@@ -68,6 +68,18 @@ void check_one(const std::string& path, const Args& a, StoreLog& log, MessageSin
     }
 }
 
+// Opens a store for a single-store command; says why not on stderr.
+std::optional<OpenStore> open_or_say(const std::string& path, const Args& a) {
+    try {
+        return open_store(path, forced_format(a));
+    } catch (const UsageError&) {
+        throw;
+    } catch (const std::exception& e) {
+        std::cerr << "mailfsck: " << path << ": " << e.what() << "\n";
+        return std::nullopt;
+    }
+}
+
 // Prints the report: JSON to stdout with --json -, else text on stdout and
 // JSON to the named file.
 void emit(const SalvageLog& log, const Args& a) {
@@ -144,20 +156,13 @@ int run_repair(const Args& a) {
         throw UsageError("output directory " + out.string() + " exists and is not empty");
     if (is_inside(out, input)) throw UsageError("output directory " + out.string() + " is inside the input");
 
+    std::optional<OpenStore> opened = open_or_say(input, a);
+    if (!opened) return exit_operational;
+    const OpenStore& store = *opened;
     SalvageLog log;
     log.mode = Mode::repair;
     StoreLog& s = log.stores.emplace_back();
     s.path = input;
-    OpenStore store;
-    try {
-        store = open_store(input, forced_format(a));
-    } catch (const UsageError&) {
-        throw;
-    } catch (const std::exception& e) {
-        s.error = e.what();
-        say_errors(log);
-        return exit_operational;
-    }
     const OutputFormat format = a.to == "eml" ? OutputFormat::eml : OutputFormat::mbox;
     OutputDir dir(out);
     const std::string name = output_store_name(input);
@@ -231,16 +236,9 @@ int run_verify(const Args& a) {
 
 int run_inspect(const Args& a) {
     const std::string& path = a.stores.front();
-    OpenStore store;
-    try {
-        store = open_store(path, forced_format(a));
-    } catch (const UsageError&) {
-        throw;
-    } catch (const std::exception& e) {
-        std::cerr << "mailfsck: " << path << ": " << e.what() << "\n";
-        return exit_operational;
-    }
-    nlohmann::json j = inspect_mbox(*store.source);
+    const std::optional<OpenStore> store = open_or_say(path, a);
+    if (!store) return exit_operational;
+    nlohmann::json j = inspect_mbox(*store->source);
     j["path"] = path;
     if (a.json) {
         std::cout << dump_json(j);
