@@ -51,6 +51,10 @@ public:
     // Relative position of the first occurrence of `needle` at or after `from`.
     [[nodiscard]] std::optional<std::uint64_t> find(std::string_view needle, std::uint64_t from = 0) const;
     [[nodiscard]] std::optional<std::uint64_t> find_byte(unsigned char b, std::uint64_t from = 0) const;
+    // Relative position of the first line start at or after `from` whose
+    // line begins with `prefix` (non-empty): the search for delimiter and
+    // separator lines, sixteen bytes at a time.
+    [[nodiscard]] std::optional<std::uint64_t> find_line_starting(std::string_view prefix, std::uint64_t from) const;
     // Position just past the next '\n' at or after `from`, or size() when the
     // last line has no terminator.
     [[nodiscard]] std::uint64_t next_line(std::uint64_t from) const;

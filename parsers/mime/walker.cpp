@@ -85,6 +85,9 @@ public:
         active_ = true;
     }
 
+    // Still validating a part (active and no defect found yet)?
+    [[nodiscard]] bool checking() const { return active_ && !bad_; }
+
     void feed(const ByteView& v, const Line& line) {
         if (!active_ || bad_) return;
         const std::string_view text = v.sub(line.begin, line.content_length()).text();
@@ -175,6 +178,8 @@ public:
     Summary run() {
         std::uint64_t pos = begin_entity(0, 0, false);
         while (pos < v_.size()) {
+            pos = next_line_of_interest(pos);
+            if (pos >= v_.size()) break;
             const Line line = line_at(v_, pos);
             pos = line.end;
             const std::optional<DelimiterMatch> match = match_delimiter(line);
@@ -201,6 +206,15 @@ public:
     }
 
 private:
+    // Only delimiter lines ("--" first) matter while no base64 part is being
+    // checked and a multipart is open: jump to the next one rather than
+    // visiting every line. With nothing open, nothing after matters at all.
+    std::uint64_t next_line_of_interest(std::uint64_t pos) const {
+        if (base64_.checking()) return pos;
+        if (frames_.empty()) return v_.size();
+        return v_.find_line_starting("--", pos).value_or(v_.size());
+    }
+
     void record(DefectKind kind, std::uint64_t rel_offset, std::uint64_t length, std::string detail) {
         summary_.defects.push_back(Defect{kind, v_.base() + rel_offset, length, std::move(detail)});
     }

@@ -47,3 +47,21 @@ TEST_CASE("compression is recognised by magic bytes") {
     CHECK(detect_compression(ByteView(std::string_view("From "))) == Compression::none);
     CHECK(detect_compression(ByteView(std::string_view("BZ"))) == Compression::none);
 }
+
+TEST_CASE("find_line_starting finds prefixes only at line starts, across SIMD blocks") {
+    // Positions counted by hand: "--" at 0 is a line start; the "--" at 5 is
+    // not; "--a\n" and "x--y\n" are 9 bytes, 29 x's end at 38, where the
+    // newline stands, so the next line start with "--" is 39.
+    std::string text = "--a\nx--y\n" + std::string(29, 'x') + "\n--b\nz";
+    REQUIRE(text.find("\n--b") == 38);
+    const ByteView v(text);
+    CHECK(v.find_line_starting("--", 0) == 0u);
+    CHECK(v.find_line_starting("--", 1) == 39u);
+    CHECK(v.find_line_starting("--b", 1) == 39u);
+    CHECK_FALSE(v.find_line_starting("--c", 1).has_value());
+    CHECK_FALSE(v.find_line_starting("--", 40).has_value());
+    // A candidate in the last bytes, outside any full 17-byte block.
+    const ByteView tail(std::string_view("abc\n--"));
+    CHECK(tail.find_line_starting("--", 1) == 4u);
+    CHECK_FALSE(ByteView().find_line_starting("--", 0).has_value());
+}
