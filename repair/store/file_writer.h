@@ -6,16 +6,18 @@
 #include <string>
 #include <string_view>
 
+#include "repair/store/sink.h"
+
 namespace mailfsck {
 
-class FileWriter {
+class FileWriter final : public ByteOut {
 public:
     explicit FileWriter(const std::filesystem::path& path);
-    ~FileWriter();
+    ~FileWriter() override;
     FileWriter(const FileWriter&) = delete;
     FileWriter& operator=(const FileWriter&) = delete;
 
-    void write(std::string_view bytes);
+    void write(std::string_view bytes) override;
     [[nodiscard]] std::uint64_t written() const { return written_; }
     // Flushes, fsyncs and closes; throws on any failure.
     void close();

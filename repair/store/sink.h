@@ -43,6 +43,19 @@ public:
 
 enum class OutputFormat { mbox, eml };
 
+// Where formatted output goes: a durable file, or memory (fuzz targets).
+class ByteOut {
+public:
+    virtual ~ByteOut() = default;
+    virtual void write(std::string_view bytes) = 0;
+};
+
+// Appends `m` as mboxrd: a From_ line (its own when it had a dated one),
+// every ">*From " line with one more '>', Content-Length (when present)
+// rewritten to the body length as written, and the closing delimiters of
+// multiparts a truncation left open.
+void write_mboxrd(ByteOut& out, const OutMessage& m);
+
 // A directory built under a temporary name beside its final path and
 // renamed into place by commit(); abandoned (removed) if never committed.
 class OutputDir {

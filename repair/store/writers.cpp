@@ -63,59 +63,38 @@ private:
     std::uint64_t lost_found_files_ = 0;
 };
 
-// mboxrd: every ">*From " line gains one '>'; Content-Length, when the
-// message has one, is rewritten to the body length as written so it stays
-// true; truncated multiparts get their closing delimiters.
+bool is_content_length(std::string_view line) {
+    return line.size() >= 15 && mime::iequals(line.substr(0, 15), "Content-Length:");
+}
+
+// Body bytes as write_mboxrd will write them, for Content-Length.
+std::uint64_t mboxrd_body_length(const OutMessage& m) {
+    std::uint64_t n = 0;
+    bool in_headers = true;
+    bool last_terminated = true;
+    for_each_line(m, [&](std::string_view line) {
+        if (in_headers) {
+            if (line == "\n" || line == "\r\n") in_headers = false;
+            return;
+        }
+        n += line.size() + (is_quoted_from(line) ? 1 : 0);
+        last_terminated = line.ends_with('\n');
+    });
+    if (!last_terminated) ++n;
+    for (const std::string& b : m.close_boundaries) n += b.size() + 5;
+    return n;
+}
+
 class MboxSink final : public SinkBase {
 public:
     MboxSink(const OutputDir& dir, const std::string& name) : SinkBase(dir), out_(dir.staging() / name) {}
     void finish() override { out_.close(); }
-
     void message(const OutMessage& m) override {
-        const std::uint64_t body = body_length(m);
-        out_.write(m.separator.empty() ? synthesized_separator : std::string_view(m.separator));
-        out_.write("\n");
-        bool in_headers = true;
-        bool last_terminated = true;
-        for_each_line(m, [&](std::string_view line) {
-            if (in_headers && (line == "\n" || line == "\r\n")) in_headers = false;
-            if (in_headers && is_content_length(line)) {
-                out_.write("Content-Length: " + std::to_string(body));
-                out_.write(line.ends_with("\r\n") ? "\r\n" : "\n");
-                return;
-            }
-            if (is_quoted_from(line)) out_.write(">");
-            out_.write(line);
-            last_terminated = line.ends_with('\n');
-        });
-        if (!last_terminated) out_.write("\n");
-        for (const std::string& b : m.close_boundaries) out_.write("--" + b + "--\n");
-        out_.write("\n");
+        write_mboxrd(out_, m);
         ++written_;
     }
 
 private:
-    static bool is_content_length(std::string_view line) {
-        return line.size() >= 15 && mime::iequals(line.substr(0, 15), "Content-Length:");
-    }
-    // Body bytes as message() will write them, for Content-Length.
-    static std::uint64_t body_length(const OutMessage& m) {
-        std::uint64_t n = 0;
-        bool in_headers = true;
-        bool last_terminated = true;
-        for_each_line(m, [&](std::string_view line) {
-            if (in_headers) {
-                if (line == "\n" || line == "\r\n") in_headers = false;
-                return;
-            }
-            n += line.size() + (is_quoted_from(line) ? 1 : 0);
-            last_terminated = line.ends_with('\n');
-        });
-        if (!last_terminated) ++n;
-        for (const std::string& b : m.close_boundaries) n += b.size() + 5;
-        return n;
-    }
-
     FileWriter out_;
 };
 
@@ -143,6 +122,28 @@ public:
 };
 
 }  // namespace
+
+void write_mboxrd(ByteOut& out, const OutMessage& m) {
+    const std::uint64_t body = mboxrd_body_length(m);
+    out.write(m.separator.empty() ? synthesized_separator : std::string_view(m.separator));
+    out.write("\n");
+    bool in_headers = true;
+    bool last_terminated = true;
+    for_each_line(m, [&](std::string_view line) {
+        if (in_headers && (line == "\n" || line == "\r\n")) in_headers = false;
+        if (in_headers && is_content_length(line)) {
+            out.write("Content-Length: " + std::to_string(body));
+            out.write(line.ends_with("\r\n") ? "\r\n" : "\n");
+            return;
+        }
+        if (is_quoted_from(line)) out.write(">");
+        out.write(line);
+        last_terminated = line.ends_with('\n');
+    });
+    if (!last_terminated) out.write("\n");
+    for (const std::string& b : m.close_boundaries) out.write("--" + b + "--\n");
+    out.write("\n");
+}
 
 std::unique_ptr<MessageSink> make_sink(OutputFormat format, const OutputDir& dir, const std::string& store_name) {
     if (format == OutputFormat::eml) return std::make_unique<EmlSink>(dir);
