@@ -220,15 +220,16 @@ bool Framer::destroyed_separator_at(const Line& line, bool after_blank) const {
     const std::uint64_t pos = line.begin;
     if (line.content_length() == 0 || !line.terminated()) return false;
     const std::string_view content = in_.sub(pos, line.content_length()).text();
-    const bool envelope = envelope_in(content, after_blank);
-    if (!envelope && !after_blank) return false;
+    // Only a line that still carries the envelope's sender and date counts:
+    // a header block after an empty line and some other line is what every
+    // bounce and forwarded message holds in its body, and a repaired store
+    // must read back as written.
+    if (!envelope_in(content, after_blank)) return false;
     // Garbage over "From " can look like a field name ("6:\x82A\xf6"); a
     // field line whose first bytes are all printable is taken for a field.
     const std::string_view head = content.substr(0, 5);
     const bool junk_head = std::any_of(head.begin(), head.end(), [](char c) { return !is_printable_ascii(c); });
-    if (mime::is_field_line(in_, line) && !(envelope && junk_head)) return false;
-    // An envelope is evidence enough that any header block confirms.
-    if (!envelope) return header_block_at(line.end, true);
+    if (mime::is_field_line(in_, line) && !junk_head) return false;
     const mime::HeaderBlock hb = mime::read_header_block(in_.sub(0, line.end + look_ahead_header_bytes), line.end);
     return !hb.fields.empty() && (hb.how == mime::BlockEnd::blank_line || hb.how == mime::BlockEnd::end_of_input);
 }
