@@ -236,7 +236,7 @@ private:
                          (s.end == in_.size() && !cut ? "end of store" : "damage"));
         }
 
-        if (const auto original = duplicate_of(s, out.pieces, no)) {
+        if (const auto original = duplicate_of(s, out, no)) {
             ++log_.messages.duplicates;
             log_.add(ProblemId::mbox_duplicate, s.begin, s.end - s.begin, "message", no,
                      "copy of message " + std::to_string(*original));
@@ -319,23 +319,43 @@ private:
     // A copy left by an interrupted rewrite repeats the message byte for
     // byte, status headers included. Copies that differ in those headers
     // (another IMAP UID, other flags) were separate messages in the store
-    // and are kept. Message-ID and size find candidates; the bytes decide.
-    std::optional<std::uint64_t> duplicate_of(const mbox::Segment& s, const std::vector<ByteView>& pieces,
-                                              std::uint64_t no) {
-        if (s.message_id.length == 0 || pieces.size() != 1) return std::nullopt;
-        std::string key(in_.sub(s.message_id.offset, s.message_id.length).text());
-        key += '/' + std::to_string(pieces.front().size());
-        const auto [it, inserted] = seen_.try_emplace(key, no, pieces.front());
-        if (!inserted) {
-            if (it->second.raw.text() != pieces.front().text()) return std::nullopt;
-            return it->second.message_no;
+    // and are kept. Message-ID finds candidates; the bytes decide.
+    std::optional<std::uint64_t> duplicate_of(const mbox::Segment& s, const OutMessage& out, std::uint64_t no) {
+        if (s.message_id.length == 0) return std::nullopt;
+        const std::string key(in_.sub(s.message_id.offset, s.message_id.length).text());
+        const auto [first, last] = seen_.equal_range(key);
+        if (first != last) {
+            // Copies are judged as they would be written: two that differ
+            // only in what repair rewrites would be twins in the new store.
+            const std::string mine = written_form(out);
+            for (auto it = first; it != last; ++it)
+                if (written_form(it->second.message) == mine) return it->second.message_no;
         }
-        recent_.push_back(std::move(key));
+        seen_.emplace(key, SeenMessage{no, out});
+        recent_.emplace_back(key, no);
         if (recent_.size() > duplicate_window) {
-            seen_.erase(recent_.front());
+            const auto& [old_key, old_no] = recent_.front();
+            const auto [b, e] = seen_.equal_range(old_key);
+            for (auto it = b; it != e; ++it)
+                if (it->second.message_no == old_no) {
+                    seen_.erase(it);
+                    break;
+                }
             recent_.pop_front();
         }
         return std::nullopt;
+    }
+
+    // The message as write_mboxrd writes it, less its From_ line.
+    static std::string written_form(const OutMessage& m) {
+        struct StringOut final : ByteOut {
+            void write(std::string_view bytes) override { text.append(bytes); }
+            std::string text;
+        } out;
+        OutMessage bare = m;
+        bare.separator = "From ";
+        write_mboxrd(out, bare);
+        return out.text;
     }
 
     // Message bytes go out; each cut is junk (zeros) or lost+found.
@@ -400,12 +420,11 @@ private:
     const CheckHooks& hooks_;
     bool unquote_ = false;
     struct SeenMessage {
-        SeenMessage(std::uint64_t n, ByteView r) : message_no(n), raw(r) {}
         std::uint64_t message_no;
-        ByteView raw;
+        OutMessage message;
     };
-    std::unordered_map<std::string, SeenMessage> seen_;
-    std::deque<std::string> recent_;
+    std::unordered_multimap<std::string, SeenMessage> seen_;
+    std::deque<std::pair<std::string, std::uint64_t>> recent_;
 };
 
 }  // namespace
