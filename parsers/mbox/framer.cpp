@@ -180,7 +180,7 @@ bool Framer::accept_separator(std::uint64_t pos, bool after_blank) const {
     const Line line = line_at(in_, pos);
     const FromLineKind kind = classify_from_line(in_.sub(pos, line.content_length()).text());
     if (kind == FromLineKind::not_from) return false;
-    const mime::HeaderBlock hb = mime::read_header_block(in_.sub(0, line.end + look_ahead_header_bytes), line.end);
+    const mime::HeaderBlock hb = candidate_headers(line.end);
     if (hb.fields.empty()) {
         // A well-formed envelope line after an empty line still starts a
         // message even when its header block is gone.
@@ -196,6 +196,19 @@ bool Framer::accept_separator(std::uint64_t pos, bool after_blank) const {
     return after_blank || kind == FromLineKind::strict || header_block_at(line.end, true);
 }
 
+mime::HeaderBlock Framer::candidate_headers(std::uint64_t pos) const {
+    // Read as repair will write it: damaged lines in it are cut, so they are
+    // passed over here too, or a store would read differently once repaired.
+    const ByteView window = in_.sub(0, pos + look_ahead_header_bytes);
+    mime::HeaderBlock hb = mime::read_header_block(window, pos);
+    while (hb.how == mime::BlockEnd::non_header && hb.end < window.size() && is_damaged(hb.end)) {
+        mime::HeaderBlock rest = mime::read_header_block(window, damaged_run_end(hb.end, window.size()));
+        rest.fields.insert(rest.fields.begin(), hb.fields.begin(), hb.fields.end());
+        hb = std::move(rest);
+    }
+    return hb;
+}
+
 bool Framer::header_block_at(std::uint64_t pos, bool strong) const {
     // Asked after most empty lines of every body: reject non-fields by
     // their first bytes, before finding where the line ends.
@@ -203,7 +216,7 @@ bool Framer::header_block_at(std::uint64_t pos, bool strong) const {
     while (i < in_.size() && in_.at_or(i, 0) > ' ' && in_.at_or(i, 0) < 127 && in_.at_or(i, 0) != ':') ++i;
     if (i == pos || in_.at_or(i, 0) != ':') return false;
     const ByteView window = in_.sub(0, pos + look_ahead_header_bytes);
-    const mime::HeaderBlock hb = mime::read_header_block(window, pos);
+    const mime::HeaderBlock hb = candidate_headers(pos);
     if (hb.fields.size() < 2 || hb.how != mime::BlockEnd::blank_line) return false;
     if (!strong) return true;
     bool trace = false;
@@ -230,13 +243,13 @@ bool Framer::destroyed_separator_at(const Line& line, bool after_blank) const {
     const std::string_view head = content.substr(0, 5);
     const bool junk_head = std::any_of(head.begin(), head.end(), [](char c) { return !is_printable_ascii(c); });
     if (mime::is_field_line(in_, line) && !junk_head) return false;
-    const mime::HeaderBlock hb = mime::read_header_block(in_.sub(0, line.end + look_ahead_header_bytes), line.end);
+    const mime::HeaderBlock hb = candidate_headers(line.end);
     return !hb.fields.empty() && (hb.how == mime::BlockEnd::blank_line || hb.how == mime::BlockEnd::end_of_input);
 }
 
 bool Framer::headerless_separator_at(std::uint64_t pos) const {
     const Line line = line_at(in_, pos);
-    return mime::read_header_block(in_.sub(0, line.end + look_ahead_header_bytes), line.end).fields.empty();
+    return candidate_headers(line.end).fields.empty();
 }
 
 bool Framer::message_starts_at(std::uint64_t pos) const {

@@ -136,6 +136,8 @@ private:
 
     // Start tests, each at a line start.
     [[nodiscard]] bool accept_separator(std::uint64_t pos, bool after_blank) const;
+    // The header block a candidate message starting at `pos` would have.
+    [[nodiscard]] mime::HeaderBlock candidate_headers(std::uint64_t pos) const;
     [[nodiscard]] bool header_block_at(std::uint64_t pos, bool strong) const;
     // A separator line damaged past recognition, before a header block.
     // Without an empty line before it only an envelope left in the line

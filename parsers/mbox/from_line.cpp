@@ -16,6 +16,13 @@ bool is_month(std::string_view w) {
     return false;
 }
 
+bool is_weekday(std::string_view w) {
+    static constexpr std::array<std::string_view, 7> days = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
+    for (const auto d : days)
+        if (w == d) return true;
+    return false;
+}
+
 bool is_time(std::string_view w) {
     // hh:mm or hh:mm:ss
     if (w.size() != 5 && w.size() != 8) return false;
@@ -50,8 +57,10 @@ std::size_t split_words(std::string_view s, std::array<std::string_view, N>& out
 // An asctime-style date somewhere in the words: weekday (optional), month,
 // day, time, and a year before or after the time, optionally with a zone.
 bool has_date(const std::array<std::string_view, 12>& w, std::size_t n) {
-    for (std::size_t i = 0; i < n; ++i) {
-        if (!is_month(w[i])) continue;
+    // The sender comes first: a month in word 0, or in word 1 after a
+    // weekday, leaves no room for one.
+    for (std::size_t i = 1; i < n; ++i) {
+        if (!is_month(w[i]) || (i == 1 && is_weekday(w[0]))) continue;
         if (i + 2 >= n || !is_number(w[i + 1], 1, 2)) continue;
         if (is_time(w[i + 2])) {
             for (std::size_t j = i + 3; j < n && j <= i + 5; ++j)
