@@ -238,11 +238,27 @@ bool Framer::destroyed_separator_at(const Line& line, bool after_blank) const {
     // bounce and forwarded message holds in its body, and a repaired store
     // must read back as written.
     if (!envelope_in(content, after_blank)) return false;
+    // A quoted From line is content, and the one kind of line repair
+    // changes (one more '>'), which would shift what follows its first five
+    // bytes: it is never a separator's remains.
+    const std::size_t quotes = content.find_first_not_of('>');
+    if (quotes != 0 && quotes != std::string_view::npos && content.substr(quotes, 5) == "From ") return false;
     // Garbage over "From " can look like a field name ("6:\x82A\xf6"); a
     // field line whose first bytes are all printable is taken for a field.
     const std::string_view head = content.substr(0, 5);
-    const bool junk_head = std::any_of(head.begin(), head.end(), [](char c) { return !is_printable_ascii(c); });
+    const bool junk_head = std::any_of(head.begin(), head.end(), [](char c) {
+        const auto b = static_cast<unsigned char>(c);
+        return control_table[b] || b >= 0x80;
+    });
+    // Most of "From " still in place: a flipped bit or two.
+    constexpr std::string_view from = "From ";
+    std::size_t same = 0;
+    for (std::size_t i = 0; i < head.size(); ++i) same += head[i] == from[i] ? 1 : 0;
+    const bool damaged_head = junk_head || same >= 3;
     if (mime::is_field_line(in_, line) && !junk_head) return false;
+    // Printable text with a date in it is also what bodies hold: then only
+    // a stored message's header block (trace fields, sender or date) will do.
+    if (!damaged_head) return header_block_at(line.end, true);
     const mime::HeaderBlock hb = candidate_headers(line.end);
     return !hb.fields.empty() && (hb.how == mime::BlockEnd::blank_line || hb.how == mime::BlockEnd::end_of_input);
 }
