@@ -4,6 +4,7 @@
 #include <array>
 #include <charconv>
 #include <cstring>
+#include <utility>
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -66,7 +67,10 @@ bool separator_remnant(std::string_view intact) {
 // its first five bytes, where an overwritten "From " stood?
 bool envelope_in(std::string_view content, bool after_blank) {
     if (after_blank && content.size() > 5 && classify_envelope(content.substr(5)) == FromLineKind::strict) return true;
-    const std::size_t k = content.substr(0, max_junk_before_envelope + 5).find("From ");
+    // Asked of every body line: most have no 'F' near their start at all.
+    const std::string_view near = content.substr(0, max_junk_before_envelope + 5);
+    if (near.find('F') == std::string_view::npos) return false;
+    const std::size_t k = near.find("From ");
     return k != std::string_view::npos && k > 0 && classify_from_line(content.substr(k)) == FromLineKind::strict;
 }
 
@@ -114,17 +118,20 @@ Framer::ScannedLine Framer::scan_line(std::uint64_t pos) const {
     ScannedLine out;
     const unsigned char* p = in_.data();
     const std::uint64_t size = in_.size();
-    std::array<bool, 256> seen{};
+    // Control bytes are below 0x20 or 0x7f: a 64-bit set per half is
+    // cheap to clear on every line, unlike a 256-entry table.
+    std::uint64_t seen_low = 0;
+    bool seen_del = false;
     std::uint64_t run = 0;
     std::uint64_t run_end = UINT64_MAX;  // position just past the last NUL of the current run
     LineDamage& d = out.damage;
     const auto note = [&](std::uint64_t i, unsigned char c) {
         if (!control_table[c]) return;
         if (d.controls++ == 0) d.first_control = i;
-        if (!seen[c]) {
-            seen[c] = true;
-            ++d.distinct;
-        }
+        const bool fresh = c == 0x7f ? !std::exchange(seen_del, true)
+                                     : (seen_low & (std::uint64_t{1} << c)) == 0;
+        if (c != 0x7f) seen_low |= std::uint64_t{1} << c;
+        if (fresh) ++d.distinct;
         run = (c == 0 && run_end == i) ? run + 1 : (c == 0 ? 1 : 0);
         run_end = c == 0 ? i + 1 : UINT64_MAX;
         d.longest_nul_run = std::max(d.longest_nul_run, run);
@@ -197,15 +204,22 @@ bool Framer::accept_separator(std::uint64_t pos, bool after_blank) const {
 }
 
 mime::HeaderBlock Framer::candidate_headers(std::uint64_t pos) const {
+    if (last_candidate_ && last_candidate_->pos == pos) return last_candidate_->block;
     // Read as repair will write it: damaged lines in it are cut, so they are
     // passed over here too, or a store would read differently once repaired.
     const ByteView window = in_.sub(0, pos + look_ahead_header_bytes);
     mime::HeaderBlock hb = mime::read_header_block(window, pos);
+    bool plain = true;
     while (hb.how == mime::BlockEnd::non_header && hb.end < window.size() && is_damaged(hb.end)) {
+        plain = false;
         mime::HeaderBlock rest = mime::read_header_block(window, damaged_run_end(hb.end, window.size()));
         rest.fields.insert(rest.fields.begin(), hb.fields.begin(), hb.fields.end());
         hb = std::move(rest);
     }
+    // A plain read that ended inside the window is exactly what
+    // read_headers would read: keep it for the message that starts here.
+    plain = plain && (hb.how == mime::BlockEnd::blank_line || hb.how == mime::BlockEnd::non_header);
+    last_candidate_ = CandidateHeaders{pos, hb, plain};
     return hb;
 }
 
@@ -349,7 +363,8 @@ std::optional<std::uint64_t> Framer::first_damaged_line(std::uint64_t begin, std
 }
 
 mime::HeaderBlock Framer::read_headers(std::uint64_t header_begin) const {
-    mime::HeaderBlock hb = mime::read_header_block(in_, header_begin);
+    const bool cached = last_candidate_ && last_candidate_->pos == header_begin && last_candidate_->plain;
+    mime::HeaderBlock hb = cached ? last_candidate_->block : mime::read_header_block(in_, header_begin);
     // A hole or garbage that starts inside a field's value reads as that
     // field's text; the block ends at the damaged line instead, as at any
     // line that is not a field, so the body walk cuts the damage.

@@ -168,6 +168,14 @@ private:
     // A line start already accepted as a separator by the look-ahead that
     // ended the previous message, so produce() need not judge it again.
     std::optional<std::uint64_t> accepted_;
+    // The last candidate header block read: the look-ahead that accepts a
+    // separator reads the block its message then starts with.
+    struct CandidateHeaders {
+        std::uint64_t pos;
+        mime::HeaderBlock block;
+        bool plain;  // no damaged line passed over, ended inside the window
+    };
+    mutable std::optional<CandidateHeaders> last_candidate_;
 };
 
 [[nodiscard]] std::string_view defect_name(DefectKind k);
