@@ -212,7 +212,15 @@ mime::HeaderBlock Framer::candidate_headers(std::uint64_t pos) const {
     bool plain = true;
     while (hb.how == mime::BlockEnd::non_header && hb.end < window.size() && is_damaged(hb.end)) {
         plain = false;
-        mime::HeaderBlock rest = mime::read_header_block(window, damaged_run_end(hb.end, window.size()));
+        std::uint64_t next = damaged_run_end(hb.end, window.size());
+        // Once the damage is cut, continuation lines after it fold into the
+        // field before it.
+        while (!hb.fields.empty() && next < window.size() &&
+               (window.at_or(next, 0) == ' ' || window.at_or(next, 0) == '\t')) {
+            next = line_at(window, next).end;
+            hb.fields.back().end = next;
+        }
+        mime::HeaderBlock rest = mime::read_header_block(window, next);
         rest.fields.insert(rest.fields.begin(), hb.fields.begin(), hb.fields.end());
         hb = std::move(rest);
     }
