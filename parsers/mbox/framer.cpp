@@ -231,6 +231,18 @@ mime::HeaderBlock Framer::candidate_headers(std::uint64_t pos) const {
     return hb;
 }
 
+bool Framer::ends_as_written(const mime::HeaderBlock& hb) const {
+    // Repair ends the store, and every message before a separator, with an
+    // empty line: a block that stops there now will end with one then.
+    switch (hb.how) {
+        case mime::BlockEnd::blank_line: return true;
+        case mime::BlockEnd::end_of_input: return hb.end == in_.size();
+        case mime::BlockEnd::non_header: return in_.starts_with("From ", hb.end) && accept_separator(hb.end, true);
+        case mime::BlockEnd::too_large: break;
+    }
+    return false;
+}
+
 bool Framer::header_block_at(std::uint64_t pos, bool strong) const {
     // Asked after most empty lines of every body: reject non-fields by
     // their first bytes, before finding where the line ends.
@@ -239,7 +251,7 @@ bool Framer::header_block_at(std::uint64_t pos, bool strong) const {
     if (i == pos || in_.at_or(i, 0) != ':') return false;
     const ByteView window = in_.sub(0, pos + look_ahead_header_bytes);
     const mime::HeaderBlock hb = candidate_headers(pos);
-    if (hb.fields.size() < 2 || hb.how != mime::BlockEnd::blank_line) return false;
+    if (hb.fields.size() < 2 || !ends_as_written(hb)) return false;
     if (!strong) return true;
     bool trace = false;
     bool origin = false;
@@ -282,7 +294,7 @@ bool Framer::destroyed_separator_at(const Line& line, bool after_blank) const {
     // a stored message's header block (trace fields, sender or date) will do.
     if (!damaged_head) return header_block_at(line.end, true);
     const mime::HeaderBlock hb = candidate_headers(line.end);
-    return !hb.fields.empty() && (hb.how == mime::BlockEnd::blank_line || hb.how == mime::BlockEnd::end_of_input);
+    return !hb.fields.empty() && (ends_as_written(hb) || hb.how == mime::BlockEnd::end_of_input);
 }
 
 bool Framer::headerless_separator_at(std::uint64_t pos) const {

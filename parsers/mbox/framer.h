@@ -139,6 +139,8 @@ private:
     // The header block a candidate message starting at `pos` would have.
     [[nodiscard]] mime::HeaderBlock candidate_headers(std::uint64_t pos) const;
     [[nodiscard]] bool header_block_at(std::uint64_t pos, bool strong) const;
+    // Will the block end with an empty line once repair has written it?
+    [[nodiscard]] bool ends_as_written(const mime::HeaderBlock& hb) const;
     // A separator line damaged past recognition, before a header block.
     // Without an empty line before it only an envelope left in the line
     // counts as evidence.
