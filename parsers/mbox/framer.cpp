@@ -15,6 +15,9 @@ namespace {
 
 constexpr std::uint64_t look_ahead_header_bytes = std::uint64_t{64} << 10;
 
+// How many destroyed separators in a row a look-ahead follows.
+constexpr int max_look_ahead_depth = 4;
+
 // Control bytes that no text mail carries. ESC (ISO-2022), FF, TAB, CR and
 // LF are text.
 constexpr bool is_control(unsigned char c) {
@@ -237,7 +240,16 @@ bool Framer::ends_as_written(const mime::HeaderBlock& hb) const {
     switch (hb.how) {
         case mime::BlockEnd::blank_line: return true;
         case mime::BlockEnd::end_of_input: return hb.end == in_.size();
-        case mime::BlockEnd::non_header: return in_.starts_with("From ", hb.end) && accept_separator(hb.end, true);
+        case mime::BlockEnd::non_header: {
+            if (in_.starts_with("From ", hb.end)) return accept_separator(hb.end, true);
+            // Repair writes a real separator where one was destroyed. Chains
+            // of such lines are judged a few deep, not recursively without end.
+            if (look_ahead_depth_ >= max_look_ahead_depth) return false;
+            ++look_ahead_depth_;
+            const bool destroyed = destroyed_separator_at(line_at(in_, hb.end), false);
+            --look_ahead_depth_;
+            return destroyed;
+        }
         case mime::BlockEnd::too_large: break;
     }
     return false;

@@ -178,6 +178,7 @@ private:
         bool plain;  // no damaged line passed over, ended inside the window
     };
     mutable std::optional<CandidateHeaders> last_candidate_;
+    mutable int look_ahead_depth_ = 0;
 };
 
 [[nodiscard]] std::string_view defect_name(DefectKind k);
