@@ -310,8 +310,9 @@ bool Framer::destroyed_separator_at(const Line& line, bool after_blank) const {
 }
 
 bool Framer::headerless_separator_at(std::uint64_t pos) const {
+    // As frame_message will read it: a damaged line ends the block there.
     const Line line = line_at(in_, pos);
-    return candidate_headers(line.end).fields.empty();
+    return read_headers(line.end).fields.empty();
 }
 
 bool Framer::message_starts_at(std::uint64_t pos) const {
@@ -545,8 +546,9 @@ void Framer::walk_body(Segment& m, bool after_blank, std::optional<std::uint64_t
                                        separator_start(in_.sub(p, line.content_length()).text());
             if (first == 'F' && in_.starts_with("From ", p) && accept_separator(p, prev_blank)) {
                 accepted_ = p;
-                // One with no header block after it is damage that cut this message short.
-                m.ends_at_damage = headerless_separator_at(p);
+                // One that is itself damaged, or has no header block after it,
+                // is damage that cut this message short.
+                m.ends_at_damage = damaged || headerless_separator_at(p);
                 break;
             }
             if (cut_separator) {
