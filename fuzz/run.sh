@@ -19,6 +19,7 @@ cmake --build build-fuzz -j "$(nproc)" >/dev/null
 dict_for() {
   case $1 in
     fuzz_mime_walker|fuzz_header_block) echo fuzz/dict/mime.dict ;;
+    fuzz_maildir_*) echo fuzz/dict/maildir.dict ;;
     *) echo fuzz/dict/mbox.dict ;;
   esac
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fails when a lower layer includes a higher one. Layers, lowest first:
-#   parsers/bytes -> parsers/{mime,mbox} -> repair/{catalogue,log} -> repair/{store,mbox} -> cli
+#   parsers/bytes -> parsers/{mime,mbox,maildir} -> repair/{catalogue,log} -> repair/{store,mbox} -> cli
 # CMake links each layer only to those below it; this catches header-only
 # upward includes, which the linker cannot see.
 set -euo pipefail
@@ -15,9 +15,10 @@ check() {  # check DIR FORBIDDEN-INCLUDE-PREFIX...
     fi
   done
 }
-check parsers/bytes parsers/mime parsers/mbox repair/ cli/
-check parsers/mime parsers/mbox repair/ cli/
+check parsers/bytes parsers/mime parsers/mbox parsers/maildir repair/ cli/
+check parsers/mime parsers/mbox parsers/maildir repair/ cli/
 check parsers/mbox repair/ cli/
+check parsers/maildir repair/ cli/ parsers/mbox
 check repair/catalogue repair/store repair/mbox cli/
 check repair/log repair/store repair/mbox cli/
 check repair/store cli/
