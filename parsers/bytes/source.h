@@ -3,10 +3,10 @@
 // A Source maps the file (never opened for writing) with mmap directly:
 // Boost's mapped_file_source cannot map an empty file or an open descriptor
 // (the unlinked inflate file below), and the checker needs madvise to keep
-// memory flat. Compressed inputs
-// (gzip, bzip2, xz, recognised by magic bytes, not by name) are inflated
-// through Boost.Iostreams into an unlinked temporary file that is then
-// mapped, so memory stays flat whatever the size of the store.
+// memory flat. Compressed inputs (gzip, bzip2, xz, recognised by magic
+// bytes, not by name) are inflated through Boost.Iostreams into an unlinked
+// temporary file that is then mapped, so memory stays flat whatever the
+// size of the store.
 #pragma once
 
 #include <atomic>
