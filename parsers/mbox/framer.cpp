@@ -334,6 +334,12 @@ void Framer::produce() {
     const Line line = line_at(in_, pos_);
     if (is_damaged(pos_)) return produce_damaged_run();
     const std::string_view content = in_.sub(pos_, line.content_length()).text();
+    if (opt_.single_message) {
+        const FromLineKind from = pos_ == 0 ? classify_from_line(content) : FromLineKind::not_from;
+        if (from == FromLineKind::not_from) return frame_message(SeparatorKind::none, {pos_, 0}, pos_);
+        return frame_message(from == FromLineKind::strict ? SeparatorKind::from_strict : SeparatorKind::from_loose,
+                             {pos_, line.end - pos_}, line.end);
+    }
     if (mmdf_ && is_mmdf_marker(content)) return frame_message(SeparatorKind::mmdf, {pos_, line.end - pos_}, line.end);
     if (!mmdf_ && (accepted_ == pos_ || accept_separator(pos_, true))) {
         const bool strict = classify_from_line(content) == FromLineKind::strict;
@@ -453,6 +459,7 @@ void Framer::frame_message(SeparatorKind kind, Span separator, std::uint64_t hea
         case SeparatorKind::lost:
             m.defects.push_back({DefectKind::separator_destroyed, m.begin, header_begin - m.begin, {}});
             break;
+        case SeparatorKind::none: break;
     }
     mime::HeaderBlock hb = read_headers(header_begin);
     // A store cut short in the middle of a field's name leaves a partial
@@ -498,16 +505,23 @@ void Framer::frame_message(SeparatorKind kind, Span separator, std::uint64_t hea
     if (hb.how == mime::BlockEnd::non_header && !hb.fields.empty() && !is_damaged(hb.end))
         m.defects.push_back({DefectKind::header_block_unterminated, hb.end, line_at(in_, hb.end).end - hb.end, {}});
 
-    const std::optional<std::uint64_t> fixed_end = content_length_end(m, hb);
-    if (fixed_end) {
-        // Agreement means a separator was accepted where the length ends.
-        accepted_ = *fixed_end;
-        m.content_length = ContentLength::agrees;
-        ++evidence_.content_length_agrees;
-    } else if (m.content_length == ContentLength::disagrees) {
-        ++evidence_.content_length_disagrees;
+    if (opt_.single_message) {
+        // A message file ends where the file does; a Content-Length in it
+        // frames nothing.
+        walk_body(m, hb.how == mime::BlockEnd::blank_line, in_.size());
+        m.content_end = m.end;
+    } else {
+        const std::optional<std::uint64_t> fixed_end = content_length_end(m, hb);
+        if (fixed_end) {
+            // Agreement means a separator was accepted where the length ends.
+            accepted_ = *fixed_end;
+            m.content_length = ContentLength::agrees;
+            ++evidence_.content_length_agrees;
+        } else if (m.content_length == ContentLength::disagrees) {
+            ++evidence_.content_length_disagrees;
+        }
+        walk_body(m, hb.how == mime::BlockEnd::blank_line, fixed_end);
     }
-    walk_body(m, hb.how == mime::BlockEnd::blank_line, fixed_end);
     evidence_.crlf_lines += m.crlf_lines;
     evidence_.lf_lines += m.lf_lines;
     if (m.crlf_lines > 0 && m.lf_lines > 0)

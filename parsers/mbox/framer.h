@@ -58,7 +58,8 @@ struct Span {
     [[nodiscard]] std::uint64_t end() const { return offset + length; }
 };
 
-enum class SeparatorKind { from_strict, from_loose, mmdf, lost };
+// `none`: a message file (Maildir, .eml), which has no separator to lose.
+enum class SeparatorKind { from_strict, from_loose, mmdf, lost, none };
 
 enum class SegmentKind { message, junk, fragment };
 
@@ -113,6 +114,11 @@ struct FramerOptions {
     std::uint64_t hole_min = 8;
     // A run of control bytes is garbage when it holds this many distinct values.
     std::uint32_t garbage_distinct_min = 4;
+    // The input is one message file (Maildir, .eml): no separator is looked
+    // for, so body lines starting "From " are plain content, and damage is
+    // cut from the message rather than ending it. A leading From_ line, as
+    // some tools save, is taken as the message's envelope.
+    bool single_message = false;
 };
 
 class Framer {

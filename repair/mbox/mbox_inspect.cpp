@@ -20,6 +20,7 @@ std::string_view separator_name(mbox::SeparatorKind k) {
         case mbox::SeparatorKind::from_loose: return "From_ without date";
         case mbox::SeparatorKind::mmdf: return "MMDF";
         case mbox::SeparatorKind::lost: return "lost";
+        case mbox::SeparatorKind::none: return "none";
     }
     return "?";
 }
