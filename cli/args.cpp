@@ -3,14 +3,18 @@
 namespace mailfsck::cli {
 
 std::string usage() {
-    return "usage: mailfsck scan STORE... [--json FILE|-] [--format mbox] [-q]\n"
-           "       mailfsck repair STORE -o OUTDIR [--to native|mbox|eml] [--json FILE|-] [--format mbox] [-q]\n"
-           "       mailfsck verify STORE [--against OTHER] [--json FILE|-] [--format mbox] [-q]\n"
+    return "usage: mailfsck scan STORE... [--json FILE|-] [--format FORMAT] [-q]\n"
+           "       mailfsck repair STORE -o OUTDIR [--to native|mbox|maildir|eml] [--drop-uids] [--json FILE|-]\n"
+           "                       [--format FORMAT] [-q]\n"
+           "       mailfsck verify STORE [--against OTHER] [--json FILE|-] [--format FORMAT] [-q]\n"
            "       mailfsck inspect STORE [--json FILE|-] [--format mbox]\n"
            "       mailfsck problems [--markdown]\n"
            "       mailfsck --version\n"
            "Exit codes (fsck(8)): 0 clean, 1 corrected, 4 uncorrected or data lost, 8 operational error,\n"
-           "16 usage error, 32 interrupted.\n";
+           "16 usage error, 32 interrupted.\n"
+           "STORE is an mbox file (gzip/bzip2/xz too), a Maildir or Maildir++ tree, an .eml file or a\n"
+           "directory of them; the format is detected from the content, or forced with --format\n"
+           "mbox|maildir|eml. --drop-uids: write no IMAP UID lists (clients download everything again).\n";
 }
 
 Args parse_args(const std::vector<std::string>& argv) {
@@ -39,6 +43,8 @@ Args parse_args(const std::vector<std::string>& argv) {
             a.against = value();
         } else if (s == "-q" || s == "--quiet") {
             a.quiet = true;
+        } else if (s == "--drop-uids") {
+            a.drop_uids = true;
         } else if (s == "--markdown") {
             a.markdown = true;
         } else if (s == "--") {
@@ -58,10 +64,10 @@ Args parse_args(const std::vector<std::string>& argv) {
     if (a.command == "repair" && !a.output) throw UsageError("repair needs -o OUTDIR");
     if (a.command != "repair" && a.output) throw UsageError("-o is only for repair");
     if (a.against && a.command != "verify") throw UsageError("--against is only for verify");
-    if (a.to != "native" && a.to != "mbox" && a.to != "eml") {
-        if (a.to == "maildir" || a.to == "pst")
-            throw UsageError("--to " + a.to + " is not supported yet");
-        throw UsageError("--to must be native, mbox or eml");
+    if (a.drop_uids && a.command != "repair") throw UsageError("--drop-uids is only for repair");
+    if (a.to != "native" && a.to != "mbox" && a.to != "eml" && a.to != "maildir") {
+        if (a.to == "pst") throw UsageError("--to pst is not supported yet");
+        throw UsageError("--to must be native, mbox, maildir or eml");
     }
     return a;
 }

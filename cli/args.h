@@ -22,6 +22,7 @@ struct Args {
     std::optional<std::string> format;   // --format
     std::optional<std::string> against;  // --against
     bool quiet = false;
+    bool drop_uids = false;
     bool markdown = false;
 };
 

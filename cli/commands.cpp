@@ -39,7 +39,7 @@ std::string utc_now() {
 std::optional<StoreFormat> forced_format(const Args& a) {
     if (!a.format) return std::nullopt;
     const auto f = parse_format(*a.format);
-    if (!f) throw UsageError("unknown --format '" + *a.format + "' (supported: mbox)");
+    if (!f) throw UsageError("unknown --format '" + *a.format + "' (supported: mbox, maildir, eml)");
     return f;
 }
 
@@ -51,14 +51,17 @@ void check_one(const std::string& path, const Args& a, StoreLog& log, MessageSin
     try {
         OpenStore store = open_store(path, forced_format(a));
         // The fingerprint reads the file again; do it on the second core.
-        auto sha = std::async(std::launch::async, [path] { return sha256_file(path, &interrupted); });
+        // A directory store has no single fingerprint.
+        auto sha = std::async(std::launch::async, [path, file = store.source != nullptr] {
+            return file ? sha256_file(path, &interrupted) : std::string();
+        });
         Progress progress(path, !a.quiet);
         hooks.progress = [&](std::uint64_t done, std::uint64_t total) { progress.update(done, total); };
         hooks.interrupted = &interrupted;
         check_store(store, log, sink, hooks);
         if (log.error) return;  // the hashing thread stops on the same flag; its future waits for it
         log.sha256 = sha.get();
-        if (store.source->compression() != Compression::none)
+        if (store.source && store.source->compression() != Compression::none)
             log.add(ProblemId::store_compressed, 0, log.size, "store", std::nullopt, log.compression);
         if (keep) keep->emplace(std::move(store));
     } catch (const UsageError&) {
@@ -133,6 +136,28 @@ std::string output_store_name(const std::string& input) {
     return name;
 }
 
+// --to native keeps the input's format; a single .eml becomes a folder of them.
+OutputFormat output_format(const std::string& to, StoreFormat input) {
+    if (to == "mbox") return OutputFormat::mbox;
+    if (to == "eml") return OutputFormat::eml;
+    if (to == "maildir") return OutputFormat::maildir;
+    switch (input) {
+        case StoreFormat::mbox: return OutputFormat::mbox;
+        case StoreFormat::maildir: return OutputFormat::maildir;
+        case StoreFormat::eml: return OutputFormat::eml;
+    }
+    return OutputFormat::mbox;
+}
+
+std::string_view output_format_name(OutputFormat f) {
+    switch (f) {
+        case OutputFormat::mbox: return "mbox";
+        case OutputFormat::maildir: return "maildir";
+        case OutputFormat::eml: return "eml";
+    }
+    return "?";
+}
+
 }  // namespace
 
 int run_scan(const Args& a) {
@@ -163,16 +188,19 @@ int run_repair(const Args& a) {
     log.mode = Mode::repair;
     StoreLog& s = log.stores.emplace_back();
     s.path = input;
-    const OutputFormat format = a.to == "eml" ? OutputFormat::eml : OutputFormat::mbox;
+    const OutputFormat format = output_format(a.to, store.format);
     OutputDir dir(out);
     const std::string name = output_store_name(input);
     auto sink = make_sink(format, dir, name);
-    auto sha = std::async(std::launch::async, [input] { return sha256_file(input, &interrupted); });
+    auto sha = std::async(std::launch::async, [input, file = store.source != nullptr] {
+        return file ? sha256_file(input, &interrupted) : std::string();
+    });
     {
         Progress progress("repair " + input, !a.quiet);
         CheckHooks hooks;
         hooks.progress = [&](std::uint64_t d, std::uint64_t t) { progress.update(d, t); };
         hooks.interrupted = &interrupted;
+        hooks.drop_uid_indexes = a.drop_uids;
         check_store(store, s, sink.get(), hooks);
     }
     if (s.error) {
@@ -181,9 +209,9 @@ int run_repair(const Args& a) {
     }
     s.sha256 = sha.get();
     sink->finish();
-    s.output = OutputInfo{out.string(), format == OutputFormat::eml ? "eml" : "mbox", sink->messages_written(),
+    s.output = OutputInfo{out.string(), std::string(output_format_name(format)), sink->messages_written(),
                           sink->lost_found_files()};
-    if (s.output->format == "mbox") s.output->path = (out / name).string();
+    if (format != OutputFormat::eml) s.output->path = (out / name).string();
     const nlohmann::json j = report_json(log, MAILFSCK_VERSION, utc_now());
     dir.write_file("report.json", dump_json(j));
     dir.write_file("report.txt", report_text(log));
@@ -238,6 +266,10 @@ int run_inspect(const Args& a) {
     const std::string& path = a.stores.front();
     const std::optional<OpenStore> store = open_or_say(path, a);
     if (!store) return exit_operational;
+    if (!store->source || store->format != StoreFormat::mbox) {
+        std::cerr << "mailfsck: " << path << ": inspect reads mbox files only so far\n";
+        return exit_operational;
+    }
     nlohmann::json j = inspect_mbox(*store->source);
     j["path"] = path;
     if (a.json) {

@@ -22,7 +22,12 @@ public:
         mailfsck::write_mboxrd(out, m);
         ++written;
     }
-    void lost_found(std::uint64_t /*offset*/, const std::vector<mailfsck::ByteView>& /*pieces*/) override {}
+    void begin_folder(const std::string& /*folder*/) override {}
+    void lost_found(const std::string& /*file*/, std::uint64_t /*offset*/,
+                    const std::vector<mailfsck::ByteView>& /*pieces*/) override {}
+    void uid_index(const std::string& /*folder*/, const mailfsck::UidIndex& /*index*/) override {}
+    void store_file(const std::string& /*folder*/, const std::string& /*name*/, const mailfsck::ByteView& /*bytes*/,
+                    std::optional<std::int64_t> /*mtime*/) override {}
     void finish() override {}
     [[nodiscard]] std::uint64_t messages_written() const override { return written; }
     [[nodiscard]] std::uint64_t lost_found_files() const override { return 0; }

@@ -30,9 +30,14 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// Whether opening a path may go through a symbolic link: a store named on
+// the command line may be a link; a file inside a directory store may not,
+// lest a link lead the check out of the store.
+enum class Links { follow, refuse };
+
 class Source {
 public:
-    static std::unique_ptr<Source> open(const std::string& path);
+    static std::unique_ptr<Source> open(const std::string& path, Links links = Links::follow);
     // Bytes already in memory (fuzz targets, tests); `bytes` must outlive it.
     static std::unique_ptr<Source> in_memory(ByteView bytes);
     virtual ~Source() = default;

@@ -8,12 +8,32 @@ namespace {
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-bool is_month(std::string_view w) {
+// 1-based month number, 0 when `w` is no month name.
+int month_number(std::string_view w) {
     static constexpr std::array<std::string_view, 12> months = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                                                 "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    for (const auto m : months)
-        if (w == m) return true;
-    return false;
+    for (std::size_t i = 0; i < months.size(); ++i)
+        if (w == months[i]) return static_cast<int>(i) + 1;
+    return 0;
+}
+
+bool is_month(std::string_view w) { return month_number(w) != 0; }
+
+int number_of(std::string_view digits) {
+    int n = 0;
+    for (const char c : digits) n = n * 10 + (c - '0');
+    return n;
+}
+
+// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+// days_from_civil).
+std::int64_t days_from_civil(std::int64_t y, int m, int d) {
+    y -= m <= 2 ? 1 : 0;
+    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const std::int64_t yoe = y - era * 400;
+    const std::int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const std::int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
 }
 
 bool is_weekday(std::string_view w) {
@@ -86,6 +106,34 @@ FromLineKind classify_envelope(std::string_view envelope) {
 FromLineKind classify_from_line(std::string_view content) {
     if (content.substr(0, 5) != "From ") return FromLineKind::not_from;
     return classify_envelope(content.substr(5));
+}
+
+std::optional<std::int64_t> envelope_time(std::string_view content) {
+    if (classify_from_line(content) != FromLineKind::strict) return std::nullopt;
+    std::array<std::string_view, 12> w{};
+    const std::size_t n = split_words(content.substr(5), w);
+    for (std::size_t i = 1; i + 2 < n; ++i) {
+        const int month = month_number(w[i]);
+        if (month == 0 || (i == 1 && is_weekday(w[0])) || !is_number(w[i + 1], 1, 2)) continue;
+        std::string_view time;
+        std::string_view year;
+        if (is_time(w[i + 2])) {
+            time = w[i + 2];
+            for (std::size_t j = i + 3; j < n && j <= i + 5 && year.empty(); ++j)
+                if (is_number(w[j], 4, 4)) year = w[j];
+        } else if (is_number(w[i + 2], 4, 4) && i + 3 < n && is_time(w[i + 3])) {
+            year = w[i + 2];
+            time = w[i + 3];
+        }
+        const int day = number_of(w[i + 1]);
+        if (year.empty() || day < 1 || day > 31) continue;
+        const int h = number_of(time.substr(0, 2));
+        const int m = number_of(time.substr(3, 2));
+        const int s = time.size() == 8 ? number_of(time.substr(6, 2)) : 0;
+        if (h > 23 || m > 59 || s > 60) continue;
+        return days_from_civil(number_of(year), month, day) * 86400 + h * 3600 + m * 60 + s;
+    }
+    return std::nullopt;
 }
 
 bool is_mmdf_marker(std::string_view content) { return content == "\x01\x01\x01\x01"; }

@@ -7,6 +7,8 @@
 // framer can weigh a candidate line together with what follows it.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "parsers/bytes/bytes.h"
@@ -24,6 +26,11 @@ enum class FromLineKind {
 // Classifies what follows "From " on a separator line: strict when it is
 // a sender and a date, loose otherwise.
 [[nodiscard]] FromLineKind classify_envelope(std::string_view envelope);
+
+// The date of a strict From_ line as seconds since the epoch, read as UTC
+// (mbox writers put local time there and no zone): nullopt unless the line
+// is strict and its date is a real one.
+[[nodiscard]] std::optional<std::int64_t> envelope_time(std::string_view content);
 
 // MMDF message delimiter: exactly four ^A bytes.
 [[nodiscard]] bool is_mmdf_marker(std::string_view content);

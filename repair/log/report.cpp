@@ -39,6 +39,7 @@ nlohmann::json store_json(const StoreLog& s) {
     for (const Finding& f : s.findings) {
         const ProblemInfo& p = problem(f.id);
         problems.push_back({{"code", p.code},
+                            {"file", f.file},
                             {"severity", severity_name(p.severity)},
                             {"offset", f.offset},
                             {"length", f.length},
@@ -51,7 +52,8 @@ nlohmann::json store_json(const StoreLog& s) {
     j["problems"] = std::move(problems);
     nlohmann::json lost = nlohmann::json::array();
     for (const LostItem& l : s.lost) {
-        lost.push_back({{"offset", l.offset},
+        lost.push_back({{"file", l.file},
+                        {"offset", l.offset},
                         {"length", l.length},
                         {"message", optional_number(l.message)},
                         {"message_id", l.message_id},
@@ -61,6 +63,11 @@ nlohmann::json store_json(const StoreLog& s) {
                         {"reason", l.reason}});
     }
     j["lost"] = std::move(lost);
+    if (s.files) {
+        j["files"] = {{"seen", s.files->seen},          {"messages", s.files->messages},
+                      {"indexes", s.files->indexes},    {"server_caches", s.files->server_caches},
+                      {"other", s.files->other},        {"skipped", s.files->skipped}};
+    }
     if (s.output) {
         j["output"] = {{"path", s.output->path},
                        {"format", s.output->format},
@@ -99,7 +106,8 @@ std::string report_text(const SalvageLog& log) {
         if (!s.variant.empty()) o << " (" << s.variant << ")";
         o << ", " << s.size << " bytes";
         if (s.compression != "none") o << " " << s.compression << "-compressed";
-        o << ", sha256 " << s.sha256 << "\n";
+        if (!s.sha256.empty()) o << ", sha256 " << s.sha256;
+        o << "\n";
         const MessageCounts& m = s.messages;
         o << "  messages: " << m.found << " found, " << m.intact << " intact, " << m.repaired << " repaired, "
           << m.partial << " partial, " << m.lost << " lost";
@@ -108,6 +116,11 @@ std::string report_text(const SalvageLog& log) {
         const ByteLedger& b = s.bytes;
         o << "  bytes: " << b.in_messages << " in messages, " << b.in_lost_found << " in lost+found, " << b.junk
           << " junk, " << b.duplicates << " duplicate, " << b.unaccounted << " unaccounted of " << b.total << "\n";
+        if (s.files) {
+            const FileCounts& f = *s.files;
+            o << "  files: " << f.seen << " seen: " << f.messages << " messages, " << f.indexes << " indexes, "
+              << f.server_caches << " server caches, " << f.other << " other, " << f.skipped << " skipped\n";
+        }
         if (!s.variant_evidence.empty()) {
             o << "  variant evidence:";
             for (const auto& e : s.variant_evidence) o << " " << e << ";";
@@ -115,14 +128,16 @@ std::string report_text(const SalvageLog& log) {
         }
         for (const Finding& f : s.findings) {
             const ProblemInfo& p = problem(f.id);
-            o << "  " << p.code << " " << severity_name(p.severity) << " @" << f.offset << "+" << f.length;
+            o << "  " << p.code << " " << severity_name(p.severity) << " ";
+            if (!f.file.empty()) o << f.file;
+            o << "@" << f.offset << "+" << f.length;
             if (f.message) o << " msg " << *f.message;
             o << " [" << f.structure << "] " << p.summary;
             if (!f.detail.empty()) o << ": " << f.detail;
             o << " -> " << action_name(f.action) << "\n";
         }
         for (const LostItem& l : s.lost) {
-            o << "  LOST @" << l.offset << "+" << l.length;
+            o << "  LOST " << l.file << "@" << l.offset << "+" << l.length;
             if (l.message) o << " msg " << *l.message;
             if (!l.subject.empty()) o << " \"" << l.subject << "\"";
             if (!l.message_id.empty()) o << " " << l.message_id;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "repair/catalogue/catalogue.h"
@@ -15,6 +16,9 @@ namespace mailfsck {
 
 struct Finding {
     ProblemId id;
+    // Directory stores: the file, relative to the store's root; offsets are
+    // then into that file. Empty for single-file stores.
+    std::string file;
     std::uint64_t offset = 0;
     std::uint64_t length = 0;
     std::string structure;               // e.g. "separator", "header block", "body"
@@ -25,6 +29,7 @@ struct Finding {
 
 // Something that did not reach the rebuilt store as message content.
 struct LostItem {
+    std::string file;  // as in Finding
     std::uint64_t offset = 0;
     std::uint64_t length = 0;
     std::optional<std::uint64_t> message;
@@ -53,6 +58,8 @@ class ByteLedger {
 public:
     void add(Disposition d, std::uint64_t offset, std::uint64_t length);
     void close(std::uint64_t total);
+    // Adds a closed ledger of one file of a directory store.
+    void absorb(const ByteLedger& file);
 
     std::uint64_t total = 0;
     std::uint64_t in_messages = 0;
@@ -63,6 +70,17 @@ public:
 
 private:
     std::uint64_t next_ = 0;
+};
+
+// Directory stores: what became of every file in the tree. Every file is
+// counted once, so `seen` equals the sum of the others.
+struct FileCounts {
+    std::uint64_t seen = 0;
+    std::uint64_t messages = 0;       // checked as messages (tmp/ leftovers included)
+    std::uint64_t indexes = 0;        // UID and keyword lists, checked
+    std::uint64_t server_caches = 0;  // left out; the server rebuilds them
+    std::uint64_t other = 0;          // not mail: copied as they are, or left out
+    std::uint64_t skipped = 0;        // links, special files, unreadable files
 };
 
 struct OutputInfo {
@@ -84,17 +102,23 @@ struct StoreLog {
     ByteLedger bytes;
     std::vector<Finding> findings;
     std::vector<LostItem> lost;
+    std::optional<FileCounts> files;
     std::optional<OutputInfo> output;
     // Set when the store could not be checked at all (cannot open, not mail).
     std::optional<std::string> error;
 
-    void add(ProblemId id, std::uint64_t offset, std::uint64_t length, std::string structure,
-             std::optional<std::uint64_t> message = std::nullopt, std::string detail = {});
+    Finding& add(ProblemId id, std::uint64_t offset, std::uint64_t length, std::string structure,
+                 std::optional<std::uint64_t> message = std::nullopt, std::string detail = {});
     [[nodiscard]] Severity worst() const;
     [[nodiscard]] bool has_problems() const { return worst() >= Severity::warning; }
     // Did anything fail to reach the rebuilt store as intact message content?
     [[nodiscard]] bool data_lost() const;
 };
+
+// A file name as reports show it: valid UTF-8 passes through; other bytes,
+// control characters and the backslash become \xNN, so every name prints on one
+// line and the raw bytes can still be told apart.
+[[nodiscard]] std::string escaped_name(std::string_view raw);
 
 enum class Mode { scan, repair, verify, inspect };
 

@@ -1,7 +1,10 @@
 #include "file_writer.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <array>
 
 #include <cerrno>
 #include <cstring>
@@ -13,7 +16,7 @@ namespace {
 constexpr std::size_t buffer_size = 1 << 20;
 }
 
-FileWriter::FileWriter(const std::filesystem::path& path) : path_(path) {
+FileWriter::FileWriter(const std::filesystem::path& path, Sync sync) : sync_(sync), path_(path) {
     fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd_ < 0) throw std::runtime_error("cannot create " + path.string() + ": " + std::strerror(errno));
     buf_.reserve(buffer_size);
@@ -49,12 +52,19 @@ void FileWriter::flush() {
 
 void FileWriter::close() {
     flush();
-    if (::fsync(fd_) != 0) throw std::runtime_error("cannot fsync " + path_.string() + ": " + std::strerror(errno));
+    if (sync_ == Sync::on_close && ::fsync(fd_) != 0) throw std::runtime_error("cannot fsync " + path_.string() + ": " + std::strerror(errno));
     if (::close(fd_) != 0) {
         fd_ = -1;
         throw std::runtime_error("cannot close " + path_.string() + ": " + std::strerror(errno));
     }
     fd_ = -1;
+}
+
+void set_mtime(const std::filesystem::path& path, std::int64_t seconds) {
+    const timespec t{static_cast<time_t>(seconds), 0};
+    const std::array<timespec, 2> times{t, t};
+    if (::utimensat(AT_FDCWD, path.c_str(), times.data(), 0) != 0)
+        throw std::runtime_error("cannot set the time of " + path.string() + ": " + std::strerror(errno));
 }
 
 }  // namespace mailfsck

@@ -10,9 +10,14 @@
 
 namespace mailfsck {
 
+// Many small files (a Maildir's messages) are not fsynced one by one: the
+// output directory is synced as a whole before it is renamed into place
+// (OutputDir::commit), which is as durable and far faster.
+enum class Sync { on_close, with_directory };
+
 class FileWriter final : public ByteOut {
 public:
-    explicit FileWriter(const std::filesystem::path& path);
+    explicit FileWriter(const std::filesystem::path& path, Sync sync = Sync::on_close);
     ~FileWriter() override;
     FileWriter(const FileWriter&) = delete;
     FileWriter& operator=(const FileWriter&) = delete;
@@ -25,9 +30,13 @@ public:
 private:
     void flush();
     int fd_ = -1;
+    Sync sync_;
     std::string buf_;
     std::uint64_t written_ = 0;
     std::filesystem::path path_;
 };
+
+// Sets a written file's modification (and access) time.
+void set_mtime(const std::filesystem::path& path, std::int64_t seconds);
 
 }  // namespace mailfsck

@@ -18,6 +18,15 @@ void fsync_dir(const std::filesystem::path& dir) {
     ::close(fd);
 }
 
+void sync_tree(const std::filesystem::path& dir) {
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) throw std::runtime_error("cannot open " + dir.string() + ": " + std::strerror(errno));
+    const int rc = ::syncfs(fd);
+    const int err = errno;
+    ::close(fd);
+    if (rc != 0) throw std::runtime_error("cannot sync " + dir.string() + ": " + std::strerror(err));
+}
+
 }  // namespace
 
 OutputDir::OutputDir(std::filesystem::path final_path) : final_(std::move(final_path)) {
@@ -47,7 +56,10 @@ void OutputDir::commit() {
     // An empty existing directory was accepted by the caller; replace it.
     std::error_code ec;
     if (std::filesystem::is_directory(final_, ec)) std::filesystem::remove(final_, ec);
-    fsync_dir(staging_);
+    // Message files are written without their own fsync (Sync::with_directory):
+    // everything under the staging directory reaches the disk here, before
+    // the rename makes it visible.
+    sync_tree(staging_);
     if (::rename(staging_.c_str(), final_.c_str()) != 0)
         throw std::runtime_error("cannot rename " + staging_.string() + " to " + final_.string() + ": " +
                                  std::strerror(errno));

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,21 +28,60 @@ struct OutMessage {
     // Closing delimiters for multiparts a truncation left open, innermost first.
     std::vector<std::string> close_boundaries;
     std::uint64_t input_offset = 0;
+
+    // Where the message lives and what state it is in, as far as the input
+    // says. `folder` uses '.' between levels, "" for the top folder.
+    std::string folder;
+    // Maildir flags (P R S T D F and keywords a-z), each once, ASCII order.
+    std::string flags;
+    // Not yet seen by any mail client (it was in a Maildir's new/).
+    bool is_new = false;
+    // The file's modification time, seconds since the epoch: Maildir keeps
+    // the IMAP received date there.
+    std::optional<std::int64_t> mtime;
+    // Unique part of a Maildir name to keep; empty when the sink invents one.
+    std::string unique;
+};
+
+// One folder's IMAP UID assignments that still hold, to carry over so that
+// clients need not download the folder again.
+struct UidIndex {
+    enum class Kind { dovecot, courier } kind = Kind::dovecot;
+    std::uint32_t uid_validity = 0;
+    std::uint32_t next_uid = 0;
+    std::string guid;  // Dovecot's mailbox GUID, "" when absent
+    struct Entry {
+        std::uint32_t uid;
+        std::string unique;  // the unique part given in OutMessage::unique
+    };
+    std::vector<Entry> entries;  // ascending UIDs
 };
 
 class MessageSink {
 public:
     virtual ~MessageSink() = default;
+    // Messages arrive folder by folder; each folder is announced first, so
+    // an empty one exists in the output too.
+    virtual void begin_folder(const std::string& folder) = 0;
     virtual void message(const OutMessage& m) = 0;
-    // Bytes that fit no message, kept for a human: lost+found/<offset>.
-    virtual void lost_found(std::uint64_t input_offset, const std::vector<ByteView>& pieces) = 0;
+    // Bytes that fit no message, kept for a human in lost+found/, named
+    // after the input file (directory stores) and the offset.
+    virtual void lost_found(const std::string& file, std::uint64_t input_offset,
+                            const std::vector<ByteView>& pieces) = 0;
+    // A folder's UID assignments, after all of its messages (Maildir output
+    // only; other formats have no UIDs to keep).
+    virtual void uid_index(const std::string& folder, const UidIndex& index) = 0;
+    // A file of the input store's own that is no message (Maildir control
+    // files), for outputs of the same format to carry over as it is.
+    virtual void store_file(const std::string& folder, const std::string& name, const ByteView& bytes,
+                            std::optional<std::int64_t> mtime) = 0;
     // Flushes and fsyncs everything written; throws on failure.
     virtual void finish() = 0;
     [[nodiscard]] virtual std::uint64_t messages_written() const = 0;
     [[nodiscard]] virtual std::uint64_t lost_found_files() const = 0;
 };
 
-enum class OutputFormat { mbox, eml };
+enum class OutputFormat { mbox, eml, maildir };
 
 // Where formatted output goes: a durable file, or memory (fuzz targets).
 class ByteOut {

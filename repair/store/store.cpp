@@ -1,6 +1,15 @@
 #include "store.h"
 
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "parsers/mime/headers.h"
+#include "repair/eml/eml_check.h"
+#include "repair/maildir/maildir_check.h"
 #include "repair/mbox/mbox_check.h"
+#include "repair/store/message_file.h"
 
 namespace mailfsck {
 namespace {
@@ -24,24 +33,72 @@ bool looks_like_mbox(const ByteView& v) {
     }
 }
 
+// Strict separators, each followed by a header field, up to `enough`.
+int separators(const ByteView& v, int enough) {
+    int n = 0;
+    std::uint64_t pos = 0;
+    while (n < enough) {
+        if (v.starts_with("From ", pos)) {
+            const Line next = line_at(v, line_at(v, pos).end);
+            if (mime::is_field_line(v, next)) ++n;
+        }
+        const auto hit = v.find("\nFrom ", pos);
+        if (!hit) break;
+        pos = *hit + 1;
+    }
+    return n;
+}
+
+// A file that starts with a header field is one message unless more than
+// one separator follows (an mbox whose first separator was destroyed): a
+// single From_ line inside is a message quoted in the body.
+StoreFormat single_file_format(const ByteView& v) {
+    if (v.starts_with("From ") || !looks_like_message(v)) return StoreFormat::mbox;
+    return separators(v, 2) >= 2 ? StoreFormat::mbox : StoreFormat::eml;
+}
+
+OpenStore open_directory(const std::string& path, std::optional<StoreFormat> forced) {
+    OpenStore s;
+    s.path = path;
+    if (forced == StoreFormat::mbox) throw NotAStore("is a directory, not an mbox file");
+    if (forced) {
+        s.format = *forced;
+    } else if (looks_like_maildir(path)) {
+        s.format = StoreFormat::maildir;
+    } else if (holds_message_files(path)) {
+        s.format = StoreFormat::eml;
+    } else {
+        throw NotAStore("a directory with no mail in it: no Maildir folder (cur/, new/) and no message files");
+    }
+    return s;
+}
+
 }  // namespace
 
 std::string_view format_name(StoreFormat f) {
     switch (f) {
         case StoreFormat::mbox: return "mbox";
+        case StoreFormat::maildir: return "maildir";
+        case StoreFormat::eml: return "eml";
     }
     return "?";
 }
 
 std::optional<StoreFormat> parse_format(std::string_view name) {
     if (name == "mbox") return StoreFormat::mbox;
+    if (name == "maildir") return StoreFormat::maildir;
+    if (name == "eml") return StoreFormat::eml;
     return std::nullopt;
 }
 
 OpenStore open_store(const std::string& path, std::optional<StoreFormat> forced) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) throw SourceError(std::string("cannot open: ") + std::strerror(errno));
+    if (S_ISDIR(st.st_mode)) return open_directory(path, forced);
     OpenStore s;
     s.path = path;
     s.source = Source::open(path);
+    if (forced == StoreFormat::maildir) throw NotAStore("not a directory, so not a Maildir");
     if (forced) {
         s.format = *forced;
         return s;
@@ -50,19 +107,34 @@ OpenStore open_store(const std::string& path, std::optional<StoreFormat> forced)
     if (v.empty()) throw NotAStore("empty file; not a mail store (use --format mbox to check it as an empty mbox)");
     if (v.starts_with("!BDN")) throw NotAStore("Outlook PST/OST files are not supported yet");
     if (looks_like_mbox(v)) {
-        s.format = StoreFormat::mbox;
+        s.format = single_file_format(v);
         return s;
     }
-    throw NotAStore("not a mail store: no mbox separator line followed by a header was found");
+    if (looks_like_message(v)) {
+        s.format = StoreFormat::eml;
+        return s;
+    }
+    throw NotAStore("not a mail store: neither an mbox (no From_ line followed by a header) nor a message");
 }
 
 void check_store(const OpenStore& store, StoreLog& log, MessageSink* sink, const CheckHooks& hooks) {
     log.path = store.path;
     log.format = std::string(format_name(store.format));
+    if (!store.source) {
+        if (store.format == StoreFormat::maildir) {
+            check_maildir(store.path, log, sink, hooks);
+        } else {
+            check_eml_directory(store.path, log, sink, hooks);
+        }
+        log.size = log.bytes.total;
+        return;
+    }
     log.size = store.source->stored_size();
     log.compression = std::string(compression_name(store.source->compression()));
     switch (store.format) {
         case StoreFormat::mbox: check_mbox(*store.source, log, sink, hooks); break;
+        case StoreFormat::eml: check_eml_file(*store.source, store.path, log, sink, hooks); break;
+        case StoreFormat::maildir: break;  // open_store never pairs a file with Maildir
     }
 }
 

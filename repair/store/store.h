@@ -15,7 +15,7 @@
 
 namespace mailfsck {
 
-enum class StoreFormat { mbox };
+enum class StoreFormat { mbox, maildir, eml };
 
 [[nodiscard]] std::string_view format_name(StoreFormat f);
 [[nodiscard]] std::optional<StoreFormat> parse_format(std::string_view name);
@@ -29,6 +29,8 @@ public:
 
 struct OpenStore {
     std::string path;
+    // The file of a single-file store (an mbox, one .eml); null for a
+    // directory store, whose files are opened one at a time.
     std::unique_ptr<Source> source;
     StoreFormat format = StoreFormat::mbox;
 };
@@ -44,6 +46,9 @@ struct CheckHooks {
     const std::atomic<bool>* interrupted = nullptr;
     // Called for every message that reaches the rebuilt store (verify --against).
     std::function<void(std::uint64_t message_no, std::uint64_t offset, const MessageIdentity&)> on_message;
+    // Repair: write no UID index (IMAP clients then download every folder
+    // again) instead of carrying over the entries that still hold.
+    bool drop_uid_indexes = false;
 };
 
 // Checks the store, records everything in `log`, and when `sink` is given

@@ -1,7 +1,11 @@
 // The mbox (mboxrd) and one-file-per-message writers.
 #include <cstdio>
+#include <ctime>
+#include <unordered_map>
+#include <unordered_set>
 #include <stdexcept>
 
+#include "parsers/maildir/filename.h"
 #include "parsers/mime/headers.h"
 #include "repair/store/file_writer.h"
 #include "repair/store/sink.h"
@@ -9,9 +13,17 @@
 namespace mailfsck {
 namespace {
 
-// Used when a message's own separator was lost or unusable: a strict
-// envelope line, so any mbox reader (ours included) frames it.
-constexpr std::string_view synthesized_separator = "From MAILER-DAEMON Thu Jan  1 00:00:00 1970";
+// Used when a message's own separator was lost or unusable, or it came from
+// a store without separators: a strict envelope line, so any mbox reader
+// (ours included) frames it, dated with the message's time when known.
+std::string synthesized_separator(std::optional<std::int64_t> mtime) {
+    const std::time_t t = mtime.value_or(0);
+    std::tm tm{};
+    if (gmtime_r(&t, &tm) == nullptr) return "From MAILER-DAEMON Thu Jan  1 00:00:00 1970";
+    char date[64];
+    std::strftime(date, sizeof date, "%a %b %e %H:%M:%S %Y", &tm);
+    return std::string("From MAILER-DAEMON ") + date;
+}
 
 bool is_quoted_from(std::string_view line) {
     std::size_t i = 0;
@@ -35,23 +47,29 @@ void for_each_line(const OutMessage& m, F&& f) {
     }
 }
 
-std::string lost_found_name(std::uint64_t offset) {
+// lost+found/<offset>.bin for a single-file store; for a directory store
+// the file's own relative path with "@<offset>.bin" appended.
+std::filesystem::path lost_found_name(const std::string& file, std::uint64_t offset) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%012llu.bin", static_cast<unsigned long long>(offset));
-    return buf;
+    if (file.empty()) return buf;
+    return std::filesystem::path(file + "@" + buf);
 }
 
 class SinkBase : public MessageSink {
 public:
     explicit SinkBase(const OutputDir& dir) : dir_(dir) {}
-    void lost_found(std::uint64_t input_offset, const std::vector<ByteView>& pieces) override {
-        const std::filesystem::path lf = dir_.staging() / "lost+found";
-        std::filesystem::create_directories(lf);
-        FileWriter w(lf / lost_found_name(input_offset));
+    void lost_found(const std::string& file, std::uint64_t input_offset, const std::vector<ByteView>& pieces) override {
+        const std::filesystem::path path = dir_.staging() / "lost+found" / lost_found_name(file, input_offset);
+        std::filesystem::create_directories(path.parent_path());
+        FileWriter w(path, Sync::with_directory);
         for (const ByteView& p : pieces) w.write(p.text());
         w.close();
         ++lost_found_files_;
     }
+    void uid_index(const std::string& /*folder*/, const UidIndex& /*index*/) override {}
+    void store_file(const std::string& /*folder*/, const std::string& /*name*/, const ByteView& /*bytes*/,
+                    std::optional<std::int64_t> /*mtime*/) override {}
     [[nodiscard]] std::uint64_t lost_found_files() const override { return lost_found_files_; }
     [[nodiscard]] std::uint64_t messages_written() const override { return written_; }
 
@@ -85,47 +103,197 @@ std::uint64_t mboxrd_body_length(const OutMessage& m) {
     return n;
 }
 
+// The message's own bytes (mboxrd quoting undone), plus what closes a
+// truncated multipart: what one-file-per-message formats hold.
+void write_plain(ByteOut& out, const OutMessage& m) {
+    bool last_terminated = true;
+    for_each_line(m, [&](std::string_view line) {
+        out.write(line);
+        last_terminated = line.ends_with('\n');
+    });
+    if (m.close_boundaries.empty()) return;
+    if (!last_terminated) out.write("\n");
+    for (const std::string& b : m.close_boundaries) out.write("--" + b + "--\n");
+}
+
+// A folder name ("a.b") as a relative path ("a/b").
+std::filesystem::path folder_path(const std::string& folder) {
+    std::filesystem::path p;
+    std::size_t begin = 0;
+    while (begin <= folder.size() && !folder.empty()) {
+        const std::size_t dot = std::min(folder.find('.', begin), folder.size());
+        p /= folder.substr(begin, dot - begin);
+        begin = dot + 1;
+    }
+    return p;
+}
+
+// One mbox per folder: the top folder is `name`, folder "a.b" is "name.a.b".
 class MboxSink final : public SinkBase {
 public:
-    MboxSink(const OutputDir& dir, const std::string& name) : SinkBase(dir), out_(dir.staging() / name) {}
-    void finish() override { out_.close(); }
+    MboxSink(const OutputDir& dir, const std::string& name) : SinkBase(dir), name_(name) { MboxSink::begin_folder(""); }
+    void begin_folder(const std::string& folder) override {
+        if (out_ && folder == folder_) return;
+        if (out_) out_->close();
+        folder_ = folder;
+        out_ = std::make_unique<FileWriter>(dir_.staging() / (folder.empty() ? name_ : name_ + "." + folder));
+    }
+    void finish() override {
+        if (out_) out_->close();
+    }
     void message(const OutMessage& m) override {
-        write_mboxrd(out_, m);
+        begin_folder(m.folder);
+        write_mboxrd(*out_, m);
         ++written_;
     }
 
 private:
-    FileWriter out_;
+    std::string name_;
+    std::string folder_;
+    std::unique_ptr<FileWriter> out_;
 };
 
-// One RFC 5322 file per message, numbered in store order.
+// One RFC 5322 file per message under messages/<folder path>/, numbered in
+// store order, with the message's time kept as the file's.
 class EmlSink final : public SinkBase {
 public:
-    explicit EmlSink(const OutputDir& dir) : SinkBase(dir) {
-        std::filesystem::create_directories(dir.staging() / "messages");
+    explicit EmlSink(const OutputDir& dir) : SinkBase(dir) { EmlSink::begin_folder(""); }
+    void begin_folder(const std::string& folder) override {
+        std::filesystem::create_directories(dir_.staging() / "messages" / folder_path(folder));
     }
     void message(const OutMessage& m) override {
         char name[32];
         std::snprintf(name, sizeof name, "%06llu.eml", static_cast<unsigned long long>(written_) + 1);
-        FileWriter w(dir_.staging() / "messages" / name);
-        bool last_terminated = true;
-        for_each_line(m, [&](std::string_view line) {
-            w.write(line);
-            last_terminated = line.ends_with('\n');
-        });
-        if (!last_terminated) w.write("\n");
-        for (const std::string& b : m.close_boundaries) w.write("--" + b + "--\n");
+        const std::filesystem::path dir = dir_.staging() / "messages" / folder_path(m.folder);
+        std::filesystem::create_directories(dir);
+        FileWriter w(dir / name, Sync::with_directory);
+        write_plain(w, m);
+        // A file of one message ends with a line terminator (RFC 5322).
+        if (w.written() > 0 && !ends_terminated(m)) w.write("\n");
         w.close();
+        if (m.mtime) set_mtime(dir / name, *m.mtime);
         ++written_;
     }
     void finish() override {}
+
+private:
+    static bool ends_terminated(const OutMessage& m) {
+        if (!m.close_boundaries.empty()) return true;
+        for (auto it = m.pieces.rbegin(); it != m.pieces.rend(); ++it)
+            if (!it->empty()) return it->at_or(it->size() - 1, 0) == '\n';
+        return true;
+    }
+};
+
+// Counts what a Maildir name records: the size, and the size with every
+// bare LF counted as CRLF (Dovecot's W=).
+class SizingWriter final : public ByteOut {
+public:
+    explicit SizingWriter(ByteOut& out) : out_(out) {}
+    void write(std::string_view bytes) override {
+        for (const char c : bytes) {
+            if (c == '\n' && prev_ != '\r') ++bare_lf_;
+            prev_ = c;
+        }
+        size_ += bytes.size();
+        out_.write(bytes);
+    }
+    [[nodiscard]] std::uint64_t size() const { return size_; }
+    [[nodiscard]] std::uint64_t vsize() const { return size_ + bare_lf_; }
+
+private:
+    ByteOut& out_;
+    std::uint64_t size_ = 0;
+    std::uint64_t bare_lf_ = 0;
+    char prev_ = 0;
+};
+
+// A Maildir++ tree: the top folder at OUT/<name>, folder "a.b" at
+// OUT/<name>/.a.b with its maildirfolder file. Each message is delivered
+// the Maildir way, written in tmp/ and renamed into new/ or cur/ once its
+// sizes are known.
+class MaildirSink final : public SinkBase {
+public:
+    MaildirSink(const OutputDir& dir, const std::string& name) : SinkBase(dir), root_(dir.staging() / name) {
+        MaildirSink::begin_folder("");
+    }
+    void begin_folder(const std::string& folder) override {
+        if (started_ && folder == folder_) return;
+        started_ = true;
+        folder_ = folder;
+        names_.clear();
+        used_.clear();
+        here_ = folder.empty() ? root_ : root_ / ("." + folder);
+        for (const char* sub : {"cur", "new", "tmp"}) std::filesystem::create_directories(here_ / sub);
+        if (!folder.empty()) FileWriter(here_ / "maildirfolder", Sync::with_directory).close();
+    }
+    void message(const OutMessage& m) override {
+        begin_folder(m.folder);
+        const std::string wanted = m.unique.empty() ? std::to_string(m.mtime.value_or(0)) + ".M" +
+                                                          std::to_string(written_ + 1) + "P0.mailfsck"
+                                                    : m.unique;
+        // Two messages must not share a unique part in one folder.
+        std::string unique = wanted;
+        for (unsigned k = 2; used_.count(unique); ++k) unique = wanted + "_" + std::to_string(k);
+        used_.insert(unique);
+        const std::filesystem::path tmp = here_ / "tmp" / unique;
+        FileWriter w(tmp, Sync::with_directory);
+        SizingWriter sized(w);
+        write_plain(sized, m);
+        w.close();
+        if (m.mtime) set_mtime(tmp, *m.mtime);
+        const std::string base = unique + ",S=" + std::to_string(sized.size()) + ",W=" + std::to_string(sized.vsize());
+        const std::filesystem::path final_path =
+            m.is_new ? here_ / "new" / base : here_ / "cur" / maildir::canonical_name(unique, sized.size(), sized.vsize(), m.flags);
+        std::filesystem::rename(tmp, final_path);
+        names_.emplace(m.unique.empty() ? unique : m.unique, base);
+        ++written_;
+    }
+    void uid_index(const std::string& folder, const UidIndex& index) override {
+        begin_folder(folder);
+        const bool dovecot = index.kind == UidIndex::Kind::dovecot;
+        std::string text = dovecot ? "3 V" + std::to_string(index.uid_validity) + " N" + std::to_string(index.next_uid)
+                                   : "1 " + std::to_string(index.uid_validity) + " " + std::to_string(index.next_uid);
+        if (dovecot && !index.guid.empty()) text += " G" + index.guid;
+        text += "\n";
+        for (const UidIndex::Entry& e : index.entries) {
+            const auto it = names_.find(e.unique);
+            if (it == names_.end()) continue;
+            text += std::to_string(e.uid) + (dovecot ? " :" : " ") + it->second + "\n";
+        }
+        FileWriter w(here_ / (dovecot ? "dovecot-uidlist" : "courierimapuiddb"), Sync::with_directory);
+        w.write(text);
+        w.close();
+    }
+    void store_file(const std::string& folder, const std::string& name, const ByteView& bytes,
+                    std::optional<std::int64_t> mtime) override {
+        begin_folder(folder);
+        const std::filesystem::path path = here_ / name;
+        std::filesystem::create_directories(path.parent_path());
+        if (std::filesystem::exists(path)) return;  // maildirfolder, written already
+        FileWriter w(path, Sync::with_directory);
+        w.write(bytes.text());
+        w.close();
+        if (mtime) set_mtime(path, *mtime);
+    }
+    void finish() override {}
+
+private:
+    std::filesystem::path root_;
+    std::filesystem::path here_;
+    std::string folder_;
+    bool started_ = false;
+    // This folder's unique parts, to the base names written: what its UID
+    // list refers to.
+    std::unordered_map<std::string, std::string> names_;
+    std::unordered_set<std::string> used_;
 };
 
 }  // namespace
 
 void write_mboxrd(ByteOut& out, const OutMessage& m) {
     const std::uint64_t body = mboxrd_body_length(m);
-    out.write(m.separator.empty() ? synthesized_separator : std::string_view(m.separator));
+    out.write(m.separator.empty() ? synthesized_separator(m.mtime) : m.separator);
     out.write("\n");
     bool in_headers = true;
     bool last_terminated = true;
@@ -146,7 +314,11 @@ void write_mboxrd(ByteOut& out, const OutMessage& m) {
 }
 
 std::unique_ptr<MessageSink> make_sink(OutputFormat format, const OutputDir& dir, const std::string& store_name) {
-    if (format == OutputFormat::eml) return std::make_unique<EmlSink>(dir);
+    switch (format) {
+        case OutputFormat::eml: return std::make_unique<EmlSink>(dir);
+        case OutputFormat::maildir: return std::make_unique<MaildirSink>(dir, store_name);
+        case OutputFormat::mbox: break;
+    }
     return std::make_unique<MboxSink>(dir, store_name);
 }
 

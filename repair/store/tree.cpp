@@ -1,0 +1,58 @@
+#include "tree.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace mailfsck {
+
+Listing list_directory(const std::string& dir) {
+    Listing out;
+    DIR* d = ::opendir(dir.c_str());
+    if (d == nullptr) {
+        out.error = std::strerror(errno);
+        return out;
+    }
+    const int fd = ::dirfd(d);
+    while (true) {
+        errno = 0;
+        const dirent* e = ::readdir(d);
+        if (e == nullptr) {
+            if (errno != 0) out.error = std::strerror(errno);
+            break;
+        }
+        const std::string_view name = e->d_name;
+        if (name == "." || name == "..") continue;
+        DirEntry entry;
+        entry.name = std::string(name);
+        struct stat st {};
+        if (::fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            entry.type = EntryType::special;  // vanished or unreadable: never opened
+        } else if (S_ISREG(st.st_mode)) {
+            entry.type = EntryType::file;
+            entry.size = static_cast<std::uint64_t>(st.st_size);
+        } else if (S_ISDIR(st.st_mode)) {
+            entry.type = EntryType::directory;
+        } else if (S_ISLNK(st.st_mode)) {
+            entry.type = EntryType::link;
+        } else {
+            entry.type = EntryType::special;
+        }
+        entry.mtime = st.st_mtim.tv_sec;
+        out.entries.push_back(std::move(entry));
+    }
+    ::closedir(d);
+    std::sort(out.entries.begin(), out.entries.end(),
+              [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
+    return out;
+}
+
+std::string join_path(const std::string& dir, const std::string& name) {
+    return dir.empty() ? name : dir + "/" + name;
+}
+
+}  // namespace mailfsck
