@@ -44,7 +44,7 @@ private:
             add(ProblemId::store_too_deep, rel, "directory", "deeper than " + std::to_string(max_tree_depth) + " levels");
             return;
         }
-        const Listing l = list_directory(rel.empty() ? root_ : root_ + "/" + rel);
+        const Listing l = list_directory(under(root_, rel));
         if (!l.error.empty()) {
             add(ProblemId::store_unreadable, rel, "directory", l.error);
             return;
@@ -74,7 +74,7 @@ private:
         ++log_.files->seen;
         std::unique_ptr<Source> src;
         try {
-            src = Source::open(root_ + "/" + rel, Links::refuse);
+            src = Source::open(under(root_, rel), Links::refuse);
         } catch (const SourceError& err) {
             ++log_.files->skipped;
             add(ProblemId::store_unreadable, rel, "file", err.what());
@@ -111,7 +111,7 @@ bool message_file_within(const std::string& dir, int levels, int& budget) {
         if (budget-- <= 0) return false;
         if (e.type != EntryType::file) continue;
         try {
-            const auto src = Source::open(dir + "/" + e.name, Links::refuse);
+            const auto src = Source::open(under(dir, e.name), Links::refuse);
             if (looks_like_message(src->bytes())) return true;
         } catch (const SourceError&) {
             // An unreadable file decides nothing; the check reports it.
@@ -119,7 +119,7 @@ bool message_file_within(const std::string& dir, int levels, int& budget) {
     }
     if (levels == 0) return false;
     for (const DirEntry& e : l.entries)
-        if (e.type == EntryType::directory && message_file_within(dir + "/" + e.name, levels - 1, budget)) return true;
+        if (e.type == EntryType::directory && message_file_within(under(dir, e.name), levels - 1, budget)) return true;
     return false;
 }
 

@@ -123,7 +123,7 @@ public:
     }
 
 private:
-    std::string abs(const std::string& rel) const { return rel.empty() ? root_ : root_ + "/" + rel; }
+    std::string abs(const std::string& rel) const { return under(root_, rel); }
 
     Finding& add(ProblemId id, const std::string& rel, std::string structure, std::string detail = {},
                  std::optional<std::uint64_t> no = std::nullopt, std::uint64_t length = 0) {
@@ -560,7 +560,7 @@ bool has_folder_within(const std::string& dir, int levels) {
     if (is_folder(l)) return true;
     if (levels == 0) return false;
     return std::any_of(l.entries.begin(), l.entries.end(), [&](const DirEntry& e) {
-        return e.type == EntryType::directory && has_folder_within(dir + "/" + e.name, levels - 1);
+        return e.type == EntryType::directory && has_folder_within(under(dir, e.name), levels - 1);
     });
 }
 

@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "parsers/mbox/framer.h"
+#include "parsers/mbox/from_line.h"
 #include "parsers/mime/headers.h"
 #include "parsers/mime/walker.h"
 #include "repair/store/identity.h"
@@ -52,6 +53,9 @@ private:
         std::optional<Salvaged> m = salvager_.prepare(s, no, s.end == in_.size());
         if (!m) return;
         m->out.unquote_mboxrd = unquote_;
+        // The envelope's date is when the message arrived: a Maildir keeps
+        // it as the file's time.
+        if (!m->out.separator.empty()) m->out.mtime = mbox::envelope_time(m->out.separator);
         if (const auto original = duplicate_of(s, m->out, no)) {
             ++log_.messages.duplicates;
             log_.add(ProblemId::mbox_duplicate, s.begin, s.end - s.begin, "message", no,

@@ -55,4 +55,15 @@ std::string join_path(const std::string& dir, const std::string& name) {
     return dir.empty() ? name : dir + "/" + name;
 }
 
+std::string under(const std::string& root, const std::string& rel) {
+    std::string out;
+    out.reserve(root.size() + 1 + rel.size());
+    out.append(root);
+    if (!rel.empty()) {
+        out.push_back('/');
+        out.append(rel);
+    }
+    return out;
+}
+
 }  // namespace mailfsck

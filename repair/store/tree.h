@@ -33,6 +33,9 @@ struct Listing {
 // "a/b" from "a" and "b"; "" is the root.
 [[nodiscard]] std::string join_path(const std::string& dir, const std::string& name);
 
+// The path of `rel` (relative, "" for the root itself) under `root`.
+[[nodiscard]] std::string under(const std::string& root, const std::string& rel);
+
 // Directory trees deeper than this are not real mail stores; a link loop
 // cannot occur (links are not followed), but a hostile tree can be deep.
 inline constexpr int max_tree_depth = 32;

@@ -1,15 +1,19 @@
-// mailfsck-damage: writes a damaged copy of a clean store and a JSON
-// manifest of every injected damage, for bench scripts and fixtures.
+// mailfsck-damage: writes a damaged copy of a clean store (an mbox or other
+// single file, or a Maildir tree) and a JSON manifest of every injected
+// damage, for bench scripts and fixtures.
+#include <algorithm>
 #include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "tests/damage/damage.h"
+#include "tests/damage/damage_maildir.h"
 
 namespace {
 
@@ -18,8 +22,11 @@ using namespace mailfsck::damage;
 
 constexpr std::string_view usage =
     "usage: mailfsck-damage --seed N --op OP [--count K] [--within BEGIN:END] IN OUT MANIFEST.json\n"
+    "       mailfsck-damage --maildir --seed N --op MAILDIR-OP IN_DIR OUT_DIR MANIFEST.json\n"
     "  OP: zero-page zero-sector bitflip truncate random-run destroy-separator unescaped-from\n"
+    "  MAILDIR-OP: truncate-file zero-file stray-tmp wrong-size duplicate-base remove-uidlist-line\n"
     "  --within limits where damage starts to bytes [BEGIN, END) of IN.\n"
+    "  --maildir copies the tree IN_DIR to OUT_DIR, which must not exist, and damages the copy.\n"
     "  IN is only read; OUT and MANIFEST are written. The same arguments give the same output.\n";
 
 class UsageError : public std::runtime_error {
@@ -42,8 +49,10 @@ Window window(std::string_view text) {
 
 struct Args {
     Request request;
+    bool maildir = false;
     bool seeded = false;
-    bool op_given = false;
+    bool single_file_options = false;  // --count or --within, which a Maildir op has no use for
+    std::optional<std::string> op;
     std::vector<std::string> paths;
 };
 
@@ -59,15 +68,15 @@ Args parse(int argc, char** argv) {
             a.request.seed = number(value(), "--seed");
             a.seeded = true;
         } else if (v[i] == "--op") {
-            const std::string_view name = value();
-            const auto op = parse_op(name);
-            if (!op) throw UsageError("unknown --op " + std::string(name));
-            a.request.op = *op;
-            a.op_given = true;
+            a.op = std::string(value());
+        } else if (v[i] == "--maildir") {
+            a.maildir = true;
         } else if (v[i] == "--count") {
             a.request.count = static_cast<unsigned>(number(value(), "--count"));
+            a.single_file_options = true;
         } else if (v[i] == "--within") {
             a.request.window = window(value());
+            a.single_file_options = true;
         } else if (v[i].starts_with("--")) {
             throw UsageError("unknown option " + std::string(v[i]));
         } else {
@@ -75,7 +84,18 @@ Args parse(int argc, char** argv) {
         }
     }
     // An implicit seed would make a run impossible to reproduce.
-    if (!a.seeded || !a.op_given) throw UsageError("--seed and --op are required");
+    if (!a.seeded || !a.op) throw UsageError("--seed and --op are required");
+    // The op is looked up once the store kind is known: --maildir may come last.
+    if (a.maildir) {
+        if (!parse_maildir_op(*a.op)) throw UsageError("unknown Maildir --op " + *a.op);
+        if (a.single_file_options) throw UsageError("--count and --within do not apply to --maildir");
+        if (a.paths.size() != 3) throw UsageError("want IN_DIR OUT_DIR MANIFEST.json");
+        return a;
+    }
+    const auto op = parse_op(*a.op);
+    if (!op)
+        throw UsageError("unknown --op " + *a.op + (parse_maildir_op(*a.op) ? " (a Maildir op: add --maildir)" : ""));
+    a.request.op = *op;
     if (a.paths.size() != 3) throw UsageError("want IN OUT MANIFEST.json");
     if (a.request.count == 0) throw UsageError("--count must be at least 1");
     return a;
@@ -102,7 +122,40 @@ void refuse_overwriting_input(const fs::path& in, const fs::path& out) {
         throw UsageError("OUT is the input file; the input is never modified");
 }
 
+// The manifest may not land inside either tree: inside IN_DIR it would
+// modify the input, inside OUT_DIR it would pass for part of the damaged
+// store.
+int run_maildir(const Args& a) {
+    const fs::path in = a.paths[0];
+    const fs::path out = a.paths[1];
+    const fs::path manifest_path = a.paths[2];
+    if (!fs::is_directory(in)) throw UsageError("IN_DIR is not a directory: " + in.string());
+    std::error_code ec;
+    if (fs::symlink_status(out, ec).type() != fs::file_type::not_found)
+        throw UsageError("OUT_DIR exists: " + out.string() + "; it must not, nothing is overwritten");
+    const fs::path manifest_at = fs::weakly_canonical(fs::absolute(manifest_path));
+    for (const fs::path& tree : {fs::weakly_canonical(fs::absolute(in)), fs::weakly_canonical(fs::absolute(out))}) {
+        if (std::mismatch(tree.begin(), tree.end(), manifest_at.begin(), manifest_at.end()).first == tree.end())
+            throw UsageError("MANIFEST.json may not lie inside IN_DIR or OUT_DIR");
+    }
+    nlohmann::json m;
+    try {
+        m = damage_maildir(in, out, {*parse_maildir_op(*a.op), a.request.seed});
+    } catch (const std::invalid_argument& e) {
+        throw UsageError(e.what());
+    }
+    m["input"]["path"] = in.string();
+    m["output"]["path"] = out.string();
+    // Names are bytes; one that is not UTF-8 is written with U+FFFD rather
+    // than failing the whole run.
+    write_output(manifest_path, m.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+    if (!m["injected"].get<bool>())
+        std::cerr << "mailfsck-damage: nothing injected: " << m["reason"].get<std::string>() << "\n";
+    return 0;
+}
+
 int run(const Args& a) {
+    if (a.maildir) return run_maildir(a);
     const fs::path in = a.paths[0];
     const fs::path out = a.paths[1];
     const fs::path manifest_path = a.paths[2];
