@@ -73,6 +73,28 @@ private:
     mutable std::uint64_t released_ = 0;
 };
 
+// A small file read whole: for the many small files of a Maildir, one
+// read() costs less than setting up and tearing down a mapping.
+class ReadSource final : public Source {
+public:
+    ReadSource(int fd, std::uint64_t size)
+        : Source(Compression::none, size), bytes_(std::make_unique_for_overwrite<unsigned char[]>(size)) {
+        while (size_ < size) {
+            const ssize_t n = ::pread(fd, bytes_.get() + size_, size - size_, static_cast<off_t>(size_));
+            if (n < 0 && errno == EINTR) continue;
+            if (n < 0) throw SourceError("cannot read: " + errno_text());
+            if (n == 0) break;  // the file shrank under us: what is there is what we check
+            size_ += static_cast<std::uint64_t>(n);
+        }
+    }
+    [[nodiscard]] ByteView bytes() const override { return {bytes_.get(), size_, 0}; }
+    void release_below(std::uint64_t /*offset*/) const override {}
+
+private:
+    std::unique_ptr<unsigned char[]> bytes_;
+    std::uint64_t size_ = 0;
+};
+
 class MemorySource final : public Source {
 public:
     explicit MemorySource(ByteView v) : Source(Compression::none, v.size()), v_(v) {}
@@ -168,6 +190,8 @@ std::unique_ptr<Source> Source::open(const std::string& path, Links links) {
     if (!S_ISREG(st.st_mode)) throw SourceError("not a regular file");
     const auto stored = static_cast<std::uint64_t>(st.st_size);
     const Compression c = sniff(fd.get());
+    constexpr std::uint64_t read_whole_max = 256u << 10;
+    if (c == Compression::none && stored <= read_whole_max) return std::make_unique<ReadSource>(fd.get(), stored);
     if (c == Compression::none) return std::make_unique<MappedSource>(fd.get(), stored, c, stored);
     Fd inflated(inflate_to_temp(fd.get(), c));
     struct stat ist {};

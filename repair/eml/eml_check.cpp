@@ -41,7 +41,7 @@ private:
 
     void walk(const std::string& rel, int depth) {
         if (depth > max_tree_depth) {
-            add(ProblemId::store_too_deep, rel, "directory", "deeper than " + std::to_string(max_tree_depth) + " levels");
+            add(ProblemId::store_too_deep, rel, "directory", std::string(too_deep_detail));
             return;
         }
         const Listing l = list_directory(under(root_, rel));
@@ -94,7 +94,7 @@ private:
         f.name = escaped_name(rel);
         f.meta.folder = folder;
         f.meta.mtime = e.mtime;
-        f.meta.flags = "S";
+        f.meta.flags.push_back('S');  // saved messages have been read
         check_message_file(f, ++log_.messages.found, log_, sink_, hooks_);
     }
 
@@ -131,7 +131,7 @@ void check_eml_file(const Source& source, const std::string& path, StoreLog& log
     f.bytes = source.bytes();
     struct stat st {};
     if (::stat(path.c_str(), &st) == 0) f.meta.mtime = st.st_mtim.tv_sec;
-    f.meta.flags = "S";
+    f.meta.flags.push_back('S');
     check_message_file(f, ++log.messages.found, log, sink, hooks);
 }
 

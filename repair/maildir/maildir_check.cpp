@@ -63,14 +63,15 @@ std::string utc_date(std::int64_t t) {
     return buf;
 }
 
+// Dovecot's W=: the size with every bare LF counted as CRLF. Most files
+// hold no CR at all, and counting LFs alone vectorises.
 std::uint64_t crlf_size(const ByteView& v) {
-    std::uint64_t bare = 0;
-    char prev = 0;
-    for (const char c : v.text()) {
-        if (c == '\n' && prev != '\r') ++bare;
-        prev = c;
-    }
-    return v.size() + bare;
+    const std::string_view t = v.text();
+    const auto lf = static_cast<std::uint64_t>(std::count(t.begin(), t.end(), '\n'));
+    if (t.find('\r') == std::string_view::npos) return v.size() + lf;
+    std::uint64_t crlf = 0;
+    for (std::size_t i = t.find("\r\n"); i != std::string_view::npos; i = t.find("\r\n", i + 2)) ++crlf;
+    return v.size() + lf - crlf;
 }
 
 // "a.b" for the folder at relative path ".a.b" or "a/b": Maildir++ names
@@ -147,7 +148,7 @@ private:
     void walk(const std::string& rel, int depth) {
         if (stopped()) return;
         if (depth > max_tree_depth) {
-            add(ProblemId::store_too_deep, rel, "directory", "deeper than " + std::to_string(max_tree_depth) + " levels");
+            add(ProblemId::store_too_deep, rel, "directory", std::string(too_deep_detail));
             return;
         }
         const Listing l = list_directory(abs(rel));
@@ -197,18 +198,21 @@ private:
         if (hooks_.progress) hooks_.progress(++folders_done_, 0);
 
         FolderState st;
+        st.listings.reserve(3);
         st.rel = rel;
         st.name = name;
+        st.has_index = has_file(l, "dovecot-uidlist") || has_file(l, "courierimapuiddb");
         // Messages first (cur, then new, then tmp), so the UID index can be
         // matched against what is really there.
         for (const char* sub : {"cur", "new", "tmp"}) {
             if (!has_subdir(l, sub)) continue;
             const std::string sub_rel = join_path(rel, sub);
-            const Listing files = list_directory(abs(sub_rel));
+            const Listing& files = st.listings.emplace_back(list_directory(abs(sub_rel)));
             if (!files.error.empty()) {
                 add(ProblemId::store_unreadable, sub_rel, "directory", files.error);
                 continue;
             }
+            st.present.reserve(st.present.size() + files.entries.size());
             for (const DirEntry& e : files.entries) {
                 if (stopped()) return;
                 const std::string file_rel = join_path(sub_rel, e.name);
@@ -251,13 +255,17 @@ private:
     struct FolderState {
         std::string rel;
         std::string name;
+        // cur/, new/ and tmp/ as listed: the maps below view their names.
+        std::vector<Listing> listings;
         // Base names of the messages kept, to their unique parts in the
-        // rebuilt folder; and every base name present, kept or not.
-        std::unordered_map<std::string, std::string> kept;
-        std::unordered_map<std::string, std::string> present;  // base -> relative path of the first file
+        // rebuilt folder; and every base name present, kept or not, to the
+        // relative path of its first file.
+        std::unordered_map<std::string_view, std::string> kept;
+        std::unordered_map<std::string_view, std::string> present;
         std::map<ProblemId, std::size_t> per_kind;
         std::map<ProblemId, std::pair<std::size_t, std::string>> overflow;
         std::uint64_t in_new = 0;
+        bool has_index = false;
         std::optional<UidIndex> index;
         std::string index_rel;
         std::uint64_t index_entries = 0;
@@ -307,8 +315,9 @@ private:
         if (!flag_problems.empty()) add_bounded(st, ProblemId::maildir_flags, rel, "file name", flag_problems, no);
         if (in_cur && !pn.has_info()) add_bounded(st, ProblemId::maildir_no_info, rel, "file name", "", no);
 
-        const std::string base(pn.base);
-        const auto [first, fresh] = st.present.emplace(base, rel);
+        const std::string_view base = pn.base;
+        const auto [first, fresh] = st.present.try_emplace(base);
+        if (fresh) first->second = rel;
         if (!fresh)
             add(ProblemId::maildir_duplicate_name, rel, "file name", "unique name also used by " + escaped_name(first->second), no);
 
@@ -345,7 +354,9 @@ private:
         f.meta.mtime = e.mtime;
         f.meta.unique = rename ? invented_unique(e.mtime, no) : std::string(pn.unique);
         if (!in_cur) ++st.in_new;
-        if (check_message_file(f, no, log_, sink_, hooks_) == FileOutcome::kept) st.kept.emplace(base, f.meta.unique);
+        // Only a UID list needs to know which names were kept.
+        if (check_message_file(f, no, log_, sink_, hooks_) == FileOutcome::kept && st.has_index)
+            st.kept.emplace(base, f.meta.unique);
     }
 
     static std::string invented_unique(std::int64_t mtime, std::uint64_t no) {
@@ -397,8 +408,8 @@ private:
         Finding& leftover = add(ProblemId::maildir_tmp_leftover, rel, "file", when, no, e.size);
         if (whole) {
             leftover.detail += "; a whole message, delivered to new/";
-            if (check_message_file(f, no, log_, sink_, hooks_) == FileOutcome::kept)
-                st.kept.emplace(std::string(pn.base), f.meta.unique);
+            if (check_message_file(f, no, log_, sink_, hooks_) == FileOutcome::kept && st.has_index)
+                st.kept.emplace(pn.base, f.meta.unique);
             return;
         }
         leftover.action = bytes.empty() ? Action::dropped : Action::quarantined;
@@ -473,7 +484,7 @@ private:
         idx.next_uid = std::max(*list.header.next_uid, list.highest_uid + 1);
         idx.guid = std::string(list.header.guid);
         for (const maildir::UidlistEntry& entry : list.entries) {
-            const std::string base(maildir::parse_filename(ByteView(entry.filename)).base);
+            const std::string_view base = maildir::parse_filename(ByteView(entry.filename)).base;
             const auto kept = st.kept.find(base);
             if (kept != st.kept.end()) {
                 idx.entries.push_back({entry.uid, kept->second});

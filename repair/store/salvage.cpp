@@ -224,6 +224,13 @@ std::optional<Salvaged> SegmentSalvager::prepare(const mbox::Segment& s, std::ui
     if (s.separator_kind == mbox::SeparatorKind::from_strict)
         out.separator = std::string(in_.sub(s.separator.offset, line_at(in_, s.separator.offset).content_length()).text());
     out.pieces = salvaged_pieces(s);
+    // A message file cut short in its header block still reads as a message
+    // once the block is ended: finish its last line and add the empty line.
+    // (An mbox writer ends every message with that line anyway.)
+    if (container_ == Container::message_file && s.header_end == mime::BlockEnd::end_of_input && s.header_fields > 0) {
+        if (in_.at_or(s.content_end - 1, '\n') != '\n') out.pieces.push_back(blank_line_for(s));
+        out.pieces.push_back(blank_line_for(s));
+    }
 
     for (const mbox::Defect& d : s.defects) m.partial = m.partial || d.kind == DefectKind::truncated_in_headers;
     // A cut message is walked as it will be written, to close what the cut

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "parsers/bytes/source.h"
@@ -39,5 +40,6 @@ struct Listing {
 // Directory trees deeper than this are not real mail stores; a link loop
 // cannot occur (links are not followed), but a hostile tree can be deep.
 inline constexpr int max_tree_depth = 32;
+inline constexpr std::string_view too_deep_detail = "deeper than 32 levels";
 
 }  // namespace mailfsck
