@@ -177,12 +177,13 @@ Compression detect_compression(const ByteView& head) {
     return Compression::none;
 }
 
-std::unique_ptr<Source> Source::open(const std::string& path, Links links) {
+std::unique_ptr<Source> Source::open(const std::string& path, Links links, int relative_to) {
     // O_RDONLY is the whole point: the input store is never opened for
     // writing. O_NONBLOCK keeps a FIFO or device from blocking the open; such
     // files are refused below, and a regular file ignores the flag.
     const int nofollow = links == Links::refuse ? O_NOFOLLOW : 0;
-    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | nofollow));
+    Fd fd(::openat(relative_to < 0 ? AT_FDCWD : relative_to, path.c_str(),
+                   O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | nofollow));
     if (fd.get() < 0) throw SourceError("cannot open: " + errno_text());
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) throw SourceError("cannot stat: " + errno_text());

@@ -37,7 +37,10 @@ enum class Links { follow, refuse };
 
 class Source {
 public:
-    static std::unique_ptr<Source> open(const std::string& path, Links links = Links::follow);
+    // `relative_to`: a directory descriptor a relative `path` starts from
+    // (a directory store opens thousands of files in one directory), or -1
+    // for the working directory.
+    static std::unique_ptr<Source> open(const std::string& path, Links links = Links::follow, int relative_to = -1);
     // Bytes already in memory (fuzz targets, tests); `bytes` must outlive it.
     static std::unique_ptr<Source> in_memory(ByteView bytes);
     virtual ~Source() = default;

@@ -473,8 +473,10 @@ void Framer::frame_message(SeparatorKind kind, Span separator, std::uint64_t hea
     }
     // A line that is no field, with fields after it (a flipped bit in a
     // field name, a stray line from a concurrent writer), is cut from the
-    // message, so the fields after it stay in the header block.
-    while (hb.how == mime::BlockEnd::non_header && !hb.fields.empty()) {
+    // message, so the fields after it stay in the header block. A message
+    // file must begin with its header block, so there even a first line
+    // can be the damaged one.
+    while (hb.how == mime::BlockEnd::non_header && (!hb.fields.empty() || opt_.single_message)) {
         const Line stray = line_at(in_, hb.end);
         if (!stray.terminated() || is_damaged(stray.begin) || !mime::is_field_line(in_, line_at(in_, stray.end))) break;
         m.cuts.push_back({stray.begin, stray.end - stray.begin});

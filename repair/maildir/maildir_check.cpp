@@ -204,15 +204,21 @@ private:
         st.has_index = has_file(l, "dovecot-uidlist") || has_file(l, "courierimapuiddb");
         // Messages first (cur, then new, then tmp), so the UID index can be
         // matched against what is really there.
-        for (const char* sub : {"cur", "new", "tmp"}) {
-            if (!has_subdir(l, sub)) continue;
-            const std::string sub_rel = join_path(rel, sub);
-            const Listing& files = st.listings.emplace_back(list_directory(abs(sub_rel)));
-            if (!files.error.empty()) {
-                add(ProblemId::store_unreadable, sub_rel, "directory", files.error);
+        constexpr std::array<const char*, 3> subs = {"cur", "new", "tmp"};
+        for (const char* sub : subs) {
+            if (!has_subdir(l, sub)) {
+                st.listings.emplace_back();
                 continue;
             }
-            st.present.reserve(st.present.size() + files.entries.size());
+            Listing& files = st.listings.emplace_back(list_directory(abs(join_path(rel, sub))));
+            if (!files.error.empty()) add(ProblemId::store_unreadable, join_path(rel, sub), "directory", files.error);
+        }
+        find_shared_names(st);
+        for (std::size_t i = 0; i < subs.size(); ++i) {
+            const char* sub = subs[i];
+            const std::string sub_rel = join_path(rel, sub);
+            const Listing& files = st.listings[i];
+            const DirFd dir(abs(sub_rel));
             for (const DirEntry& e : files.entries) {
                 if (stopped()) return;
                 const std::string file_rel = join_path(sub_rel, e.name);
@@ -223,9 +229,9 @@ private:
                 } else if (e.name.starts_with('.')) {
                     other_file(file_rel, name, join_path(sub, e.name), e, "hidden file; mail servers ignore it");
                 } else if (std::string_view(sub) == "tmp") {
-                    tmp_leftover(st, file_rel, e);
+                    tmp_leftover(st, file_rel, e, dir.get());
                 } else {
-                    message(st, sub, file_rel, e);
+                    message(st, sub, file_rel, e, dir.get());
                 }
             }
         }
@@ -255,13 +261,16 @@ private:
     struct FolderState {
         std::string rel;
         std::string name;
-        // cur/, new/ and tmp/ as listed: the maps below view their names.
+        // cur/, new/ and tmp/ as listed (empty when missing): what follows
+        // views their names.
         std::vector<Listing> listings;
-        // Base names of the messages kept, to their unique parts in the
-        // rebuilt folder; and every base name present, kept or not, to the
-        // relative path of its first file.
-        std::unordered_map<std::string_view, std::string> kept;
-        std::unordered_map<std::string_view, std::string> present;
+        // The base names of cur/ and new/, sorted; and for each file whose
+        // base an earlier file (cur/ before new/) has, that file's path.
+        std::vector<std::string_view> bases;
+        std::unordered_map<const DirEntry*, std::string> shared;
+        // Base names of the messages kept, with their unique parts in the
+        // rebuilt folder; sorted by base when the UID list is read.
+        std::vector<std::pair<std::string_view, std::string>> kept;
         std::map<ProblemId, std::size_t> per_kind;
         std::map<ProblemId, std::pair<std::size_t, std::string>> overflow;
         std::uint64_t in_new = 0;
@@ -294,7 +303,12 @@ private:
         st.overflow.clear();
     }
 
-    void message(FolderState& st, std::string_view sub, const std::string& rel, const DirEntry& e) {
+    // A file of a listed directory, by name when the directory is open.
+    std::unique_ptr<Source> open_listed(const std::string& rel, const DirEntry& e, int dir_fd) const {
+        return dir_fd >= 0 ? Source::open(e.name, Links::refuse, dir_fd) : Source::open(abs(rel), Links::refuse);
+    }
+
+    void message(FolderState& st, std::string_view sub, const std::string& rel, const DirEntry& e, int dir_fd) {
         ++log_.files->seen;
         ++log_.files->messages;
         const std::uint64_t no = ++log_.messages.found;
@@ -316,14 +330,12 @@ private:
         if (in_cur && !pn.has_info()) add_bounded(st, ProblemId::maildir_no_info, rel, "file name", "", no);
 
         const std::string_view base = pn.base;
-        const auto [first, fresh] = st.present.try_emplace(base);
-        if (fresh) first->second = rel;
-        if (!fresh)
+        if (const auto first = st.shared.find(&e); first != st.shared.end())
             add(ProblemId::maildir_duplicate_name, rel, "file name", "unique name also used by " + escaped_name(first->second), no);
 
         std::unique_ptr<Source> src;
         try {
-            src = Source::open(abs(rel), Links::refuse);
+            src = open_listed(rel, e, dir_fd);
         } catch (const SourceError& err) {
             unreadable(rel, no, err.what());
             return;
@@ -356,7 +368,35 @@ private:
         if (!in_cur) ++st.in_new;
         // Only a UID list needs to know which names were kept.
         if (check_message_file(f, no, log_, sink_, hooks_) == FileOutcome::kept && st.has_index)
-            st.kept.emplace(base, f.meta.unique);
+            st.kept.emplace_back(base, f.meta.unique);
+    }
+
+    // Two files of cur/ and new/ with one base name: found by sorting the
+    // names once rather than hashing every one of a big folder's names.
+    void find_shared_names(FolderState& st) {
+        struct Named {
+            std::string_view base;
+            std::size_t order;  // cur/ first, then new/, each in listing order
+            const DirEntry* entry;
+            const char* sub;
+        };
+        std::vector<Named> names;
+        std::size_t order = 0;
+        for (std::size_t i = 0; i < 2; ++i)
+            for (const DirEntry& e : st.listings[i].entries)
+                if (e.type == EntryType::file && !e.name.starts_with('.'))
+                    names.push_back({maildir::parse_filename(ByteView(e.name)).base, order++, &e, i == 0 ? "cur" : "new"});
+        std::sort(names.begin(), names.end(), [](const Named& a, const Named& b) {
+            return a.base != b.base ? a.base < b.base : a.order < b.order;
+        });
+        st.bases.reserve(names.size());
+        for (std::size_t i = 0; i < names.size(); ++i) {
+            st.bases.push_back(names[i].base);
+            std::size_t first = i;
+            while (first > 0 && names[first - 1].base == names[i].base) --first;
+            if (first != i)
+                st.shared.emplace(names[i].entry, join_path(join_path(st.rel, names[first].sub), names[first].entry->name));
+        }
     }
 
     static std::string invented_unique(std::int64_t mtime, std::uint64_t no) {
@@ -376,14 +416,14 @@ private:
     // A delivery writes tmp/ first and renames into new/ when complete; a
     // file still in tmp/ is a delivery that never finished. A whole message
     // is delivered now; anything less goes to lost+found.
-    void tmp_leftover(FolderState& st, const std::string& rel, const DirEntry& e) {
+    void tmp_leftover(FolderState& st, const std::string& rel, const DirEntry& e, int dir_fd) {
         ++log_.files->seen;
         ++log_.files->messages;
         const std::uint64_t no = ++log_.messages.found;
         const std::string when = std::to_string(e.size) + " bytes, last written " + utc_date(e.mtime);
         std::unique_ptr<Source> src;
         try {
-            src = Source::open(abs(rel), Links::refuse);
+            src = open_listed(rel, e, dir_fd);
         } catch (const SourceError& err) {
             add(ProblemId::maildir_tmp_leftover, rel, "file", when, no);
             unreadable(rel, no, err.what());
@@ -409,7 +449,7 @@ private:
         if (whole) {
             leftover.detail += "; a whole message, delivered to new/";
             if (check_message_file(f, no, log_, sink_, hooks_) == FileOutcome::kept && st.has_index)
-                st.kept.emplace(pn.base, f.meta.unique);
+                st.kept.emplace_back(pn.base, f.meta.unique);
             return;
         }
         leftover.action = bytes.empty() ? Action::dropped : Action::quarantined;
@@ -483,12 +523,14 @@ private:
         idx.uid_validity = *list.header.uid_validity;
         idx.next_uid = std::max(*list.header.next_uid, list.highest_uid + 1);
         idx.guid = std::string(list.header.guid);
+        const auto by_base = [](const auto& a, const auto& b) { return a.first < b.first; };
+        std::stable_sort(st.kept.begin(), st.kept.end(), by_base);
         for (const maildir::UidlistEntry& entry : list.entries) {
             const std::string_view base = maildir::parse_filename(ByteView(entry.filename)).base;
-            const auto kept = st.kept.find(base);
-            if (kept != st.kept.end()) {
+            const auto kept = std::lower_bound(st.kept.begin(), st.kept.end(), std::pair(base, std::string()), by_base);
+            if (kept != st.kept.end() && kept->first == base) {
                 idx.entries.push_back({entry.uid, kept->second});
-            } else if (!st.present.count(base)) {
+            } else if (!std::binary_search(st.bases.begin(), st.bases.end(), base)) {
                 if (st.entries_without_file++ == 0) st.first_missing = escaped_name(std::string(entry.filename));
             }
         }

@@ -67,9 +67,10 @@ FileOutcome check_message_file(const MessageFile& f, std::uint64_t no, StoreLog&
 }
 
 bool looks_like_message(const ByteView& bytes) {
+    // A first line may be the damaged one (or a From_ line); a field must
+    // follow it then.
     const Line first = line_at(bytes, 0);
-    if (mime::is_field_line(bytes, first)) return true;
-    return bytes.starts_with("From ") && mime::is_field_line(bytes, line_at(bytes, first.end));
+    return mime::is_field_line(bytes, first) || mime::is_field_line(bytes, line_at(bytes, first.end));
 }
 
 }  // namespace mailfsck

@@ -33,8 +33,8 @@ enum class FileOutcome {
 FileOutcome check_message_file(const MessageFile& f, std::uint64_t no, StoreLog& log, MessageSink* sink,
                                const CheckHooks& hooks);
 
-// Does `bytes` start like a message: a header field, or a From_ line and
-// then a header field?
+// Does `bytes` start like a message: a header field on its first or second
+// line?
 [[nodiscard]] bool looks_like_message(const ByteView& bytes);
 
 }  // namespace mailfsck

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -49,6 +50,12 @@ Listing list_directory(const std::string& dir) {
     std::sort(out.entries.begin(), out.entries.end(),
               [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
     return out;
+}
+
+DirFd::DirFd(const std::string& dir) : fd_(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {}
+
+DirFd::~DirFd() {
+    if (fd_ >= 0) ::close(fd_);
 }
 
 std::string join_path(const std::string& dir, const std::string& name) {

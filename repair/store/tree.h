@@ -31,6 +31,20 @@ struct Listing {
 // Lists `dir`, "." and ".." left out.
 [[nodiscard]] Listing list_directory(const std::string& dir);
 
+// An open directory, to open the files in it by name alone.
+class DirFd {
+public:
+    explicit DirFd(const std::string& dir);
+    ~DirFd();
+    DirFd(const DirFd&) = delete;
+    DirFd& operator=(const DirFd&) = delete;
+    // -1 when the directory could not be opened (callers then use paths).
+    [[nodiscard]] int get() const { return fd_; }
+
+private:
+    int fd_;
+};
+
 // "a/b" from "a" and "b"; "" is the root.
 [[nodiscard]] std::string join_path(const std::string& dir, const std::string& name);
 
