@@ -96,6 +96,11 @@ public:
 // multiparts a truncation left open.
 void write_mboxrd(ByteOut& out, const OutMessage& m);
 
+// Writes `m` the way a file of its own holds it (a Maildir message; an .eml
+// adds a final line terminator): its bytes, mboxrd quoting undone, and the
+// closing delimiters of multiparts a truncation left open.
+void write_message_file(ByteOut& out, const OutMessage& m);
+
 // A directory built under a temporary name beside its final path and
 // renamed into place by commit(); abandoned (removed) if never committed.
 class OutputDir {

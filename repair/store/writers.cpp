@@ -103,9 +103,9 @@ std::uint64_t mboxrd_body_length(const OutMessage& m) {
     return n;
 }
 
-// The message's own bytes (mboxrd quoting undone), plus what closes a
-// truncated multipart: what one-file-per-message formats hold.
-void write_plain(ByteOut& out, const OutMessage& m) {
+}  // namespace
+
+void write_message_file(ByteOut& out, const OutMessage& m) {
     bool last_terminated = true;
     for_each_line(m, [&](std::string_view line) {
         out.write(line);
@@ -115,6 +115,8 @@ void write_plain(ByteOut& out, const OutMessage& m) {
     if (!last_terminated) out.write("\n");
     for (const std::string& b : m.close_boundaries) out.write("--" + b + "--\n");
 }
+
+namespace {
 
 // A folder name ("a.b") as a relative path ("a/b").
 std::filesystem::path folder_path(const std::string& folder) {
@@ -167,7 +169,7 @@ public:
         const std::filesystem::path dir = dir_.staging() / "messages" / folder_path(m.folder);
         std::filesystem::create_directories(dir);
         FileWriter w(dir / name, Sync::with_directory);
-        write_plain(w, m);
+        write_message_file(w, m);
         // A file of one message ends with a line terminator (RFC 5322).
         if (w.written() > 0 && !ends_terminated(m)) w.write("\n");
         w.close();
@@ -239,7 +241,7 @@ public:
         const std::filesystem::path tmp = here_ / "tmp" / unique;
         FileWriter w(tmp, Sync::with_directory);
         SizingWriter sized(w);
-        write_plain(sized, m);
+        write_message_file(sized, m);
         w.close();
         if (m.mtime) set_mtime(tmp, *m.mtime);
         const std::string base = unique + ",S=" + std::to_string(sized.size()) + ",W=" + std::to_string(sized.vsize());
