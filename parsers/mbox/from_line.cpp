@@ -127,9 +127,9 @@ std::optional<std::int64_t> envelope_time(std::string_view content) {
         }
         const int day = number_of(w[i + 1]);
         if (year.empty() || day < 1 || day > 31) continue;
-        const int h = number_of(time.substr(0, 2));
-        const int m = number_of(time.substr(3, 2));
-        const int s = time.size() == 8 ? number_of(time.substr(6, 2)) : 0;
+        const std::int64_t h = number_of(time.substr(0, 2));
+        const std::int64_t m = number_of(time.substr(3, 2));
+        const std::int64_t s = time.size() == 8 ? number_of(time.substr(6, 2)) : 0;
         if (h > 23 || m > 59 || s > 60) continue;
         return days_from_civil(number_of(year), month, day) * 86400 + h * 3600 + m * 60 + s;
     }

@@ -10,6 +10,16 @@
 #include <cstring>
 
 namespace mailfsck {
+namespace {
+
+EntryType type_of(mode_t mode) {
+    if (S_ISREG(mode)) return EntryType::file;
+    if (S_ISDIR(mode)) return EntryType::directory;
+    if (S_ISLNK(mode)) return EntryType::link;
+    return EntryType::special;
+}
+
+}  // namespace
 
 Listing list_directory(const std::string& dir) {
     Listing out;
@@ -31,18 +41,10 @@ Listing list_directory(const std::string& dir) {
         DirEntry entry;
         entry.name = std::string(name);
         struct stat st {};
-        if (::fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-            entry.type = EntryType::special;  // vanished or unreadable: never opened
-        } else if (S_ISREG(st.st_mode)) {
-            entry.type = EntryType::file;
-            entry.size = static_cast<std::uint64_t>(st.st_size);
-        } else if (S_ISDIR(st.st_mode)) {
-            entry.type = EntryType::directory;
-        } else if (S_ISLNK(st.st_mode)) {
-            entry.type = EntryType::link;
-        } else {
-            entry.type = EntryType::special;
-        }
+        // An entry that vanished or cannot be stat'ed counts as special: never opened.
+        const bool known = ::fstatat(fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+        entry.type = known ? type_of(st.st_mode) : EntryType::special;
+        if (entry.type == EntryType::file) entry.size = static_cast<std::uint64_t>(st.st_size);
         entry.mtime = st.st_mtim.tv_sec;
         out.entries.push_back(std::move(entry));
     }
