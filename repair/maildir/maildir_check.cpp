@@ -553,9 +553,16 @@ private:
             add(ProblemId::maildir_uidvalidity, st.dovecot_index_rel, "index",
                 "dovecot.index says " + std::to_string(*st.dovecot_index_validity) + ", " + escaped_name(st.index_rel) +
                     " says " + std::to_string(*st.index_validity) + "; the UID list is kept");
-        if (!sink_) return;
-        if (hooks_.drop_uid_indexes) return;
-        sink_->uid_index(st.name, idx);
+        Finding& decision = add(ProblemId::maildir_uids_carried, st.index_rel, "UID list",
+                                std::to_string(idx.entries.size()) + " of " + std::to_string(st.index_entries) +
+                                    " entries kept, UIDVALIDITY " + std::to_string(idx.uid_validity) + ", next UID " +
+                                    std::to_string(idx.next_uid));
+        if (hooks_.drop_uid_indexes) {
+            decision.action = Action::dropped;
+            decision.detail = "none kept (--drop-uids): IMAP clients will fetch the folder again";
+            return;
+        }
+        if (sink_) sink_->uid_index(st.name, idx);
     }
 
     void keywords(FolderState& st, const std::string& rel, const DirEntry& e) {

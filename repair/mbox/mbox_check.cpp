@@ -9,6 +9,7 @@
 #include "parsers/mime/headers.h"
 #include "parsers/mime/walker.h"
 #include "repair/store/identity.h"
+#include "repair/mbox/status_flags.h"
 #include "repair/store/salvage.h"
 
 namespace mailfsck {
@@ -56,6 +57,7 @@ private:
         // The envelope's date is when the message arrived: a Maildir keeps
         // it as the file's time.
         if (!m->out.separator.empty()) m->out.mtime = mbox::envelope_time(m->out.separator);
+        m->out.flags = status_flags(in_.sub(0, s.content_end), s.header_begin);
         if (const auto original = duplicate_of(s, m->out, no)) {
             ++log_.messages.duplicates;
             log_.add(ProblemId::mbox_duplicate, s.begin, s.end - s.begin, "message", no,

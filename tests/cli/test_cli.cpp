@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "tests/unit/support.h"
@@ -215,4 +216,35 @@ TEST_CASE("docs/problems.md is the catalogue's own rendering") {
     const auto r = run(tool + " problems --markdown");
     REQUIRE(r.status == 0);
     CHECK(read_file(MAILFSCK_SOURCE_DIR "/docs/problems.md") == r.out);
+}
+
+TEST_CASE("mbox to Maildir keeps each message's read, answered and flagged state and its arrival time") {
+    TempDir t("cli-mbox-maildir");
+    const std::string mbox =
+        "From a@example.com Mon Jan  1 10:00:00 2024\n"
+        "From: a@example.com\nSubject: read, answered, flagged\nStatus: RO\nX-Status: AF\n\nbody 1\n\n"
+        "From b@example.com Mon Jan  1 11:00:00 2024\n"
+        "From: b@example.com\nSubject: old, unread\nStatus: O\n\nbody 2\n\n"
+        "From - Mon Jan  1 12:00:00 2024\n"
+        "From: c@example.com\nSubject: Thunderbird read and marked\nX-Mozilla-Status: 0005\n\nbody 3\n";
+    write_file(t.path() / "box", mbox);
+    REQUIRE(status_of(tool + " repair -q --to maildir " + q(t.path() / "box") + " -o " + q(t.path() / "out")) == 0);
+    std::map<std::string, std::string> flags_by_subject;
+    std::map<std::string, std::int64_t> time_by_subject;
+    for (const auto& e : fs::directory_iterator(t.path() / "out" / "box" / "cur")) {
+        const std::string name = e.path().filename().string();
+        const std::string text = read_file(e.path());
+        const std::size_t s = text.find("Subject: ") + 9;
+        const std::string subject = text.substr(s, text.find('\n', s) - s);
+        flags_by_subject[subject] = name.substr(name.find(":2,") + 3);
+        struct stat st {};
+        REQUIRE(::stat(e.path().c_str(), &st) == 0);
+        time_by_subject[subject] = st.st_mtim.tv_sec;
+    }
+    CHECK(flags_by_subject["read, answered, flagged"] == "FRS");
+    CHECK(flags_by_subject["old, unread"].empty());
+    CHECK(flags_by_subject["Thunderbird read and marked"] == "FS");
+    // 2024-01-01 10:00:00 UTC is 1704067200 (midnight) + 10 h.
+    CHECK(time_by_subject["read, answered, flagged"] == 1704067200 + 10 * 3600);
+    CHECK(time_by_subject["old, unread"] == 1704067200 + 11 * 3600);
 }
