@@ -128,7 +128,10 @@ bool is_inside(const fs::path& inner, const fs::path& outer) {
 }
 
 std::string output_store_name(const std::string& input) {
-    std::string name = fs::path(input).filename().string();
+    // "Maildir/" names the store Maildir, as "Maildir" does.
+    fs::path p = fs::path(input).lexically_normal();
+    if (!p.has_filename()) p = p.parent_path();
+    std::string name = p.filename().string();
     for (const char* ext : {".gz", ".bz2", ".xz"})
         if (name.size() > std::string_view(ext).size() && name.ends_with(ext))
             name.resize(name.size() - std::string_view(ext).size());

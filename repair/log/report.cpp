@@ -129,8 +129,12 @@ std::string report_text(const SalvageLog& log) {
         for (const Finding& f : s.findings) {
             const ProblemInfo& p = problem(f.id);
             o << "  " << p.code << " " << severity_name(p.severity) << " ";
-            if (!f.file.empty()) o << f.file;
-            o << "@" << f.offset << "+" << f.length;
+            // A finding about a whole file or folder has no byte range.
+            if (f.file.empty() || f.offset != 0 || f.length != 0) {
+                o << f.file << "@" << f.offset << "+" << f.length;
+            } else {
+                o << f.file;
+            }
             if (f.message) o << " msg " << *f.message;
             o << " [" << f.structure << "] " << p.summary;
             if (!f.detail.empty()) o << ": " << f.detail;

@@ -223,7 +223,7 @@ private:
                 if (stopped()) return;
                 const std::string file_rel = join_path(sub_rel, e.name);
                 if (e.type == EntryType::directory) {
-                    walk(file_rel, depth + 2);
+                    st.subdirs.push_back(file_rel);
                 } else if (e.type != EntryType::file) {
                     skip_odd(file_rel, e.type);
                 } else if (e.name.starts_with('.')) {
@@ -240,7 +240,7 @@ private:
             if (stopped()) return;
             const std::string child = join_path(rel, e.name);
             if (e.type == EntryType::directory) {
-                if (e.name != "cur" && e.name != "new" && e.name != "tmp") walk(child, depth + 1);
+                if (e.name != "cur" && e.name != "new" && e.name != "tmp") st.subdirs.push_back(child);
             } else if (e.type != EntryType::file) {
                 skip_odd(child, e.type);
             } else if (e.name == "dovecot-uidlist" || e.name == "courierimapuiddb") {
@@ -256,6 +256,9 @@ private:
             }
         }
         if (st.index) index_findings(st);
+        // Folders inside this one only once it is complete: its messages and
+        // UID list reach the sink together.
+        for (const std::string& sub : st.subdirs) walk(sub, depth + 1);
     }
 
     struct FolderState {
@@ -275,6 +278,7 @@ private:
         std::map<ProblemId, std::pair<std::size_t, std::string>> overflow;
         std::uint64_t in_new = 0;
         bool has_index = false;
+        std::vector<std::string> subdirs;  // walked once the folder is done
         std::optional<UidIndex> index;
         std::string index_rel;
         std::uint64_t index_entries = 0;

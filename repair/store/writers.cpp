@@ -138,7 +138,11 @@ public:
         if (out_ && folder == folder_) return;
         if (out_) out_->close();
         folder_ = folder;
-        out_ = std::make_unique<FileWriter>(dir_.staging() / (folder.empty() ? name_ : name_ + "." + folder));
+        // Two input folders can map to one name (".a.b" and "a/b"): the
+        // second gets a number rather than failing the repair.
+        std::string file = folder.empty() ? name_ : name_ + "." + folder;
+        for (unsigned k = 2; !used_.insert(file).second; ++k) file = name_ + "." + folder + "." + std::to_string(k);
+        out_ = std::make_unique<FileWriter>(dir_.staging() / file);
     }
     void finish() override {
         if (out_) out_->close();
@@ -152,6 +156,7 @@ public:
 private:
     std::string name_;
     std::string folder_;
+    std::unordered_set<std::string> used_;
     std::unique_ptr<FileWriter> out_;
 };
 

@@ -268,6 +268,18 @@ TEST_CASE("repair carries the UIDs that still match over, or drops them all with
         CHECK(exists);
     }
 
+    // A UID list in a Maildir++ root survives its subfolders: wasbook's
+    // root lists UID 4 for its one message, and has .Sent and .Trash.
+    const auto wasbook = shared_path("mail/itc-s22021_wasbook/Maildir");
+    if (!wasbook) return;
+    REQUIRE(run(tool + " repair -q " + q(*wasbook) + " -o " + q(out.path() / "wasbook") + " >/dev/null").status < 4);
+    std::istringstream root(read_file(out.path() / "wasbook" / "Maildir" / "dovecot-uidlist"));
+    std::getline(root, line);
+    CHECK(line.rfind("3 V1515635427 N5 ", 0) == 0);
+    REQUIRE(std::getline(root, line));
+    CHECK(line.rfind("4 :1528799955.V801I6124aM735688.wasbook,S=", 0) == 0);
+    CHECK_FALSE(std::getline(root, line));
+
     REQUIRE(run(tool + " repair -q --drop-uids " + q(*tree) + " -o " + q(out.path() / "drop") + " >/dev/null").status ==
             0);
     CHECK_FALSE(fs::exists(out.path() / "drop" / "Maildir" / "dovecot-uidlist"));

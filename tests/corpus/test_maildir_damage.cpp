@@ -176,3 +176,40 @@ TEST_CASE("Maildir bad input: links not followed, odd names, unreadable files, t
     CHECK(status == 0);
     CHECK(again["messages"]["intact"] == 13);
 }
+
+TEST_CASE("a UID list whose UIDVALIDITY disagrees with dovecot.index is found, and the list is kept") {
+    const auto lkml = shared_path("mail/notmuch_notmuch/test/corpora/lkml");
+    if (!lkml) return;
+    TempDir t("maildir-uidvalidity");
+    const fs::path box = t.path() / "box";
+    dmg::MaildirLayout layout;
+    layout.dovecot_uidlist = true;  // says V1000000000
+    dmg::build_maildir(box, corpus_messages(*lkml), layout);
+    // The head of a Dovecot 2.x index (struct mail_index_header in Dovecot's
+    // src/lib-index/mail-index.h): major version 7, minor 3, base header
+    // size, header size, record size, compat flags (1: little-endian), three
+    // unused bytes, indexid, flags, then uid_validity at byte 24.
+    std::string index(256, '\0');
+    index[0] = 7;
+    index[1] = 3;
+    index[2] = static_cast<char>(120);
+    index[12] = 1;
+    const std::uint32_t other_validity = 1234567890;
+    for (int i = 0; i < 4; ++i) index[static_cast<std::size_t>(24 + i)] = static_cast<char>((other_validity >> (8 * i)) & 0xff);
+    mailfsck::test::write_file(box / "dovecot.index", index);
+    int status = -1;
+    const json st = scan_json(box, status);
+    const json* f = finding(st, "MAILDIR-0014", "dovecot.index");
+    REQUIRE(f != nullptr);
+    CHECK((*f)["detail"].get<std::string>().find("1234567890") != std::string::npos);
+    CHECK((*f)["detail"].get<std::string>().find("1000000000") != std::string::npos);
+    CHECK(status == 4);
+
+    // The same index agreeing with the list is no finding.
+    for (int i = 0; i < 4; ++i)
+        index[static_cast<std::size_t>(24 + i)] = static_cast<char>((1000000000U >> (8 * i)) & 0xff);
+    mailfsck::test::write_file(box / "dovecot.index", index);
+    const json agreeing = scan_json(box, status);
+    CHECK(finding(agreeing, "MAILDIR-0014", "dovecot.index") == nullptr);
+    CHECK(status == 0);
+}
