@@ -195,7 +195,6 @@ private:
         if (!missing.empty()) add(ProblemId::maildir_missing_subdir, rel, "folder", missing + " missing");
         if (dir_name.starts_with('.') && !has_file(l, "maildirfolder"))
             add(ProblemId::maildir_no_maildirfolder, rel, "folder");
-        if (hooks_.progress) hooks_.progress(++folders_done_, 0);
 
         FolderState st;
         st.listings.reserve(3);
@@ -214,6 +213,10 @@ private:
             if (!files.error.empty()) add(ProblemId::store_unreadable, join_path(rel, sub), "directory", files.error);
         }
         find_shared_names(st);
+        // Progress is per folder: its files done of its files listed.
+        std::uint64_t listed = 0;
+        std::uint64_t done = 0;
+        for (const Listing& files : st.listings) listed += files.entries.size();
         for (std::size_t i = 0; i < subs.size(); ++i) {
             const char* sub = subs[i];
             const std::string sub_rel = join_path(rel, sub);
@@ -221,6 +224,7 @@ private:
             const DirFd dir(abs(sub_rel));
             for (const DirEntry& e : files.entries) {
                 if (stopped()) return;
+                if (hooks_.progress && (++done & 255) == 0) hooks_.progress(done, listed);
                 const std::string file_rel = join_path(sub_rel, e.name);
                 if (e.type == EntryType::directory) {
                     st.subdirs.push_back(file_rel);
@@ -613,7 +617,6 @@ private:
     StoreLog& log_;
     MessageSink* sink_;
     const CheckHooks& hooks_;
-    std::uint64_t folders_done_ = 0;
 };
 
 // Folders within a few levels: deep enough for mu's and notmuch's trees,
