@@ -1,0 +1,112 @@
+#include "block.h"
+
+#include <zlib.h>
+
+namespace mailfsck::pst {
+
+std::optional<ByteView> check_block(const ByteView& file, const Layout& layout, const BbtEntry& entry,
+                                    std::vector<BlockDefect>& defects) {
+    const std::uint64_t size = layout.align_block(entry.cb);
+    if (entry.cb > layout.max_block_data())
+        defects.push_back({BlockDefectKind::too_large, entry.at, layout.bbt_entry, "cb " + std::to_string(entry.cb)});
+    if (entry.ib % layout.block_align != 0 || entry.ib > file.size() || file.size() - entry.ib < size) {
+        defects.push_back({BlockDefectKind::out_of_file, entry.ib, size,
+                           "block " + std::to_string(entry.bid) + " at " + std::to_string(entry.ib)});
+        return std::nullopt;
+    }
+    // ANSI: cb, wSig, bid(4), dwCRC; Unicode and 4K: cb, wSig, dwCRC, bid(8)
+    // ([MS-PST] 2.2.2.8.1).
+    const std::uint64_t trailer_at = entry.ib + size - layout.block_trailer;
+    Cursor c(file, trailer_at);
+    BlockTrailer t;
+    t.cb = c.u16le();
+    t.signature = c.u16le();
+    if (layout.wide) {
+        t.crc = c.u32le();
+        t.bid = c.u64le();
+    } else {
+        t.bid = c.u32le();
+        t.crc = c.u32le();
+    }
+    if (t.cb != entry.cb)
+        defects.push_back({BlockDefectKind::cb_mismatch, trailer_at, 2,
+                           "trailer says " + std::to_string(t.cb) + ", BBT says " + std::to_string(entry.cb)});
+    if (bid_key(t.bid) != bid_key(entry.bid))
+        defects.push_back({BlockDefectKind::bid_mismatch, trailer_at, layout.block_trailer,
+                           "trailer says " + std::to_string(t.bid) + ", BBT says " + std::to_string(entry.bid)});
+    if (t.signature != signature(entry.ib, entry.bid))
+        defects.push_back({BlockDefectKind::bad_signature, trailer_at + 2, 2, {}});
+    const ByteView data = file.sub(entry.ib, entry.cb);
+    if (crc32(data) != t.crc) defects.push_back({BlockDefectKind::bad_crc, entry.ib, size, {}});
+    return data;
+}
+
+std::string_view defect_name(BlockDefectKind k) {
+    switch (k) {
+        case BlockDefectKind::out_of_file: return "out_of_file";
+        case BlockDefectKind::too_large: return "too_large";
+        case BlockDefectKind::cb_mismatch: return "cb_mismatch";
+        case BlockDefectKind::bid_mismatch: return "bid_mismatch";
+        case BlockDefectKind::bad_signature: return "bad_signature";
+        case BlockDefectKind::bad_crc: return "bad_crc";
+    }
+    return "?";
+}
+
+InternalBlock read_internal_block(const ByteView& data, const Layout& layout) {
+    InternalBlock b;
+    Cursor c(data);
+    b.btype = c.u8();
+    b.level = c.u8();
+    const std::uint32_t count = c.u16le();
+    const std::uint64_t id = layout.id_size();
+    std::uint64_t entry_size = 0;
+    if (b.btype == 1 && (b.level == 1 || b.level == 2)) {
+        b.total = c.u32le();
+        entry_size = id;
+    } else if (b.btype == 2 && (b.level == 0 || b.level == 1)) {
+        if (layout.wide) c.skip(4);  // dwPadding
+        entry_size = b.level == 0 ? 3 * id : 2 * id;
+    } else {
+        return b;
+    }
+    if (!c.ok() || count * entry_size > c.remaining()) return b;
+    for (std::uint32_t i = 0; i < count; ++i) {
+        const auto read = [&] { return layout.wide ? c.u64le() : std::uint64_t{c.u32le()}; };
+        InternalBlock::Entry e;
+        if (b.btype == 1) {
+            e.bid = read();
+        } else {
+            e.key = read();
+            e.bid = read();
+            if (b.level == 0) e.bid_sub = read();
+        }
+        b.entries.push_back(e);
+    }
+    b.valid = c.ok();
+    return b;
+}
+
+}  // namespace mailfsck::pst
+
+namespace mailfsck::pst {
+
+std::optional<ByteView> block_content(const ByteView& stored, const BbtEntry& entry, std::vector<unsigned char>& buffer) {
+    if (entry.cb_inflated == entry.cb) return stored;
+    // The output is bounded by the 16-bit inflated size, whatever the
+    // stream claims.
+    buffer.resize(entry.cb_inflated);
+    z_stream z{};
+    if (inflateInit(&z) != Z_OK) return std::nullopt;
+    z.next_in = const_cast<Bytef*>(stored.data());  // zlib's API is not const-correct; it only reads
+    z.avail_in = static_cast<uInt>(stored.size());
+    z.next_out = buffer.data();
+    z.avail_out = static_cast<uInt>(buffer.size());
+    const int rc = inflate(&z, Z_FINISH);
+    const std::uint64_t produced = z.total_out;
+    inflateEnd(&z);
+    if (rc != Z_STREAM_END || produced != entry.cb_inflated) return std::nullopt;
+    return ByteView(buffer.data(), buffer.size(), 0);
+}
+
+}  // namespace mailfsck::pst

@@ -1,0 +1,71 @@
+// Blocks ([MS-PST] 2.2.2.8): the units of node data, each with a
+// BLOCKTRAILER, found through the BBT; and the internal blocks that make
+// data trees (XBLOCK, XXBLOCK) and subnode trees (SLBLOCK, SIBLOCK).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "parsers/bytes/bytes.h"
+#include "parsers/pst/btree.h"
+#include "parsers/pst/format.h"
+
+namespace mailfsck::pst {
+
+struct BlockTrailer {
+    std::uint32_t cb = 0;
+    std::uint16_t signature = 0;
+    std::uint32_t crc = 0;
+    std::uint64_t bid = 0;
+};
+
+enum class BlockDefectKind {
+    out_of_file,    // the block is misaligned or lies (partly) past the end of the file
+    too_large,      // cb exceeds the largest block the format allows
+    cb_mismatch,    // the trailer's cb differs from the BBT entry's
+    bid_mismatch,   // the trailer's id differs from the BBT entry's
+    bad_signature,  // wSig is not the signature of the block's offset and id
+    bad_crc,        // dwCRC disagrees with the block's data
+};
+
+struct BlockDefect {
+    BlockDefectKind kind;
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;
+    std::string detail;
+};
+
+// The block a BBT entry describes: its data (still encrypted, as stored),
+// or nullopt when it does not fit in the file. Defects go to `defects`.
+std::optional<ByteView> check_block(const ByteView& file, const Layout& layout, const BbtEntry& entry,
+                                    std::vector<BlockDefect>& defects);
+
+// Internal blocks ([MS-PST] 2.2.2.8.3): btype 1 is a data tree level
+// (cLevel 1 XBLOCK, 2 XXBLOCK), btype 2 a subnode tree level (cLevel 0
+// SLBLOCK, 1 SIBLOCK).
+struct InternalBlock {
+    std::uint8_t btype = 0;
+    std::uint8_t level = 0;
+    std::uint32_t total = 0;  // lcbTotal, data trees only
+    struct Entry {
+        std::uint64_t key = 0;       // subnode trees: the subnode's NID
+        std::uint64_t bid = 0;       // XBLOCK/XXBLOCK child, SLENTRY bidData, SIENTRY child SLBLOCK
+        std::uint64_t bid_sub = 0;   // SLENTRY only
+    };
+    std::vector<Entry> entries;
+    bool valid = false;  // btype/level known and every entry within the data
+};
+
+[[nodiscard]] std::string_view defect_name(BlockDefectKind k);
+
+[[nodiscard]] InternalBlock read_internal_block(const ByteView& data, const Layout& layout);
+
+// A 4K block's data as its node sees it: `stored` itself when the entry is
+// not compressed (cb == cb_inflated), else the zlib stream inflated into
+// `buffer`; nullopt when the stream is damaged or inflates to another size.
+[[nodiscard]] std::optional<ByteView> block_content(const ByteView& stored, const BbtEntry& entry,
+                                                    std::vector<unsigned char>& buffer);
+
+}  // namespace mailfsck::pst

@@ -1,0 +1,68 @@
+#include "page.h"
+
+namespace mailfsck::pst {
+
+std::optional<ByteView> page_at(const ByteView& file, std::uint64_t ib, const Layout& layout) {
+    if (ib > file.size() || file.size() - ib < layout.page_size) return std::nullopt;
+    return file.sub(ib, layout.page_size);
+}
+
+PageTrailer read_page_trailer(const ByteView& page, const Layout& layout) {
+    // ANSI: ptype, ptypeRepeat, wSig, bid(4), dwCRC(4); Unicode and 4K:
+    // ptype, ptypeRepeat, wSig, dwCRC(4), bid(8) ([MS-PST] 2.2.2.7.1).
+    Cursor c(page, layout.page_size - layout.page_trailer);
+    PageTrailer t;
+    t.ptype = c.u8();
+    t.ptype_repeat = c.u8();
+    t.signature = c.u16le();
+    if (layout.wide) {
+        t.crc = c.u32le();
+        t.bid = c.u64le();
+    } else {
+        t.bid = c.u32le();
+        t.crc = c.u32le();
+    }
+    return t;
+}
+
+bool check_page_trailer(const ByteView& page, const Layout& layout, PageType expected,
+                        std::optional<std::uint64_t> expected_bid, std::vector<PageDefect>& defects) {
+    const std::size_t before = defects.size();
+    const PageTrailer t = read_page_trailer(page, layout);
+    const std::uint64_t ib = page.base();
+    const std::uint64_t trailer_at = ib + layout.page_size - layout.page_trailer;
+    const auto want = static_cast<std::uint8_t>(expected);
+    if (t.ptype != want || t.ptype_repeat != want)
+        defects.push_back({PageDefectKind::type_mismatch, trailer_at, 2,
+                           "ptype " + std::to_string(t.ptype) + "/" + std::to_string(t.ptype_repeat) + ", expected " +
+                               std::to_string(want)});
+    // Allocation-map pages carry no signature ([MS-PST] 2.2.2.7.1: wSig 0
+    // for AMap, PMap, FMap and FPMap); B-tree and DList pages do.
+    const bool signed_page = expected == PageType::bbt || expected == PageType::nbt || expected == PageType::dlist;
+    const std::uint16_t sig = signed_page ? signature(ib, t.bid) : 0;
+    if (t.signature != sig) defects.push_back({PageDefectKind::bad_signature, trailer_at + 2, 2, {}});
+    const std::uint32_t crc = crc32(page.sub(0, layout.page_size - layout.page_trailer));
+    if (crc != t.crc) defects.push_back({PageDefectKind::bad_crc, ib, layout.page_size, {}});
+    if (expected_bid && bid_key(*expected_bid) != bid_key(t.bid))
+        defects.push_back({PageDefectKind::wrong_bid, trailer_at, layout.page_trailer,
+                           "page id " + std::to_string(t.bid) + ", expected " + std::to_string(*expected_bid)});
+    return defects.size() == before;
+}
+
+BtPageInfo read_bt_info(const ByteView& page, const Layout& layout) {
+    // Unicode and ANSI: one byte each; the 4K format widens cEnt and cEntMax.
+    Cursor c(page, layout.bt_meta_offset);
+    BtPageInfo info;
+    if (layout.format == Format::unicode_4k) {
+        info.count = c.u16le();
+        info.max = c.u16le();
+    } else {
+        info.count = c.u8();
+        info.max = c.u8();
+    }
+    info.entry_size = c.u8();
+    info.level = c.u8();
+    return info;
+}
+
+}  // namespace mailfsck::pst

@@ -1,0 +1,67 @@
+// Pages ([MS-PST] 2.2.2.7): the fixed-size units of the B-trees and the
+// allocation maps, each ending in a PAGETRAILER; and the B-tree page
+// ([MS-PST] 2.2.2.7.7) with its entries, decoded from the bytes.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "parsers/bytes/bytes.h"
+#include "parsers/pst/format.h"
+
+namespace mailfsck::pst {
+
+struct PageTrailer {
+    std::uint8_t ptype = 0;
+    std::uint8_t ptype_repeat = 0;
+    std::uint16_t signature = 0;
+    std::uint32_t crc = 0;
+    std::uint64_t bid = 0;
+};
+
+enum class PageDefectKind {
+    out_of_file,       // the page lies (partly) past the end of the file
+    type_mismatch,     // ptype and ptypeRepeat differ, or name another kind of page than expected
+    bad_signature,     // wSig is not the signature of the page's offset and id
+    bad_crc,           // dwCRC disagrees with the page's bytes
+    wrong_bid,         // the trailer's id is not the one the referencing entry expects
+    bad_entry_size,    // cbEnt is not the size of this B-tree's entries at this level
+    bad_entry_count,   // cEnt exceeds cEntMax or the room in the page
+    bad_level,         // cLevel is not one below its parent's (or implausibly deep at the root)
+    keys_not_ascending, // entry keys not strictly ascending
+    first_key_mismatch, // the page's first key differs from its parent entry's key (btkeyMin)
+    key_out_of_range,   // a key at or past the parent's next sibling key
+    cycle,             // a page reached twice
+    too_deep,          // more levels than any real B-tree has
+};
+
+struct PageDefect {
+    PageDefectKind kind;
+    std::uint64_t offset = 0;  // in the file
+    std::uint64_t length = 0;
+    std::string detail;
+};
+
+// The page at `ib`, or nullopt when it does not fit in the file.
+[[nodiscard]] std::optional<ByteView> page_at(const ByteView& file, std::uint64_t ib, const Layout& layout);
+
+[[nodiscard]] PageTrailer read_page_trailer(const ByteView& page, const Layout& layout);
+
+// Checks a page's trailer: type, signature, CRC and (when given) the id its
+// referrer expects. Appends what is wrong to `defects`; true when nothing is.
+bool check_page_trailer(const ByteView& page, const Layout& layout, PageType expected,
+                        std::optional<std::uint64_t> expected_bid, std::vector<PageDefect>& defects);
+
+// B-tree page metadata (cEnt, cEntMax, cbEnt, cLevel).
+struct BtPageInfo {
+    std::uint32_t count = 0;
+    std::uint32_t max = 0;
+    std::uint32_t entry_size = 0;
+    std::uint32_t level = 0;
+};
+
+[[nodiscard]] BtPageInfo read_bt_info(const ByteView& page, const Layout& layout);
+
+}  // namespace mailfsck::pst
