@@ -16,6 +16,7 @@
 #include "repair/catalogue/catalogue.h"
 #include "repair/log/report.h"
 #include "repair/mbox/mbox_inspect.h"
+#include "repair/pst/pst_inspect.h"
 #include "repair/store/file_writer.h"
 #include "repair/store/store.h"
 
@@ -39,7 +40,7 @@ std::string utc_now() {
 std::optional<StoreFormat> forced_format(const Args& a) {
     if (!a.format) return std::nullopt;
     const auto f = parse_format(*a.format);
-    if (!f) throw UsageError("unknown --format '" + *a.format + "' (supported: mbox, maildir, eml)");
+    if (!f) throw UsageError("unknown --format '" + *a.format + "' (supported: mbox, maildir, eml, pst)");
     return f;
 }
 
@@ -148,6 +149,7 @@ OutputFormat output_format(const std::string& to, StoreFormat input) {
         case StoreFormat::mbox: return OutputFormat::mbox;
         case StoreFormat::maildir: return OutputFormat::maildir;
         case StoreFormat::eml: return OutputFormat::eml;
+        case StoreFormat::pst: break;
     }
     return OutputFormat::mbox;
 }
@@ -159,6 +161,35 @@ std::string_view output_format_name(OutputFormat f) {
         case OutputFormat::eml: return "eml";
     }
     return "?";
+}
+
+// The header, then one line per page and per block: offset, size, id and
+// status, the block map a forensic examiner reads.
+int inspect_pst_command(const OpenStore& store, const Args& a) {
+    nlohmann::json j = inspect_pst(*store.source);
+    j["path"] = store.path;
+    if (a.json) {
+        std::cout << dump_json(j);
+        return exit_ok;
+    }
+    const nlohmann::json& h = j["header"];
+    std::cout << store.path << ": " << h["client"].get<std::string>() << ", " << h["format"].get<std::string>()
+              << " (wVer " << h["wVer"] << "), " << j["size"] << " bytes\n";
+    for (const auto& [k, v] : h.items())
+        if (k != "defects") std::cout << "  " << k << ": " << v.dump() << "\n";
+    for (const auto& d : h["defects"]) std::cout << "  header defect " << d["kind"].get<std::string>() << " @" << d["offset"] << "\n";
+    for (const auto& p : j["pages"])
+        std::cout << "page  " << p["tree"].get<std::string>() << " @" << p["ib"] << " bid " << p["bid"] << "\n";
+    for (const auto& b : j["bbt"]) {
+        std::cout << "block @" << b["ib"] << "+" << b["cb"] << " bid " << b["bid"] << " cRef " << b["cref"]
+                  << (b["internal"].get<bool>() ? " internal" : "");
+        for (const auto& p : b["problems"]) std::cout << " " << p.get<std::string>();
+        std::cout << "\n";
+    }
+    for (const auto& n : j["nbt"])
+        std::cout << "node  " << n["nid"] << " type " << n["type"] << " data " << n["bid_data"] << " sub "
+                  << n["bid_sub"] << " parent " << n["parent"] << "\n";
+    return exit_ok;
 }
 
 }  // namespace
@@ -187,6 +218,10 @@ int run_repair(const Args& a) {
     std::optional<OpenStore> opened = open_or_say(input, a);
     if (!opened) return exit_operational;
     const OpenStore& store = *opened;
+    if (store.format == StoreFormat::pst) {
+        std::cerr << "mailfsck: " << input << ": repairing PST/OST files is not supported yet; scan checks them\n";
+        return exit_operational;
+    }
     SalvageLog log;
     log.mode = Mode::repair;
     StoreLog& s = log.stores.emplace_back();
@@ -275,8 +310,9 @@ int run_inspect(const Args& a) {
     const std::string& path = a.stores.front();
     const std::optional<OpenStore> store = open_or_say(path, a);
     if (!store) return exit_operational;
+    if (store->format == StoreFormat::pst) return inspect_pst_command(*store, a);
     if (!store->source || store->format != StoreFormat::mbox) {
-        std::cerr << "mailfsck: " << path << ": inspect reads mbox files only so far\n";
+        std::cerr << "mailfsck: " << path << ": inspect reads mbox and PST/OST files only so far\n";
         return exit_operational;
     }
     nlohmann::json j = inspect_mbox(*store->source);

@@ -9,6 +9,7 @@
 #include "repair/eml/eml_check.h"
 #include "repair/maildir/maildir_check.h"
 #include "repair/mbox/mbox_check.h"
+#include "repair/pst/pst_check.h"
 #include "repair/store/message_file.h"
 
 namespace mailfsck {
@@ -80,6 +81,7 @@ std::string_view format_name(StoreFormat f) {
         case StoreFormat::mbox: return "mbox";
         case StoreFormat::maildir: return "maildir";
         case StoreFormat::eml: return "eml";
+        case StoreFormat::pst: return "pst";
     }
     return "?";
 }
@@ -88,6 +90,7 @@ std::optional<StoreFormat> parse_format(std::string_view name) {
     if (name == "mbox") return StoreFormat::mbox;
     if (name == "maildir") return StoreFormat::maildir;
     if (name == "eml") return StoreFormat::eml;
+    if (name == "pst") return StoreFormat::pst;
     return std::nullopt;
 }
 
@@ -105,7 +108,10 @@ OpenStore open_store(const std::string& path, std::optional<StoreFormat> forced)
     }
     const ByteView v = s.source->bytes();
     if (v.empty()) throw NotAStore("empty file; not a mail store (use --format mbox to check it as an empty mbox)");
-    if (v.starts_with("!BDN")) throw NotAStore("Outlook PST/OST files are not supported yet");
+    if (v.starts_with("!BDN")) {
+        s.format = StoreFormat::pst;
+        return s;
+    }
     if (looks_like_mbox(v)) {
         s.format = single_file_format(v);
         return s;
@@ -134,6 +140,7 @@ void check_store(const OpenStore& store, StoreLog& log, MessageSink* sink, const
     switch (store.format) {
         case StoreFormat::mbox: check_mbox(*store.source, log, sink, hooks); break;
         case StoreFormat::eml: check_eml_file(*store.source, store.path, log, sink, hooks); break;
+        case StoreFormat::pst: check_pst(*store.source, log, hooks); break;
         case StoreFormat::maildir: break;  // open_store never pairs a file with Maildir
     }
 }

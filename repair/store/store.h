@@ -15,7 +15,7 @@
 
 namespace mailfsck {
 
-enum class StoreFormat { mbox, maildir, eml };
+enum class StoreFormat { mbox, maildir, eml, pst };
 
 [[nodiscard]] std::string_view format_name(StoreFormat f);
 [[nodiscard]] std::optional<StoreFormat> parse_format(std::string_view name);
