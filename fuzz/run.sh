@@ -20,6 +20,7 @@ dict_for() {
   case $1 in
     fuzz_mime_walker|fuzz_header_block) echo fuzz/dict/mime.dict ;;
     fuzz_maildir_*) echo fuzz/dict/maildir.dict ;;
+    fuzz_pst_*) echo fuzz/dict/pst.dict ;;
     *) echo fuzz/dict/mbox.dict ;;
   esac
 }
@@ -29,7 +30,12 @@ for bin in build-fuzz/fuzz/fuzz_*; do
   target=$(basename "$bin")
   mkdir -p "build-fuzz/corpus/$target" "corpus/fuzz-seeds/$target"
   seeds=("corpus/fuzz-seeds/$target" corpus/regressions)
-  [ -d "$shared" ] && seeds+=("$shared/mozilla_releases-comm-central/mailnews/test/data" "$shared/stalwartlabs_mail-parser/resources/eml")
+  if [ -d "$shared" ]; then
+    case $target in
+      fuzz_pst_*) seeds+=("$shared/../pst/emk_pstsdk" "$shared/../pst/mooijtech_go-pst" "$shared/../pst/microsoft_outlook-pst-rs") ;;
+      *) seeds+=("$shared/mozilla_releases-comm-central/mailnews/test/data" "$shared/stalwartlabs_mail-parser/resources/eml") ;;
+    esac
+  fi
   echo "== $target (${secs}s)"
   if ! (cd build-fuzz && "../$bin" -max_total_time="$secs" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
         -dict="../$(dict_for "$target")" -print_final_stats=1 "corpus/$target" "${seeds[@]/#/../}" 2>&1 \

@@ -16,6 +16,7 @@ Layout make_ansi() {
     l.branch_entry = 12;
     l.bbt_entry = 12;
     l.nbt_entry = 16;
+    l.amap_bits_offset = 4;
     return l;
 }
 
@@ -30,6 +31,10 @@ Layout make_4k() {
     l.bt_meta_offset = 4056;
     l.bt_entries_bytes = 4056;
     l.first_amap = 0x22000;
+    l.amap_bytes = 4072;
+    l.amap_unit = 512;
+    l.amap_span = 4072ULL * 8 * 512;
+    l.first_pmap = std::nullopt;
     return l;
 }
 

@@ -35,6 +35,11 @@ struct Layout {
     std::uint32_t nbt_entry = 32;          // NBTENTRY
     std::uint64_t first_amap = 0x4400;     // [MS-PST] 2.2.2.7.2
     std::uint64_t amap_span = 253952;      // bytes one AMap page maps, itself included
+    std::uint32_t amap_bits_offset = 0;    // ANSI pads 4 bytes before the bitmap
+    std::uint32_t amap_bytes = 496;        // bitmap bytes; each bit maps amap_unit bytes
+    std::uint32_t amap_unit = 64;
+    // PMap pages (deprecated, still written), every 8 AMaps; none in 4K files.
+    std::optional<std::uint64_t> first_pmap = 0x4600;
 
     [[nodiscard]] std::uint32_t id_size() const { return wide ? 8 : 4; }
     // Largest data a block may carry ([MS-PST] 2.2.2.8: 8176 Unicode, 8180 ANSI).

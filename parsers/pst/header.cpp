@@ -39,8 +39,13 @@ Header read_header(const ByteView& file) {
     h.client = c.u16le();
     h.version = c.u16le();
     h.version_client = c.u16le();
-    if (file.size() < header_size) add(HeaderDefectKind::too_short, 0, file.size());
-    if (h.magic != header_magic) add(HeaderDefectKind::bad_magic, 0, 4);
+    if (h.magic != header_magic) add(HeaderDefectKind::bad_magic, 0, std::min<std::uint64_t>(4, file.size()));
+    // Fields past the end would read as zeros and mislead: a file that ends
+    // inside its header is reported as that alone.
+    if (file.size() < header_size) {
+        add(HeaderDefectKind::too_short, 0, file.size(), std::to_string(file.size()) + " bytes");
+        return h;
+    }
     if (h.client != 0x4D53 && h.client != 0x4F53) add(HeaderDefectKind::unknown_client, 8, 2);
     h.format = format_for_version(h.version);
     if (!h.format) {

@@ -49,6 +49,25 @@ bool check_page_trailer(const ByteView& page, const Layout& layout, PageType exp
     return defects.size() == before;
 }
 
+std::string_view defect_name(PageDefectKind k) {
+    switch (k) {
+        case PageDefectKind::out_of_file: return "out_of_file";
+        case PageDefectKind::type_mismatch: return "type_mismatch";
+        case PageDefectKind::bad_signature: return "bad_signature";
+        case PageDefectKind::bad_crc: return "bad_crc";
+        case PageDefectKind::wrong_bid: return "wrong_bid";
+        case PageDefectKind::bad_entry_size: return "bad_entry_size";
+        case PageDefectKind::bad_entry_count: return "bad_entry_count";
+        case PageDefectKind::bad_level: return "bad_level";
+        case PageDefectKind::keys_not_ascending: return "keys_not_ascending";
+        case PageDefectKind::first_key_mismatch: return "first_key_mismatch";
+        case PageDefectKind::key_out_of_range: return "key_out_of_range";
+        case PageDefectKind::cycle: return "cycle";
+        case PageDefectKind::too_deep: return "too_deep";
+    }
+    return "?";
+}
+
 BtPageInfo read_bt_info(const ByteView& page, const Layout& layout) {
     // Unicode and ANSI: one byte each; the 4K format widens cEnt and cEntMax.
     Cursor c(page, layout.bt_meta_offset);

@@ -62,6 +62,8 @@ struct BtPageInfo {
     std::uint32_t level = 0;
 };
 
+[[nodiscard]] std::string_view defect_name(PageDefectKind k);
+
 [[nodiscard]] BtPageInfo read_bt_info(const ByteView& page, const Layout& layout);
 
 }  // namespace mailfsck::pst

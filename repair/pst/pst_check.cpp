@@ -105,6 +105,7 @@ public:
         if (nbt_ok) walk_nodes();
         if (stopped()) return;
         if (bbt_ok && nbt_ok) reference_counts();
+        if (bbt_ok && nbt_ok) allocation_maps();
         next_ids();
         flush_overflow();
     }
@@ -148,7 +149,10 @@ private:
     void walk_blocks() {
         std::uint64_t seen = 0;
         TreeVisitor v;
-        v.page = [&](const Bref& p) { highest_page_ = std::max(highest_page_, p.bid); };
+        v.page = [&](const Bref& p) {
+            highest_page_ = std::max(highest_page_, p.bid);
+            pages_.push_back(p.ib);
+        };
         v.bbt = [&](const BbtEntry& e) {
             if (hooks_.progress && (++seen & 1023) == 0) hooks_.progress(e.ib, file_.size());
             std::vector<BlockDefect> defects;
@@ -255,7 +259,10 @@ private:
 
     void walk_nodes() {
         TreeVisitor v;
-        v.page = [&](const Bref& p) { highest_page_ = std::max(highest_page_, p.bid); };
+        v.page = [&](const Bref& p) {
+            highest_page_ = std::max(highest_page_, p.bid);
+            pages_.push_back(p.ib);
+        };
         v.nbt = [&](const NbtEntry& n) {
             const auto nid = static_cast<std::uint32_t>(n.nid);
             nodes_.push_back({nid, n.parent});
@@ -292,6 +299,81 @@ private:
                         std::to_string(b.refs) + " reference(s) found");
     }
 
+    // Everything in use must be marked allocated, nothing may overlap, and
+    // what is marked but unused is leaked space ([MS-PST] 2.6.1.3). Maps a
+    // writer left invalid (fAMapValid 0) are stale by definition: not read.
+    void allocation_maps() {
+        if (header_.amap_valid == 0) return;
+        const Layout& l = *layout_;
+        struct Extent {
+            std::uint64_t ib;
+            std::uint64_t size;
+        };
+        std::vector<Extent> used;
+        used.reserve(blocks_.size() + pages_.size());
+        for (const BlockRecord& b : blocks_) used.push_back({b.ib, l.align_block(b.cb)});
+        for (const std::uint64_t p : pages_) used.push_back({p, l.page_size});
+        const std::uint64_t end = std::min<std::uint64_t>(header_.file_eof, file_.size());
+        std::vector<std::uint64_t> maps;
+        for (std::uint64_t at = l.first_amap; at < end; at += l.amap_span) {
+            maps.push_back(at);
+            used.push_back({at, l.page_size});
+        }
+        if (l.first_pmap)
+            for (std::uint64_t at = *l.first_pmap; at < end; at += 8 * l.amap_span) used.push_back({at, l.page_size});
+        std::sort(used.begin(), used.end(), [](const Extent& a, const Extent& b) { return a.ib < b.ib; });
+        for (std::size_t i = 1; i < used.size(); ++i)
+            if (used[i - 1].ib + used[i - 1].size > used[i].ib)
+                add(ProblemId::pst_overlap, used[i].ib, used[i].size, "block",
+                    "starts inside the block or page at " + std::to_string(used[i - 1].ib));
+
+        std::uint64_t free_units = 0;
+        std::size_t next = 0;  // first extent not yet below the current map
+        for (const std::uint64_t at : maps) {
+            const std::optional<ByteView> page = page_at(file_, at, l);
+            std::vector<PageDefect> found;
+            if (!page || !check_page_trailer(*page, l, PageType::amap, at, found)) {
+                add(ProblemId::pst_amap_page, at, l.page_size, "AMap page",
+                    found.empty() ? "past the end of the file" : std::string(pst::defect_name(found[0].kind)));
+                while (next < used.size() && used[next].ib < at + l.amap_span) ++next;
+                continue;
+            }
+            const ByteView bits = page->sub(l.amap_bits_offset, l.amap_bytes);
+            const auto allocated = [&](std::uint64_t offset) {
+                const std::uint64_t unit = (offset - at) / l.amap_unit;
+                return ((bits.at_or(unit / 8, 0) >> (7 - unit % 8)) & 1) != 0;
+            };
+            const std::uint64_t stop = std::min(at + l.amap_span, end);
+            std::uint64_t covered_to = at;
+            std::uint64_t leaked = 0;
+            std::uint64_t first_leak = 0;
+            for (std::uint64_t unit_at = at; unit_at < stop; unit_at += l.amap_unit) {
+                while (next < used.size() && used[next].ib <= unit_at) {
+                    const Extent& e = used[next++];
+                    for (std::uint64_t u = e.ib; u < e.ib + e.size && u < stop; u += l.amap_unit)
+                        if (u >= at && !allocated(u)) {
+                            add(ProblemId::pst_amap_unmarked, e.ib, e.size, "block", "marked free at " + std::to_string(u));
+                            break;
+                        }
+                    covered_to = std::max(covered_to, e.ib + e.size);
+                }
+                const bool set = allocated(unit_at);
+                if (!set) ++free_units;
+                if (set && unit_at >= covered_to) {
+                    if (leaked == 0) first_leak = unit_at;
+                    leaked += l.amap_unit;
+                }
+            }
+            if (leaked > 0)
+                add(ProblemId::pst_leak, first_leak, leaked, "AMap page",
+                    std::to_string(leaked) + " bytes in the map at " + std::to_string(at));
+        }
+        if (free_units * l.amap_unit != header_.amap_free)
+            add(ProblemId::pst_amap_free_count, 0, 0, "header",
+                "cbAMapFree " + std::to_string(header_.amap_free) + ", the maps hold " +
+                    std::to_string(free_units * l.amap_unit) + " free bytes");
+    }
+
     void next_ids() {
         const std::uint64_t highest_block = blocks_.empty() ? 0 : blocks_.back().bid;
         if (header_.bid_next_b != 0 && highest_block >= header_.bid_next_b)
@@ -314,6 +396,7 @@ private:
     std::vector<unsigned char> inflated_;  // reused for each compressed internal block
     std::vector<std::pair<std::uint32_t, std::uint32_t>> nodes_;  // (nid, parent)
     std::uint64_t highest_page_ = 0;
+    std::vector<std::uint64_t> pages_;  // B-tree pages in use
     std::map<ProblemId, std::size_t> per_kind_;
 };
 

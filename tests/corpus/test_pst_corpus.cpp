@@ -3,6 +3,7 @@
 // own B-trees, read by tests/oracle/pff_nodes.c) and a header parser
 // written from [MS-PST] (tests/oracle/pst_header.py). Then damage made at
 // offsets libpff names is found at those offsets.
+#include <boost/crc.hpp>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -199,6 +200,34 @@ TEST_CASE("PST damage made where libpff says the structures are is found there")
         st = scan(damaged("truncated", [&](std::string& b) { b.resize(b.size() / 2); }), &status);
         CHECK(has(st, "PST-0009", clean.size() / 2, 1));
         CHECK(status >= 4);
+
+        // The allocation-map bit of a block in use cleared, and the map page's
+        // CRC made right again, so only the map's content is wrong. Where
+        // the maps are and what a bit covers: [MS-PST] 2.2.2.7.2 (0x4400,
+        // 253,952 bytes, 64 per bit, ANSI bits after 4 bytes of padding)
+        // and, for 4K files, libpff's format document (0x22000, 512 per bit).
+        {
+            const std::uint64_t first = k4 ? 0x22000 : 0x4400;
+            const std::uint64_t unit = k4 ? 512 : 64;
+            const std::uint64_t map_bytes = k4 ? 4072 : 496;
+            const std::uint64_t mapped = map_bytes * 8 * unit;
+            const std::uint64_t pad = original == *ansi ? 4 : 0;
+            const std::uint64_t page_trailer = k4 ? 24 : (original == *ansi ? 12 : 16);
+            const std::uint64_t crc_in_trailer = original == *ansi ? 8 : 4;
+            const std::uint64_t map = first + (block_at - first) / mapped * mapped;
+            const std::uint64_t bit = (block_at - map) / unit;
+            const fs::path f = damaged("amapbit", [&](std::string& b) {
+                b[map + pad + bit / 8] = static_cast<char>(b[map + pad + bit / 8] & ~(0x80 >> (bit % 8)));
+                boost::crc_optimal<32, 0x04C11DB7, 0, 0, true, true> crc;
+                crc.process_bytes(b.data() + map, page - page_trailer);
+                const std::uint32_t v = crc.checksum();
+                for (int i = 0; i < 4; ++i)
+                    b[map + page - page_trailer + crc_in_trailer + i] = static_cast<char>((v >> (8 * i)) & 0xFF);
+            });
+            st = scan(f, &status);
+            CHECK(has(st, "PST-0401", block_at, 1));
+            CHECK(status == 4);
+        }
 
         // One byte of the header changed inside the range dwCRCPartial covers.
         st = scan(damaged("headercrc", [&](std::string& b) { b[300] ^= 0x01; }), &status);

@@ -1,0 +1,27 @@
+// The whole PST/OST node-database check on any bytes: header, both
+// B-trees, every block and the trees inside blocks. Beyond "no crash, no
+// sanitizer report": every finding's byte range lies inside the input or
+// at its end (a truncation is reported where the file stops).
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "repair/store/store.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    mailfsck::OpenStore store;
+    store.path = "fuzz.pst";
+    store.format = mailfsck::StoreFormat::pst;
+    store.source = mailfsck::Source::in_memory(mailfsck::ByteView(data, size));
+    mailfsck::StoreLog log;
+    mailfsck::check_store(store, log, nullptr, {});
+    for (const auto& f : log.findings) {
+        if (f.offset > size) {
+            std::fprintf(stderr, "%s at %llu past the end (%zu)\n", std::string(mailfsck::problem(f.id).code).c_str(),
+                         static_cast<unsigned long long>(f.offset), size);
+            std::abort();
+        }
+    }
+    return 0;
+}
