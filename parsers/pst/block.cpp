@@ -10,7 +10,9 @@ std::optional<ByteView> check_block(const ByteView& file, const Layout& layout, 
     if (entry.cb > layout.max_block_data())
         defects.push_back({BlockDefectKind::too_large, entry.at, layout.bbt_entry, "cb " + std::to_string(entry.cb)});
     if (entry.ib % layout.block_align != 0 || entry.ib > file.size() || file.size() - entry.ib < size) {
-        defects.push_back({BlockDefectKind::out_of_file, entry.ib, size,
+        // Reported at the BBT entry that points there: the block's claimed
+        // place may not exist in the file at all.
+        defects.push_back({BlockDefectKind::out_of_file, entry.at, layout.bbt_entry,
                            "block " + std::to_string(entry.bid) + " at " + std::to_string(entry.ib)});
         return std::nullopt;
     }

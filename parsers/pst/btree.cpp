@@ -64,6 +64,7 @@ std::uint32_t leaf_size(PageType type, const Layout& layout) {
 
 struct Frame {
     Bref ref;
+    std::uint64_t from = 0;  // offset of the entry pointing here (0: the header)
     std::optional<std::uint64_t> parent_key;  // the entry that points here
     std::optional<std::uint64_t> upper;       // the parent's next key: keys here stay below it
     std::optional<std::uint32_t> level;       // expected cLevel
@@ -81,7 +82,8 @@ std::optional<Accepted> accept(const ByteView& file, const Layout& layout, PageT
                                TreeWalk& walk) {
     const std::optional<ByteView> page = page_at(file, f.ref.ib, layout);
     if (!page || f.ref.ib % layout.page_size != 0) {
-        walk.defects.push_back({PageDefectKind::out_of_file, f.ref.ib, layout.page_size,
+        // At the entry that points there: the page itself may not exist.
+        walk.defects.push_back({PageDefectKind::out_of_file, f.from, layout.branch_entry,
                                 "page " + std::to_string(f.ref.bid) + " at " + std::to_string(f.ref.ib)});
         return std::nullopt;
     }
@@ -122,12 +124,12 @@ TreeWalk walk_tree(const ByteView& file, const Layout& layout, PageType type, co
                    const TreeVisitor& visit) {
     TreeWalk walk;
     std::unordered_set<std::uint64_t> visited;
-    std::vector<Frame> stack{Frame{root, std::nullopt, std::nullopt, std::nullopt, 1}};
+    std::vector<Frame> stack{Frame{root, 0, std::nullopt, std::nullopt, std::nullopt, 1}};
     while (!stack.empty()) {
         const Frame f = stack.back();
         stack.pop_back();
         if (f.depth > max_btree_depth) {
-            walk.defects.push_back({PageDefectKind::too_deep, f.ref.ib, layout.page_size, {}});
+            walk.defects.push_back({PageDefectKind::too_deep, f.from, layout.branch_entry, {}});
             continue;
         }
         if (!visited.insert(f.ref.ib).second) {
@@ -163,7 +165,7 @@ TreeWalk walk_tree(const ByteView& file, const Layout& layout, PageType type, co
             previous = key;
             if (a->info.level > 0) {
                 const Branch b = read_branch(page, pos, layout);
-                children.push_back(Frame{b.child, key, std::nullopt, a->info.level - 1, f.depth + 1});
+                children.push_back(Frame{b.child, at, key, std::nullopt, a->info.level - 1, f.depth + 1});
                 continue;
             }
             ++walk.entries;

@@ -293,7 +293,7 @@ private:
     // Outlook files has cRef one above the references the trees hold.
     void reference_counts() {
         for (const BlockRecord& b : blocks_)
-            if (b.refs + 1 != b.cref)
+            if (b.refs + 1 != b.cref && b.ib < file_.size())  // a block past the end is reported already
                 add(ProblemId::pst_block_refcount, b.ib, b.cb, "block",
                     "block " + std::to_string(b.bid) + ": cRef " + std::to_string(b.cref) + ", " +
                         std::to_string(b.refs) + " reference(s) found");
@@ -311,7 +311,10 @@ private:
         };
         std::vector<Extent> used;
         used.reserve(blocks_.size() + pages_.size());
-        for (const BlockRecord& b : blocks_) used.push_back({b.ib, l.align_block(b.cb)});
+        // Blocks the BBT places past the end are reported already.
+        for (const BlockRecord& b : blocks_)
+            if (b.ib <= file_.size() && file_.size() - b.ib >= l.align_block(b.cb))
+                used.push_back({b.ib, l.align_block(b.cb)});
         for (const std::uint64_t p : pages_) used.push_back({p, l.page_size});
         const std::uint64_t end = std::min<std::uint64_t>(header_.file_eof, file_.size());
         std::vector<std::uint64_t> maps;
