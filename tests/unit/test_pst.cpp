@@ -1,0 +1,63 @@
+// The PST node database's building blocks on bytes made here.
+#include <boost/crc.hpp>
+#include <catch2/catch.hpp>
+#include <random>
+#include <string>
+
+#include "parsers/pst/format.h"
+#include "parsers/pst/header.h"
+
+using namespace mailfsck;
+
+TEST_CASE("the PST CRC is CRC-32 with init 0 and no final xor ([MS-PST] 5.3)") {
+    // The issue gives the check value of boost::crc_optimal<32,0x04C11DB7,0,0,true,true>.
+    CHECK(pst::crc32(ByteView(std::string_view("123456789"))) == 0x2DFD2D88U);
+    CHECK(pst::crc32(ByteView(std::string_view(""))) == 0U);
+    std::mt19937 rng(7);
+    for (const std::size_t n : {1U, 3U, 16U, 496U, 4072U, 8176U, 65512U}) {
+        std::string bytes(n, '\0');
+        for (char& c : bytes) c = static_cast<char>(rng());
+        boost::crc_optimal<32, 0x04C11DB7, 0, 0, true, true> reference;
+        reference.process_bytes(bytes.data(), bytes.size());
+        INFO(n);
+        CHECK(pst::crc32(ByteView(bytes)) == reference.checksum());
+    }
+}
+
+TEST_CASE("signatures fold the low 32 bits of ib ^ bid ([MS-PST] 5.5)") {
+    // By hand: 0x7400 ^ 0x4DE = 0x70DE; (0x0000) ^ 0x70DE = 0x70DE.
+    CHECK(pst::signature(0x7400, 0x4DE) == 0x70DE);
+    // High halves fold in: (0x12345678 ^ 0) -> 0x1234 ^ 0x5678 = 0x444C.
+    CHECK(pst::signature(0x12345678, 0) == 0x444C);
+    // Only the low 32 bits count.
+    CHECK(pst::signature(0x100000000ULL + 5, 0) == pst::signature(5, 0));
+}
+
+TEST_CASE("a header cut short is reported as that alone, with no field read past the end") {
+    const std::string bytes = "!BDN\0\0\0\0SM\x17\0";
+    const pst::Header h = pst::read_header(ByteView(bytes));
+    REQUIRE(h.defects.size() == 1);
+    CHECK(h.defects[0].kind == pst::HeaderDefectKind::too_short);
+    CHECK_FALSE(h.format.has_value());
+    const pst::Header empty = pst::read_header(ByteView(std::string_view()));
+    CHECK(empty.has(pst::HeaderDefectKind::too_short));
+    CHECK(empty.has(pst::HeaderDefectKind::bad_magic));
+}
+
+TEST_CASE("layouts: the three formats' sizes from [MS-PST] 2.2.2.7-8 and libpff's 4K notes") {
+    const pst::Layout& a = pst::layout_for(pst::Format::ansi);
+    const pst::Layout& u = pst::layout_for(pst::Format::unicode);
+    const pst::Layout& k = pst::layout_for(pst::Format::unicode_4k);
+    CHECK(a.max_block_data() == 8180);
+    CHECK(u.max_block_data() == 8176);
+    CHECK(a.amap_span == 253952);
+    CHECK(u.amap_span == 496ULL * 8 * 64);
+    CHECK(k.amap_span == 4072ULL * 8 * 512);
+    CHECK(u.align_block(8176) == 8192);
+    CHECK(u.align_block(1) == 64);
+    CHECK(k.align_block(1) == 512);
+    CHECK(pst::format_for_version(14) == pst::Format::ansi);
+    CHECK(pst::format_for_version(23) == pst::Format::unicode);
+    CHECK(pst::format_for_version(36) == pst::Format::unicode_4k);
+    CHECK_FALSE(pst::format_for_version(37).has_value());
+}
