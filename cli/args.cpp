@@ -3,7 +3,7 @@
 namespace mailfsck::cli {
 
 std::string usage() {
-    return "usage: mailfsck scan STORE... [--json FILE|-] [--format FORMAT] [-q]\n"
+    return "usage: mailfsck scan STORE... [--json FILE|-] [--format FORMAT] [--no-hash] [-q]\n"
            "       mailfsck repair STORE -o OUTDIR [--to native|mbox|maildir|eml] [--drop-uids] [--json FILE|-]\n"
            "                       [--format FORMAT] [-q]\n"
            "       mailfsck verify STORE [--against OTHER] [--json FILE|-] [--format FORMAT] [-q]\n"
@@ -14,7 +14,8 @@ std::string usage() {
            "16 usage error, 32 interrupted.\n"
            "STORE is an mbox file (gzip/bzip2/xz too), a Maildir or Maildir++ tree, an .eml file or a\n"
            "directory of them; the format is detected from the content, or forced with --format\n"
-           "mbox|maildir|eml. --drop-uids: write no IMAP UID lists (clients download everything again).\n";
+           "mbox|maildir|eml|pst. --drop-uids: write no IMAP UID lists (clients download everything again).\n"
+           "--no-hash: skip the store's SHA-256 fingerprint (a second full read of the file).\n";
 }
 
 Args parse_args(const std::vector<std::string>& argv) {
@@ -43,6 +44,8 @@ Args parse_args(const std::vector<std::string>& argv) {
             a.against = value();
         } else if (s == "-q" || s == "--quiet") {
             a.quiet = true;
+        } else if (s == "--no-hash") {
+            a.no_hash = true;
         } else if (s == "--drop-uids") {
             a.drop_uids = true;
         } else if (s == "--markdown") {

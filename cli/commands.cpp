@@ -53,7 +53,7 @@ void check_one(const std::string& path, const Args& a, StoreLog& log, MessageSin
         OpenStore store = open_store(path, forced_format(a));
         // The fingerprint reads the file again; do it on the second core.
         // A directory store has no single fingerprint.
-        auto sha = std::async(std::launch::async, [path, file = store.source != nullptr] {
+        auto sha = std::async(std::launch::async, [path, file = store.source != nullptr && !a.no_hash] {
             return file ? sha256_file(path, &interrupted) : std::string();
         });
         Progress progress(path, !a.quiet);
@@ -230,7 +230,7 @@ int run_repair(const Args& a) {
     OutputDir dir(out);
     const std::string name = output_store_name(input);
     auto sink = make_sink(format, dir, name);
-    auto sha = std::async(std::launch::async, [input, file = store.source != nullptr] {
+    auto sha = std::async(std::launch::async, [input, file = store.source != nullptr && !a.no_hash] {
         return file ? sha256_file(input, &interrupted) : std::string();
     });
     {
