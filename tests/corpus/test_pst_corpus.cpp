@@ -229,6 +229,27 @@ TEST_CASE("PST damage made where libpff says the structures are is found there")
             CHECK(status == 4);
         }
 
+        // A branch entry of the BBT root pointing back at the root (Unicode:
+        // BTENTRY is btkey, bid, ib, 8 bytes each), its page CRC made right:
+        // the walk must end with a finding, not loop.
+        if (original == *sample) {
+            const json root = pff["internal"]["bbt"]["page_list"][0];
+            REQUIRE(root["leaf"] == false);
+            const fs::path f = damaged("cycle", [&](std::string& b) {
+                for (int i = 0; i < 8; ++i) {
+                    b[bbt_root + 8 + i] = static_cast<char>((root["bid"].get<std::uint64_t>() >> (8 * i)) & 0xFF);
+                    b[bbt_root + 16 + i] = static_cast<char>((bbt_root >> (8 * i)) & 0xFF);
+                }
+                boost::crc_optimal<32, 0x04C11DB7, 0, 0, true, true> crc;
+                crc.process_bytes(b.data() + bbt_root, 496);
+                const std::uint32_t v = crc.checksum();
+                for (int i = 0; i < 4; ++i) b[bbt_root + 500 + i] = static_cast<char>((v >> (8 * i)) & 0xFF);
+            });
+            st = scan(f, &status);
+            CHECK(has(st, "PST-0109", bbt_root, 512));
+            CHECK(status == 4);
+        }
+
         // One byte of the header changed inside the range dwCRCPartial covers.
         st = scan(damaged("headercrc", [&](std::string& b) { b[300] ^= 0x01; }), &status);
         CHECK(has(st, "PST-0003", 4, 1));
