@@ -60,7 +60,9 @@ TreeWalk walk_tree(const ByteView& file, const Layout& layout, PageType type, co
                    const TreeVisitor& visit);
 
 // Looks `key` up from `root` without walking the whole tree (bounded by
-// max_btree_depth page reads); nullopt when absent or unreachable.
+// max_btree_depth page reads); nullopt when absent or unreachable. How the
+// layers above (LTP, messaging) will reach a node's blocks, with no table
+// of every block in memory.
 [[nodiscard]] std::optional<BbtEntry> find_block(const ByteView& file, const Layout& layout, const Bref& root,
                                                  std::uint64_t bid);
 [[nodiscard]] std::optional<NbtEntry> find_node(const ByteView& file, const Layout& layout, const Bref& root,

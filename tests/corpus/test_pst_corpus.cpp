@@ -9,6 +9,7 @@
 #include <set>
 #include <tuple>
 
+#include "parsers/pst/btree.h"
 #include "tests/unit/support.h"
 
 namespace fs = std::filesystem;
@@ -254,5 +255,40 @@ TEST_CASE("PST damage made where libpff says the structures are is found there")
         st = scan(damaged("headercrc", [&](std::string& b) { b[300] ^= 0x01; }), &status);
         CHECK(has(st, "PST-0003", 4, 1));
         CHECK(status >= 4);
+    }
+}
+
+TEST_CASE("lookups from the B-tree roots find every block and node the walk lists, and nothing else") {
+    const auto dir = shared_path("pst");
+    if (!dir) return;
+    TempDir t("pst-lookup");
+    for (const fs::path& f : corpus_files(*dir)) {
+        INFO(f.string());
+        const std::string bytes = read_file(plain(f, t.path()));
+        const mailfsck::ByteView file(bytes);
+        const mailfsck::pst::Header h = mailfsck::pst::read_header(file);
+        REQUIRE(h.format);
+        const mailfsck::pst::Layout& layout = mailfsck::pst::layout_for(*h.format);
+        std::size_t blocks = 0, nodes = 0, mismatches = 0;
+        std::uint64_t highest = 0;
+        mailfsck::pst::TreeVisitor v;
+        v.bbt = [&](const mailfsck::pst::BbtEntry& e) {
+            ++blocks;
+            highest = std::max(highest, e.bid);
+            const auto found = mailfsck::pst::find_block(file, layout, h.bbt, e.bid);
+            mismatches += (!found || found->ib != e.ib || found->cb != e.cb) ? 1 : 0;
+        };
+        v.nbt = [&](const mailfsck::pst::NbtEntry& n) {
+            ++nodes;
+            const auto found = mailfsck::pst::find_node(file, layout, h.nbt, n.nid);
+            mismatches += (!found || found->bid_data != n.bid_data || found->parent != n.parent) ? 1 : 0;
+        };
+        (void)mailfsck::pst::walk_tree(file, layout, mailfsck::pst::PageType::bbt, h.bbt, v);
+        (void)mailfsck::pst::walk_tree(file, layout, mailfsck::pst::PageType::nbt, h.nbt, v);
+        CHECK(blocks > 0);
+        CHECK(nodes > 0);
+        CHECK(mismatches == 0);
+        // Block ids step by 4: one past the highest is no block.
+        CHECK_FALSE(mailfsck::pst::find_block(file, layout, h.bbt, highest + 4).has_value());
     }
 }
