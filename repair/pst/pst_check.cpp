@@ -371,6 +371,12 @@ private:
                 add(ProblemId::pst_leak, first_leak, leaked, "AMap page",
                     std::to_string(leaked) + " bytes in the map at " + std::to_string(at));
         }
+        // ibAMapLast names the last map page; one more would have to lie
+        // past the end of the file ([MS-PST] 2.2.2.5).
+        if (!maps.empty() && maps.back() != header_.amap_last)
+            add(ProblemId::pst_amap_page, maps.back(), l.page_size, "header",
+                "ibAMapLast " + std::to_string(header_.amap_last) + ", the last map is at " +
+                    std::to_string(maps.back()));
         if (free_units * l.amap_unit != header_.amap_free)
             add(ProblemId::pst_amap_free_count, 0, 0, "header",
                 "cbAMapFree " + std::to_string(header_.amap_free) + ", the maps hold " +

@@ -251,6 +251,26 @@ TEST_CASE("PST damage made where libpff says the structures are is found there")
             CHECK(status == 4);
         }
 
+        // ibAMapLast (Unicode ROOT, byte 192, [MS-PST] 2.2.2.5) naming a map
+        // one span further on than the file reaches, both header CRCs made
+        // right again (partial over bytes 8..478, full over 8..523).
+        if (original == *sample) {
+            const fs::path f = damaged("amaplast", [&](std::string& b) {
+                const std::uint64_t wrong = 0x4400 + 253952;
+                for (int i = 0; i < 8; ++i) b[192 + i] = static_cast<char>((wrong >> (8 * i)) & 0xFF);
+                for (const auto& [at, from, to] : {std::tuple{4, 8, 479}, std::tuple{524, 8, 524}}) {
+                    boost::crc_optimal<32, 0x04C11DB7, 0, 0, true, true> crc;
+                    crc.process_bytes(b.data() + from, static_cast<std::size_t>(to - from));
+                    const std::uint32_t v = crc.checksum();
+                    for (int i = 0; i < 4; ++i) b[static_cast<std::size_t>(at + i)] = static_cast<char>((v >> (8 * i)) & 0xFF);
+                }
+            });
+            st = scan(f, &status);
+            CHECK(has(st, "PST-0405", 0x4400, 512));
+            CHECK_FALSE(has(st, "PST-0003", 0, 600));
+            CHECK(status == 4);
+        }
+
         // One byte of the header changed inside the range dwCRCPartial covers.
         st = scan(damaged("headercrc", [&](std::string& b) { b[300] ^= 0x01; }), &status);
         CHECK(has(st, "PST-0003", 4, 1));
