@@ -1,6 +1,7 @@
 #include "pst_check.h"
 
 #include <algorithm>
+#include <array>
 #include <map>
 
 #include "parsers/pst/block.h"
@@ -284,6 +285,17 @@ private:
             if (parent != 0 && !exists(parent))
                 add(ProblemId::pst_node_parent, 0, 0, "node",
                     "node " + std::to_string(nid) + "'s parent " + std::to_string(parent) + " does not exist");
+        // rgnid[t] is the highest NID index given to type t so far: a node
+        // above it gets its NID given again ([MS-PST] 2.2.2.6; every corpus
+        // file has rgnid equal to the highest index in use for the types it
+        // uses).
+        std::array<std::uint32_t, 32> highest{};
+        for (const auto& [nid, parent] : nodes_) highest[nid_type(nid)] = std::max(highest[nid_type(nid)], nid >> 5);
+        for (std::uint32_t t = 0; t < highest.size(); ++t)
+            if (highest[t] > header_.rgnid[t])
+                add(ProblemId::pst_next_id_low, 0, 0, "header",
+                    "rgnid[" + std::to_string(t) + "] " + std::to_string(header_.rgnid[t]) + ", node index " +
+                        std::to_string(highest[t]) + " in use");
         for (const std::uint32_t nid : required_nodes)
             if (!exists(nid)) add(ProblemId::pst_node_missing, 0, 0, "node", "node " + std::to_string(nid));
         log_.messages.intact = log_.messages.found;

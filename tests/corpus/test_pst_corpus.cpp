@@ -47,6 +47,17 @@ fs::path plain(const fs::path& f, const fs::path& dir) {
     return out;
 }
 
+// dwCRCPartial (bytes 8..478, stored at 4) and dwCRCFull (8..523, at 524)
+// of a Unicode header, recomputed after a deliberate edit ([MS-PST] 2.2.2.6).
+void fix_unicode_header_crcs(std::string& b) {
+    for (const auto& [at, from, to] : {std::tuple{4, 8, 479}, std::tuple{524, 8, 524}}) {
+        boost::crc_optimal<32, 0x04C11DB7, 0, 0, true, true> crc;
+        crc.process_bytes(b.data() + from, static_cast<std::size_t>(to - from));
+        const std::uint32_t v = crc.checksum();
+        for (int i = 0; i < 4; ++i) b[static_cast<std::size_t>(at + i)] = static_cast<char>((v >> (8 * i)) & 0xFF);
+    }
+}
+
 json run_json(const std::string& command) {
     const auto r = run(command);
     REQUIRE(r.status == 0);
@@ -258,17 +269,25 @@ TEST_CASE("PST damage made where libpff says the structures are is found there")
             const fs::path f = damaged("amaplast", [&](std::string& b) {
                 const std::uint64_t wrong = 0x4400 + 253952;
                 for (int i = 0; i < 8; ++i) b[192 + i] = static_cast<char>((wrong >> (8 * i)) & 0xFF);
-                for (const auto& [at, from, to] : {std::tuple{4, 8, 479}, std::tuple{524, 8, 524}}) {
-                    boost::crc_optimal<32, 0x04C11DB7, 0, 0, true, true> crc;
-                    crc.process_bytes(b.data() + from, static_cast<std::size_t>(to - from));
-                    const std::uint32_t v = crc.checksum();
-                    for (int i = 0; i < 4; ++i) b[static_cast<std::size_t>(at + i)] = static_cast<char>((v >> (8 * i)) & 0xFF);
-                }
+                fix_unicode_header_crcs(b);
             });
             st = scan(f, &status);
             CHECK(has(st, "PST-0405", 0x4400, 512));
             CHECK_FALSE(has(st, "PST-0003", 0, 600));
             CHECK(status == 4);
+
+            // rgnid[2] (normal folders; Unicode rgnid at byte 44) below the
+            // indexes in use (the root folder, NID 0x122, alone has 9): the next
+            // folder would be given a NID already taken.
+            const fs::path g = damaged("rgnid", [&](std::string& b) {
+                for (int i = 0; i < 4; ++i) b[static_cast<std::size_t>(52 + i)] = static_cast<char>(i == 0 ? 5 : 0);
+                fix_unicode_header_crcs(b);
+            });
+            st = scan(g, &status);
+            bool named = false;
+            for (const auto& p : st["problems"])
+                named = named || (p["code"] == "PST-0011" && p["detail"].get<std::string>().rfind("rgnid[2] 5,", 0) == 0);
+            CHECK(named);
         }
 
         // One byte of the header changed inside the range dwCRCPartial covers.
