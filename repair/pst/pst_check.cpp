@@ -223,6 +223,13 @@ private:
             const BlockRecord* c = block(child.bid);
             if (ib.level == 1) {
                 total += c->cb_inflated;
+                // Data is cut into full blocks; only the last may be short
+                // ([MS-PST] 2.2.2.8.3.1). A short one elsewhere shifts every
+                // byte after it.
+                if (&child != &ib.entries.back() && c->cb_inflated != layout_->max_block_data())
+                    add(ProblemId::pst_data_tree, c->ib, c->cb, "block",
+                        "block " + std::to_string(c->bid) + " of " + std::to_string(c->cb_inflated) +
+                            " bytes before the last of its XBLOCK");
             } else {
                 // An XXBLOCK's children are XBLOCKs: their own totals count.
                 BbtEntry child_entry;

@@ -331,3 +331,44 @@ TEST_CASE("lookups from the B-tree roots find every block and node the walk list
         CHECK_FALSE(mailfsck::pst::find_block(file, layout, h.bbt, highest + 4).has_value());
     }
 }
+
+TEST_CASE("an XBLOCK whose short last block is moved to the front is found") {
+    const auto enron = shared_path("pst/npm_pst-extractor/enron.pst");
+    if (!enron) return;
+    TempDir t("pst-xblock");
+    std::string bytes = read_file(*enron);
+    const json pff = run_json(pff_nodes + " --no-unallocated " + q(*enron));
+    // An XBLOCK ([MS-PST] 2.2.2.8.3.1): an internal block (bid bit 1) that
+    // starts btype 1, cLevel 1, then cEnt(2), lcbTotal(4) and 8-byte bids.
+    std::uint64_t at = 0, cb = 0, count = 0;
+    for (const auto& e : pff["internal"]["bbt"]["entry_list"]) {
+        if (e.contains("deleted") || (e["bid"].get<std::uint64_t>() & 2) == 0) continue;
+        const std::uint64_t ib = e["ib"];
+        const auto n = static_cast<std::uint8_t>(bytes[ib + 2]) | static_cast<std::uint8_t>(bytes[ib + 3]) << 8;
+        if (bytes[ib] == 1 && bytes[ib + 1] == 1 && n >= 2) {
+            at = ib;
+            cb = e["cb"];
+            count = static_cast<std::uint64_t>(n);
+            break;
+        }
+    }
+    REQUIRE(count >= 2);
+    // Swap the first and the last child: the total stays, the order breaks.
+    std::swap_ranges(bytes.begin() + static_cast<std::ptrdiff_t>(at + 8),
+                     bytes.begin() + static_cast<std::ptrdiff_t>(at + 16),
+                     bytes.begin() + static_cast<std::ptrdiff_t>(at + 8 + 8 * (count - 1)));
+    // The block's CRC (Unicode trailer: cb, wSig, dwCRC, bid at the end of
+    // the 64-byte-aligned block) made right again.
+    boost::crc_optimal<32, 0x04C11DB7, 0, 0, true, true> crc;
+    crc.process_bytes(bytes.data() + at, cb);
+    const std::uint64_t trailer = at + (cb + 16 + 63) / 64 * 64 - 16;
+    for (int i = 0; i < 4; ++i) bytes[trailer + 4 + static_cast<std::uint64_t>(i)] = static_cast<char>((crc.checksum() >> (8 * i)) & 0xFF);
+    write_file(t.path() / "x.pst", bytes);
+    int status = -1;
+    const json st = scan(t.path() / "x.pst", &status);
+    bool found = false;
+    for (const auto& p : st["problems"])
+        found = found || (p["code"] == "PST-0207" && p["detail"].get<std::string>().find("before the last") != std::string::npos);
+    CHECK(found);
+    CHECK(status == 4);
+}
