@@ -6,34 +6,12 @@
 #include <cstdlib>
 #include <string>
 
+#include "fuzz/memory_sink.h"
 #include "repair/store/message_file.h"
 
 namespace {
 
-class StringOut final : public mailfsck::ByteOut {
-public:
-    void write(std::string_view bytes) override { text.append(bytes); }
-    std::string text;
-};
-
-class MemorySink final : public mailfsck::MessageSink {
-public:
-    void begin_folder(const std::string& /*folder*/) override {}
-    void message(const mailfsck::OutMessage& m) override {
-        mailfsck::write_message_file(out, m);
-        ++written;
-    }
-    void lost_found(const std::string& /*file*/, std::uint64_t /*offset*/,
-                    const std::vector<mailfsck::ByteView>& /*pieces*/) override {}
-    void uid_index(const std::string& /*folder*/, const mailfsck::UidIndex& /*index*/) override {}
-    void store_file(const std::string& /*folder*/, const std::string& /*name*/, const mailfsck::ByteView& /*bytes*/,
-                    std::optional<std::int64_t> /*mtime*/) override {}
-    void finish() override {}
-    [[nodiscard]] std::uint64_t messages_written() const override { return written; }
-    [[nodiscard]] std::uint64_t lost_found_files() const override { return 0; }
-    StringOut out;
-    std::uint64_t written = 0;
-};
+using MemorySink = mailfsck::fuzz::MemorySink<&mailfsck::write_message_file>;
 
 mailfsck::StoreLog check(mailfsck::ByteView bytes, mailfsck::MessageSink* sink) {
     mailfsck::MessageFile f;

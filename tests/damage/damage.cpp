@@ -2,32 +2,13 @@
 
 #include <algorithm>
 #include <functional>
-#include <random>
 #include <set>
 
 #include "parsers/bytes/sha256.h"
+#include "tests/damage/rng.h"
 
 namespace mailfsck::damage {
 namespace {
-
-// Uniform draws from mt19937_64's raw output by rejection, so a seed means
-// the same positions with every standard library.
-class Rng {
-public:
-    explicit Rng(std::uint64_t seed) : engine_(seed) {}
-
-    // Uniform in [0, n); n > 0.
-    std::uint64_t below(std::uint64_t n) {
-        const std::uint64_t limit = UINT64_MAX - UINT64_MAX % n;
-        std::uint64_t x = engine_();
-        while (x >= limit) x = engine_();
-        return x % n;
-    }
-    unsigned char byte() { return static_cast<unsigned char>(engine_() >> 56); }
-
-private:
-    std::mt19937_64 engine_;
-};
 
 // `count` distinct indices in [0, n), ascending (all of them when n <= count).
 std::vector<std::uint64_t> distinct_indices(Rng& rng, std::uint64_t n, unsigned count) {

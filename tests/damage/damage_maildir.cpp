@@ -8,36 +8,18 @@
 #include <cerrno>
 #include <fstream>
 #include <map>
-#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <system_error>
 
 #include "damage.h"
+#include "tests/damage/rng.h"
 
 namespace mailfsck::damage {
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
-
-// damage.cpp's draw, repeated here because it is private to that file: a
-// seed must give the same positions in both generators' sense.
-class Rng {
-public:
-    explicit Rng(std::uint64_t seed) : engine_(seed) {}
-
-    // Uniform in [0, n); n > 0.
-    std::uint64_t below(std::uint64_t n) {
-        const std::uint64_t limit = UINT64_MAX - UINT64_MAX % n;
-        std::uint64_t x = engine_();
-        while (x >= limit) x = engine_();
-        return x % n;
-    }
-
-private:
-    std::mt19937_64 engine_;
-};
 
 [[noreturn]] void throw_errno(const std::string& what, const fs::path& p) {
     throw fs::filesystem_error(what, p, std::error_code(errno, std::generic_category()));

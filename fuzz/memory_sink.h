@@ -1,0 +1,37 @@
+// A MessageSink that writes into memory, for fuzz targets' round trips:
+// messages in the form `Write` gives them, everything else dropped.
+#pragma once
+
+#include <string>
+
+#include "repair/store/sink.h"
+
+namespace mailfsck::fuzz {
+
+class StringOut final : public ByteOut {
+public:
+    void write(std::string_view bytes) override { text.append(bytes); }
+    std::string text;
+};
+
+template <void (*Write)(ByteOut&, const OutMessage&)>
+class MemorySink final : public MessageSink {
+public:
+    void begin_folder(const std::string& /*folder*/) override {}
+    void message(const OutMessage& m) override {
+        Write(out, m);
+        ++written;
+    }
+    void lost_found(const std::string& /*file*/, std::uint64_t /*offset*/,
+                    const std::vector<ByteView>& /*pieces*/) override {}
+    void uid_index(const std::string& /*folder*/, const UidIndex& /*index*/) override {}
+    void store_file(const std::string& /*folder*/, const std::string& /*name*/, const ByteView& /*bytes*/,
+                    std::optional<std::int64_t> /*mtime*/) override {}
+    void finish() override {}
+    [[nodiscard]] std::uint64_t messages_written() const override { return written; }
+    [[nodiscard]] std::uint64_t lost_found_files() const override { return 0; }
+    StringOut out;
+    std::uint64_t written = 0;
+};
+
+}  // namespace mailfsck::fuzz
