@@ -93,11 +93,12 @@ InternalBlock read_internal_block(const ByteView& data, const Layout& layout) {
 
 namespace mailfsck::pst {
 
-std::optional<ByteView> block_content(const ByteView& stored, const BbtEntry& entry, std::vector<unsigned char>& buffer) {
-    if (entry.cb_inflated == entry.cb) return stored;
+std::optional<ByteView> block_content(const ByteView& stored, std::uint32_t cb_inflated,
+                                      std::vector<unsigned char>& buffer) {
+    if (cb_inflated == stored.size()) return stored;
     // The output is bounded by the 16-bit inflated size, whatever the
     // stream claims.
-    buffer.resize(entry.cb_inflated);
+    buffer.resize(cb_inflated);
     z_stream z{};
     if (inflateInit(&z) != Z_OK) return std::nullopt;
     z.next_in = const_cast<Bytef*>(stored.data());  // zlib's API is not const-correct; it only reads
@@ -107,7 +108,7 @@ std::optional<ByteView> block_content(const ByteView& stored, const BbtEntry& en
     const int rc = inflate(&z, Z_FINISH);
     const std::uint64_t produced = z.total_out;
     inflateEnd(&z);
-    if (rc != Z_STREAM_END || produced != entry.cb_inflated) return std::nullopt;
+    if (rc != Z_STREAM_END || produced != cb_inflated) return std::nullopt;
     return ByteView(buffer.data(), buffer.size(), 0);
 }
 

@@ -62,10 +62,10 @@ struct InternalBlock {
 
 [[nodiscard]] InternalBlock read_internal_block(const ByteView& data, const Layout& layout);
 
-// A 4K block's data as its node sees it: `stored` itself when the entry is
-// not compressed (cb == cb_inflated), else the zlib stream inflated into
-// `buffer`; nullopt when the stream is damaged or inflates to another size.
-[[nodiscard]] std::optional<ByteView> block_content(const ByteView& stored, const BbtEntry& entry,
+// A block's data as its node sees it: `stored` (cb bytes) itself unless a
+// 4K entry says it inflates to another size, else the zlib stream inflated
+// into `buffer`; nullopt when the stream is damaged or inflates otherwise.
+[[nodiscard]] std::optional<ByteView> block_content(const ByteView& stored, std::uint32_t cb_inflated,
                                                     std::vector<unsigned char>& buffer);
 
 }  // namespace mailfsck::pst

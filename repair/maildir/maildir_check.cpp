@@ -106,12 +106,6 @@ bool bad_name_defect(NameDefectKind k) {
     return true;
 }
 
-// One message file of a folder, as listed.
-struct Candidate {
-    std::string subdir;  // "cur", "new" or "tmp"
-    DirEntry entry;
-};
-
 class MaildirChecker {
 public:
     MaildirChecker(const std::string& root, StoreLog& log, MessageSink* sink, const CheckHooks& hooks)

@@ -193,7 +193,7 @@ private:
     void internal_blocks() {
         for (const BbtEntry& e : internal_) {
             if (stopped()) return;
-            const std::optional<ByteView> content = block_content(file_.sub(e.ib, e.cb), e, inflated_);
+            const std::optional<ByteView> content = block_content(file_.sub(e.ib, e.cb), e.cb_inflated, inflated_);
             if (!content) {
                 add(ProblemId::pst_block_crc, e.ib, e.cb, "block", "compressed data does not inflate to its size");
                 continue;
@@ -232,11 +232,8 @@ private:
                             " bytes before the last of its XBLOCK");
             } else {
                 // An XXBLOCK's children are XBLOCKs: their own totals count.
-                BbtEntry child_entry;
-                child_entry.cb = c->cb;
-                child_entry.cb_inflated = c->cb_inflated;
                 std::vector<unsigned char> buffer;
-                const std::optional<ByteView> x_content = block_content(file_.sub(c->ib, c->cb), child_entry, buffer);
+                const std::optional<ByteView> x_content = block_content(file_.sub(c->ib, c->cb), c->cb_inflated, buffer);
                 const InternalBlock x = x_content ? read_internal_block(*x_content, *layout_) : InternalBlock{};
                 if (x.valid && x.btype == 1 && x.level == 1) {
                     total += x.total;
