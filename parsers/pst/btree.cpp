@@ -1,5 +1,7 @@
 #include "btree.h"
 
+#include <algorithm>
+#include <array>
 #include <optional>
 #include <unordered_set>
 
@@ -69,6 +71,7 @@ struct Frame {
     std::optional<std::uint64_t> upper;       // the parent's next key: keys here stay below it
     std::optional<std::uint32_t> level;       // expected cLevel
     std::uint32_t depth = 1;
+    std::array<std::uint64_t, max_btree_depth> path{};  // offsets of the pages above, root first
 };
 
 // The page a frame points at, checked; nullopt when its entries cannot be
@@ -123,8 +126,13 @@ std::optional<Accepted> accept(const ByteView& file, const Layout& layout, PageT
 TreeWalk walk_tree(const ByteView& file, const Layout& layout, PageType type, const Bref& root,
                    const TreeVisitor& visit) {
     TreeWalk walk;
-    std::unordered_set<std::uint64_t> visited;
-    std::vector<Frame> stack{Frame{root, 0, std::nullopt, std::nullopt, std::nullopt, 1}};
+    // Memory stays proportional to the branch pages alone (one in twenty
+    // pages): a leaf is checked against its ancestors, which is where any
+    // cycle through it must pass, and a leaf reached twice is caught by the
+    // keys, which a sound tree gives in strictly ascending order.
+    std::unordered_set<std::uint64_t> branches_seen;
+    std::optional<std::uint64_t> last_leaf_key;
+    std::vector<Frame> stack{Frame{root, 0, std::nullopt, std::nullopt, std::nullopt, 1, {}}};
     while (!stack.empty()) {
         const Frame f = stack.back();
         stack.pop_back();
@@ -132,7 +140,10 @@ TreeWalk walk_tree(const ByteView& file, const Layout& layout, PageType type, co
             walk.defects.push_back({PageDefectKind::too_deep, f.from, layout.branch_entry, {}});
             continue;
         }
-        if (!visited.insert(f.ref.ib).second) {
+        const bool ancestor = std::find(f.path.begin(), f.path.begin() + (f.depth - 1), f.ref.ib) !=
+                              f.path.begin() + (f.depth - 1);
+        const bool leaf_expected = f.level && *f.level == 0;
+        if (ancestor || (!leaf_expected && !branches_seen.insert(f.ref.ib).second)) {
             walk.defects.push_back({PageDefectKind::cycle, f.ref.ib, layout.page_size,
                                     "page at " + std::to_string(f.ref.ib) + " reached again"});
             continue;
@@ -148,6 +159,7 @@ TreeWalk walk_tree(const ByteView& file, const Layout& layout, PageType type, co
         const std::uint32_t size = a->info.entry_size;
         std::vector<Frame> children;
         std::optional<std::uint64_t> previous;
+        bool skipped = false;
         for (std::uint32_t i = 0; i < a->info.count; ++i) {
             const std::uint64_t pos = std::uint64_t{i} * size;
             const std::uint64_t key = entry_key(page, pos, layout, type);
@@ -164,14 +176,25 @@ TreeWalk walk_tree(const ByteView& file, const Layout& layout, PageType type, co
                                         "key " + std::to_string(key) + " not below " + std::to_string(*f.upper)});
             previous = key;
             if (a->info.level > 0) {
-                const Branch b = read_branch(page, pos, layout);
-                children.push_back(Frame{b.child, at, key, std::nullopt, a->info.level - 1, f.depth + 1});
+                Frame child{read_branch(page, pos, layout).child, at, key, std::nullopt, a->info.level - 1, f.depth + 1, f.path};
+                child.path[f.depth - 1] = f.ref.ib;
+                children.push_back(child);
                 continue;
             }
+            // Each key reaches the visitor once, in order, whatever the
+            // damage: a duplicated or misplaced leaf adds nothing twice.
+            if (last_leaf_key && key <= *last_leaf_key) {
+                skipped = true;
+                continue;
+            }
+            last_leaf_key = key;
             ++walk.entries;
             if (type == PageType::bbt && visit.bbt) visit.bbt(read_bbt(page, pos, layout));
             if (type == PageType::nbt && visit.nbt) visit.nbt(read_nbt(page, pos, layout));
         }
+        if (skipped)
+            walk.defects.push_back({PageDefectKind::keys_not_ascending, f.ref.ib, layout.page_size,
+                                    "leaf page holds keys already seen, up to " + std::to_string(*last_leaf_key)});
         // Each child's keys stay below the next child's first key.
         for (std::size_t i = 0; i + 1 < children.size(); ++i) children[i].upper = children[i + 1].parent_key;
         if (!children.empty()) children.back().upper = f.upper;

@@ -2,8 +2,8 @@
 // B-tree (BBT: block id -> offset, size, reference count) and the node
 // B-tree (NBT: node id -> data block, subnode block, parent). Walked from
 // the header's roots with every page and every key checked; the walk is
-// iterative, bounded in depth, and never visits a page twice, so a page
-// that points at itself or an ancestor ends in a finding, not a loop.
+// iterative, bounded in depth, and never visits a branch page twice, so a
+// page that points at itself or an ancestor ends in a finding, not a loop.
 #pragma once
 
 #include <cstdint>
@@ -55,7 +55,8 @@ struct TreeVisitor {
 };
 
 // Walks the tree of `type` (bbt or nbt) from `root`; leaf entries reach the
-// visitor in key order.
+// visitor in strictly ascending key order, each key at most once, however
+// the pages are damaged. Memory: the branch pages' offsets only.
 TreeWalk walk_tree(const ByteView& file, const Layout& layout, PageType type, const Bref& root,
                    const TreeVisitor& visit);
 

@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <map>
 
 #include "parsers/pst/block.h"
 #include "parsers/pst/btree.h"
 #include "parsers/pst/header.h"
+#include "parsers/pst/maps.h"
 
 namespace mailfsck {
 namespace {
@@ -80,15 +82,26 @@ struct BlockRecord {
     std::uint64_t bid = 0;
     std::uint64_t ib = 0;
     std::uint32_t cb = 0;
-    std::uint32_t cb_inflated = 0;
     std::uint16_t cref = 0;
     std::uint16_t refs = 0;
 };
 
+// A stretch of the file some structure in use occupies.
+struct Extent {
+    std::uint64_t ib;
+    std::uint64_t size;
+};
+
+// Blocks and pages are checked as one stream; what needs them all at once
+// (reference counts by id, allocation by offset) is checked in passes over
+// ranges of ids or offsets, each holding at most `records_per_pass` of
+// them and walking the B-trees again (a few percent of the file). A file
+// of any size is checked in bounded memory; one of Outlook's 50 GB limit
+// takes a handful of passes.
 class PstChecker {
 public:
-    PstChecker(const Source& source, StoreLog& log, const CheckHooks& hooks)
-        : file_(source.bytes()), log_(log), hooks_(hooks) {}
+    PstChecker(const Source& source, StoreLog& log, const CheckHooks& hooks, const PstCheckOptions& options)
+        : file_(source.bytes()), log_(log), hooks_(hooks), budget_(std::max<std::size_t>(options.records_per_pass, 1)) {}
 
     void run() {
         log_.bytes.total = file_.size();
@@ -100,12 +113,12 @@ public:
                        ", encryption " + crypt_name();
         const bool bbt_ok = !root_bad(header_.bbt);
         const bool nbt_ok = !root_bad(header_.nbt);
-        if (bbt_ok) walk_blocks();
+        if (bbt_ok) check_blocks();
         if (stopped()) return;
-        if (bbt_ok) internal_blocks();
-        if (nbt_ok) walk_nodes();
+        if (nbt_ok) check_nodes();
         if (stopped()) return;
         if (bbt_ok && nbt_ok) reference_counts();
+        if (stopped()) return;
         if (bbt_ok && nbt_ok) allocation_maps();
         next_ids();
         flush_overflow();
@@ -147,80 +160,66 @@ private:
             add(problem_for(d.kind), d.offset, d.length, std::string(tree) + " page", d.detail);
     }
 
-    void walk_blocks() {
+    // Walks a tree again for a later pass; its findings were logged by the first walk.
+    void rewalk(PageType type, const TreeVisitor& v) {
+        (void)walk_tree(file_, *layout_, type, type == PageType::bbt ? header_.bbt : header_.nbt, v);
+    }
+
+    std::optional<BbtEntry> lookup(std::uint64_t bid) const { return find_block(file_, *layout_, header_.bbt, bid); }
+
+    // The internal block an entry describes, when its bytes check out.
+    std::optional<InternalBlock> internal_block(const BbtEntry& e, std::vector<BlockDefect>& defects) {
+        const std::optional<ByteView> stored = check_block(file_, *layout_, e, defects);
+        if (!stored || !defects.empty()) return std::nullopt;
+        const std::optional<ByteView> content = block_content(*stored, e.cb_inflated, inflated_);
+        if (!content) {
+            defects.push_back({BlockDefectKind::bad_crc, e.ib, e.cb, "compressed data does not inflate to its size"});
+            return std::nullopt;
+        }
+        return read_internal_block(*content, *layout_);
+    }
+
+    // Pass 1: every block's trailer, and the shape of every data and
+    // subnode tree.
+    void check_blocks() {
         std::uint64_t seen = 0;
         TreeVisitor v;
-        v.page = [&](const Bref& p) {
-            highest_page_ = std::max(highest_page_, p.bid);
-            pages_.push_back(p.ib);
-        };
+        v.page = [&](const Bref& p) { highest_page_ = std::max(highest_page_, p.bid); };
         v.bbt = [&](const BbtEntry& e) {
-            if (hooks_.progress && (++seen & 1023) == 0) hooks_.progress(e.ib, file_.size());
+            if (hooks_.progress && (seen & 1023) == 1023) hooks_.progress(e.ib, file_.size());
+            if (seen > 0 && seen % budget_ == 0) bid_bounds_.push_back(bid_key(e.bid));
+            ++seen;
+            highest_block_ = std::max(highest_block_, bid_key(e.bid));
             std::vector<BlockDefect> defects;
-            const std::optional<ByteView> data = check_block(file_, *layout_, e, defects);
+            if ((e.bid & bid_internal) == 0) {
+                (void)check_block(file_, *layout_, e, defects);
+            } else if (const std::optional<InternalBlock> ib = internal_block(e, defects)) {
+                if (!ib->valid) {
+                    add(ib->btype == 1 ? ProblemId::pst_data_tree : ProblemId::pst_subnode_tree, e.ib, e.cb, "block",
+                        "btype " + std::to_string(ib->btype) + ", cLevel " + std::to_string(ib->level));
+                } else if (ib->btype == 1) {
+                    data_tree(e, *ib);
+                } else {
+                    subnode_tree(e, *ib);
+                }
+            }
             for (const BlockDefect& d : defects) add(problem_for(d.kind), d.offset, d.length, "block", d.detail);
-            blocks_.push_back({bid_key(e.bid), e.ib, e.cb, e.cb_inflated, static_cast<std::uint16_t>(e.cref), 0});
-            if ((e.bid & bid_internal) != 0 && data && defects.empty()) internal_.push_back(e);
         };
         const TreeWalk walk = walk_tree(file_, *layout_, PageType::bbt, header_.bbt, v);
         tree_findings(walk, "BBT");
-        // A sound BBT yields its entries in order; sort anyway, so lookups
-        // work whatever order a damaged tree gave.
-        std::sort(blocks_.begin(), blocks_.end(),
-                  [](const BlockRecord& a, const BlockRecord& b) { return a.bid < b.bid; });
-    }
-
-    BlockRecord* block(std::uint64_t bid) {
-        const std::uint64_t key = bid_key(bid);
-        const auto it = std::lower_bound(blocks_.begin(), blocks_.end(), key,
-                                         [](const BlockRecord& r, std::uint64_t k) { return r.bid < k; });
-        return it != blocks_.end() && it->bid == key ? &*it : nullptr;
-    }
-
-    // Counts a reference to `bid` from the structure at `at`; false (and a
-    // finding) when the BBT has no such block.
-    bool reference(std::uint64_t bid, std::uint64_t at, const char* from) {
-        BlockRecord* b = block(bid);
-        if (b == nullptr) {
-            add(ProblemId::pst_block_missing, at, 0, from, "block " + std::to_string(bid));
-            return false;
-        }
-        if (b->refs < UINT16_MAX) ++b->refs;
-        return true;
-    }
-
-    // Internal blocks reference their children; data trees must add up.
-    void internal_blocks() {
-        for (const BbtEntry& e : internal_) {
-            if (stopped()) return;
-            const std::optional<ByteView> content = block_content(file_.sub(e.ib, e.cb), e.cb_inflated, inflated_);
-            if (!content) {
-                add(ProblemId::pst_block_crc, e.ib, e.cb, "block", "compressed data does not inflate to its size");
-                continue;
-            }
-            const InternalBlock ib = read_internal_block(*content, *layout_);
-            if (!ib.valid) {
-                add(ib.btype == 1 ? ProblemId::pst_data_tree : ProblemId::pst_subnode_tree, e.ib, e.cb, "block",
-                    "btype " + std::to_string(ib.btype) + ", cLevel " + std::to_string(ib.level));
-                continue;
-            }
-            if (ib.btype == 1) {
-                data_tree(e, ib);
-            } else {
-                subnode_tree(e, ib);
-            }
-        }
+        blocks_ = seen;
+        pages_ += walk.pages;
     }
 
     void data_tree(const BbtEntry& e, const InternalBlock& ib) {
         std::uint64_t total = 0;
-        bool complete = true;
+        bool complete = true;  // a child the BBT lacks is reported by the reference count pass
         for (const InternalBlock::Entry& child : ib.entries) {
-            if (!reference(child.bid, e.ib, "data tree")) {
+            const std::optional<BbtEntry> c = lookup(child.bid);
+            if (!c) {
                 complete = false;
                 continue;
             }
-            const BlockRecord* c = block(child.bid);
             if (ib.level == 1) {
                 total += c->cb_inflated;
                 // Data is cut into full blocks; only the last may be short
@@ -230,17 +229,17 @@ private:
                     add(ProblemId::pst_data_tree, c->ib, c->cb, "block",
                         "block " + std::to_string(c->bid) + " of " + std::to_string(c->cb_inflated) +
                             " bytes before the last of its XBLOCK");
+                continue;
+            }
+            // An XXBLOCK's children are XBLOCKs: their own totals count.
+            std::vector<unsigned char> buffer;
+            const std::optional<ByteView> x_content = block_content(file_.sub(c->ib, c->cb), c->cb_inflated, buffer);
+            const InternalBlock x = x_content ? read_internal_block(*x_content, *layout_) : InternalBlock{};
+            if (x.valid && x.btype == 1 && x.level == 1) {
+                total += x.total;
             } else {
-                // An XXBLOCK's children are XBLOCKs: their own totals count.
-                std::vector<unsigned char> buffer;
-                const std::optional<ByteView> x_content = block_content(file_.sub(c->ib, c->cb), c->cb_inflated, buffer);
-                const InternalBlock x = x_content ? read_internal_block(*x_content, *layout_) : InternalBlock{};
-                if (x.valid && x.btype == 1 && x.level == 1) {
-                    total += x.total;
-                } else {
-                    complete = false;
-                    add(ProblemId::pst_data_tree, c->ib, c->cb, "block", "XXBLOCK child is no XBLOCK");
-                }
+                complete = false;
+                add(ProblemId::pst_data_tree, c->ib, c->cb, "block", "XXBLOCK child is no XBLOCK");
             }
         }
         if (complete && total != ib.total)
@@ -254,156 +253,274 @@ private:
             // A subnode NID fills 32 of its entry's 64 bits; writers leave
             // garbage in the rest ([MS-PST] 2.2.2.8.3.3.1.1).
             const std::uint64_t nid = child.key & 0xFFFFFFFF;
-            if (previous && nid <= *previous)
+            if (previous && nid <= *previous) {
                 add(ProblemId::pst_subnode_tree, e.ib, e.cb, "block", "subnode ids not ascending");
+                return;
+            }
             previous = nid;
-            reference(child.bid, e.ib, "subnode tree");
-            if (child.bid_sub != 0) reference(child.bid_sub, e.ib, "subnode tree");
         }
     }
 
-    void walk_nodes() {
+    bool node_exists(std::uint32_t nid) const { return find_node(file_, *layout_, header_.nbt, nid).has_value(); }
+
+    // Pass 2: every node's id, parent, and the header's NID high-water marks.
+    void check_nodes() {
+        std::array<std::uint32_t, 32> highest{};
         TreeVisitor v;
-        v.page = [&](const Bref& p) {
-            highest_page_ = std::max(highest_page_, p.bid);
-            pages_.push_back(p.ib);
-        };
+        v.page = [&](const Bref& p) { highest_page_ = std::max(highest_page_, p.bid); };
         v.nbt = [&](const NbtEntry& n) {
             const auto nid = static_cast<std::uint32_t>(n.nid);
-            nodes_.push_back({nid, n.parent});
-            if (!known_nid_type(nid_type(nid)))
+            const std::uint32_t type = nid_type(nid);
+            if (!known_nid_type(type))
                 add(ProblemId::pst_node_type, n.at, layout_->nbt_entry, "NBT entry",
-                    "node " + std::to_string(nid) + " of type " + std::to_string(nid_type(nid)));
-            if (nid_type(nid) == 0x04) ++log_.messages.found;
-            if (n.bid_data != 0) reference(n.bid_data, n.at, "NBT entry");
-            if (n.bid_sub != 0) reference(n.bid_sub, n.at, "NBT entry");
+                    "node " + std::to_string(nid) + " of type " + std::to_string(type));
+            if (type == 0x04) ++log_.messages.found;
+            highest[type] = std::max(highest[type], nid >> 5);
+            if (n.parent != 0 && !node_exists(n.parent))
+                add(ProblemId::pst_node_parent, n.at, layout_->nbt_entry, "NBT entry",
+                    "node " + std::to_string(nid) + "'s parent " + std::to_string(n.parent) + " does not exist");
         };
         const TreeWalk walk = walk_tree(file_, *layout_, PageType::nbt, header_.nbt, v);
         tree_findings(walk, "NBT");
-        std::sort(nodes_.begin(), nodes_.end());
-        const auto exists = [&](std::uint32_t nid) {
-            return std::binary_search(nodes_.begin(), nodes_.end(), std::pair{nid, std::uint32_t{0}},
-                                      [](const auto& a, const auto& b) { return a.first < b.first; });
-        };
-        for (const auto& [nid, parent] : nodes_)
-            if (parent != 0 && !exists(parent))
-                add(ProblemId::pst_node_parent, 0, 0, "node",
-                    "node " + std::to_string(nid) + "'s parent " + std::to_string(parent) + " does not exist");
+        pages_ += walk.pages;
         // rgnid[t] is the highest NID index given to type t so far: a node
         // above it gets its NID given again ([MS-PST] 2.2.2.6; every corpus
         // file has rgnid equal to the highest index in use for the types it
         // uses).
-        std::array<std::uint32_t, 32> highest{};
-        for (const auto& [nid, parent] : nodes_) highest[nid_type(nid)] = std::max(highest[nid_type(nid)], nid >> 5);
         for (std::uint32_t t = 0; t < highest.size(); ++t)
             if (highest[t] > header_.rgnid[t])
                 add(ProblemId::pst_next_id_low, 0, 0, "header",
                     "rgnid[" + std::to_string(t) + "] " + std::to_string(header_.rgnid[t]) + ", node index " +
                         std::to_string(highest[t]) + " in use");
         for (const std::uint32_t nid : required_nodes)
-            if (!exists(nid)) add(ProblemId::pst_node_missing, 0, 0, "node", "node " + std::to_string(nid));
+            if (!node_exists(nid)) add(ProblemId::pst_node_missing, 0, 0, "node", "node " + std::to_string(nid));
         log_.messages.intact = log_.messages.found;
     }
 
-    // cRef counts the BBT's own reference too: every block in the corpus's
-    // Outlook files has cRef one above the references the trees hold.
+    // Pass 3, per range of block ids: cRef against the references the NBT
+    // and the internal blocks hold. cRef counts the BBT's own reference too:
+    // every block in the corpus's Outlook files has cRef one above the
+    // references the trees hold.
     void reference_counts() {
-        for (const BlockRecord& b : blocks_)
-            if (b.refs + 1 != b.cref && b.ib < file_.size())  // a block past the end is reported already
-                add(ProblemId::pst_block_refcount, b.ib, b.cb, "block",
-                    "block " + std::to_string(b.bid) + ": cRef " + std::to_string(b.cref) + ", " +
-                        std::to_string(b.refs) + " reference(s) found");
+        std::vector<std::uint64_t> bounds = bid_bounds_;
+        std::sort(bounds.begin(), bounds.end());
+        bounds.erase(std::unique(bounds.begin(), bounds.end()), bounds.end());
+        std::vector<BlockRecord> records;
+        for (std::size_t r = 0; r <= bounds.size(); ++r) {
+            if (stopped()) return;
+            const std::uint64_t lo = r == 0 ? 0 : bounds[r - 1];
+            const std::uint64_t hi = r == bounds.size() ? UINT64_MAX : bounds[r];
+            const auto in_range = [&](std::uint64_t bid) { return bid_key(bid) >= lo && bid_key(bid) < hi; };
+            records.clear();
+            TreeVisitor collect;
+            collect.bbt = [&](const BbtEntry& e) {
+                if (in_range(e.bid))
+                    records.push_back({bid_key(e.bid), e.ib, e.cb, static_cast<std::uint16_t>(e.cref), 0});
+            };
+            rewalk(PageType::bbt, collect);
+            // The walk gives keys in order; sorted anyway for the lookups.
+            std::sort(records.begin(), records.end(),
+                      [](const BlockRecord& a, const BlockRecord& b) { return a.bid < b.bid; });
+            const auto reference = [&](std::uint64_t bid, std::uint64_t at, const char* from) {
+                if (!in_range(bid)) return;
+                const auto it = std::lower_bound(records.begin(), records.end(), bid_key(bid),
+                                                 [](const BlockRecord& b, std::uint64_t k) { return b.bid < k; });
+                if (it == records.end() || it->bid != bid_key(bid)) {
+                    add(ProblemId::pst_block_missing, at, 0, from, "block " + std::to_string(bid));
+                    return;
+                }
+                if (it->refs < UINT16_MAX) ++it->refs;
+            };
+            TreeVisitor internals;
+            internals.bbt = [&](const BbtEntry& e) {
+                if ((e.bid & bid_internal) == 0) return;
+                std::vector<BlockDefect> ignored;
+                const std::optional<InternalBlock> ib = internal_block(e, ignored);
+                if (!ib || !ib->valid) return;
+                for (const InternalBlock::Entry& child : ib->entries) {
+                    reference(child.bid, e.ib, ib->btype == 1 ? "data tree" : "subnode tree");
+                    if (child.bid_sub != 0) reference(child.bid_sub, e.ib, "subnode tree");
+                }
+            };
+            rewalk(PageType::bbt, internals);
+            TreeVisitor nodes;
+            nodes.nbt = [&](const NbtEntry& n) {
+                if (n.bid_data != 0) reference(n.bid_data, n.at, "NBT entry");
+                if (n.bid_sub != 0) reference(n.bid_sub, n.at, "NBT entry");
+            };
+            rewalk(PageType::nbt, nodes);
+            for (const BlockRecord& b : records)
+                if (b.refs + 1 != b.cref && b.ib < file_.size())  // a block past the end is reported already
+                    add(ProblemId::pst_block_refcount, b.ib, b.cb, "block",
+                        "block " + std::to_string(b.bid) + ": cRef " + std::to_string(b.cref) + ", " +
+                            std::to_string(b.refs) + " reference(s) found");
+        }
     }
 
-    // Everything in use must be marked allocated, nothing may overlap, and
-    // what is marked but unused is leaked space ([MS-PST] 2.6.1.3). Maps a
-    // writer left invalid (fAMapValid 0) are stale by definition: not read.
+    // Pass 4, per range of offsets: everything in use must be marked
+    // allocated, nothing may overlap, and what is marked but unused is
+    // leaked space ([MS-PST] 2.6.1.3). Maps a writer left invalid
+    // (fAMapValid 0) are stale by definition: not read.
     void allocation_maps() {
-        if (header_.amap_valid == 0) return;
         const Layout& l = *layout_;
-        struct Extent {
-            std::uint64_t ib;
-            std::uint64_t size;
-        };
-        std::vector<Extent> used;
-        used.reserve(blocks_.size() + pages_.size());
-        // Blocks the BBT places past the end are reported already.
-        for (const BlockRecord& b : blocks_)
-            if (b.ib <= file_.size() && file_.size() - b.ib >= l.align_block(b.cb))
-                used.push_back({b.ib, l.align_block(b.cb)});
-        for (const std::uint64_t p : pages_) used.push_back({p, l.page_size});
         const std::uint64_t end = std::min<std::uint64_t>(header_.file_eof, file_.size());
-        std::vector<std::uint64_t> maps;
-        for (std::uint64_t at = l.first_amap; at < end; at += l.amap_span) {
-            maps.push_back(at);
-            used.push_back({at, l.page_size});
-        }
-        if (l.first_pmap)
-            for (std::uint64_t at = *l.first_pmap; at < end; at += 8 * l.amap_span) used.push_back({at, l.page_size});
-        std::sort(used.begin(), used.end(), [](const Extent& a, const Extent& b) { return a.ib < b.ib; });
-        for (std::size_t i = 1; i < used.size(); ++i)
-            if (used[i - 1].ib + used[i - 1].size > used[i].ib)
-                add(ProblemId::pst_overlap, used[i].ib, used[i].size, "block",
-                    "starts inside the block or page at " + std::to_string(used[i - 1].ib));
-
+        check_dlist(end);
+        if (header_.amap_valid == 0) return;
+        const std::uint64_t spans = end > l.first_amap ? (end - l.first_amap + l.amap_span - 1) / l.amap_span : 1;
+        const std::uint64_t passes = std::clamp<std::uint64_t>((blocks_ + pages_ + spans) / budget_ + 1, 1, spans);
+        const std::uint64_t spans_per_pass = (spans + passes - 1) / passes;
+        std::optional<Extent> previous;  // the extent reaching furthest so far
         std::uint64_t free_units = 0;
-        std::size_t next = 0;  // first extent not yet below the current map
-        for (const std::uint64_t at : maps) {
-            const std::optional<ByteView> page = page_at(file_, at, l);
-            std::vector<PageDefect> found;
-            if (!page || !check_page_trailer(*page, l, PageType::amap, at, found)) {
-                add(ProblemId::pst_amap_page, at, l.page_size, "AMap page",
-                    found.empty() ? "past the end of the file" : std::string(pst::defect_name(found[0].kind)));
-                while (next < used.size() && used[next].ib < at + l.amap_span) ++next;
-                continue;
-            }
-            const ByteView bits = page->sub(l.amap_bits_offset, l.amap_bytes);
-            const auto allocated = [&](std::uint64_t offset) {
-                const std::uint64_t unit = (offset - at) / l.amap_unit;
-                return ((bits.at_or(unit / 8, 0) >> (7 - unit % 8)) & 1) != 0;
+        std::optional<std::uint64_t> last_map;
+        std::vector<Extent> used;
+        for (std::uint64_t p = 0; p < passes; ++p) {
+            if (stopped()) return;
+            const std::uint64_t lo = p == 0 ? 0 : l.first_amap + p * spans_per_pass * l.amap_span;
+            const std::uint64_t hi = p + 1 == passes ? UINT64_MAX : l.first_amap + (p + 1) * spans_per_pass * l.amap_span;
+            const auto in_range = [&](std::uint64_t ib) { return ib >= lo && ib < hi; };
+            used.clear();
+            TreeVisitor v;
+            v.page = [&](const Bref& page) {
+                if (in_range(page.ib)) used.push_back({page.ib, l.page_size});
             };
-            const std::uint64_t stop = std::min(at + l.amap_span, end);
-            std::uint64_t covered_to = at;
-            std::uint64_t leaked = 0;
-            std::uint64_t first_leak = 0;
-            for (std::uint64_t unit_at = at; unit_at < stop; unit_at += l.amap_unit) {
-                while (next < used.size() && used[next].ib <= unit_at) {
-                    const Extent& e = used[next++];
-                    for (std::uint64_t u = e.ib; u < e.ib + e.size && u < stop; u += l.amap_unit)
-                        if (u >= at && !allocated(u)) {
-                            add(ProblemId::pst_amap_unmarked, e.ib, e.size, "block", "marked free at " + std::to_string(u));
-                            break;
-                        }
-                    covered_to = std::max(covered_to, e.ib + e.size);
-                }
-                const bool set = allocated(unit_at);
-                if (!set) ++free_units;
-                if (set && unit_at >= covered_to) {
-                    if (leaked == 0) first_leak = unit_at;
-                    leaked += l.amap_unit;
+            v.bbt = [&](const BbtEntry& b) {
+                // Blocks the BBT places past the end are reported already.
+                if (in_range(b.ib) && b.ib <= file_.size() && file_.size() - b.ib >= l.align_block(b.cb))
+                    used.push_back({b.ib, l.align_block(b.cb)});
+            };
+            rewalk(PageType::bbt, v);
+            rewalk(PageType::nbt, v);
+            const std::vector<MapPage> maps = map_pages(l, lo, std::min(hi, end));
+            for (const MapPage& m : maps) used.push_back({m.ib, l.page_size});
+            std::sort(used.begin(), used.end(), [](const Extent& a, const Extent& b) { return a.ib < b.ib; });
+            for (const Extent& e : used) {
+                if (previous && previous->ib + previous->size > e.ib)
+                    add(ProblemId::pst_overlap, e.ib, e.size, "block",
+                        "starts inside the block or page at " + std::to_string(previous->ib));
+                if (!previous || e.ib + e.size > previous->ib + previous->size) previous = e;
+            }
+            for (const MapPage& m : maps) {
+                if (m.type == PageType::amap) {
+                    check_amap(m.ib, end, used, free_units);
+                    last_map = m.ib;
+                } else {
+                    check_map_page(m);
                 }
             }
-            if (leaked > 0)
-                add(ProblemId::pst_leak, first_leak, leaked, "AMap page",
-                    std::to_string(leaked) + " bytes in the map at " + std::to_string(at));
         }
         // ibAMapLast names the last map page; one more would have to lie
         // past the end of the file ([MS-PST] 2.2.2.5).
-        if (!maps.empty() && maps.back() != header_.amap_last)
-            add(ProblemId::pst_amap_page, maps.back(), l.page_size, "header",
-                "ibAMapLast " + std::to_string(header_.amap_last) + ", the last map is at " +
-                    std::to_string(maps.back()));
+        if (last_map && *last_map != header_.amap_last)
+            add(ProblemId::pst_amap_page, *last_map, l.page_size, "header",
+                "ibAMapLast " + std::to_string(header_.amap_last) + ", the last map is at " + std::to_string(*last_map));
         if (free_units * l.amap_unit != header_.amap_free)
             add(ProblemId::pst_amap_free_count, 0, 0, "header",
                 "cbAMapFree " + std::to_string(header_.amap_free) + ", the maps hold " +
                     std::to_string(free_units * l.amap_unit) + " free bytes");
     }
 
+    // One AMap page against the extents in use (sorted) in its span.
+    void check_amap(std::uint64_t at, std::uint64_t end, const std::vector<Extent>& used, std::uint64_t& free_units) {
+        const Layout& l = *layout_;
+        const std::optional<ByteView> page = page_at(file_, at, l);
+        std::vector<PageDefect> found;
+        if (!page || !check_page_trailer(*page, l, PageType::amap, at, found)) {
+            add(ProblemId::pst_amap_page, at, l.page_size, "AMap page",
+                found.empty() ? "past the end of the file" : std::string(pst::defect_name(found[0].kind)));
+            return;
+        }
+        const ByteView bits = page->sub(l.amap_bits_offset, l.amap_bytes);
+        const auto allocated = [&](std::uint64_t offset) {
+            const std::uint64_t unit = (offset - at) / l.amap_unit;
+            return ((bits.at_or(unit / 8, 0) >> (7 - unit % 8)) & 1) != 0;
+        };
+        const std::uint64_t stop = std::min(at + l.amap_span, end);
+        auto next = std::lower_bound(used.begin(), used.end(), at, [](const Extent& e, std::uint64_t o) { return e.ib < o; });
+        std::uint64_t covered_to = at;
+        std::uint64_t leaked = 0;
+        std::uint64_t first_leak = 0;
+        for (std::uint64_t unit_at = at; unit_at < stop; unit_at += l.amap_unit) {
+            for (; next != used.end() && next->ib <= unit_at; ++next) {
+                for (std::uint64_t u = next->ib; u < next->ib + next->size && u < stop; u += l.amap_unit)
+                    if (!allocated(u)) {
+                        add(ProblemId::pst_amap_unmarked, next->ib, next->size, "block",
+                            "marked free at " + std::to_string(u));
+                        break;
+                    }
+                covered_to = std::max(covered_to, next->ib + next->size);
+            }
+            const bool set = allocated(unit_at);
+            if (!set) ++free_units;
+            if (set && unit_at >= covered_to) {
+                if (leaked == 0) first_leak = unit_at;
+                leaked += l.amap_unit;
+            }
+        }
+        if (leaked > 0)
+            add(ProblemId::pst_leak, first_leak, leaked, "AMap page",
+                std::to_string(leaked) + " bytes in the map at " + std::to_string(at));
+    }
+
+    // PMap, FMap and FPMap pages are deprecated and their content ignored,
+    // but they must stay in place with their checksums ([MS-PST] 2.2.2.7.3).
+    void check_map_page(const MapPage& m) {
+        const std::optional<ByteView> page = page_at(file_, m.ib, *layout_);
+        std::vector<PageDefect> found;
+        if (!page || !check_page_trailer(*page, *layout_, m.type, m.ib, found))
+            add(ProblemId::pst_map_page, m.ib, layout_->page_size, map_name(m.type),
+                found.empty() ? "past the end of the file" : std::string(pst::defect_name(found[0].kind)));
+    }
+
+    static const char* map_name(PageType t) {
+        switch (t) {
+            case PageType::pmap: return "PMap page";
+            case PageType::fmap: return "FMap page";
+            case PageType::fpmap: return "FPMap page";
+            default: return "AMap page";
+        }
+    }
+
+    // The density list is optional and only a hint for allocation ([MS-PST]
+    // 2.6.1.1.2: updating it is optional): Outlook before 2007 SP2 leaves its
+    // page zeroed, and other writers leave it damaged or out of date (Aspose
+    // files in the corpus: a CRC that no longer holds, entries past the end,
+    // free counts of an earlier state). Information, never damage.
+    void check_dlist(std::uint64_t end) {
+        const Layout& l = *layout_;
+        const std::uint64_t at = dlist_offset(l);
+        const std::optional<ByteView> page = page_at(file_, at, l);
+        if (!page || page->size() == 0) return;
+        bool zero = true;
+        for (std::uint64_t i = 0; i < page->size() && zero; ++i) zero = page->at_or(i, 0) == 0;
+        if (zero) return;
+        std::vector<PageDefect> found;
+        if (!check_page_trailer(*page, l, PageType::dlist, std::nullopt, found)) {
+            add(ProblemId::pst_dlist_stale, at, l.page_size, "DList page", std::string(pst::defect_name(found[0].kind)));
+            return;
+        }
+        if (header_.amap_valid == 0) return;
+        for (const DlistEntry& e : read_dlist(*page, l).entries) {
+            const std::uint64_t amap = l.first_amap + std::uint64_t{e.amap} * l.amap_span;
+            const std::optional<ByteView> map = amap < end ? page_at(file_, amap, l) : std::nullopt;
+            std::uint32_t free = 0;
+            if (map) {
+                const ByteView bits = map->sub(l.amap_bits_offset, l.amap_bytes);
+                for (std::uint64_t i = 0; i < bits.size(); ++i)
+                    free += 8 - static_cast<std::uint32_t>(std::popcount(bits.at_or(i, 0xFF)));
+            }
+            if (!map || free != e.free_slots) {
+                add(ProblemId::pst_dlist_stale, at, l.page_size, "DList page",
+                    "AMap " + std::to_string(e.amap) + ": " + std::to_string(e.free_slots) + " free slots listed, " +
+                        (map ? std::to_string(free) + " free in the map" : std::string("no such map")));
+                return;
+            }
+        }
+    }
+
     void next_ids() {
-        const std::uint64_t highest_block = blocks_.empty() ? 0 : blocks_.back().bid;
-        if (header_.bid_next_b != 0 && highest_block >= header_.bid_next_b)
+        if (header_.bid_next_b != 0 && blocks_ > 0 && highest_block_ >= header_.bid_next_b)
             add(ProblemId::pst_next_id_low, 0, 0, "header",
-                "bidNextB " + std::to_string(header_.bid_next_b) + ", block " + std::to_string(highest_block) +
+                "bidNextB " + std::to_string(header_.bid_next_b) + ", block " + std::to_string(highest_block_) +
                     " in use");
         if (header_.bid_next_p != 0 && highest_page_ >= header_.bid_next_p)
             add(ProblemId::pst_next_id_low, 0, 0, "header",
@@ -414,19 +531,22 @@ private:
     ByteView file_;
     StoreLog& log_;
     const CheckHooks& hooks_;
+    std::size_t budget_;
     Header header_;
     const Layout* layout_ = nullptr;
-    std::vector<BlockRecord> blocks_;
-    std::vector<BbtEntry> internal_;
-    std::vector<unsigned char> inflated_;  // reused for each compressed internal block
-    std::vector<std::pair<std::uint32_t, std::uint32_t>> nodes_;  // (nid, parent)
+    std::uint64_t blocks_ = 0;
+    std::uint64_t pages_ = 0;
+    std::uint64_t highest_block_ = 0;
     std::uint64_t highest_page_ = 0;
-    std::vector<std::uint64_t> pages_;  // B-tree pages in use
+    std::vector<std::uint64_t> bid_bounds_;  // where each reference-count range starts
+    std::vector<unsigned char> inflated_;    // reused for each compressed internal block
     std::map<ProblemId, std::size_t> per_kind_;
 };
 
 }  // namespace
 
-void check_pst(const Source& source, StoreLog& log, const CheckHooks& hooks) { PstChecker(source, log, hooks).run(); }
+void check_pst(const Source& source, StoreLog& log, const CheckHooks& hooks, const PstCheckOptions& options) {
+    PstChecker(source, log, hooks, options).run();
+}
 
 }  // namespace mailfsck

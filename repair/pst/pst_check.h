@@ -4,12 +4,20 @@
 // inconsistency logged with its offset under a PST catalogue code.
 #pragma once
 
+#include <cstddef>
+
 #include "parsers/bytes/source.h"
 #include "repair/log/salvage_log.h"
 #include "repair/store/store.h"
 
 namespace mailfsck {
 
-void check_pst(const Source& source, StoreLog& log, const CheckHooks& hooks);
+struct PstCheckOptions {
+    // Blocks held in memory at once (about 24 bytes each); files with more
+    // are checked in several passes (see pst_check.cpp).
+    std::size_t records_per_pass = std::size_t{1} << 21;
+};
+
+void check_pst(const Source& source, StoreLog& log, const CheckHooks& hooks, const PstCheckOptions& options = {});
 
 }  // namespace mailfsck
