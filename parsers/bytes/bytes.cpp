@@ -90,16 +90,4 @@ void Cursor::skip(std::uint64_t n) {
     pos_ += n;
 }
 
-std::uint64_t Cursor::take(unsigned n) {
-    if (!ok_ || n > remaining()) {
-        ok_ = false;
-        return 0;
-    }
-    std::uint64_t value = 0;
-    const unsigned char* p = v_.data() + pos_;
-    for (unsigned i = 0; i < n; ++i) value |= static_cast<std::uint64_t>(p[i]) << (8 * i);
-    pos_ += n;
-    return value;
-}
-
 }  // namespace mailfsck

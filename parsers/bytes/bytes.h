@@ -105,7 +105,18 @@ public:
     void skip(std::uint64_t n);
 
 private:
-    std::uint64_t take(unsigned n);
+    // Inline: B-tree walks and block checks read millions of fields.
+    std::uint64_t take(unsigned n) {
+        if (!ok_ || n > remaining()) {
+            ok_ = false;
+            return 0;
+        }
+        std::uint64_t value = 0;
+        const unsigned char* p = v_.data() + pos_;
+        for (unsigned i = 0; i < n; ++i) value |= static_cast<std::uint64_t>(p[i]) << (8 * i);
+        pos_ += n;
+        return value;
+    }
     ByteView v_;
     std::uint64_t pos_;
     bool ok_;

@@ -86,6 +86,25 @@ struct BlockRecord {
     std::uint16_t refs = 0;
 };
 
+// Bitmaps as the AMap keeps them: one bit per unit, most significant first.
+void set_bits(std::vector<unsigned char>& m, std::uint64_t first, std::uint64_t last) {
+    for (; first < last && first % 8 != 0; ++first) m[first / 8] = static_cast<unsigned char>(m[first / 8] | (0x80U >> (first % 8)));
+    for (; first + 8 <= last; first += 8) m[first / 8] = 0xFF;
+    for (; first < last; ++first) m[first / 8] = static_cast<unsigned char>(m[first / 8] | (0x80U >> (first % 8)));
+}
+
+std::optional<std::uint64_t> first_clear(const std::vector<unsigned char>& m, std::uint64_t first, std::uint64_t last) {
+    while (first < last) {
+        if (first % 8 == 0 && first + 8 <= last && m[first / 8] == 0xFF) {
+            first += 8;
+            continue;
+        }
+        if ((m[first / 8] & (0x80U >> (first % 8))) == 0) return first;
+        ++first;
+    }
+    return std::nullopt;
+}
+
 // A stretch of the file some structure in use occupies.
 struct Extent {
     std::uint64_t ib;
@@ -429,36 +448,39 @@ private:
                 found.empty() ? "past the end of the file" : std::string(pst::defect_name(found[0].kind)));
             return;
         }
-        const ByteView bits = page->sub(l.amap_bits_offset, l.amap_bytes);
-        const auto allocated = [&](std::uint64_t offset) {
-            const std::uint64_t unit = (offset - at) / l.amap_unit;
-            return ((bits.at_or(unit / 8, 0) >> (7 - unit % 8)) & 1) != 0;
-        };
+        // Byte-wide work on the map and on a bitmap of what is in use (one
+        // bit per unit, most significant first, as in the AMap): a 50 GB
+        // file has 200,000 maps of 3,968 units each.
         const std::uint64_t stop = std::min(at + l.amap_span, end);
-        auto next = std::lower_bound(used.begin(), used.end(), at, [](const Extent& e, std::uint64_t o) { return e.ib < o; });
-        std::uint64_t covered_to = at;
-        std::uint64_t leaked = 0;
-        std::uint64_t first_leak = 0;
-        for (std::uint64_t unit_at = at; unit_at < stop; unit_at += l.amap_unit) {
-            for (; next != used.end() && next->ib <= unit_at; ++next) {
-                for (std::uint64_t u = next->ib; u < next->ib + next->size && u < stop; u += l.amap_unit)
-                    if (!allocated(u)) {
-                        add(ProblemId::pst_amap_unmarked, next->ib, next->size, "block",
-                            "marked free at " + std::to_string(u));
-                        break;
-                    }
-                covered_to = std::max(covered_to, next->ib + next->size);
-            }
-            const bool set = allocated(unit_at);
-            if (!set) ++free_units;
-            if (set && unit_at >= covered_to) {
-                if (leaked == 0) first_leak = unit_at;
-                leaked += l.amap_unit;
-            }
+        const std::uint64_t units = (stop - at + l.amap_unit - 1) / l.amap_unit;
+        const ByteView stored = page->sub(l.amap_bits_offset, l.amap_bytes);
+        std::vector<unsigned char> bits((units + 7) / 8);
+        std::vector<unsigned char> in_use(bits.size(), 0);
+        for (std::uint64_t i = 0; i < bits.size(); ++i) bits[i] = stored.at_or(i, 0);
+        if (units % 8 != 0) bits.back() &= static_cast<unsigned char>(0xFF00 >> (units % 8));
+        for (auto e = std::lower_bound(used.begin(), used.end(), at, [](const Extent& x, std::uint64_t o) { return x.ib < o; });
+             e != used.end() && e->ib < stop; ++e) {
+            const std::uint64_t first = (e->ib - at) / l.amap_unit;
+            const std::uint64_t last = std::min<std::uint64_t>((e->ib + e->size - at + l.amap_unit - 1) / l.amap_unit, units);
+            if (const std::optional<std::uint64_t> u = first_clear(bits, first, last))
+                add(ProblemId::pst_amap_unmarked, e->ib, e->size, "block",
+                    "marked free at " + std::to_string(at + *u * l.amap_unit));
+            set_bits(in_use, first, last);
         }
-        if (leaked > 0)
-            add(ProblemId::pst_leak, first_leak, leaked, "AMap page",
-                std::to_string(leaked) + " bytes in the map at " + std::to_string(at));
+        std::uint64_t leaked_units = 0;
+        std::optional<std::uint64_t> first_leak;
+        for (std::uint64_t i = 0; i < bits.size(); ++i) {
+            free_units += static_cast<std::uint64_t>(std::popcount(static_cast<unsigned char>(~bits[i])));
+            const auto leak = static_cast<unsigned char>(bits[i] & ~in_use[i]);
+            if (leak == 0) continue;
+            if (!first_leak) first_leak = i * 8 + static_cast<std::uint64_t>(std::countl_zero(leak));
+            leaked_units += static_cast<std::uint64_t>(std::popcount(leak));
+        }
+        // The padding bits past the end of a file cut inside a map are not free space.
+        if (units % 8 != 0) free_units -= 8 - units % 8;
+        if (first_leak)
+            add(ProblemId::pst_leak, at + *first_leak * l.amap_unit, leaked_units * l.amap_unit, "AMap page",
+                std::to_string(leaked_units * l.amap_unit) + " bytes in the map at " + std::to_string(at));
     }
 
     // PMap, FMap and FPMap pages are deprecated and their content ignored,
