@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "parsers/bytes/bytes.h"
+#include "parsers/pst/crypt.h"
 #include "parsers/pst/format.h"
 
 namespace mailfsck::pst {
@@ -40,8 +41,6 @@ struct HeaderDefect {
     std::uint64_t length = 0;
     std::string detail;
 };
-
-enum class Crypt : std::uint8_t { none = 0, permute = 1, cyclic = 2 };
 
 struct Header {
     std::uint32_t magic = 0;

@@ -1,0 +1,123 @@
+// Nodes ([MS-PST] 2.2.2.8.3, 2.4): what the LTP and messaging layers see of
+// the node database. A node is a data tree (one data block, or an XBLOCK /
+// XXBLOCK of them) and a subnode tree (SLBLOCK / SIBLOCK) of further nodes.
+// Blocks are reached through BlockIndex, which the B-trees back here and
+// which salvage can back with blocks found by scanning the file instead.
+// Every read is checked (trailer, CRC), inflated (4K) and decrypted; what
+// cannot be read is named, never guessed.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "parsers/bytes/bytes.h"
+#include "parsers/pst/block.h"
+#include "parsers/pst/btree.h"
+#include "parsers/pst/crypt.h"
+#include "parsers/pst/format.h"
+
+namespace mailfsck::pst {
+
+class BlockIndex {
+public:
+    virtual ~BlockIndex() = default;
+    [[nodiscard]] virtual std::optional<BbtEntry> block(std::uint64_t bid) const = 0;
+};
+
+class NodeIndex {
+public:
+    virtual ~NodeIndex() = default;
+    [[nodiscard]] virtual std::optional<NbtEntry> node(std::uint32_t nid) const = 0;
+};
+
+// Lookups from the header's B-tree roots: no table of the file in memory.
+class BTreeIndex final : public BlockIndex, public NodeIndex {
+public:
+    BTreeIndex(ByteView file, const Layout& layout, Bref bbt, Bref nbt)
+        : file_(file), layout_(&layout), bbt_(bbt), nbt_(nbt) {}
+    [[nodiscard]] std::optional<BbtEntry> block(std::uint64_t bid) const override;
+    [[nodiscard]] std::optional<NbtEntry> node(std::uint32_t nid) const override;
+
+private:
+    ByteView file_;
+    const Layout* layout_;
+    Bref bbt_;
+    Bref nbt_;
+};
+
+// Why a block could not be read.
+enum class ReadFault {
+    missing,          // the index has no such block
+    damaged,          // its trailer or CRC does not check out
+    not_inflatable,   // a 4K compressed block that does not inflate to its size
+    bad_tree,         // an internal block of the wrong kind or shape
+    too_large,        // a data tree beyond the bound on one node's data
+};
+
+struct ReadIssue {
+    ReadFault fault;
+    std::uint64_t bid = 0;
+    std::uint64_t offset = 0;  // the block's, when the index knows it
+};
+
+[[nodiscard]] std::string_view fault_name(ReadFault f);
+
+// A SLENTRY ([MS-PST] 2.2.2.8.3.3.1.1): one subnode of a node.
+struct Subnode {
+    std::uint32_t nid = 0;
+    std::uint64_t bid_data = 0;
+    std::uint64_t bid_sub = 0;
+};
+
+class NodeReader {
+public:
+    NodeReader(ByteView file, const Layout& layout, Crypt crypt, const BlockIndex& index)
+        : file_(file), layout_(&layout), crypt_(crypt), index_(&index) {}
+
+    // One block as its node sees it; nullopt (and an issue) when it cannot
+    // be read.
+    [[nodiscard]] std::optional<std::vector<unsigned char>> block(std::uint64_t bid,
+                                                                  std::vector<ReadIssue>& issues) const;
+
+    // The data blocks of the data tree at `bid`, in order: `bid` itself when
+    // it is a data block. Children that cannot be read are left out, with
+    // an issue each.
+    [[nodiscard]] std::vector<std::uint64_t> data_blocks(std::uint64_t bid, std::vector<ReadIssue>& issues) const;
+
+    // A node's whole data stream (its data blocks concatenated), bounded by
+    // max_node_data; blocks that cannot be read are left out.
+    [[nodiscard]] std::vector<unsigned char> data(std::uint64_t bid, std::vector<ReadIssue>& issues) const;
+
+    // The entries of the subnode tree at `bid_sub`, in the order stored.
+    [[nodiscard]] std::vector<Subnode> subnodes(std::uint64_t bid_sub, std::vector<ReadIssue>& issues) const;
+
+    // Every block a node's trees reach, nested subnode trees included, with
+    // the subnode each belongs to (0: the node itself). Bounded in depth
+    // and in blocks; a tree that reaches a block twice is followed once.
+    void visit_blocks(std::uint64_t bid_data, std::uint64_t bid_sub,
+                      const std::function<void(std::uint64_t bid, std::uint32_t subnode)>& visit) const;
+
+    [[nodiscard]] const Layout& layout() const { return *layout_; }
+
+private:
+    // An internal block's entries, or nullopt (and an issue).
+    std::optional<InternalBlock> internal(std::uint64_t bid, std::vector<ReadIssue>& issues) const;
+
+    ByteView file_;
+    const Layout* layout_;
+    Crypt crypt_;
+    const BlockIndex* index_;
+};
+
+// A node's data may be large (attachments) but not beyond PST limits: an
+// XXBLOCK can hold more than 4 GB in theory; no property can.
+inline constexpr std::uint64_t max_node_data = std::uint64_t{1} << 31;
+
+// Subnode trees nest (an attachment's embedded message has its own); no
+// real file goes deeper than a handful.
+inline constexpr unsigned max_subnode_depth = 16;
+
+}  // namespace mailfsck::pst
