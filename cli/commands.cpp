@@ -163,32 +163,84 @@ std::string_view output_format_name(OutputFormat f) {
     return "?";
 }
 
-// The header, then one line per page and per block: offset, size, id and
-// status, the block map a forensic examiner reads.
+// JSON as one object, written as the records come: {"path", "size",
+// "header", "pages": [...], "bbt": [...], "nbt": [...]}.
+class JsonInspectSink final : public PstInspectSink {
+public:
+    explicit JsonInspectSink(const std::string& path) { std::cout << "{\n  \"path\": " << dump(path); }
+    ~JsonInspectSink() override { std::cout << "\n}\n"; }
+    JsonInspectSink(const JsonInspectSink&) = delete;
+    JsonInspectSink& operator=(const JsonInspectSink&) = delete;
+    void field(std::string_view name, const nlohmann::json& value) override {
+        std::cout << ",\n  " << dump(std::string(name)) << ": " << dump(value);
+    }
+    void begin_list(std::string_view name) override {
+        std::cout << ",\n  " << dump(std::string(name)) << ": [";
+        first_ = true;
+    }
+    void item(const nlohmann::json& record) override {
+        std::cout << (first_ ? "\n    " : ",\n    ") << dump(record);
+        first_ = false;
+    }
+    void end_list() override { std::cout << (first_ ? "]" : "\n  ]"); }
+
+private:
+    static std::string dump(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+    bool first_ = true;
+};
+
+// The header's fields, then one line per page, per block (offset, size, id,
+// kind, owners, status) and per node: the block map a forensic examiner reads.
+class TextInspectSink final : public PstInspectSink {
+public:
+    explicit TextInspectSink(std::string path) : path_(std::move(path)) {}
+    void field(std::string_view name, const nlohmann::json& value) override {
+        if (name == "size") {
+            size_ = value.get<std::uint64_t>();
+            return;
+        }
+        std::cout << path_ << ": " << value["client"].get<std::string>() << ", " << value["format"].get<std::string>()
+                  << " (wVer " << value["wVer"] << "), " << size_ << " bytes\n";
+        for (const auto& [k, v] : value.items())
+            if (k != "defects") std::cout << "  " << k << ": " << v.dump() << "\n";
+        for (const auto& d : value["defects"])
+            std::cout << "  header defect " << d["kind"].get<std::string>() << " @" << d["offset"] << "\n";
+    }
+    void begin_list(std::string_view name) override { list_ = std::string(name); }
+    void item(const nlohmann::json& r) override {
+        if (list_ == "pages") {
+            std::cout << "page  " << r["tree"].get<std::string>() << " @" << r["ib"] << " bid " << r["bid"] << "\n";
+        } else if (list_ == "bbt") {
+            std::cout << "block @" << r["ib"] << "+" << r["cb"] << " bid " << r["bid"] << " cRef " << r["cref"] << " "
+                      << r["kind"].get<std::string>();
+            for (const auto& o : r["owners"])
+                std::cout << " node " << o["node"] << (o.contains("subnode") ? "/" + o["subnode"].dump() : "");
+            if (r["owner_count"].get<std::uint64_t>() > r["owners"].size())
+                std::cout << " (+" << r["owner_count"].get<std::uint64_t>() - r["owners"].size() << " more)";
+            if (r["owner_count"] == 0) std::cout << " unreferenced";
+            for (const auto& p : r["problems"]) std::cout << " " << p.get<std::string>();
+            std::cout << "\n";
+        } else {
+            std::cout << "node  " << r["nid"] << " type " << r["type"] << " data " << r["bid_data"] << " sub "
+                      << r["bid_sub"] << " parent " << r["parent"] << "\n";
+        }
+    }
+    void end_list() override {}
+
+private:
+    std::string path_;
+    std::uint64_t size_ = 0;
+    std::string list_;
+};
+
 int inspect_pst_command(const OpenStore& store, const Args& a) {
-    nlohmann::json j = inspect_pst(*store.source);
-    j["path"] = store.path;
     if (a.json) {
-        std::cout << dump_json(j);
-        return exit_ok;
+        JsonInspectSink sink(store.path);
+        inspect_pst(*store.source, sink);
+    } else {
+        TextInspectSink sink(store.path);
+        inspect_pst(*store.source, sink);
     }
-    const nlohmann::json& h = j["header"];
-    std::cout << store.path << ": " << h["client"].get<std::string>() << ", " << h["format"].get<std::string>()
-              << " (wVer " << h["wVer"] << "), " << j["size"] << " bytes\n";
-    for (const auto& [k, v] : h.items())
-        if (k != "defects") std::cout << "  " << k << ": " << v.dump() << "\n";
-    for (const auto& d : h["defects"]) std::cout << "  header defect " << d["kind"].get<std::string>() << " @" << d["offset"] << "\n";
-    for (const auto& p : j["pages"])
-        std::cout << "page  " << p["tree"].get<std::string>() << " @" << p["ib"] << " bid " << p["bid"] << "\n";
-    for (const auto& b : j["bbt"]) {
-        std::cout << "block @" << b["ib"] << "+" << b["cb"] << " bid " << b["bid"] << " cRef " << b["cref"]
-                  << (b["internal"].get<bool>() ? " internal" : "");
-        for (const auto& p : b["problems"]) std::cout << " " << p.get<std::string>();
-        std::cout << "\n";
-    }
-    for (const auto& n : j["nbt"])
-        std::cout << "node  " << n["nid"] << " type " << n["type"] << " data " << n["bid_data"] << " sub "
-                  << n["bid_sub"] << " parent " << n["parent"] << "\n";
     return exit_ok;
 }
 
