@@ -73,9 +73,16 @@ ProblemId problem_for(BlockDefectKind k) {
 // of the corpus use 0x14, 0x15 and 0x19: only 0x1A-0x1E are never seen.
 bool known_nid_type(std::uint32_t t) { return t <= 0x19 || t == 0x1F; }
 
-// Nodes every PST has ([MS-PST] 2.7.1): the message store, the name-to-id
-// map and the root folder with its three tables.
-constexpr std::uint32_t required_nodes[] = {0x21, 0x61, 0x122, 0x12D, 0x12E, 0x12F};
+// Nodes every PST must have ([MS-PST] 2.4.1, 2.4.3, 2.4.4, 2.7.1): the
+// message store, the name-to-id map, the root folder with its three tables,
+// the search management queue and activity list, and the table templates
+// new folders and messages are made from (hierarchy, contents, associated
+// contents, search contents, attachment and recipient tables). Every PST
+// and OST in the corpus, from Outlook 97 to 2019 and other writers, has all
+// of them; the search domain and gatherer nodes are left out, as some
+// writers do.
+constexpr std::uint32_t required_nodes[] = {0x21,  0x61,  0x122, 0x12D, 0x12E, 0x12F, 0x1E1,
+                                            0x201, 0x60D, 0x60E, 0x60F, 0x610, 0x671, 0x692};
 
 // A block as the BBT lists it, with the references the walk finds to it.
 struct BlockRecord {
@@ -277,7 +284,27 @@ private:
                 return;
             }
             previous = nid;
+            if (ib.level == 1) sibling_key(e, child);
         }
+    }
+
+    // An SIENTRY's key is the first subnode of the SLBLOCK it names
+    // ([MS-PST] 2.2.2.8.3.3.2.1), as a B-tree branch's is of its page.
+    void sibling_key(const BbtEntry& e, const InternalBlock::Entry& child) {
+        const std::optional<BbtEntry> c = lookup(child.bid);
+        if (!c) return;  // reported by the reference count pass
+        std::vector<unsigned char> buffer;
+        const std::optional<ByteView> content = block_content(file_.sub(c->ib, c->cb), c->cb_inflated, buffer);
+        const InternalBlock sl = content ? read_internal_block(*content, *layout_) : InternalBlock{};
+        if (!sl.valid || sl.btype != 2 || sl.level != 0) {
+            add(ProblemId::pst_subnode_tree, c->ib, c->cb, "block", "SIBLOCK child is no SLBLOCK");
+            return;
+        }
+        const std::uint64_t key = child.key & 0xFFFFFFFF;
+        if (!sl.entries.empty() && (sl.entries.front().key & 0xFFFFFFFF) != key)
+            add(ProblemId::pst_subnode_tree, e.ib, e.cb, "block",
+                "SIENTRY key " + std::to_string(key) + ", its SLBLOCK starts at " +
+                    std::to_string(sl.entries.front().key & 0xFFFFFFFF));
     }
 
     bool node_exists(std::uint32_t nid) const { return find_node(file_, *layout_, header_.nbt, nid).has_value(); }

@@ -448,3 +448,41 @@ TEST_CASE("every folder, message and table node reads and decrypts to the heap i
     // The corpus holds all three methods: none, permute and cyclic.
     CHECK(methods == std::set<int>{0, 1, 2});
 }
+
+// The corpus's one SIBLOCK (Outlook 97, ANSI): an SIBLOCK is btype 2,
+// cLevel 1, cEnt(2), then SIENTRYs of a 4-byte NID and a 4-byte BID
+// ([MS-PST] 2.2.2.8.3.3.2). Its second key moved up by one, the block's CRC
+// (ANSI trailer: cb, wSig, bid, then dwCRC, 12 bytes at the end of the
+// 64-byte-aligned block) made right again: the key no longer names its
+// SLBLOCK's first subnode.
+TEST_CASE("an SIBLOCK key that is not its SLBLOCK's first subnode is found") {
+    const auto f = shared_path("pst/simiden_pst2john/97_outlook_pass12345.pst");
+    if (!f) return;
+    TempDir t("pst-siblock");
+    std::string bytes = read_file(*f);
+    const json mine = run_json(tool + " inspect --json - " + q(*f));
+    std::uint64_t at = 0, cb = 0;
+    for (const auto& e : mine["bbt"])
+        if (e["kind"] == "SIBLOCK") {
+            at = e["ib"];
+            cb = e["cb"];
+        }
+    REQUIRE(cb >= 4 + 2 * 8);
+    REQUIRE(bytes[at] == 2);
+    REQUIRE(bytes[at + 1] == 1);
+    bytes[at + 4 + 8] = static_cast<char>(bytes[at + 4 + 8] + 1);
+    boost::crc_optimal<32, 0x04C11DB7, 0, 0, true, true> crc;
+    crc.process_bytes(bytes.data() + at, cb);
+    const std::uint64_t trailer = at + (cb + 12 + 63) / 64 * 64 - 12;
+    for (int i = 0; i < 4; ++i)
+        bytes[trailer + 8 + static_cast<std::uint64_t>(i)] = static_cast<char>((crc.checksum() >> (8 * i)) & 0xFF);
+    write_file(t.path() / "x.pst", bytes);
+    int status = -1;
+    const json st = scan(t.path() / "x.pst", &status);
+    bool found = false;
+    for (const auto& p : st["problems"])
+        found = found || (p["code"] == "PST-0208" && p["offset"] == at &&
+                          p["detail"].get<std::string>().rfind("SIENTRY key", 0) == 0);
+    CHECK(found);
+    CHECK(status == 4);
+}
