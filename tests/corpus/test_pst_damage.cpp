@@ -4,6 +4,7 @@
 // Then the check run in many small passes (bounded memory) must find
 // exactly what it finds in one.
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -34,13 +35,14 @@ struct Geometry {
     std::uint64_t first_amap;
     std::uint64_t amap_span;
     bool pmaps;
+    std::uint64_t amap_bits_at;  // ANSI pads 4 bytes before the bitmap
 };
 
 Geometry geometry(const std::string& bytes) {
     const unsigned wver = static_cast<unsigned char>(bytes[10]) | static_cast<unsigned char>(bytes[11]) << 8;
-    if (wver == 14 || wver == 15) return {512, 64, 12, 8 + 471, 0x4400, 253952, true};
-    if (wver == 23) return {512, 64, 16, 528, 0x4400, 253952, true};
-    return {4096, 512, 24, 528, 0x22000, 4072ULL * 8 * 512, false};
+    if (wver == 14 || wver == 15) return {512, 64, 12, 8 + 471, 0x4400, 253952, true, 4};
+    if (wver == 23) return {512, 64, 16, 528, 0x4400, 253952, true, 0};
+    return {4096, 512, 24, 528, 0x22000, 4072ULL * 8 * 512, false, 0};
 }
 
 // A structure in use: the bytes a check covers (`live`, as pieces) inside
@@ -241,4 +243,58 @@ TEST_CASE("inspect's block map, owners included, is the same in many small passe
         CHECK(one.out["bbt"].size() > 10);
         CHECK(one.out == many.out);
     }
+}
+
+TEST_CASE("each PST damage the generator makes is reported where it was made") {
+    namespace dmg = mailfsck::damage;
+    const auto code = [](const mailfsck::Finding& f) { return std::string(mailfsck::problem(f.id).code); };
+    std::size_t judged = 0, unmarked_found = 0;
+    for (const char* c : cases) {
+        const auto path = shared_path(c);
+        if (!path) return;
+        const std::string clean = read_file(*path);
+        const Geometry g = geometry(clean);
+        for (const dmg::Op op : dmg::ops_for(dmg::StoreKind::pst)) {
+            if (std::string_view(dmg::op_name(op)).rfind("pst-", 0) != 0) continue;  // byte-level ops: above
+            for (std::uint64_t seed = 1; seed <= 4; ++seed) {
+                const dmg::Damaged d = dmg::inject(clean, {op, seed, 1, {}});
+                INFO(c << " " << dmg::op_name(op) << " seed " << seed);
+                REQUIRE(d.injections.size() == 1);
+                const dmg::Injection& in = d.injections.front();
+                const std::vector<mailfsck::Finding> found = check(d.bytes);
+                const auto has = [&](const std::string& want, std::uint64_t begin, std::uint64_t end) {
+                    return std::any_of(found.begin(), found.end(), [&](const mailfsck::Finding& f) {
+                        return code(f) == want && f.offset < end && f.offset + std::max<std::uint64_t>(f.length, 1) > begin;
+                    });
+                };
+                ++judged;
+                switch (op) {
+                    case dmg::Op::pst_zero_bbt_root:
+                    case dmg::Op::pst_zero_nbt_root:
+                        // No longer a B-tree page: the trailer's type is wrong.
+                        CHECK(has("PST-0102", in.offset, in.offset + g.page));
+                        break;
+                    case dmg::Op::pst_zero_header: CHECK(has("PST-0001", 0, 4)); break;
+                    case dmg::Op::pst_header_crc: CHECK(has("PST-0003", 4, 8)); break;
+                    case dmg::Op::pst_amap_bit: {
+                        // The cleared bit's 64 (4K: 512) bytes: a block or page in use
+                        // there is now marked free; if none was, the free count the
+                        // header keeps no longer adds up.
+                        const std::uint64_t unit = g.page == 4096 ? 512 : 64;
+                        const std::uint64_t map = g.first_amap + (in.offset - g.first_amap) / g.amap_span * g.amap_span;
+                        const std::uint64_t bit = (in.offset - map - g.amap_bits_at) * 8 + (7 - *in.bit);
+                        const std::uint64_t at = map + bit * unit;
+                        const bool unmarked = has("PST-0401", at, at + unit);
+                        CHECK((unmarked || has("PST-0404", 0, 1)));
+                        unmarked_found += unmarked ? 1 : 0;
+                        break;
+                    }
+                    default: FAIL("not a PST op");
+                }
+            }
+        }
+    }
+    CHECK(judged >= 60);
+    // Most allocated space is in use: most cleared bits uncover a block.
+    CHECK(unmarked_found >= 8);
 }

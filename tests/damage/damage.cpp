@@ -5,6 +5,7 @@
 #include <set>
 
 #include "parsers/bytes/sha256.h"
+#include "tests/damage/damage_pst.h"
 #include "tests/damage/rng.h"
 
 namespace mailfsck::damage {
@@ -208,13 +209,22 @@ void insert_from_lines(std::string_view clean, const Request& r, Rng& rng, Damag
 struct OpName {
     Op op;
     std::string_view name;
+    std::optional<StoreKind> only;  // none: any file
 };
 
 constexpr OpName op_names[] = {
-    {Op::zero_page, "zero-page"},   {Op::zero_sector, "zero-sector"},
-    {Op::bitflip, "bitflip"},       {Op::truncate, "truncate"},
-    {Op::random_run, "random-run"}, {Op::destroy_separator, "destroy-separator"},
-    {Op::unescaped_from, "unescaped-from"},
+    {Op::zero_page, "zero-page", std::nullopt},
+    {Op::zero_sector, "zero-sector", std::nullopt},
+    {Op::bitflip, "bitflip", std::nullopt},
+    {Op::truncate, "truncate", std::nullopt},
+    {Op::random_run, "random-run", std::nullopt},
+    {Op::destroy_separator, "destroy-separator", StoreKind::mbox},
+    {Op::unescaped_from, "unescaped-from", StoreKind::mbox},
+    {Op::pst_zero_bbt_root, "pst-zero-bbt-root", StoreKind::pst},
+    {Op::pst_zero_nbt_root, "pst-zero-nbt-root", StoreKind::pst},
+    {Op::pst_zero_header, "pst-zero-header", StoreKind::pst},
+    {Op::pst_header_crc, "pst-header-crc", StoreKind::pst},
+    {Op::pst_amap_bit, "pst-amap-bit", StoreKind::pst},
 };
 
 // mboxrd: a line that starts ">*From " gains one '>'.
@@ -237,13 +247,11 @@ std::optional<Op> parse_op(std::string_view name) {
     return std::nullopt;
 }
 
-const std::vector<Op>& all_ops() {
-    static const std::vector<Op> ops = [] {
-        std::vector<Op> v;
-        for (const OpName& o : op_names) v.push_back(o.op);
-        return v;
-    }();
-    return ops;
+std::vector<Op> ops_for(StoreKind kind) {
+    std::vector<Op> v;
+    for (const OpName& o : op_names)
+        if (!o.only || *o.only == kind) v.push_back(o.op);
+    return v;
 }
 
 std::string sha256_hex(std::string_view bytes) {
@@ -264,6 +272,11 @@ Damaged inject(std::string_view clean, const Request& request) {
         case Op::random_run: random_runs(clean, request, rng, d); break;
         case Op::destroy_separator: destroy_separators(clean, request, rng, d); break;
         case Op::unescaped_from: insert_from_lines(clean, request, rng, d); break;
+        case Op::pst_zero_bbt_root:
+        case Op::pst_zero_nbt_root:
+        case Op::pst_zero_header:
+        case Op::pst_header_crc:
+        case Op::pst_amap_bit: damage_pst(clean, request, rng, d); break;
     }
     return d;
 }

@@ -27,7 +27,17 @@ enum class Op {
     random_run,         // a run of >= 64 random bytes written over the data
     destroy_separator,  // the "From " of a separator line overwritten, same length
     unescaped_from,     // a "From " envelope line inserted at a body line start
+    // PST/OST only (tests/damage/damage_pst.cpp): structures found from the
+    // header by [MS-PST] offsets, independently of the parser under test.
+    pst_zero_bbt_root,  // the block B-tree's root page zeroed
+    pst_zero_nbt_root,  // the node B-tree's root page zeroed
+    pst_zero_header,    // the first 512 bytes (the header) zeroed
+    pst_header_crc,     // one bit flipped inside what the header CRC covers
+    pst_amap_bit,       // one set allocation-map bit cleared, the map's CRC made right again
 };
+
+// The kinds of store an op applies to: byte-level ops apply to every file.
+enum class StoreKind { mbox, pst };
 
 inline constexpr std::uint64_t page_size = 4096;
 inline constexpr std::uint64_t sector_size = 512;
@@ -37,7 +47,8 @@ inline constexpr std::string_view inserted_from_line = "From someone@example.com
 
 [[nodiscard]] std::string_view op_name(Op op);
 [[nodiscard]] std::optional<Op> parse_op(std::string_view name);
-[[nodiscard]] const std::vector<Op>& all_ops();
+// The ops that apply to a kind of store: the byte-level ones and its own.
+[[nodiscard]] std::vector<Op> ops_for(StoreKind kind);
 
 // One injected damage. `offset`/`length` are in the damaged file;
 // `original_offset`/`original_length` in the clean input. They differ for an

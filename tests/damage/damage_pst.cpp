@@ -1,0 +1,106 @@
+#include "damage_pst.h"
+
+#include <boost/crc.hpp>
+#include <optional>
+
+namespace mailfsck::damage {
+namespace {
+
+struct Geometry {
+    std::uint64_t page;
+    std::uint64_t nbt_root_at;  // where the header keeps each root's ib
+    std::uint64_t bbt_root_at;
+    bool wide;                  // 64-bit offsets
+    std::uint64_t first_amap;
+    std::uint64_t amap_span;
+    std::uint64_t amap_bits_at;  // within the page
+    std::uint64_t amap_bytes;
+    std::uint64_t page_trailer;
+    std::uint64_t crc_in_trailer;
+};
+
+std::uint64_t read_le(std::string_view s, std::uint64_t at, unsigned n) {
+    std::uint64_t v = 0;
+    for (unsigned i = 0; i < n; ++i) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(s[at + i])) << (8 * i);
+    return v;
+}
+
+std::optional<Geometry> geometry(std::string_view s) {
+    if (s.size() < 564 || s.substr(0, 4) != "!BDN") return std::nullopt;
+    const std::uint64_t wver = read_le(s, 10, 2);
+    if (wver == 14 || wver == 15) return Geometry{512, 188, 196, false, 0x4400, 253952, 4, 496, 12, 8};
+    if (wver == 23) return Geometry{512, 224, 240, true, 0x4400, 253952, 0, 496, 16, 4};
+    if (wver == 36) return Geometry{4096, 224, 240, true, 0x22000, 4072ULL * 8 * 512, 0, 4072, 24, 4};
+    return std::nullopt;
+}
+
+Injection record(Op op, std::string_view clean, std::uint64_t offset, std::uint64_t length) {
+    Injection in;
+    in.op = op;
+    in.offset = in.original_offset = offset;
+    in.length = in.original_length = length;
+    in.original_sha256 = sha256_hex(clean.substr(offset, length));
+    return in;
+}
+
+void zero(std::string_view clean, Op op, std::uint64_t at, std::uint64_t length, Damaged& d) {
+    if (at > clean.size() || clean.size() - at < length) return;
+    d.injections.push_back(record(op, clean, at, length));
+    std::fill_n(d.bytes.begin() + static_cast<std::ptrdiff_t>(at), length, '\0');
+}
+
+// The PST CRC ([MS-PST] 5.3), as the tests compute it everywhere.
+std::uint32_t pst_crc(std::string_view bytes) {
+    boost::crc_optimal<32, 0x04C11DB7, 0, 0, true, true> crc;
+    crc.process_bytes(bytes.data(), bytes.size());
+    return crc.checksum();
+}
+
+void clear_amap_bit(std::string_view clean, const Request& r, const Geometry& g, Rng& rng, Damaged& d) {
+    std::vector<std::uint64_t> maps;
+    for (std::uint64_t at = g.first_amap; at + g.page <= clean.size(); at += g.amap_span) maps.push_back(at);
+    if (maps.empty()) return;
+    const std::uint64_t map = maps[rng.below(maps.size())];
+    std::vector<std::uint64_t> set;  // bits set in the map, as byte * 8 + bit (most significant first)
+    for (std::uint64_t i = 0; i < g.amap_bytes; ++i)
+        for (unsigned b = 0; b < 8; ++b)
+            if ((static_cast<unsigned char>(clean[map + g.amap_bits_at + i]) >> (7 - b)) & 1) set.push_back(i * 8 + b);
+    if (set.empty()) return;
+    const std::uint64_t bit = set[rng.below(set.size())];
+    const std::uint64_t at = map + g.amap_bits_at + bit / 8;
+    Injection in = record(r.op, clean, at, 1);
+    in.bit = static_cast<unsigned>(7 - bit % 8);
+    in.original_byte = static_cast<unsigned char>(clean[at]);
+    d.bytes[at] = static_cast<char>(static_cast<unsigned char>(clean[at]) & ~(1U << *in.bit));
+    const std::uint32_t crc = pst_crc(std::string_view(d.bytes).substr(map, g.page - g.page_trailer));
+    const std::uint64_t crc_at = map + g.page - g.page_trailer + g.crc_in_trailer;
+    for (unsigned i = 0; i < 4; ++i) d.bytes[crc_at + i] = static_cast<char>((crc >> (8 * i)) & 0xFF);
+    d.injections.push_back(std::move(in));
+}
+
+}  // namespace
+
+void damage_pst(std::string_view clean, const Request& r, Rng& rng, Damaged& d) {
+    const std::optional<Geometry> g = geometry(clean);
+    if (!g) return;
+    const unsigned id = g->wide ? 8 : 4;
+    switch (r.op) {
+        case Op::pst_zero_bbt_root: zero(clean, r.op, read_le(clean, g->bbt_root_at, id), g->page, d); break;
+        case Op::pst_zero_nbt_root: zero(clean, r.op, read_le(clean, g->nbt_root_at, id), g->page, d); break;
+        case Op::pst_zero_header: zero(clean, r.op, 0, 512, d); break;
+        case Op::pst_header_crc: {
+            // dwCRCPartial covers 471 bytes from offset 8 ([MS-PST] 2.2.2.6).
+            const std::uint64_t at = 8 + rng.below(471);
+            Injection in = record(r.op, clean, at, 1);
+            in.bit = static_cast<unsigned>(rng.below(8));
+            in.original_byte = static_cast<unsigned char>(clean[at]);
+            d.bytes[at] = static_cast<char>(static_cast<unsigned char>(clean[at]) ^ (1U << *in.bit));
+            d.injections.push_back(std::move(in));
+            break;
+        }
+        case Op::pst_amap_bit: clear_amap_bit(clean, r, *g, rng, d); break;
+        default: break;
+    }
+}
+
+}  // namespace mailfsck::damage
