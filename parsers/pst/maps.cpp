@@ -10,7 +10,7 @@ namespace {
 // FPMap bit per PMap ([MS-PST] 2.2.2.7.3, 2.2.2.7.5, 2.2.2.7.6).
 constexpr std::uint64_t pmap_every = 8;
 constexpr std::uint64_t fmap_first = 128;
-constexpr std::uint64_t fpmap_first = 128 * 64;
+constexpr std::uint64_t fpmap_first = std::uint64_t{128} * 64;
 
 }  // namespace
 
