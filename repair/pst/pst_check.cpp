@@ -251,8 +251,10 @@ private:
                 // Data is cut into full blocks; only the last may be short
                 // ([MS-PST] 2.2.2.8.3.1). A short one elsewhere shifts every
                 // byte after it.
+                // Reported at the XBLOCK, whose list is wrong; the child's
+                // own place may not even lie in the file.
                 if (&child != &ib.entries.back() && c->cb_inflated != layout_->max_block_data())
-                    add(ProblemId::pst_data_tree, c->ib, c->cb, "block",
+                    add(ProblemId::pst_data_tree, e.ib, e.cb, "block",
                         "block " + std::to_string(c->bid) + " of " + std::to_string(c->cb_inflated) +
                             " bytes before the last of its XBLOCK");
                 continue;
@@ -265,7 +267,7 @@ private:
                 total += x.total;
             } else {
                 complete = false;
-                add(ProblemId::pst_data_tree, c->ib, c->cb, "block", "XXBLOCK child is no XBLOCK");
+                add(ProblemId::pst_data_tree, e.ib, e.cb, "block", "XXBLOCK child " + std::to_string(c->bid) + " is no XBLOCK");
             }
         }
         if (complete && total != ib.total)
@@ -290,14 +292,14 @@ private:
 
     // An SIENTRY's key is the first subnode of the SLBLOCK it names
     // ([MS-PST] 2.2.2.8.3.3.2.1), as a B-tree branch's is of its page.
-    void sibling_key(const BbtEntry& e, const InternalBlock::Entry& child) {
+    void sibling_key(const BbtEntry& e, const InternalBlock::Entry& child) {  // findings at the SIBLOCK
         const std::optional<BbtEntry> c = lookup(child.bid);
         if (!c) return;  // reported by the reference count pass
         std::vector<unsigned char> buffer;
         const std::optional<ByteView> content = block_content(file_.sub(c->ib, c->cb), c->cb_inflated, buffer);
         const InternalBlock sl = content ? read_internal_block(*content, *layout_) : InternalBlock{};
         if (!sl.valid || sl.btype != 2 || sl.level != 0) {
-            add(ProblemId::pst_subnode_tree, c->ib, c->cb, "block", "SIBLOCK child is no SLBLOCK");
+            add(ProblemId::pst_subnode_tree, e.ib, e.cb, "block", "SIBLOCK child " + std::to_string(c->bid) + " is no SLBLOCK");
             return;
         }
         const std::uint64_t key = child.key & 0xFFFFFFFF;
