@@ -1,5 +1,7 @@
 #include "page.h"
 
+#include <algorithm>
+
 namespace mailfsck::pst {
 
 std::optional<ByteView> page_at(const ByteView& file, std::uint64_t ib, const Layout& layout) {
@@ -82,6 +84,23 @@ BtPageInfo read_bt_info(const ByteView& page, const Layout& layout) {
     info.entry_size = c.u8();
     info.level = c.u8();
     return info;
+}
+
+std::optional<Format> find_btree_page(const ByteView& file, std::uint64_t limit) {
+    const std::uint64_t end = std::min(limit, file.size());
+    for (std::uint64_t ib = 0; ib + 512 <= end; ib += 512)
+        for (const Format f : {Format::ansi, Format::unicode, Format::unicode_4k}) {
+            const Layout& l = layout_for(f);
+            const std::optional<ByteView> page = ib % l.page_size == 0 ? page_at(file, ib, l) : std::nullopt;
+            if (!page) continue;
+            const PageTrailer t = read_page_trailer(*page, l);
+            const bool btree = t.ptype == t.ptype_repeat && (t.ptype == static_cast<std::uint8_t>(PageType::bbt) ||
+                                                            t.ptype == static_cast<std::uint8_t>(PageType::nbt));
+            if (btree && t.signature == signature(ib, t.bid) &&
+                t.crc == crc32(page->sub(0, l.page_size - l.page_trailer)))
+                return f;
+        }
+    return std::nullopt;
 }
 
 }  // namespace mailfsck::pst

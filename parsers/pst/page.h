@@ -66,4 +66,9 @@ struct BtPageInfo {
 
 [[nodiscard]] BtPageInfo read_bt_info(const ByteView& page, const Layout& layout);
 
+// The format of the first B-tree page, within the first `limit` bytes, whose
+// trailer checks out (type, CRC, signature): evidence that a file whose
+// header is gone is a PST, and of its format.
+[[nodiscard]] std::optional<Format> find_btree_page(const ByteView& file, std::uint64_t limit);
+
 }  // namespace mailfsck::pst

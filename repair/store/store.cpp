@@ -9,11 +9,16 @@
 #include "repair/eml/eml_check.h"
 #include "repair/maildir/maildir_check.h"
 #include "repair/mbox/mbox_check.h"
+#include "parsers/pst/page.h"
 #include "repair/pst/pst_check.h"
 #include "repair/store/message_file.h"
 
 namespace mailfsck {
 namespace {
+
+// How far into a file without a PST header to look for a B-tree page:
+// Outlook places its first ones within the first few megabytes.
+constexpr std::uint64_t pst_search_limit = std::uint64_t{64} << 20;
 
 // Where does a real mbox separator (a "From " line followed by a header
 // field) first occur? Damage may have destroyed the start of the file, so
@@ -120,7 +125,13 @@ OpenStore open_store(const std::string& path, std::optional<StoreFormat> forced)
         s.format = StoreFormat::eml;
         return s;
     }
-    throw NotAStore("not a mail store: neither an mbox (no From_ line followed by a header) nor a message");
+    // A PST whose header is gone still has its B-tree pages, each with a
+    // checksum no other file matches by chance.
+    if (pst::find_btree_page(v, pst_search_limit)) {
+        s.format = StoreFormat::pst;
+        return s;
+    }
+    throw NotAStore("not a mail store: no PST (no !BDN header, no B-tree page), mbox (no From_ line followed by a header) or message");
 }
 
 void check_store(const OpenStore& store, StoreLog& log, MessageSink* sink, const CheckHooks& hooks) {

@@ -486,3 +486,31 @@ TEST_CASE("an SIBLOCK key that is not its SLBLOCK's first subnode is found") {
     CHECK(found);
     CHECK(status == 4);
 }
+
+// What is no PST is refused with exit 8 (fsck(8): operational error); a PST
+// whose header is gone is still recognised by its B-tree pages and checked,
+// with a fatal finding and exit 4.
+TEST_CASE("files that are no PST are refused; a PST without its header is still one") {
+    const auto sample = shared_path("pst/emk_pstsdk/sample1.pst");
+    if (!sample) return;
+    TempDir t("pst-notpst");
+    write_file(t.path() / "page.pst", "<html><body>Your mailbox</body></html>\n");
+    write_file(t.path() / "zero.pst", std::string(300000, '\0'));
+    write_file(t.path() / "empty.pst", "");
+    for (const char* name : {"page.pst", "zero.pst", "empty.pst"}) {
+        INFO(name);
+        const auto r = run(tool + " scan " + q(t.path() / name) + " 2>&1");
+        CHECK(r.status == 8);
+        CHECK((r.out.find("not a mail store") != std::string::npos || r.out.find("empty file") != std::string::npos));
+    }
+    std::string headless = read_file(*sample);
+    std::fill_n(headless.begin(), 512, '\0');
+    write_file(t.path() / "headless.pst", headless);
+    int status = -1;
+    const json st = scan(t.path() / "headless.pst", &status);
+    CHECK(st["format"] == "pst");
+    bool fatal = false;
+    for (const auto& p : st["problems"]) fatal = fatal || p["severity"] == "fatal";
+    CHECK(fatal);
+    CHECK(status == 4);
+}
