@@ -10,7 +10,7 @@
 #include <set>
 #include <tuple>
 
-#include "parsers/pst/node.h"
+#include "parsers/pst/messaging.h"
 #include "tests/unit/support.h"
 
 namespace fs = std::filesystem;
@@ -513,4 +513,70 @@ TEST_CASE("files that are no PST are refused; a PST without its header is still 
     for (const auto& p : st["problems"]) fatal = fatal || p["severity"] == "fatal";
     CHECK(fatal);
     CHECK(status == 4);
+}
+
+// The LTP layer against libpff: from the root folder down, each folder's
+// hierarchy table lists exactly the folders, and its contents table
+// exactly the messages, that libpff's item tree (built from the NBT's
+// parent links, not from these tables) puts under it.
+TEST_CASE("folder hierarchy and contents tables agree with libpff's item tree") {
+    const auto dir = shared_path("pst");
+    if (!dir) return;
+    TempDir t("pst-ltp");
+    std::size_t folders_seen = 0, messages_seen = 0;
+    for (const fs::path& f : corpus_files(*dir)) {
+        INFO(f.string());
+        const fs::path p = plain(f, t.path());
+        const std::string bytes = read_file(p);
+        const mailfsck::ByteView file(bytes);
+        const mailfsck::pst::Header h = mailfsck::pst::read_header(file);
+        REQUIRE(h.format);
+        const mailfsck::pst::Layout& layout = mailfsck::pst::layout_for(*h.format);
+        const mailfsck::pst::BTreeIndex index(file, layout, h.bbt, h.nbt);
+        const mailfsck::pst::NodeReader reader(file, layout, static_cast<mailfsck::pst::Crypt>(h.crypt), index);
+        const mailfsck::pst::Messaging m(reader, index);
+
+        const json pff = run_json(pff_nodes + " --no-internal " + q(p));
+        std::map<std::uint32_t, std::set<std::uint32_t>> pff_folders, pff_messages;
+        for (const auto& item : pff["items"]) {
+            if (item["origin"] != "tree" || !item.contains("nid")) continue;
+            const auto nid = item["nid"].get<std::uint32_t>();
+            const auto parent = item["parent"].get<std::uint32_t>();
+            const std::uint32_t type = nid & 0x1F;
+            if (type == 2 || type == 3) pff_folders[parent].insert(nid);
+            if (type == 4) pff_messages[parent].insert(nid);
+        }
+        std::vector<std::uint32_t> pending{mailfsck::pst::nid_root_folder};
+        std::set<std::uint32_t> visited;
+        while (!pending.empty()) {
+            const std::uint32_t folder = pending.back();
+            pending.pop_back();
+            if (!visited.insert(folder).second) continue;
+            INFO("folder " << folder);
+            std::vector<mailfsck::pst::ReadIssue> issues;
+            std::set<std::uint32_t> children, messages;
+            if (const auto node = m.node(mailfsck::pst::sibling_nid(folder, mailfsck::pst::nid_type_hierarchy_table))) {
+                const auto tc = m.table(*node, issues);
+                CHECK(tc.valid);
+                for (const std::string& d : tc.defects) INFO(d);
+                CHECK(tc.defects.empty());
+                for (const auto& row : tc.rows) children.insert(row.id);
+            }
+            if (const auto node = m.node(mailfsck::pst::sibling_nid(folder, mailfsck::pst::nid_type_contents_table))) {
+                const auto tc = m.table(*node, issues);
+                CHECK(tc.valid);
+                for (const std::string& d : tc.defects) INFO(d);
+                CHECK(tc.defects.empty());
+                for (const auto& row : tc.rows) messages.insert(row.id);
+            }
+            CHECK(issues.empty());
+            CHECK(children == pff_folders[folder]);
+            CHECK(messages == pff_messages[folder]);
+            ++folders_seen;
+            messages_seen += messages.size();
+            pending.insert(pending.end(), children.begin(), children.end());
+        }
+    }
+    CHECK(folders_seen > 100);
+    CHECK(messages_seen > 500);
 }

@@ -1,0 +1,80 @@
+#include "messaging.h"
+
+#include <algorithm>
+
+namespace mailfsck::pst {
+
+std::optional<NodeRef> Messaging::node(std::uint32_t nid) const {
+    const std::optional<NbtEntry> e = nodes_->node(nid);
+    if (!e) return std::nullopt;
+    return NodeRef{static_cast<std::uint32_t>(e->nid), e->bid_data, e->bid_sub};
+}
+
+Heap Messaging::heap(std::uint64_t bid_data, std::vector<ReadIssue>& issues) const {
+    std::vector<std::optional<std::vector<unsigned char>>> blocks;
+    for (const std::uint64_t b : reader_->data_blocks(bid_data, issues)) blocks.push_back(reader_->block(b, issues));
+    return Heap(std::move(blocks));
+}
+
+std::vector<Subnode> Messaging::subnodes(const NodeRef& node, std::vector<ReadIssue>& issues) const {
+    if (node.bid_sub == 0) return {};
+    std::vector<Subnode> s = reader_->subnodes(node.bid_sub, issues);
+    std::sort(s.begin(), s.end(), [](const Subnode& a, const Subnode& b) { return a.nid < b.nid; });
+    return s;
+}
+
+namespace {
+
+const Subnode* find_subnode(const std::vector<Subnode>& subs, std::uint32_t nid) {
+    const auto it = std::lower_bound(subs.begin(), subs.end(), nid, [](const Subnode& s, std::uint32_t k) { return s.nid < k; });
+    return it != subs.end() && it->nid == nid ? &*it : nullptr;
+}
+
+}  // namespace
+
+PropertyContext Messaging::properties(const NodeRef& node, std::vector<ReadIssue>& issues) const {
+    const Heap h = heap(node.bid_data, issues);
+    if (!h.valid()) {
+        PropertyContext pc;
+        pc.defects.push_back("no heap");
+        return pc;
+    }
+    const std::vector<Subnode> subs = subnodes(node, issues);
+    const SubnodeData data = [&](std::uint32_t nid) -> std::optional<std::vector<unsigned char>> {
+        const Subnode* s = find_subnode(subs, nid);
+        if (!s) return std::nullopt;
+        const std::size_t before = issues.size();
+        std::vector<unsigned char> bytes = reader_->data(s->bid_data, issues);
+        if (issues.size() != before) return std::nullopt;
+        return bytes;
+    };
+    return read_pc(h, data);
+}
+
+TableContext Messaging::table(const NodeRef& node, std::vector<ReadIssue>& issues) const {
+    const Heap h = heap(node.bid_data, issues);
+    if (!h.valid()) {
+        TableContext tc;
+        tc.defects.push_back("no heap");
+        return tc;
+    }
+    const std::vector<Subnode> subs = subnodes(node, issues);
+    const SubnodeData data = [&](std::uint32_t nid) -> std::optional<std::vector<unsigned char>> {
+        const Subnode* s = find_subnode(subs, nid);
+        if (!s) return std::nullopt;
+        const std::size_t before = issues.size();
+        std::vector<unsigned char> bytes = reader_->data(s->bid_data, issues);
+        if (issues.size() != before) return std::nullopt;
+        return bytes;
+    };
+    const SubnodeBlocks rows = [&](std::uint32_t nid) {
+        std::vector<std::optional<std::vector<unsigned char>>> out;
+        const Subnode* s = find_subnode(subs, nid);
+        if (!s) return out;
+        for (const std::uint64_t b : reader_->data_blocks(s->bid_data, issues)) out.push_back(reader_->block(b, issues));
+        return out;
+    };
+    return read_tc(h, data, rows, reader_->layout().wide ? 4 : 2);
+}
+
+}  // namespace mailfsck::pst

@@ -1,0 +1,66 @@
+// The messaging layer's access to nodes ([MS-PST] 2.4): a node (or a
+// subnode: attachments, embedded messages) read as a Property Context or a
+// Table Context, its subnodes resolving the values that live there. Folder
+// objects are a PC and three TCs whose NIDs share the folder's index.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "parsers/pst/heap.h"
+#include "parsers/pst/ltp.h"
+#include "parsers/pst/node.h"
+
+namespace mailfsck::pst {
+
+// NID types of the messaging layer ([MS-PST] 2.2.2.1).
+inline constexpr std::uint32_t nid_type_normal_folder = 0x02;
+inline constexpr std::uint32_t nid_type_search_folder = 0x03;
+inline constexpr std::uint32_t nid_type_message = 0x04;
+inline constexpr std::uint32_t nid_type_attachment = 0x05;
+inline constexpr std::uint32_t nid_type_hierarchy_table = 0x0D;
+inline constexpr std::uint32_t nid_type_contents_table = 0x0E;
+inline constexpr std::uint32_t nid_type_assoc_contents_table = 0x0F;
+inline constexpr std::uint32_t nid_type_attachment_table = 0x11;
+inline constexpr std::uint32_t nid_type_recipient_table = 0x12;
+
+inline constexpr std::uint32_t nid_message_store = 0x21;
+inline constexpr std::uint32_t nid_root_folder = 0x122;
+// A message's recipient and attachment tables are subnodes with these NIDs.
+inline constexpr std::uint32_t nid_recipient_table = 0x692;
+inline constexpr std::uint32_t nid_attachment_table = 0x671;
+
+// The NID of another object of the same index: a folder's tables.
+[[nodiscard]] inline std::uint32_t sibling_nid(std::uint32_t nid, std::uint32_t type) { return (nid & ~0x1FU) | type; }
+
+// A node's two trees, as the NBT or a parent's subnode tree gives them.
+struct NodeRef {
+    std::uint32_t nid = 0;
+    std::uint64_t bid_data = 0;
+    std::uint64_t bid_sub = 0;
+};
+
+class Messaging {
+public:
+    Messaging(const NodeReader& reader, const NodeIndex& nodes) : reader_(&reader), nodes_(&nodes) {}
+
+    // A top-level node by NID; nullopt when the NBT has none.
+    [[nodiscard]] std::optional<NodeRef> node(std::uint32_t nid) const;
+
+    [[nodiscard]] PropertyContext properties(const NodeRef& node, std::vector<ReadIssue>& issues) const;
+    [[nodiscard]] TableContext table(const NodeRef& node, std::vector<ReadIssue>& issues) const;
+
+    // The node's subnodes (attachments, tables, large values).
+    [[nodiscard]] std::vector<Subnode> subnodes(const NodeRef& node, std::vector<ReadIssue>& issues) const;
+
+    [[nodiscard]] const NodeReader& reader() const { return *reader_; }
+
+private:
+    [[nodiscard]] Heap heap(std::uint64_t bid_data, std::vector<ReadIssue>& issues) const;
+
+    const NodeReader* reader_;
+    const NodeIndex* nodes_;
+};
+
+}  // namespace mailfsck::pst
