@@ -79,6 +79,9 @@
 #define _FILE_OFFSET_BITS 64
 #define _POSIX_C_SOURCE 200809L
 
+/* libpff 20180714's own accessor macros for subjects and attachment names
+ * expand to functions it marks deprecated. */
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 #include <libpff.h>
 
 #include <inttypes.h>
@@ -474,6 +477,37 @@ static void walk_item(libpff_item_t *item, const char *origin, uint32_t parent, 
 			add_error(&errs, "libpff_attachment_get_data_size", &error);
 		/* an embedded message (attachment_type "item") is walked below,
 		 * after this object is closed */
+	}
+	if (opt_names && have_type && type != LIBPFF_ITEM_TYPE_FOLDER && type != LIBPFF_ITEM_TYPE_ATTACHMENT
+	    && !virtual_root) {
+		size_t size = 0;
+		if (libpff_message_get_utf8_subject_size(item, &size, &error) == 1 && size > 0 && size < 1048576) {
+			uint8_t *subject = malloc(size);
+			if (subject && libpff_message_get_utf8_subject(item, subject, size, &error) == 1) {
+				fputs(",\"subject\":", out);
+				json_string((const char *) subject);
+			} else {
+				libpff_error_free(&error);
+			}
+			free(subject);
+		} else {
+			libpff_error_free(&error);
+		}
+	}
+	if (opt_names && have_type && type == LIBPFF_ITEM_TYPE_ATTACHMENT) {
+		size_t size = 0;
+		if (libpff_attachment_get_utf8_long_filename_size(item, &size, &error) == 1 && size > 0 && size < 65536) {
+			uint8_t *name = malloc(size);
+			if (name && libpff_attachment_get_utf8_long_filename(item, name, size, &error) == 1) {
+				fputs(",\"long_filename\":", out);
+				json_string((const char *) name);
+			} else {
+				libpff_error_free(&error);
+			}
+			free(name);
+		} else {
+			libpff_error_free(&error);
+		}
 	}
 	if (opt_names && have_type && type == LIBPFF_ITEM_TYPE_FOLDER) {
 		size_t size = 0;

@@ -1,0 +1,156 @@
+#include "message.h"
+
+#include <iconv.h>
+
+#include <algorithm>
+#include <cerrno>
+
+namespace mailfsck::pst {
+namespace {
+
+// PtypObject ([MS-PST] 2.4.6.2.2): the NID of the subnode that holds the
+// embedded message, then its size.
+std::optional<std::uint32_t> object_nid(const Property& p) {
+    if (p.value.size() < 4) return std::nullopt;
+    return static_cast<std::uint32_t>(p.value[0] | p.value[1] << 8 | p.value[2] << 16 |
+                                      static_cast<std::uint32_t>(p.value[3]) << 24);
+}
+
+void append_utf8(std::string& out, std::uint32_t cp) {
+    if (cp < 0x80) {
+        out.push_back(static_cast<char>(cp));
+    } else if (cp < 0x800) {
+        out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+        out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else {
+        out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+        out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    }
+}
+
+std::string from_utf16(const std::vector<unsigned char>& v, bool* invalid) {
+    std::string out;
+    out.reserve(v.size() / 2);
+    std::size_t n = v.size() / 2;
+    // Writers end strings with a NUL or two; it is no content.
+    while (n > 0 && v[2 * n - 2] == 0 && v[2 * n - 1] == 0) --n;
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::uint32_t u = v[2 * i] | v[2 * i + 1] << 8;
+        if (u >= 0xD800 && u < 0xDC00 && i + 1 < n) {
+            const std::uint32_t lo = v[2 * i + 2] | v[2 * i + 3] << 8;
+            if (lo >= 0xDC00 && lo < 0xE000) {
+                append_utf8(out, 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00));
+                ++i;
+                continue;
+            }
+        }
+        if (u >= 0xD800 && u < 0xE000) {
+            if (invalid) *invalid = true;
+            append_utf8(out, 0xFFFD);
+            continue;
+        }
+        append_utf8(out, u);
+    }
+    if (v.size() % 2 != 0 && invalid) *invalid = true;
+    return out;
+}
+
+std::string from_codepage(const std::vector<unsigned char>& v, std::uint32_t codepage, bool* invalid) {
+    std::size_t n = v.size();
+    while (n > 0 && v[n - 1] == 0) --n;
+    if (codepage == 65001) return std::string(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(n));
+    const std::string name = codepage == 0 ? std::string("CP1252") : "CP" + std::to_string(codepage);
+    iconv_t cd = iconv_open("UTF-8", name.c_str());
+    if (cd == reinterpret_cast<iconv_t>(-1)) cd = iconv_open("UTF-8", "CP1252");
+    std::string out;
+    std::vector<char> in(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(n));
+    char* src = in.data();
+    std::size_t left = in.size();
+    char buffer[4096];
+    while (left > 0) {
+        char* dst = buffer;
+        std::size_t room = sizeof buffer;
+        const std::size_t rc = iconv(cd, &src, &left, &dst, &room);
+        out.append(buffer, static_cast<std::size_t>(dst - buffer));
+        if (rc == static_cast<std::size_t>(-1) && errno != E2BIG) {
+            // A byte the code page does not map: U+FFFD, then go on.
+            if (invalid) *invalid = true;
+            append_utf8(out, 0xFFFD);
+            ++src;
+            --left;
+        }
+    }
+    iconv_close(cd);
+    return out;
+}
+
+}  // namespace
+
+std::optional<std::string> utf8(const Property& p, std::uint32_t codepage, bool* invalid) {
+    if (p.type == static_cast<std::uint16_t>(PropType::string)) return from_utf16(p.value, invalid);
+    if (p.type == static_cast<std::uint16_t>(PropType::string8)) return from_codepage(p.value, codepage, invalid);
+    return std::nullopt;
+}
+
+std::uint32_t codepage_of(const PropertyContext& pc) {
+    for (const std::uint16_t id : {tag::internet_codepage, tag::message_codepage})
+        if (const Property* p = pc.find(id); p && p->value.size() >= 4) return static_cast<std::uint32_t>(p->as_uint());
+    return 0;
+}
+
+Message read_message(const Messaging& messaging, const NodeRef& node, unsigned depth) {
+    Message m;
+    m.ref = node;
+    m.properties = messaging.properties(node, m.issues);
+    for (const std::string& d : m.properties.defects) m.defects.push_back("properties: " + d);
+    const std::vector<Subnode> subs = messaging.subnodes(node, m.issues);
+    const auto find = [&](std::uint32_t nid) -> std::optional<NodeRef> {
+        const auto it = std::lower_bound(subs.begin(), subs.end(), nid,
+                                         [](const Subnode& s, std::uint32_t k) { return s.nid < k; });
+        if (it == subs.end() || it->nid != nid) return std::nullopt;
+        return NodeRef{it->nid, it->bid_data, it->bid_sub};
+    };
+    if (const std::optional<NodeRef> r = find(nid_recipient_table)) {
+        m.recipients = messaging.table(*r, m.issues);
+        for (const std::string& d : m.recipients->defects) m.defects.push_back("recipient table: " + d);
+    }
+    if (const std::optional<NodeRef> a = find(nid_attachment_table)) {
+        m.attachment_table = messaging.table(*a, m.issues);
+        for (const std::string& d : m.attachment_table->defects) m.defects.push_back("attachment table: " + d);
+        for (const TableRow& row : m.attachment_table->rows) {
+            Attachment att;
+            att.nid = row.id;
+            const std::optional<NodeRef> at = find(row.id);
+            if (!at) {
+                att.missing = true;
+                m.attachments.push_back(std::move(att));
+                continue;
+            }
+            att.properties = messaging.properties(*at, m.issues);
+            for (const std::string& d : att.properties.defects) m.defects.push_back("attachment: " + d);
+            const Property* method = att.properties.find(tag::attach_method);
+            const Property* data = att.properties.find(tag::attach_data);
+            if (method && method->as_uint() == 5 && data && data->type == static_cast<std::uint16_t>(PropType::object)) {
+                const std::optional<std::uint32_t> nid = object_nid(*data);
+                std::vector<ReadIssue> ignored;
+                const std::vector<Subnode> inner = messaging.subnodes(*at, ignored);
+                const auto it = std::find_if(inner.begin(), inner.end(), [&](const Subnode& s) { return nid && s.nid == *nid; });
+                if (it != inner.end() && depth + 1 < max_embedding_depth)
+                    att.embedded = std::make_unique<Message>(
+                        read_message(messaging, NodeRef{it->nid, it->bid_data, it->bid_sub}, depth + 1));
+                else
+                    m.defects.push_back("embedded message of attachment " + std::to_string(row.id) + " not found");
+            }
+            m.attachments.push_back(std::move(att));
+        }
+    }
+    return m;
+}
+
+}  // namespace mailfsck::pst

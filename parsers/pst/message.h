@@ -1,0 +1,90 @@
+// A message as the messaging layer stores it ([MS-PST] 2.4.5, 2.4.6): its
+// Property Context, its recipient table and its attachments (each a PC in
+// a subnode, possibly holding an embedded message of its own). Whatever
+// cannot be read is named in `issues` and `defects`; the rest is kept.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "parsers/pst/messaging.h"
+
+namespace mailfsck::pst {
+
+struct Attachment;
+
+struct Message {
+    NodeRef ref;
+    PropertyContext properties;
+    std::optional<TableContext> recipients;
+    std::optional<TableContext> attachment_table;
+    std::vector<Attachment> attachments;
+    std::vector<ReadIssue> issues;
+    std::vector<std::string> defects;  // LTP-level: heap, BTH, PC, TC
+};
+
+struct Attachment {
+    std::uint32_t nid = 0;
+    PropertyContext properties;
+    std::unique_ptr<Message> embedded;  // PR_ATTACH_METHOD 5
+    bool missing = false;               // listed in the attachment table, not among the subnodes
+};
+
+// Embedded messages nest; no real message goes deeper than a few.
+inline constexpr unsigned max_embedding_depth = 8;
+
+[[nodiscard]] Message read_message(const Messaging& messaging, const NodeRef& node, unsigned depth = 0);
+
+// Property ids the export and the checks use ([MS-OXPROPS]).
+namespace tag {
+inline constexpr std::uint16_t message_class = 0x001A;
+inline constexpr std::uint16_t subject = 0x0037;
+inline constexpr std::uint16_t client_submit_time = 0x0039;
+inline constexpr std::uint16_t sent_representing_name = 0x0042;
+inline constexpr std::uint16_t sent_representing_email = 0x0065;
+inline constexpr std::uint16_t transport_headers = 0x007D;
+inline constexpr std::uint16_t recipient_type = 0x0C15;
+inline constexpr std::uint16_t sender_name = 0x0C1A;
+inline constexpr std::uint16_t sender_email = 0x0C1F;
+inline constexpr std::uint16_t delivery_time = 0x0E06;
+inline constexpr std::uint16_t message_flags = 0x0E07;
+inline constexpr std::uint16_t message_size = 0x0E08;
+inline constexpr std::uint16_t attach_size = 0x0E20;
+inline constexpr std::uint16_t body = 0x1000;
+inline constexpr std::uint16_t rtf_compressed = 0x1009;
+inline constexpr std::uint16_t html = 0x1013;
+inline constexpr std::uint16_t internet_message_id = 0x1035;
+inline constexpr std::uint16_t display_name = 0x3001;
+inline constexpr std::uint16_t address_type = 0x3002;
+inline constexpr std::uint16_t email_address = 0x3003;
+inline constexpr std::uint16_t creation_time = 0x3007;
+inline constexpr std::uint16_t content_count = 0x3602;
+inline constexpr std::uint16_t content_unread = 0x3603;
+inline constexpr std::uint16_t subfolders = 0x360A;
+inline constexpr std::uint16_t container_class = 0x3613;
+inline constexpr std::uint16_t attach_data = 0x3701;
+inline constexpr std::uint16_t attach_extension = 0x3703;
+inline constexpr std::uint16_t attach_filename = 0x3704;
+inline constexpr std::uint16_t attach_method = 0x3705;
+inline constexpr std::uint16_t attach_long_filename = 0x3707;
+inline constexpr std::uint16_t attach_mime_tag = 0x370E;
+inline constexpr std::uint16_t attach_content_id = 0x3712;
+inline constexpr std::uint16_t smtp_address = 0x39FE;
+inline constexpr std::uint16_t internet_codepage = 0x3FDE;
+inline constexpr std::uint16_t message_codepage = 0x3FFD;
+}  // namespace tag
+
+// A string property as UTF-8: PtypString from UTF-16LE (an unpaired
+// surrogate becomes U+FFFD and sets *invalid), PtypString8 from
+// `codepage` (Windows code page number; 0: windows-1252). Other types give
+// nullopt.
+[[nodiscard]] std::optional<std::string> utf8(const Property& p, std::uint32_t codepage = 0, bool* invalid = nullptr);
+
+// The code page a message's 8-bit strings use: PR_INTERNET_CPID, else
+// PR_MESSAGE_CODEPAGE, else 0.
+[[nodiscard]] std::uint32_t codepage_of(const PropertyContext& pc);
+
+}  // namespace mailfsck::pst
