@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "parsers/pst/message.h"
+#include "parsers/pst/rtf.h"
 #include "tests/unit/support.h"
 
 namespace fs = std::filesystem;
@@ -590,7 +591,7 @@ TEST_CASE("messages read through the LTP have libpff's subjects and attachments"
     const auto dir = shared_path("pst");
     if (!dir) return;
     TempDir t("pst-messages");
-    std::size_t messages = 0, attachments = 0;
+    std::size_t messages = 0, attachments = 0, rtf_bodies = 0;
     for (const fs::path& f : corpus_files(*dir)) {
         INFO(f.string());
         const fs::path p = plain(f, t.path());
@@ -644,6 +645,22 @@ TEST_CASE("messages read through the LTP have libpff's subjects and attachments"
                 if (s.size() >= 2 && s[0] == '\x01') s = s.substr(2);
                 ours[folder].insert(s);
                 ++messages;
+                // A compressed RTF body ([MS-OXRTFCP]) checks out by its own
+                // CRC and raw size, and is RTF. Aspose's uncompressed ones
+                // ("MELA") state a raw size equal to the compressed size,
+                // 12 bytes more than they hold (COMPSIZE counts the rest of
+                // the header, 2.1.3.1): there every stored byte must come out.
+                if (const auto* rtf = msg.properties.find(mailfsck::pst::tag::rtf_compressed)) {
+                    const mailfsck::ByteView stored(rtf->value.data(), rtf->value.size(), 0);
+                    const auto body = mailfsck::pst::decompress_rtf(stored);
+                    const bool mela = mailfsck::Cursor(stored, 8).u32le() == 0x414C454D;
+                    if (mela)
+                        CHECK(body.text.size() == stored.size() - 16);
+                    else
+                        CHECK_FALSE(body.defect.has_value());
+                    CHECK(std::string(body.text.begin(), body.text.begin() + std::min<std::size_t>(5, body.text.size())) == "{\\rtf");
+                    ++rtf_bodies;
+                }
                 std::multiset<std::pair<std::string, std::uint64_t>> files;
                 for (const auto& att : msg.attachments) {
                     // By value (1), or an OLE object (6) whose PtypObject
@@ -665,4 +682,5 @@ TEST_CASE("messages read through the LTP have libpff's subjects and attachments"
     }
     CHECK(messages > 500);
     CHECK(attachments > 20);
+    CHECK(rtf_bodies > 100);
 }
