@@ -270,10 +270,9 @@ int run_repair(const Args& a) {
     std::optional<OpenStore> opened = open_or_say(input, a);
     if (!opened) return exit_operational;
     const OpenStore& store = *opened;
-    if (store.format == StoreFormat::pst) {
-        std::cerr << "mailfsck: " << input << ": repairing PST/OST files is not supported yet; scan checks them\n";
-        return exit_operational;
-    }
+    if (store.format == StoreFormat::pst && a.to == "native")
+        throw UsageError("writing a rebuilt PST is not supported yet: salvage " + input +
+                         " into another format with --to eml, --to mbox or --to maildir");
     SalvageLog log;
     log.mode = Mode::repair;
     StoreLog& s = log.stores.emplace_back();

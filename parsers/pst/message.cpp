@@ -136,16 +136,23 @@ Message read_message(const Messaging& messaging, const NodeRef& node, unsigned d
             for (const std::string& d : att.properties.defects) m.defects.push_back("attachment: " + d);
             const Property* method = att.properties.find(tag::attach_method);
             const Property* data = att.properties.find(tag::attach_data);
-            if (method && method->as_uint() == 5 && data && data->type == static_cast<std::uint16_t>(PropType::object)) {
+            const std::uint64_t how = method ? method->as_uint() : 0;
+            if ((how == 5 || how == 6) && data && data->type == static_cast<std::uint16_t>(PropType::object)) {
                 const std::optional<std::uint32_t> nid = object_nid(*data);
-                std::vector<ReadIssue> ignored;
-                const std::vector<Subnode> inner = messaging.subnodes(*at, ignored);
+                const std::vector<Subnode> inner = messaging.subnodes(*at, m.issues);
                 const auto it = std::find_if(inner.begin(), inner.end(), [&](const Subnode& s) { return nid && s.nid == *nid; });
-                if (it != inner.end() && depth + 1 < max_embedding_depth)
+                if (it == inner.end()) {
+                    m.defects.push_back("object of attachment " + std::to_string(row.id) + " not found");
+                } else if (how == 6) {
+                    const std::size_t before = m.issues.size();
+                    std::vector<unsigned char> bytes = messaging.reader().data(it->bid_data, m.issues);
+                    if (m.issues.size() == before) att.object = std::move(bytes);
+                } else if (depth + 1 < max_embedding_depth) {
                     att.embedded = std::make_unique<Message>(
                         read_message(messaging, NodeRef{it->nid, it->bid_data, it->bid_sub}, depth + 1));
-                else
-                    m.defects.push_back("embedded message of attachment " + std::to_string(row.id) + " not found");
+                } else {
+                    m.defects.push_back("embedded messages nested deeper than " + std::to_string(max_embedding_depth));
+                }
             }
             m.attachments.push_back(std::move(att));
         }

@@ -30,7 +30,10 @@ struct Attachment {
     std::uint32_t nid = 0;
     PropertyContext properties;
     std::unique_ptr<Message> embedded;  // PR_ATTACH_METHOD 5
-    bool missing = false;               // listed in the attachment table, not among the subnodes
+    // PR_ATTACH_METHOD 6: the OLE storage its PtypObject names, nullopt
+    // when that subnode cannot be read.
+    std::optional<std::vector<unsigned char>> object;
+    bool missing = false;  // listed in the attachment table, not among the subnodes
 };
 
 // Embedded messages nest; no real message goes deeper than a few.

@@ -45,6 +45,7 @@ Rtf decompress_rtf(const ByteView& in) {
     }
     const ByteView body = in.sub(16, in.size() - 16);
     if (type == uncompressed_magic) {
+        out.compressed = false;
         const std::uint64_t n = std::min<std::uint64_t>({raw_size, body.size(), max_rtf_size});
         out.text.assign(body.data(), body.data() + n);
         if (n != raw_size) out.defect = RtfDefect::bad_size;

@@ -24,6 +24,7 @@ enum class RtfDefect {
 struct Rtf {
     std::vector<unsigned char> text;  // what could be decompressed
     std::optional<RtfDefect> defect;
+    bool compressed = true;  // LZFu; false for MELA, stored as it is
 };
 
 [[nodiscard]] std::string_view defect_name(RtfDefect d);

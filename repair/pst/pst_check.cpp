@@ -4,11 +4,16 @@
 #include <array>
 #include <bit>
 #include <map>
+#include <unordered_set>
 
 #include "parsers/pst/block.h"
 #include "parsers/pst/btree.h"
 #include "parsers/pst/header.h"
 #include "parsers/pst/maps.h"
+#include "parsers/pst/message.h"
+#include "parsers/pst/rtf.h"
+#include "repair/pst/pst_compose.h"
+#include "repair/store/identity.h"
 
 namespace mailfsck {
 namespace {
@@ -126,8 +131,10 @@ struct Extent {
 // takes a handful of passes.
 class PstChecker {
 public:
-    PstChecker(const Source& source, StoreLog& log, const CheckHooks& hooks, const PstCheckOptions& options)
-        : file_(source.bytes()), log_(log), hooks_(hooks), budget_(std::max<std::size_t>(options.records_per_pass, 1)) {}
+    PstChecker(const Source& source, StoreLog& log, MessageSink* sink, const CheckHooks& hooks,
+               const PstCheckOptions& options)
+        : file_(source.bytes()), log_(log), sink_(sink), hooks_(hooks),
+          budget_(std::max<std::size_t>(options.records_per_pass, 1)) {}
 
     void run() {
         log_.bytes.total = file_.size();
@@ -147,6 +154,7 @@ public:
         if (stopped()) return;
         if (bbt_ok && nbt_ok) allocation_maps();
         next_ids();
+        if (bbt_ok && nbt_ok && !stopped()) messaging();
         flush_overflow();
     }
 
@@ -322,7 +330,6 @@ private:
             if (!known_nid_type(type))
                 add(ProblemId::pst_node_type, n.at, layout_->nbt_entry, "NBT entry",
                     "node " + std::to_string(nid) + " of type " + std::to_string(type));
-            if (type == 0x04) ++log_.messages.found;
             highest[type] = std::max(highest[type], nid >> 5);
             if (n.parent != 0 && !node_exists(n.parent))
                 add(ProblemId::pst_node_parent, n.at, layout_->nbt_entry, "NBT entry",
@@ -342,7 +349,6 @@ private:
                         std::to_string(highest[t]) + " in use");
         for (const std::uint32_t nid : required_nodes)
             if (!node_exists(nid)) add(ProblemId::pst_node_missing, 0, 0, "node", "node " + std::to_string(nid));
-        log_.messages.intact = log_.messages.found;
     }
 
     // Pass 3, per range of block ids: cRef against the references the NBT
@@ -579,8 +585,12 @@ private:
                     " in use");
     }
 
+    class MessagingPass;
+    void messaging();
+
     ByteView file_;
     StoreLog& log_;
+    MessageSink* sink_;
     const CheckHooks& hooks_;
     std::size_t budget_;
     Header header_;
@@ -594,10 +604,222 @@ private:
     std::map<ProblemId, std::size_t> per_kind_;
 };
 
+
+// The messaging layer: from the root folder down through the hierarchy
+// tables, every folder's properties and contents, every message read and
+// (in repair) composed and written; then the messages no folder lists,
+// into Lost and Found. Search folders list messages that live elsewhere
+// and are not followed.
+class PstChecker::MessagingPass {
+public:
+    explicit MessagingPass(PstChecker& c)
+        : c_(c), index_(c.file_, *c.layout_, c.header_.bbt, c.header_.nbt),
+          reader_(c.file_, *c.layout_, static_cast<Crypt>(c.header_.crypt), index_), m_(reader_, index_) {}
+
+    void run() {
+        folders();
+        orphans();
+    }
+
+private:
+    struct Pending {
+        std::uint32_t nid;
+        std::string parent_path;
+        std::string row_name;  // the name its parent's hierarchy row gives
+        unsigned depth;
+    };
+
+    // No real folder tree is this deep; a cycle of hierarchy rows is.
+    static constexpr unsigned max_folder_depth = 64;
+    static constexpr const char* lost_and_found = "Lost and Found";
+
+    std::uint64_t at(std::uint32_t nid) const {
+        const std::optional<NbtEntry> e = index_.node(nid);
+        return e ? e->at : 0;
+    }
+
+    void ltp_findings(std::uint32_t nid, const std::vector<std::string>& defects, const char* what) {
+        for (const std::string& d : defects)
+            c_.add(ProblemId::pst_ltp_damaged, at(nid), c_.layout_->nbt_entry, what,
+                   "node " + std::to_string(nid) + ": " + d);
+    }
+
+    static std::string component(std::string name) {
+        // '.' separates levels in the rebuilt store; '/' would make a path.
+        std::replace(name.begin(), name.end(), '.', '_');
+        std::replace(name.begin(), name.end(), '/', '_');
+        return name;
+    }
+
+    void folders() {
+        std::vector<Pending> stack{{nid_root_folder, "", "", 0}};
+        while (!stack.empty()) {
+            if (c_.stopped()) return;
+            const Pending f = stack.back();
+            stack.pop_back();
+            if (f.depth > max_folder_depth || !seen_folders_.insert(f.nid).second) continue;
+            const std::optional<NodeRef> node = m_.node(f.nid);
+            if (!node) continue;
+            std::vector<ReadIssue> issues;
+            const PropertyContext pc = m_.properties(*node, issues);
+            if (!pc.valid) {
+                c_.add(ProblemId::pst_object_unreadable, at(f.nid), c_.layout_->nbt_entry, "folder",
+                       "folder " + std::to_string(f.nid) + ": " + (pc.defects.empty() ? "no heap" : pc.defects.front()));
+            } else {
+                ltp_findings(f.nid, pc.defects, "folder");
+            }
+            // The folder's own name (its PC), else its parent's row's; the
+            // root folder is the top of the rebuilt store.
+            std::string name;
+            if (const Property* p = pc.find(tag::display_name)) name = utf8(*p).value_or("");
+            if (name.empty()) name = f.row_name;
+            if (name.empty()) name = "folder-" + std::to_string(f.nid);
+            const std::string path = f.depth == 0 ? std::string()
+                                     : f.parent_path.empty() ? component(name)
+                                                             : f.parent_path + "." + component(name);
+            if (c_.sink_) c_.sink_->begin_folder(path);
+            const std::vector<TableRow> children = rows(f.nid, nid_type_hierarchy_table);
+            for (const TableRow& row : children) {
+                const std::optional<NbtEntry> child = index_.node(row.id);
+                if (!child) {
+                    c_.add(ProblemId::pst_row_missing_node, at(sibling_nid(f.nid, nid_type_hierarchy_table)), 0,
+                           "hierarchy table", "folder " + std::to_string(row.id) + " listed under " + std::to_string(f.nid));
+                    continue;
+                }
+                if (child->parent != f.nid)
+                    c_.add(ProblemId::pst_row_parent, child->at, c_.layout_->nbt_entry, "hierarchy table",
+                           "folder " + std::to_string(row.id) + " listed under " + std::to_string(f.nid) + ", parent " +
+                               std::to_string(child->parent));
+                std::string row_name;
+                for (const Property& p : row.cells)
+                    if (p.id == tag::display_name) row_name = utf8(p).value_or("");
+                stack.push_back({row.id, path, row_name, f.depth + 1});
+            }
+            if (nid_type(f.nid) == nid_type_search_folder) continue;
+            const std::vector<TableRow> contents = rows(f.nid, nid_type_contents_table);
+            if (const Property* count = pc.find(tag::content_count); count && count->as_uint() != contents.size())
+                c_.add(ProblemId::pst_content_count, at(f.nid), c_.layout_->nbt_entry, "folder",
+                       "folder " + std::to_string(f.nid) + ": PR_CONTENT_COUNT " + std::to_string(count->as_uint()) +
+                           ", " + std::to_string(contents.size()) + " rows");
+            for (const TableRow& row : contents) {
+                if (c_.stopped()) return;
+                const std::optional<NbtEntry> msg = index_.node(row.id);
+                if (!msg) {
+                    c_.add(ProblemId::pst_row_missing_node, at(sibling_nid(f.nid, nid_type_contents_table)), 0,
+                           "contents table", "message " + std::to_string(row.id) + " listed in " + std::to_string(f.nid));
+                    continue;
+                }
+                if (msg->parent != f.nid)
+                    c_.add(ProblemId::pst_row_parent, msg->at, c_.layout_->nbt_entry, "contents table",
+                           "message " + std::to_string(row.id) + " listed in " + std::to_string(f.nid) + ", parent " +
+                               std::to_string(msg->parent));
+                if (!listed_.insert(row.id).second) continue;  // listed twice: one copy
+                message(*msg, path);
+            }
+        }
+    }
+
+    std::vector<TableRow> rows(std::uint32_t folder, std::uint32_t type) {
+        const std::uint32_t nid = sibling_nid(folder, type);
+        const std::optional<NodeRef> node = m_.node(nid);
+        if (!node) return {};
+        std::vector<ReadIssue> issues;
+        TableContext tc = m_.table(*node, issues);
+        ltp_findings(nid, tc.defects, "table");
+        return std::move(tc.rows);
+    }
+
+    void message(const NbtEntry& e, const std::string& folder) {
+        const auto nid = static_cast<std::uint32_t>(e.nid);
+        ++c_.log_.messages.found;
+        const Message msg = read_message(m_, NodeRef{nid, e.bid_data, e.bid_sub});
+        if (!msg.properties.valid) {
+            ++c_.log_.messages.lost;
+            c_.add(ProblemId::pst_object_unreadable, e.at, c_.layout_->nbt_entry, "message",
+                   "message " + std::to_string(nid) + " in " + (folder.empty() ? "the root folder" : folder));
+            LostItem item;
+            item.offset = e.at;
+            item.reason = "message " + std::to_string(nid) + ": properties unreadable";
+            c_.log_.lost.push_back(std::move(item));
+            return;
+        }
+        ltp_findings(nid, msg.defects, "message");
+        if (const Property* rtf = msg.properties.find(tag::rtf_compressed); rtf && !rtf->missing) {
+            const Rtf r = decompress_rtf(ByteView(rtf->value.data(), rtf->value.size(), 0));
+            // Aspose writes uncompressed bodies ("MELA") whose raw size counts
+            // the header's 12 bytes too: the text is all there.
+            if (r.defect)
+                c_.add(!r.compressed && *r.defect == RtfDefect::bad_size ? ProblemId::pst_rtf_size : ProblemId::pst_rtf_damaged,
+                       e.at, c_.layout_->nbt_entry, "message",
+                       "message " + std::to_string(nid) + ": " + std::string(defect_name(*r.defect)));
+        }
+        const bool compose = c_.sink_ != nullptr || static_cast<bool>(c_.hooks_.on_message);
+        if (!compose) {
+            ++c_.log_.messages.intact;
+            return;
+        }
+        const ComposedMessage out = compose_message(msg);
+        if (out.missing.empty() && msg.issues.empty()) {
+            ++c_.log_.messages.intact;
+        } else {
+            ++c_.log_.messages.partial;
+            std::string what;
+            for (const std::string& m : out.missing) what += (what.empty() ? "" : "; ") + m;
+            if (what.empty()) what = std::to_string(msg.issues.size()) + " unreadable block(s)";
+            c_.add(ProblemId::pst_message_partial, e.at, c_.layout_->nbt_entry, "message",
+                   "message " + std::to_string(nid) + " (" + out.subject + "): " + what);
+        }
+        const std::vector<ByteView> pieces{ByteView(reinterpret_cast<const unsigned char*>(out.bytes.data()), out.bytes.size(), 0)};
+        if (c_.hooks_.on_message) c_.hooks_.on_message(c_.log_.messages.found, e.at, identify(pieces));
+        if (c_.sink_) {
+            OutMessage o;
+            o.pieces = pieces;
+            o.folder = folder;
+            o.mtime = out.received;
+            o.input_offset = e.at;
+            c_.sink_->message(o);
+        }
+    }
+
+    // Messages the NBT holds that no contents table lists, and folders no
+    // hierarchy table reaches.
+    void orphans() {
+        std::vector<NbtEntry> found;
+        bool announced = false;
+        TreeVisitor v;
+        v.nbt = [&](const NbtEntry& n) {
+            const auto nid = static_cast<std::uint32_t>(n.nid);
+            if (nid_type(nid) == nid_type_normal_folder && !seen_folders_.count(nid))
+                c_.add(ProblemId::pst_folder_unreachable, n.at, c_.layout_->nbt_entry, "NBT entry",
+                       "folder " + std::to_string(nid) + ", parent " + std::to_string(n.parent));
+            if (nid_type(nid) == nid_type_message && !listed_.count(nid)) found.push_back(n);
+        };
+        c_.rewalk(PageType::nbt, v);
+        for (const NbtEntry& n : found) {
+            if (c_.stopped()) return;
+            if (!announced && c_.sink_) c_.sink_->begin_folder(lost_and_found);
+            announced = true;
+            c_.add(ProblemId::pst_orphan_message, n.at, c_.layout_->nbt_entry, "NBT entry",
+                   "message " + std::to_string(n.nid) + ", parent " + std::to_string(n.parent));
+            message(n, lost_and_found);
+        }
+    }
+
+    PstChecker& c_;
+    BTreeIndex index_;
+    NodeReader reader_;
+    Messaging m_;
+    std::unordered_set<std::uint32_t> seen_folders_;
+    std::unordered_set<std::uint32_t> listed_;  // messages some contents table lists
+};
+
+void PstChecker::messaging() { MessagingPass(*this).run(); }
+
 }  // namespace
 
-void check_pst(const Source& source, StoreLog& log, const CheckHooks& hooks, const PstCheckOptions& options) {
-    PstChecker(source, log, hooks, options).run();
+void check_pst(const Source& source, StoreLog& log, MessageSink* sink, const CheckHooks& hooks,
+               const PstCheckOptions& options) {
+    PstChecker(source, log, sink, hooks, options).run();
 }
 
 }  // namespace mailfsck

@@ -8,6 +8,7 @@
 
 #include "parsers/bytes/source.h"
 #include "repair/log/salvage_log.h"
+#include "repair/store/sink.h"
 #include "repair/store/store.h"
 
 namespace mailfsck {
@@ -18,6 +19,9 @@ struct PstCheckOptions {
     std::size_t records_per_pass = std::size_t{1} << 21;
 };
 
-void check_pst(const Source& source, StoreLog& log, const CheckHooks& hooks, const PstCheckOptions& options = {});
+// Repair passes a sink: every folder and message that can be read is
+// composed (repair/pst/pst_compose.h) and written there.
+void check_pst(const Source& source, StoreLog& log, MessageSink* sink, const CheckHooks& hooks,
+               const PstCheckOptions& options = {});
 
 }  // namespace mailfsck

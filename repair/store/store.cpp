@@ -151,7 +151,7 @@ void check_store(const OpenStore& store, StoreLog& log, MessageSink* sink, const
     switch (store.format) {
         case StoreFormat::mbox: check_mbox(*store.source, log, sink, hooks); break;
         case StoreFormat::eml: check_eml_file(*store.source, store.path, log, sink, hooks); break;
-        case StoreFormat::pst: check_pst(*store.source, log, hooks); break;
+        case StoreFormat::pst: check_pst(*store.source, log, sink, hooks); break;
         case StoreFormat::maildir: break;  // open_store never pairs a file with Maildir
     }
 }

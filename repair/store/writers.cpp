@@ -118,13 +118,17 @@ void write_message_file(ByteOut& out, const OutMessage& m) {
 
 namespace {
 
-// A folder name ("a.b") as a relative path ("a/b").
+// A folder name ("a.b") as a relative path ("a/b"). A level named like a
+// Maildir's cur/, new/ or tmp/ gets a '_' added, or the tree of .eml files
+// would read back as a damaged Maildir.
 std::filesystem::path folder_path(const std::string& folder) {
     std::filesystem::path p;
     std::size_t begin = 0;
     while (begin <= folder.size() && !folder.empty()) {
         const std::size_t dot = std::min(folder.find('.', begin), folder.size());
-        p /= folder.substr(begin, dot - begin);
+        std::string level = folder.substr(begin, dot - begin);
+        if (level == "cur" || level == "new" || level == "tmp") level += '_';
+        p /= level;
         begin = dot + 1;
     }
     return p;

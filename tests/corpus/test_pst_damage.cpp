@@ -90,7 +90,7 @@ bool changed(const Structure& s, const std::string& clean, const std::string& da
 std::vector<mailfsck::Finding> check(const std::string& bytes, std::size_t records_per_pass = std::size_t{1} << 21) {
     const auto source = mailfsck::Source::in_memory(mailfsck::ByteView(bytes));
     mailfsck::StoreLog log;
-    mailfsck::check_pst(*source, log, {}, mailfsck::PstCheckOptions{records_per_pass});
+    mailfsck::check_pst(*source, log, nullptr, {}, mailfsck::PstCheckOptions{records_per_pass});
     return log.findings;
 }
 

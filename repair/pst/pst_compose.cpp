@@ -1,0 +1,453 @@
+#include "pst_compose.h"
+
+#include <algorithm>
+#include <cctype>
+#include <ctime>
+
+#include "parsers/bytes/sha256.h"
+#include "parsers/pst/rtf.h"
+
+namespace mailfsck {
+
+using namespace pst;
+
+std::int64_t unix_time(std::uint64_t filetime) {
+    return static_cast<std::int64_t>(filetime / 10000000ULL) - 11644473600LL;
+}
+
+namespace {
+
+constexpr std::size_t line_limit = 76;
+
+std::string base64(const std::vector<unsigned char>& data) {
+    static constexpr char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    out.reserve(data.size() * 4 / 3 + data.size() / 57 + 4);
+    std::size_t column = 0;
+    for (std::size_t i = 0; i < data.size(); i += 3) {
+        const std::uint32_t n = data[i] << 16 | (i + 1 < data.size() ? data[i + 1] << 8 : 0) |
+                                (i + 2 < data.size() ? data[i + 2] : 0);
+        out.push_back(digits[(n >> 18) & 63]);
+        out.push_back(digits[(n >> 12) & 63]);
+        out.push_back(i + 1 < data.size() ? digits[(n >> 6) & 63] : '=');
+        out.push_back(i + 2 < data.size() ? digits[n & 63] : '=');
+        column += 4;
+        if (column >= line_limit) {
+            out.push_back('\n');
+            column = 0;
+        }
+    }
+    if (column > 0) out.push_back('\n');
+    return out;
+}
+
+// Quoted-printable ([RFC 2045] 6.7) with LF line ends kept as line breaks.
+std::string quoted_printable(std::string_view text) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    std::size_t column = 0;
+    const auto put = [&](std::string_view piece) {
+        if (column + piece.size() > line_limit - 1) {
+            out += "=\n";
+            column = 0;
+        }
+        out += piece;
+        column += piece.size();
+    };
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        const bool line_end = c == '\n' || (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n');
+        if (line_end) {
+            if (c == '\r') ++i;
+            out += '\n';
+            column = 0;
+            continue;
+        }
+        const bool next_is_end = i + 1 == text.size() || text[i + 1] == '\n' || text[i + 1] == '\r';
+        const bool literal = (c >= 33 && c <= 126 && c != '=') || ((c == ' ' || c == '\t') && !next_is_end);
+        if (literal) {
+            put(std::string_view(reinterpret_cast<const char*>(&text[i]), 1));
+        } else {
+            const char e[3] = {'=', hex[c >> 4], hex[c & 15]};
+            put(std::string_view(e, 3));
+        }
+    }
+    if (!out.empty() && out.back() != '\n') out += '\n';
+    return out;
+}
+
+bool plain_ascii(std::string_view s) {
+    return std::all_of(s.begin(), s.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return (u >= 32 && u < 127) || u == '\t';
+    });
+}
+
+// An unstructured header value ([RFC 2047] 5(1)): as it is when plain
+// ASCII, else UTF-8 encoded-words of at most 45 bytes each, split between
+// characters.
+std::string header_text(std::string_view value) {
+    if (plain_ascii(value)) return std::string(value);
+    std::string out;
+    std::size_t i = 0;
+    while (i < value.size()) {
+        std::size_t end = std::min(value.size(), i + 45);
+        while (end < value.size() && end > i && (static_cast<unsigned char>(value[end]) & 0xC0) == 0x80) --end;
+        const std::vector<unsigned char> chunk(value.begin() + static_cast<std::ptrdiff_t>(i),
+                                               value.begin() + static_cast<std::ptrdiff_t>(end));
+        std::string encoded = base64(chunk);
+        encoded.erase(std::remove(encoded.begin(), encoded.end(), '\n'), encoded.end());
+        if (!out.empty()) out += "\n ";
+        out += "=?UTF-8?B?" + encoded + "?=";
+        i = end;
+    }
+    return out;
+}
+
+// A display name for an address header: quoted unless plain atoms.
+std::string mailbox(const std::string& name, const std::string& address) {
+    std::string clean_name;
+    for (const char c : name)
+        if (c != '\r' && c != '\n') clean_name += c;
+    if (address.empty()) return header_text(clean_name);
+    if (clean_name.empty() || clean_name == address) return "<" + address + ">";
+    if (!plain_ascii(clean_name)) return header_text(clean_name) + " <" + address + ">";
+    std::string quoted = "\"";
+    for (const char c : clean_name) {
+        if (c == '"' || c == '\\') quoted += '\\';
+        quoted += c;
+    }
+    return quoted + "\" <" + address + ">";
+}
+
+std::string rfc5322_date(std::int64_t t) {
+    const std::time_t tt = t;
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    char buf[64];
+    std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+    return buf;
+}
+
+// A parameter value ([RFC 2231] for non-ASCII, else a quoted string).
+std::string parameter(const std::string& name, const std::string& value) {
+    if (plain_ascii(value)) {
+        std::string q;
+        for (const char c : value) {
+            if (c == '"' || c == '\\') q += '\\';
+            q += c;
+        }
+        return name + "=\"" + q + "\"";
+    }
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out = name + "*=UTF-8''";
+    for (const char ch : value) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (std::isalnum(c) != 0 || c == '.' || c == '-' || c == '_') {
+            out += static_cast<char>(c);
+        } else {
+            out += '%';
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        }
+    }
+    return out;
+}
+
+struct Part {
+    std::string headers;  // each ending in LF
+    std::string body;     // encoded, ending in LF
+};
+
+std::string render(const Part& p) { return p.headers + "\n" + p.body; }
+
+// The IANA name of a Windows code page ([MS-OXCMSG] PidTagInternetCodepage
+// values), for labelling bodies stored in it.
+std::string charset_name(std::uint32_t cp) {
+    switch (cp) {
+        case 0:
+        case 65001: return "utf-8";
+        case 20127: return "us-ascii";
+        case 932: return "shift_jis";
+        case 936: return "gb2312";
+        case 949: return "euc-kr";
+        case 950: return "big5";
+        case 20866: return "koi8-r";
+        case 21866: return "koi8-u";
+        case 50220: return "iso-2022-jp";
+        case 51932: return "euc-jp";
+        case 54936: return "gb18030";
+        default: break;
+    }
+    if (cp >= 28591 && cp <= 28605) return "iso-8859-" + std::to_string(cp - 28590);
+    return "windows-" + std::to_string(cp);
+}
+
+std::string boundary_for(const std::vector<Part>& parts) {
+    Sha256 h;
+    for (const Part& p : parts) h.update(render(p));
+    return "=_mailfsck_" + h.hex().substr(0, 32);
+}
+
+Part multipart(const std::string& subtype, const std::vector<Part>& parts) {
+    const std::string b = boundary_for(parts);
+    Part out;
+    out.headers = "Content-Type: multipart/" + subtype + "; boundary=\"" + b + "\"\n";
+    for (const Part& p : parts) out.body += "--" + b + "\n" + render(p);
+    out.body += "--" + b + "--\n";
+    return out;
+}
+
+Part text_part(const std::string& subtype, const std::string& text, const std::string& charset) {
+    Part p;
+    p.headers = "Content-Type: text/" + subtype + "; charset=\"" + charset + "\"\n";
+    bool seven_bit = std::all_of(text.begin(), text.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return (u >= 32 && u < 127) || u == '\t' || u == '\n';
+    });
+    std::size_t longest = 0, current = 0;
+    for (const char c : text) {
+        current = c == '\n' ? 0 : current + 1;
+        longest = std::max(longest, current);
+    }
+    seven_bit = seven_bit && longest <= 998;
+    if (seven_bit) {
+        p.headers += "Content-Transfer-Encoding: 7bit\n";
+        p.body = text;
+        if (!p.body.empty() && p.body.back() != '\n') p.body += '\n';
+    } else {
+        p.headers += "Content-Transfer-Encoding: quoted-printable\n";
+        p.body = quoted_printable(text);
+    }
+    return p;
+}
+
+Part binary_part(const std::string& type, const std::vector<unsigned char>& data, const std::string& disposition,
+                 const std::string& filename, const std::string& content_id) {
+    Part p;
+    p.headers = "Content-Type: " + type + (filename.empty() ? "" : "; " + parameter("name", filename)) + "\n";
+    p.headers += "Content-Transfer-Encoding: base64\n";
+    p.headers += "Content-Disposition: " + disposition + (filename.empty() ? "" : "; " + parameter("filename", filename)) + "\n";
+    if (!content_id.empty()) p.headers += "Content-ID: <" + content_id + ">\n";
+    p.body = base64(data);
+    return p;
+}
+
+// Header names the composer writes itself.
+bool composed_here(std::string_view line) {
+    std::string name(line.substr(0, line.find(':')));
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return name == "mime-version" || name.rfind("content-", 0) == 0;
+}
+
+// The transport headers Outlook kept, with CRLF made LF, without the MIME
+// headers (the parts are rebuilt) and without the blank line that ends them.
+std::string transport_headers(const std::string& raw) {
+    std::string out;
+    bool skipping = false;
+    std::size_t i = 0;
+    while (i < raw.size()) {
+        std::size_t end = raw.find('\n', i);
+        if (end == std::string::npos) end = raw.size();
+        std::string line = raw.substr(i, end - i);
+        i = end + 1;
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line.empty()) break;
+        const bool continuation = line[0] == ' ' || line[0] == '\t';
+        if (!continuation) skipping = composed_here(line) || line.find(':') == std::string::npos;
+        if (!skipping) out += line + "\n";
+    }
+    return out;
+}
+
+class Composer {
+public:
+    explicit Composer(ComposedMessage& out) : out_(out) {}
+
+    std::string message(const Message& m, unsigned depth) {
+        const PropertyContext& pc = m.properties;
+        const std::uint32_t cp = codepage_of(pc);
+        const auto text = [&](std::uint16_t id) -> std::string {
+            const Property* p = pc.find(id);
+            if (!p) return {};
+            return utf8(*p, cp).value_or(std::string());
+        };
+        const auto time_of = [&](std::uint16_t id) -> std::optional<std::int64_t> {
+            const Property* p = pc.find(id);
+            if (!p || p->value.size() != 8) return std::nullopt;
+            return unix_time(p->as_uint());
+        };
+        std::string subject = text(tag::subject);
+        if (subject.size() >= 2 && subject[0] == '\x01') subject = subject.substr(2);  // prefix marker, [MS-OXCMSG] 2.2.1.46
+        const std::optional<std::int64_t> sent = time_of(tag::client_submit_time);
+        const std::optional<std::int64_t> received = time_of(tag::delivery_time);
+        const std::optional<std::int64_t> created = time_of(tag::creation_time);
+        if (depth == 0) {
+            out_.subject = subject;
+            out_.received = received ? received : sent ? sent : created;
+        }
+
+        // Outlook's own copy of the headers when it kept one; whatever that
+        // copy lacks of the fields a message needs is made from properties.
+        std::string headers = transport_headers(text(tag::transport_headers));
+        const auto has = [&](std::string_view field) {
+            std::string lower = "\n" + headers;
+            std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+            return lower.find("\n" + std::string(field) + ":") != std::string::npos;
+        };
+        if (!has("date"))
+            if (const auto t = sent ? sent : received ? received : created) headers += "Date: " + rfc5322_date(*t) + "\n";
+        if (!has("from")) {
+            std::string from_name = text(tag::sent_representing_name);
+            std::string from_address = text(tag::sent_representing_email);
+            if (from_name.empty() && from_address.empty()) {
+                from_name = text(tag::sender_name);
+                from_address = text(tag::sender_email);
+            }
+            if (!from_name.empty() || !from_address.empty())
+                headers += "From: " + mailbox(from_name, from_address.find('@') != std::string::npos ? from_address : "") + "\n";
+        }
+        if (!has("to") && !has("cc") && !has("bcc")) headers += recipients(m, cp);
+        if (!has("subject")) headers += "Subject: " + header_text(subject) + "\n";
+        if (!has("message-id"))
+            if (const std::string id = text(tag::internet_message_id); !id.empty()) headers += "Message-ID: " + id + "\n";
+        const std::string cls = text(tag::message_class);
+        if (!cls.empty() && cls != "IPM.Note") headers += "X-MS-Message-Class: " + header_text(cls) + "\n";
+
+        std::vector<Part> parts;
+        parts.push_back(bodies(m, cp));
+        for (std::size_t i = 0; i < m.attachments.size(); ++i) {
+            if (std::optional<Part> a = attachment(m.attachments[i], i + 1, cp, depth)) parts.push_back(std::move(*a));
+        }
+        const Part top = parts.size() == 1 ? parts.front() : multipart("mixed", parts);
+        return headers + "MIME-Version: 1.0\n" + render(top);
+    }
+
+private:
+    std::string recipients(const Message& m, std::uint32_t cp) {
+        if (!m.recipients) return {};
+        std::vector<std::string> lists[3];
+        for (const TableRow& row : m.recipients->rows) {
+            std::uint64_t type = 1;
+            std::string name, address, smtp, kind;
+            for (const Property& p : row.cells) {
+                if (p.id == tag::recipient_type) type = p.as_uint() & 0x0F;
+                if (p.id == tag::display_name) name = utf8(p, cp).value_or("");
+                if (p.id == tag::email_address) address = utf8(p, cp).value_or("");
+                if (p.id == tag::smtp_address) smtp = utf8(p, cp).value_or("");
+                if (p.id == tag::address_type) kind = utf8(p, cp).value_or("");
+            }
+            if (smtp.empty() && kind == "SMTP") smtp = address;
+            if (type >= 1 && type <= 3) lists[type - 1].push_back(mailbox(name, smtp));
+        }
+        std::string out;
+        const char* names[] = {"To", "Cc", "Bcc"};
+        for (int k = 0; k < 3; ++k) {
+            if (lists[k].empty()) continue;
+            out += std::string(names[k]) + ": ";
+            for (std::size_t i = 0; i < lists[k].size(); ++i) out += (i ? ",\n " : "") + lists[k][i];
+            out += "\n";
+        }
+        return out;
+    }
+
+    Part bodies(const Message& m, std::uint32_t cp) {
+        const PropertyContext& pc = m.properties;
+        std::vector<Part> alternatives;
+        if (const Property* body = pc.find(tag::body)) {
+            if (body->missing) out_.missing.push_back("plain text body unreadable");
+            else alternatives.push_back(text_part("plain", utf8(*body, cp).value_or(""), "utf-8"));
+        }
+        if (const Property* html = pc.find(tag::html)) {
+            if (html->missing) {
+                out_.missing.push_back("HTML body unreadable");
+            } else if (html->type == static_cast<std::uint16_t>(PropType::binary)) {
+                // Stored in the message's code page; labelled, not converted.
+                const std::string charset = charset_name(cp);
+                Part p;
+                p.headers = "Content-Type: text/html; charset=\"" + charset + "\"\nContent-Transfer-Encoding: base64\n";
+                p.body = base64(html->value);
+                alternatives.push_back(std::move(p));
+            } else {
+                alternatives.push_back(text_part("html", utf8(*html, cp).value_or(""), "utf-8"));
+            }
+        }
+        if (alternatives.empty()) {
+            if (const Property* rtf = pc.find(tag::rtf_compressed)) {
+                const Rtf r = decompress_rtf(ByteView(rtf->value.data(), rtf->value.size(), 0));
+                if (rtf->missing || r.text.empty()) out_.missing.push_back("RTF body unreadable");
+                else alternatives.push_back(binary_part("application/rtf", r.text, "inline", "", ""));
+            }
+        }
+        if (alternatives.empty()) return text_part("plain", "", "utf-8");
+        if (alternatives.size() == 1) return alternatives.front();
+        return multipart("alternative", alternatives);
+    }
+
+    std::optional<Part> attachment(const Attachment& a, std::size_t n, std::uint32_t cp, unsigned depth) {
+        const PropertyContext& pc = a.properties;
+        const auto text = [&](std::uint16_t id) {
+            const Property* p = pc.find(id);
+            return p ? utf8(*p, cp).value_or(std::string()) : std::string();
+        };
+        std::string name = text(tag::attach_long_filename);
+        if (name.empty()) name = text(tag::attach_filename);
+        if (name.empty()) name = text(tag::display_name);
+        const std::string label = "attachment " + std::to_string(n) + (name.empty() ? "" : " (" + name + ")");
+        if (a.missing) {
+            out_.missing.push_back(label + " unreadable");
+            return std::nullopt;
+        }
+        if (name.empty()) name = "attachment-" + std::to_string(n);
+        std::string type = text(tag::attach_mime_tag);
+        // A composite type (message/..., multipart/...) cannot be sent base64
+        // encoded as a leaf: readers parse it as a structure.
+        const bool composite = type.rfind("message/", 0) == 0 || type.rfind("multipart/", 0) == 0;
+        if (type.empty() || type.find('/') == std::string::npos || !plain_ascii(type) || composite)
+            type = "application/octet-stream";
+        const std::string cid = text(tag::attach_content_id);
+        const Property* method = pc.find(tag::attach_method);
+        const std::uint64_t how = method ? method->as_uint() : 1;
+        if (how == 5) {
+            if (!a.embedded) {
+                out_.missing.push_back(label + ": embedded message unreadable");
+                return std::nullopt;
+            }
+            Part p;
+            p.headers = "Content-Type: message/rfc822\nContent-Disposition: attachment; " + parameter("filename", name + ".eml") + "\n";
+            p.body = message(*a.embedded, depth + 1);
+            if (p.body.back() != '\n') p.body += '\n';
+            return p;
+        }
+        if (how == 6) {
+            if (!a.object) {
+                out_.missing.push_back(label + ": OLE object unreadable");
+                return std::nullopt;
+            }
+            return binary_part("application/octet-stream", *a.object, "attachment", name, cid);
+        }
+        const Property* data = pc.find(tag::attach_data);
+        if (how == 1 && (!data || data->missing)) {
+            out_.missing.push_back(label + " unreadable");
+            return std::nullopt;
+        }
+        if (how != 1) {
+            // By reference (2-4, 7): a path or URL, no data to carry.
+            return text_part("plain", "Attachment by reference: " + name + "\n", "utf-8");
+        }
+        return binary_part(type, data->value, cid.empty() ? "attachment" : "inline", name, cid);
+    }
+
+    ComposedMessage& out_;
+};
+
+}  // namespace
+
+ComposedMessage compose_message(const Message& message) {
+    ComposedMessage out;
+    Composer c(out);
+    out.bytes = c.message(message, 0);
+    return out;
+}
+
+}  // namespace mailfsck
