@@ -98,7 +98,7 @@ std::string header_text(std::string_view value) {
         std::string encoded = base64(chunk);
         encoded.erase(std::remove(encoded.begin(), encoded.end(), '\n'), encoded.end());
         if (!out.empty()) out += "\n ";
-        out += "=?UTF-8?B?" + encoded + "?=";
+        out += std::string("=?UTF-8?B?") + encoded + "?=";
         i = end;
     }
     return out;
@@ -110,14 +110,14 @@ std::string mailbox(const std::string& name, const std::string& address) {
     for (const char c : name)
         if (c != '\r' && c != '\n') clean_name += c;
     if (address.empty()) return header_text(clean_name);
-    if (clean_name.empty() || clean_name == address) return "<" + address + ">";
-    if (!plain_ascii(clean_name)) return header_text(clean_name) + " <" + address + ">";
+    if (clean_name.empty() || clean_name == address) return std::string("<") + address + ">";
+    if (!plain_ascii(clean_name)) return header_text(clean_name) + std::string(" <") + address + ">";
     std::string quoted = "\"";
     for (const char c : clean_name) {
         if (c == '"' || c == '\\') quoted += '\\';
         quoted += c;
     }
-    return quoted + "\" <" + address + ">";
+    return quoted + std::string("\" <") + address + ">";
 }
 
 std::string rfc5322_date(std::int64_t t) {
@@ -137,7 +137,7 @@ std::string parameter(const std::string& name, const std::string& value) {
             if (c == '"' || c == '\\') q += '\\';
             q += c;
         }
-        return name + "=\"" + q + "\"";
+        return name + std::string("=\"") + q + "\"";
     }
     static constexpr char hex[] = "0123456789ABCDEF";
     std::string out = name + "*=UTF-8''";
@@ -159,7 +159,7 @@ struct Part {
     std::string body;     // encoded, ending in LF
 };
 
-std::string render(const Part& p) { return p.headers + "\n" + p.body; }
+std::string render(const Part& p) { return p.headers + std::string("\n") + p.body; }
 
 // The IANA name of a Windows code page ([MS-OXCMSG] PidTagInternetCodepage
 // values), for labelling bodies stored in it.
@@ -179,28 +179,28 @@ std::string charset_name(std::uint32_t cp) {
         case 54936: return "gb18030";
         default: break;
     }
-    if (cp >= 28591 && cp <= 28605) return "iso-8859-" + std::to_string(cp - 28590);
-    return "windows-" + std::to_string(cp);
+    if (cp >= 28591 && cp <= 28605) return std::string("iso-8859-") + std::to_string(cp - 28590);
+    return std::string("windows-") + std::to_string(cp);
 }
 
 std::string boundary_for(const std::vector<Part>& parts) {
     Sha256 h;
     for (const Part& p : parts) h.update(render(p));
-    return "=_mailfsck_" + h.hex().substr(0, 32);
+    return std::string("=_mailfsck_") + h.hex().substr(0, 32);
 }
 
 Part multipart(const std::string& subtype, const std::vector<Part>& parts) {
     const std::string b = boundary_for(parts);
     Part out;
-    out.headers = "Content-Type: multipart/" + subtype + "; boundary=\"" + b + "\"\n";
-    for (const Part& p : parts) out.body += "--" + b + "\n" + render(p);
-    out.body += "--" + b + "--\n";
+    out.headers = std::string("Content-Type: multipart/") + subtype + std::string("; boundary=\"") + b + "\"\n";
+    for (const Part& p : parts) out.body += std::string("--") + b + std::string("\n") + render(p);
+    out.body += std::string("--") + b + "--\n";
     return out;
 }
 
 Part text_part(const std::string& subtype, const std::string& text, const std::string& charset) {
     Part p;
-    p.headers = "Content-Type: text/" + subtype + "; charset=\"" + charset + "\"\n";
+    p.headers = std::string("Content-Type: text/") + subtype + std::string("; charset=\"") + charset + "\"\n";
     bool seven_bit = std::all_of(text.begin(), text.end(), [](char c) {
         const auto u = static_cast<unsigned char>(c);
         return (u >= 32 && u < 127) || u == '\t' || u == '\n';
@@ -225,10 +225,10 @@ Part text_part(const std::string& subtype, const std::string& text, const std::s
 Part binary_part(const std::string& type, const std::vector<unsigned char>& data, const std::string& disposition,
                  const std::string& filename, const std::string& content_id) {
     Part p;
-    p.headers = "Content-Type: " + type + (filename.empty() ? "" : "; " + parameter("name", filename)) + "\n";
+    p.headers = std::string("Content-Type: ") + type + (filename.empty() ? "" : std::string("; ") + parameter("name", filename)) + "\n";
     p.headers += "Content-Transfer-Encoding: base64\n";
-    p.headers += "Content-Disposition: " + disposition + (filename.empty() ? "" : "; " + parameter("filename", filename)) + "\n";
-    if (!content_id.empty()) p.headers += "Content-ID: <" + content_id + ">\n";
+    p.headers += std::string("Content-Disposition: ") + disposition + (filename.empty() ? "" : std::string("; ") + parameter("filename", filename)) + "\n";
+    if (!content_id.empty()) p.headers += std::string("Content-ID: <") + content_id + ">\n";
     p.body = base64(data);
     return p;
 }
@@ -291,12 +291,12 @@ public:
         // copy lacks of the fields a message needs is made from properties.
         std::string headers = transport_headers(text(tag::transport_headers));
         const auto has = [&](std::string_view field) {
-            std::string lower = "\n" + headers;
+            std::string lower = std::string("\n") + headers;
             std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-            return lower.find("\n" + std::string(field) + ":") != std::string::npos;
+            return lower.find(std::string("\n") + std::string(field) + ":") != std::string::npos;
         };
         if (!has("date"))
-            if (const auto t = sent ? sent : received ? received : created) headers += "Date: " + rfc5322_date(*t) + "\n";
+            if (const auto t = sent ? sent : received ? received : created) headers += std::string("Date: ") + rfc5322_date(*t) + "\n";
         if (!has("from")) {
             std::string from_name = text(tag::sent_representing_name);
             std::string from_address = text(tag::sent_representing_email);
@@ -305,14 +305,14 @@ public:
                 from_address = text(tag::sender_email);
             }
             if (!from_name.empty() || !from_address.empty())
-                headers += "From: " + mailbox(from_name, from_address.find('@') != std::string::npos ? from_address : "") + "\n";
+                headers += std::string("From: ") + mailbox(from_name, from_address.find('@') != std::string::npos ? from_address : "") + "\n";
         }
         if (!has("to") && !has("cc") && !has("bcc")) headers += recipients(m, cp);
-        if (!has("subject")) headers += "Subject: " + header_text(subject) + "\n";
+        if (!has("subject")) headers += std::string("Subject: ") + header_text(subject) + "\n";
         if (!has("message-id"))
-            if (const std::string id = text(tag::internet_message_id); !id.empty()) headers += "Message-ID: " + id + "\n";
+            if (const std::string id = text(tag::internet_message_id); !id.empty()) headers += std::string("Message-ID: ") + id + "\n";
         const std::string cls = text(tag::message_class);
-        if (!cls.empty() && cls != "IPM.Note") headers += "X-MS-Message-Class: " + header_text(cls) + "\n";
+        if (!cls.empty() && cls != "IPM.Note") headers += std::string("X-MS-Message-Class: ") + header_text(cls) + "\n";
 
         std::vector<Part> parts;
         parts.push_back(bodies(m, cp));
@@ -320,7 +320,7 @@ public:
             if (std::optional<Part> a = attachment(m.attachments[i], i + 1, cp, depth)) parts.push_back(std::move(*a));
         }
         const Part top = parts.size() == 1 ? parts.front() : multipart("mixed", parts);
-        return headers + "MIME-Version: 1.0\n" + render(top);
+        return headers + std::string("MIME-Version: 1.0\n") + render(top);
     }
 
 private:
@@ -365,7 +365,7 @@ private:
                 // Stored in the message's code page; labelled, not converted.
                 const std::string charset = charset_name(cp);
                 Part p;
-                p.headers = "Content-Type: text/html; charset=\"" + charset + "\"\nContent-Transfer-Encoding: base64\n";
+                p.headers = std::string("Content-Type: text/html; charset=\"") + charset + "\"\nContent-Transfer-Encoding: base64\n";
                 p.body = base64(html->value);
                 alternatives.push_back(std::move(p));
             } else {
@@ -393,12 +393,12 @@ private:
         std::string name = text(tag::attach_long_filename);
         if (name.empty()) name = text(tag::attach_filename);
         if (name.empty()) name = text(tag::display_name);
-        const std::string label = "attachment " + std::to_string(n) + (name.empty() ? "" : " (" + name + ")");
+        const std::string label = std::string("attachment ") + std::to_string(n) + (name.empty() ? "" : std::string(" (") + name + ")");
         if (a.missing) {
             out_.missing.push_back(label + " unreadable");
             return std::nullopt;
         }
-        if (name.empty()) name = "attachment-" + std::to_string(n);
+        if (name.empty()) name = std::string("attachment-") + std::to_string(n);
         std::string type = text(tag::attach_mime_tag);
         // A composite type (message/..., multipart/...) cannot be sent base64
         // encoded as a leaf: readers parse it as a structure.
@@ -414,7 +414,7 @@ private:
                 return std::nullopt;
             }
             Part p;
-            p.headers = "Content-Type: message/rfc822\nContent-Disposition: attachment; " + parameter("filename", name + ".eml") + "\n";
+            p.headers = std::string("Content-Type: message/rfc822\nContent-Disposition: attachment; ") + parameter("filename", name + ".eml") + "\n";
             p.body = message(*a.embedded, depth + 1);
             if (p.body.back() != '\n') p.body += '\n';
             return p;
@@ -433,7 +433,7 @@ private:
         }
         if (how != 1) {
             // By reference (2-4, 7): a path or URL, no data to carry.
-            return text_part("plain", "Attachment by reference: " + name + "\n", "utf-8");
+            return text_part("plain", std::string("Attachment by reference: ") + name + "\n", "utf-8");
         }
         return binary_part(type, data->value, cid.empty() ? "attachment" : "inline", name, cid);
     }
