@@ -67,7 +67,10 @@ std::string from_codepage(const std::vector<unsigned char>& v, std::uint32_t cod
     if (codepage == 65001) return std::string(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(n));
     const std::string name = codepage == 0 ? std::string("CP1252") : "CP" + std::to_string(codepage);
     iconv_t cd = iconv_open("UTF-8", name.c_str());
-    if (cd == reinterpret_cast<iconv_t>(-1)) cd = iconv_open("UTF-8", "CP1252");
+    // (iconv_t)-1 is iconv_open's documented failure value.
+    const auto failed = [](iconv_t c) { return c == reinterpret_cast<iconv_t>(-1); };  // NOLINT(performance-no-int-to-ptr)
+    if (failed(cd)) cd = iconv_open("UTF-8", "CP1252");
+    if (failed(cd)) return std::string(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(n));
     std::string out;
     std::vector<char> in(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(n));
     char* src = in.data();

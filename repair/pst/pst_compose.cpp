@@ -24,9 +24,9 @@ std::string base64(const std::vector<unsigned char>& data) {
     std::string out;
     out.reserve(data.size() * 4 / 3 + data.size() / 57 + 4);
     std::size_t column = 0;
+    const auto byte = [&](std::size_t k) -> std::uint32_t { return k < data.size() ? data[k] : 0; };
     for (std::size_t i = 0; i < data.size(); i += 3) {
-        const std::uint32_t n = data[i] << 16 | (i + 1 < data.size() ? data[i + 1] << 8 : 0) |
-                                (i + 2 < data.size() ? data[i + 2] : 0);
+        const std::uint32_t n = byte(i) << 16 | byte(i + 1) << 8 | byte(i + 2);
         out.push_back(digits[(n >> 18) & 63]);
         out.push_back(digits[(n >> 12) & 63]);
         out.push_back(i + 1 < data.size() ? digits[(n >> 6) & 63] : '=');
