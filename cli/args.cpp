@@ -3,7 +3,7 @@
 namespace mailfsck::cli {
 
 std::string usage() {
-    return "usage: mailfsck scan STORE... [--json FILE|-] [--format FORMAT] [--no-hash] [-q]\n"
+    return "usage: mailfsck scan STORE... [--json FILE|-] [--format FORMAT] [--no-hash] [--quick] [-q]\n"
            "       mailfsck repair STORE -o OUTDIR [--to native|mbox|maildir|eml] [--drop-uids] [--json FILE|-]\n"
            "                       [--format FORMAT] [-q]\n"
            "       mailfsck verify STORE [--against OTHER] [--json FILE|-] [--format FORMAT] [-q]\n"
@@ -15,7 +15,9 @@ std::string usage() {
            "STORE is an mbox file (gzip/bzip2/xz too), a Maildir or Maildir++ tree, an .eml file or a\n"
            "directory of them; the format is detected from the content, or forced with --format\n"
            "mbox|maildir|eml|pst. --drop-uids: write no IMAP UID lists (clients download everything again).\n"
-           "--no-hash: skip the store's SHA-256 fingerprint (a second full read of the file).\n";
+           "--no-hash: skip the store's SHA-256 fingerprint (a second full read of the file).\n"
+           "--quick: PST/OST: check the node database (every page, block and B-tree) without reading\n"
+           "every folder and message.\n";
 }
 
 Args parse_args(const std::vector<std::string>& argv) {
@@ -46,6 +48,8 @@ Args parse_args(const std::vector<std::string>& argv) {
             a.quiet = true;
         } else if (s == "--no-hash") {
             a.no_hash = true;
+        } else if (s == "--quick") {
+            a.quick = true;
         } else if (s == "--drop-uids") {
             a.drop_uids = true;
         } else if (s == "--markdown") {
@@ -68,6 +72,7 @@ Args parse_args(const std::vector<std::string>& argv) {
     if (a.command != "repair" && a.output) throw UsageError("-o is only for repair");
     if (a.against && a.command != "verify") throw UsageError("--against is only for verify");
     if (a.drop_uids && a.command != "repair") throw UsageError("--drop-uids is only for repair");
+    if (a.quick && a.command != "scan") throw UsageError("--quick is only for scan");
     if (a.to != "native" && a.to != "mbox" && a.to != "eml" && a.to != "maildir") {
         if (a.to == "pst") throw UsageError("--to pst is not supported yet");
         throw UsageError("--to must be native, mbox, maildir or eml");

@@ -24,6 +24,7 @@ struct Args {
     bool quiet = false;
     bool drop_uids = false;
     bool no_hash = false;  // skip the store's SHA-256 (a second full read)
+    bool quick = false;    // PST: the node database only
     bool markdown = false;
 };
 

@@ -59,6 +59,7 @@ void check_one(const std::string& path, const Args& a, StoreLog& log, MessageSin
         Progress progress(path, !a.quiet);
         hooks.progress = [&](std::uint64_t done, std::uint64_t total) { progress.update(done, total); };
         hooks.interrupted = &interrupted;
+        hooks.structure_only = a.quick;
         check_store(store, log, sink, hooks);
         if (log.error) return;  // the hashing thread stops on the same flag; its future waits for it
         log.sha256 = sha.get();

@@ -1,6 +1,8 @@
 #include "block.h"
 
-#include <zlib.h>
+#include <libdeflate.h>
+
+#include <memory>
 
 namespace mailfsck::pst {
 
@@ -96,19 +98,22 @@ namespace mailfsck::pst {
 std::optional<ByteView> block_content(const ByteView& stored, std::uint32_t cb_inflated,
                                       std::vector<unsigned char>& buffer) {
     if (cb_inflated == stored.size()) return stored;
+    // One decompressor per thread, kept: allocating one costs more than
+    // inflating a small block. libdeflate inflates a whole buffer at once,
+    // about twice as fast as zlib's streaming inflate, and checks the
+    // stream's Adler-32 as it goes.
+    struct Free {
+        void operator()(libdeflate_decompressor* d) const { libdeflate_free_decompressor(d); }
+    };
+    thread_local const std::unique_ptr<libdeflate_decompressor, Free> d(libdeflate_alloc_decompressor());
+    if (!d) return std::nullopt;
     // The output is bounded by the 16-bit inflated size, whatever the
     // stream claims.
     buffer.resize(cb_inflated);
-    z_stream z{};
-    if (inflateInit(&z) != Z_OK) return std::nullopt;
-    z.next_in = const_cast<Bytef*>(stored.data());  // zlib's API is not const-correct; it only reads
-    z.avail_in = static_cast<uInt>(stored.size());
-    z.next_out = buffer.data();
-    z.avail_out = static_cast<uInt>(buffer.size());
-    const int rc = inflate(&z, Z_FINISH);
-    const std::uint64_t produced = z.total_out;
-    inflateEnd(&z);
-    if (rc != Z_STREAM_END || produced != cb_inflated) return std::nullopt;
+    std::size_t produced = 0;
+    const libdeflate_result rc =
+        libdeflate_zlib_decompress(d.get(), stored.data(), stored.size(), buffer.data(), buffer.size(), &produced);
+    if (rc != LIBDEFLATE_SUCCESS || produced != cb_inflated) return std::nullopt;
     return ByteView(buffer.data(), buffer.size(), 0);
 }
 

@@ -107,7 +107,7 @@ std::uint32_t codepage_of(const PropertyContext& pc) {
     return 0;
 }
 
-Message read_message(const Messaging& messaging, const NodeRef& node, unsigned depth) {
+Message read_message(const Messaging& messaging, const NodeRef& node, bool attachment_data, unsigned depth) {
     Message m;
     m.ref = node;
     m.properties = messaging.properties(node, m.issues);
@@ -135,7 +135,7 @@ Message read_message(const Messaging& messaging, const NodeRef& node, unsigned d
                 m.attachments.push_back(std::move(att));
                 continue;
             }
-            att.properties = messaging.properties(*at, m.issues);
+            att.properties = messaging.properties(*at, m.issues, attachment_data);
             for (const std::string& d : att.properties.defects) m.defects.push_back("attachment: " + d);
             const Property* method = att.properties.find(tag::attach_method);
             const Property* data = att.properties.find(tag::attach_data);
@@ -146,13 +146,13 @@ Message read_message(const Messaging& messaging, const NodeRef& node, unsigned d
                 const auto it = std::find_if(inner.begin(), inner.end(), [&](const Subnode& s) { return nid && s.nid == *nid; });
                 if (it == inner.end()) {
                     m.defects.push_back("object of attachment " + std::to_string(row.id) + " not found");
-                } else if (how == 6) {
+                } else if (how == 6 && attachment_data) {
                     const std::size_t before = m.issues.size();
                     std::vector<unsigned char> bytes = messaging.reader().data(it->bid_data, m.issues);
                     if (m.issues.size() == before) att.object = std::move(bytes);
                 } else if (depth + 1 < max_embedding_depth) {
                     att.embedded = std::make_unique<Message>(
-                        read_message(messaging, NodeRef{it->nid, it->bid_data, it->bid_sub}, depth + 1));
+                        read_message(messaging, NodeRef{it->nid, it->bid_data, it->bid_sub}, attachment_data, depth + 1));
                 } else {
                     m.defects.push_back("embedded messages nested deeper than " + std::to_string(max_embedding_depth));
                 }

@@ -39,7 +39,11 @@ struct Attachment {
 // Embedded messages nest; no real message goes deeper than a few.
 inline constexpr unsigned max_embedding_depth = 8;
 
-[[nodiscard]] Message read_message(const Messaging& messaging, const NodeRef& node, unsigned depth = 0);
+// `attachment_data` false reads attachments' properties but leaves their
+// data (and OLE objects) unread: a check that has verified every block's
+// CRC already learns nothing from decrypting and copying them again.
+[[nodiscard]] Message read_message(const Messaging& messaging, const NodeRef& node, bool attachment_data = true,
+                                   unsigned depth = 0);
 
 // Property ids the export and the checks use ([MS-OXPROPS]).
 namespace tag {

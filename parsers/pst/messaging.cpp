@@ -32,7 +32,7 @@ const Subnode* find_subnode(const std::vector<Subnode>& subs, std::uint32_t nid)
 
 }  // namespace
 
-PropertyContext Messaging::properties(const NodeRef& node, std::vector<ReadIssue>& issues) const {
+PropertyContext Messaging::properties(const NodeRef& node, std::vector<ReadIssue>& issues, bool subnode_values) const {
     const Heap h = heap(node.bid_data, issues);
     if (!h.valid()) {
         PropertyContext pc;
@@ -43,6 +43,7 @@ PropertyContext Messaging::properties(const NodeRef& node, std::vector<ReadIssue
     const SubnodeData data = [&](std::uint32_t nid) -> std::optional<std::vector<unsigned char>> {
         const Subnode* s = find_subnode(subs, nid);
         if (!s) return std::nullopt;
+        if (!subnode_values) return std::vector<unsigned char>{};
         const std::size_t before = issues.size();
         std::vector<unsigned char> bytes = reader_->data(s->bid_data, issues);
         if (issues.size() != before) return std::nullopt;

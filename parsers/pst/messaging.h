@@ -48,7 +48,10 @@ public:
     // A top-level node by NID; nullopt when the NBT has none.
     [[nodiscard]] std::optional<NodeRef> node(std::uint32_t nid) const;
 
-    [[nodiscard]] PropertyContext properties(const NodeRef& node, std::vector<ReadIssue>& issues) const;
+    // `subnode_values` false leaves values stored in subnodes (attachment
+    // data, large bodies) empty instead of reading them.
+    [[nodiscard]] PropertyContext properties(const NodeRef& node, std::vector<ReadIssue>& issues,
+                                             bool subnode_values = true) const;
     [[nodiscard]] TableContext table(const NodeRef& node, std::vector<ReadIssue>& issues) const;
 
     // The node's subnodes (attachments, tables, large values).

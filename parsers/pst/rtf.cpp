@@ -32,6 +32,28 @@ std::string_view defect_name(RtfDefect d) {
     return "?";
 }
 
+RtfHeaderCheck check_rtf_header(const ByteView& in) {
+    RtfHeaderCheck out;
+    Cursor c(in);
+    const std::uint32_t comp_size = c.u32le();
+    const std::uint32_t raw_size = c.u32le();
+    const std::uint32_t type = c.u32le();
+    const std::uint32_t crc = c.u32le();
+    if (!c.ok()) {
+        out.defect = RtfDefect::too_short;
+    } else if (type == uncompressed_magic) {
+        out.compressed = false;
+        if (std::uint64_t{raw_size} + 16 != in.size()) out.defect = RtfDefect::bad_size;
+    } else if (type != compressed_magic) {
+        out.defect = RtfDefect::bad_type;
+    } else if (comp_size < 12 || std::uint64_t{comp_size} + 4 != in.size()) {
+        out.defect = RtfDefect::bad_size;
+    } else if (crc32(in.sub(16, comp_size - 12)) != crc) {
+        out.defect = RtfDefect::bad_crc;
+    }
+    return out;
+}
+
 Rtf decompress_rtf(const ByteView& in) {
     Rtf out;
     Cursor c(in);

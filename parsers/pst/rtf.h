@@ -35,4 +35,12 @@ inline constexpr std::uint32_t max_rtf_size = 256U << 20;
 
 [[nodiscard]] Rtf decompress_rtf(const ByteView& compressed);
 
+// What a check can tell without decompressing: the header, the sizes and
+// the CRC over the compressed bytes. The runs themselves are left unread.
+struct RtfHeaderCheck {
+    std::optional<RtfDefect> defect;
+    bool compressed = true;
+};
+[[nodiscard]] RtfHeaderCheck check_rtf_header(const ByteView& compressed);
+
 }  // namespace mailfsck::pst

@@ -154,7 +154,7 @@ public:
         if (stopped()) return;
         if (bbt_ok && nbt_ok) allocation_maps();
         next_ids();
-        if (bbt_ok && nbt_ok && !stopped()) messaging();
+        if (bbt_ok && nbt_ok && !stopped() && (sink_ != nullptr || !hooks_.structure_only)) messaging();
         flush_overflow();
     }
 
@@ -732,7 +732,8 @@ private:
     void message(const NbtEntry& e, const std::string& folder) {
         const auto nid = static_cast<std::uint32_t>(e.nid);
         ++c_.log_.messages.found;
-        const Message msg = read_message(m_, NodeRef{nid, e.bid_data, e.bid_sub});
+        const bool compose = c_.sink_ != nullptr || static_cast<bool>(c_.hooks_.on_message);
+        const Message msg = read_message(m_, NodeRef{nid, e.bid_data, e.bid_sub}, compose);
         if (!msg.properties.valid) {
             ++c_.log_.messages.lost;
             c_.add(ProblemId::pst_object_unreadable, e.at, c_.layout_->nbt_entry, "message",
@@ -745,7 +746,7 @@ private:
         }
         ltp_findings(nid, msg.defects, "message");
         if (const Property* rtf = msg.properties.find(tag::rtf_compressed); rtf && !rtf->missing) {
-            const Rtf r = decompress_rtf(ByteView(rtf->value.data(), rtf->value.size(), 0));
+            const RtfHeaderCheck r = check_rtf_header(ByteView(rtf->value.data(), rtf->value.size(), 0));
             // Aspose writes uncompressed bodies ("MELA") whose raw size counts
             // the header's 12 bytes too: the text is all there.
             if (r.defect)
@@ -753,7 +754,6 @@ private:
                        e.at, c_.layout_->nbt_entry, "message",
                        "message " + std::to_string(nid) + ": " + std::string(defect_name(*r.defect)));
         }
-        const bool compose = c_.sink_ != nullptr || static_cast<bool>(c_.hooks_.on_message);
         if (!compose) {
             ++c_.log_.messages.intact;
             return;

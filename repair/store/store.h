@@ -49,6 +49,10 @@ struct CheckHooks {
     // Repair: write no UID index (IMAP clients then download every folder
     // again) instead of carrying over the entries that still hold.
     bool drop_uid_indexes = false;
+    // Scan: check a store's structure without reading every message (PST:
+    // the node database alone; other formats are read message by message
+    // either way).
+    bool structure_only = false;
 };
 
 // Checks the store, records everything in `log`, and when `sink` is given
