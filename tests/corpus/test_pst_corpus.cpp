@@ -860,3 +860,29 @@ TEST_CASE("scan --quick checks a PST's node database without reading its message
     CHECK(json::parse(full.out)["stores"][0]["messages"]["found"] == 71);
     CHECK(run(tool + " repair --quick -o /nonexistent " + q(*enron) + " 2>/dev/null").status == 16);
 }
+
+// Expectations stated outside our code: mailbagit's expected fields for
+// its Outlook 2019 PST (tests/oracle/mailbagit_check.py compares folder
+// path, Subject, From, To, Date, text body and HTML charset, read back by
+// Python's email package), and PROVENANCE.md's "one message with 200
+// recipients".
+TEST_CASE("PST export meets mailbagit's expected fields and PROVENANCE.md's 200 recipients") {
+    const auto mailbagit = shared_path("pst/UAlbanyArchives_mailbagit/outlook2019_MSO_16.0.10377.20023_64-bit.pst");
+    const auto expected = shared_path("pst/UAlbanyArchives_mailbagit/expected");
+    const auto many = shared_path("pst/aquasync_ruby-msg/200 recipients.pst");
+    if (!mailbagit || !expected || !many) return;
+    TempDir t("pst-expected");
+    REQUIRE(run(tool + " repair -q --to eml -o " + q(t.path() / "m") + " " + q(*mailbagit) + " >/dev/null 2>&1").status <= 1);
+    const json problems = run_json("python3 " + q(fs::path(MAILFSCK_SOURCE_DIR) / "tests/oracle/mailbagit_check.py") + " " +
+                                   q(t.path() / "m" / "messages") + " " + q(*expected));
+    INFO(problems.dump());
+    CHECK(problems.empty());
+
+    REQUIRE(run(tool + " repair -q --to eml -o " + q(t.path() / "r") + " " + q(*many) + " >/dev/null 2>&1").status <= 1);
+    const auto r = run("python3 -c 'import email,email.policy,sys,glob\n"
+                       "f=glob.glob(sys.argv[1]+\"/**/*.eml\",recursive=True)\n"
+                       "m=email.message_from_binary_file(open(f[0],\"rb\"),policy=email.policy.default)\n"
+                       "print(len(f), sum(len(m[h].addresses) for h in (\"to\",\"cc\",\"bcc\") if m[h]))' " +
+                       q(t.path() / "r" / "messages"));
+    CHECK(r.out == "1 200\n");
+}
