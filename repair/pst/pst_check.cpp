@@ -695,6 +695,10 @@ private:
                     if (p.id == tag::display_name) row_name = utf8(p).value_or("");
                 stack.push_back({row.id, path, row_name, f.depth + 1});
             }
+            if (const Property* flag = pc.find(tag::subfolders); flag && flag->as_bool() != !children.empty())
+                c_.add(ProblemId::pst_subfolders_flag, at(f.nid), c_.layout_->nbt_entry, "folder",
+                       "folder " + std::to_string(f.nid) + ": PR_SUBFOLDERS " + (flag->as_bool() ? "set" : "clear") +
+                           ", " + std::to_string(children.size()) + " subfolder(s)");
             if (nid_type(f.nid) == nid_type_search_folder) continue;
             const std::vector<TableRow> contents = rows(f.nid, nid_type_contents_table);
             if (const Property* count = pc.find(tag::content_count); count && count->as_uint() != contents.size())
