@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <ctime>
 #include <filesystem>
@@ -137,6 +139,11 @@ std::string output_store_name(const std::string& input) {
     for (const char* ext : {".gz", ".bz2", ".xz"})
         if (name.size() > std::string_view(ext).size() && name.ends_with(ext))
             name.resize(name.size() - std::string_view(ext).size());
+    // A PST's messages are written as mbox, Maildir or .eml: the output
+    // must not carry a name that says PST.
+    std::string lower = name;
+    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (lower.size() > 4 && (lower.ends_with(".pst") || lower.ends_with(".ost"))) name.resize(name.size() - 4);
     if (name.empty() || name == "." || name == "..") name = "store";
     return name;
 }

@@ -830,6 +830,9 @@ TEST_CASE("PST export is deterministic, and its mbox and Maildir forms check cle
         for (const char* to : {"mbox", "maildir"}) {
             const fs::path out = t.path() / (std::string(to) + "-" + f.filename().string());
             REQUIRE(run(tool + " repair -q --to " + to + " -o " + q(out) + " " + q(f) + " >/dev/null 2>&1").status <= 1);
+            // Named after the input without ".pst"/".ost": the output is no PST.
+            const std::string stem = f.stem().string();
+            CHECK(fs::exists(out / stem));
             // One mbox per folder (empty folders give empty files, so the
             // format is named), or one Maildir++ tree.
             std::string stores;
