@@ -154,7 +154,7 @@ public:
         if (stopped()) return;
         if (bbt_ok && nbt_ok) allocation_maps();
         next_ids();
-        if (bbt_ok && nbt_ok && !stopped() && (sink_ != nullptr || !hooks_.structure_only)) messaging();
+        if (bbt_ok && nbt_ok && !stopped() && !quick()) messaging();
         flush_overflow();
     }
 
@@ -172,6 +172,8 @@ private:
         return root.ib % layout_->page_size != 0 || root.ib > file_.size() ||
                file_.size() - root.ib < layout_->page_size;
     }
+
+    bool quick() const { return sink_ == nullptr && hooks_.structure_only; }
 
     bool stopped() {
         if (hooks_.interrupted && hooks_.interrupted->load()) log_.error = "interrupted";
@@ -331,6 +333,12 @@ private:
                 add(ProblemId::pst_node_type, n.at, layout_->nbt_entry, "NBT entry",
                     "node " + std::to_string(nid) + " of type " + std::to_string(type));
             highest[type] = std::max(highest[type], nid >> 5);
+            // A structure-only check counts the message nodes it saw; the
+            // messaging pass counts the messages it reads instead.
+            if (quick() && type == nid_type_message) {
+                ++log_.messages.found;
+                ++log_.messages.intact;
+            }
             if (n.parent != 0 && !node_exists(n.parent))
                 add(ProblemId::pst_node_parent, n.at, layout_->nbt_entry, "NBT entry",
                     "node " + std::to_string(nid) + "'s parent " + std::to_string(n.parent) + " does not exist");

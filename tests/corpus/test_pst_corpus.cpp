@@ -850,17 +850,22 @@ TEST_CASE("PST export is deterministic, and its mbox and Maildir forms check cle
     }
 }
 
-// --quick checks the node database alone: no folder or message is read
-// (libpff counts 71 messages in enron.pst; the full scan reads them all).
+// --quick checks the node database alone: no folder or message is read,
+// message nodes are counted (libpff counts 71 messages in enron.pst). An
+// Aspose file whose RTF bodies overstate their size (PST-0510, found only
+// by reading messages) shows the difference.
 TEST_CASE("scan --quick checks a PST's node database without reading its messages") {
     const auto enron = shared_path("pst/npm_pst-extractor/enron.pst");
-    if (!enron) return;
+    const auto aspose = shared_path("pst/aspose-email_Aspose.Email-for-.NET/passwordprotectedPST.pst");
+    if (!enron || !aspose) return;
     const auto quick = run(tool + " scan -q --quick --json - " + q(*enron) + " 2>/dev/null");
     const auto full = run(tool + " scan -q --json - " + q(*enron) + " 2>/dev/null");
     CHECK(quick.status == 0);
     CHECK(full.status == 0);
-    CHECK(json::parse(quick.out)["stores"][0]["messages"]["found"] == 0);
+    CHECK(json::parse(quick.out)["stores"][0]["messages"]["found"] == 71);
     CHECK(json::parse(full.out)["stores"][0]["messages"]["found"] == 71);
+    CHECK(run(tool + " scan -q --json - " + q(*aspose) + " 2>/dev/null").out.find("PST-0510") != std::string::npos);
+    CHECK(run(tool + " scan -q --quick --json - " + q(*aspose) + " 2>/dev/null").out.find("PST-0510") == std::string::npos);
     CHECK(run(tool + " repair --quick -o /nonexistent " + q(*enron) + " 2>/dev/null").status == 16);
 }
 
