@@ -757,6 +757,13 @@ private:
             return;
         }
         ltp_findings(nid, msg.defects, "message");
+        for (const Property& p : msg.properties.properties) {
+            bool invalid = false;
+            if (p.type == static_cast<std::uint16_t>(PropType::string) && !p.missing) (void)utf8(p, 0, &invalid);
+            if (invalid)
+                c_.add(ProblemId::pst_bad_utf16, e.at, c_.layout_->nbt_entry, "message",
+                       "message " + std::to_string(nid) + ", property " + std::to_string(p.id));
+        }
         if (const Property* rtf = msg.properties.find(tag::rtf_compressed); rtf && !rtf->missing) {
             const RtfHeaderCheck r = check_rtf_header(ByteView(rtf->value.data(), rtf->value.size(), 0));
             // Aspose writes uncompressed bodies ("MELA") whose raw size counts

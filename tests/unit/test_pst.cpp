@@ -6,6 +6,7 @@
 
 #include "parsers/pst/format.h"
 #include "parsers/pst/header.h"
+#include "parsers/pst/message.h"
 
 using namespace mailfsck;
 
@@ -60,4 +61,31 @@ TEST_CASE("layouts: the three formats' sizes from [MS-PST] 2.2.2.7-8 and libpff'
     CHECK(pst::format_for_version(23) == pst::Format::unicode);
     CHECK(pst::format_for_version(36) == pst::Format::unicode_4k);
     CHECK_FALSE(pst::format_for_version(37).has_value());
+}
+
+// String properties ([MS-OXCDATA] 2.11.1): PtypString is UTF-16LE, with
+// surrogate pairs for characters past U+FFFF; writers end it with a NUL.
+// An unpaired surrogate or an odd byte count is damage: it becomes U+FFFD
+// and is flagged, the rest of the string kept. Expected UTF-8 from the
+// Unicode code charts.
+TEST_CASE("UTF-16 string properties decode to UTF-8; unpaired surrogates are flagged, not dropped") {
+    const auto decode = [](std::vector<unsigned char> bytes, bool& invalid) {
+        pst::Property p{0x0037, 0x001F, std::move(bytes), false};
+        invalid = false;
+        return pst::utf8(p, 0, &invalid).value();
+    };
+    bool invalid = false;
+    // "Aé€" then U+1F600 (D83D DE00), then a terminating NUL.
+    CHECK(decode({'A', 0, 0xE9, 0, 0xAC, 0x20, 0x3D, 0xD8, 0x00, 0xDE, 0, 0}, invalid) ==
+          "A\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80");
+    CHECK_FALSE(invalid);
+    // A high surrogate followed by a plain character.
+    CHECK(decode({0x3D, 0xD8, 'B', 0}, invalid) == "\xEF\xBF\xBD" "B");
+    CHECK(invalid);
+    // A lone low surrogate, and an odd trailing byte.
+    CHECK(decode({0x00, 0xDE, 'C', 0, 'D'}, invalid) == "\xEF\xBF\xBD" "C");
+    CHECK(invalid);
+    // PtypString8 in windows-1252: 0x80 is the euro sign.
+    pst::Property s8{0x0037, 0x001E, {'x', 0x80, 0}, false};
+    CHECK(pst::utf8(s8, 1252).value() == "x\xE2\x82\xAC");
 }
