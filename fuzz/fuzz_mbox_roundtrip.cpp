@@ -2,8 +2,6 @@
 // input, a second check of it finds nothing of warning severity or worse,
 // loses no message, and accounts for every byte.
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 
 #include "fuzz/memory_sink.h"
@@ -12,6 +10,7 @@
 namespace {
 
 using MemorySink = mailfsck::fuzz::MemorySink<&mailfsck::write_mboxrd>;
+using mailfsck::fuzz::fail_round_trip;
 
 mailfsck::StoreLog check(mailfsck::ByteView bytes, mailfsck::MessageSink* sink) {
     mailfsck::OpenStore store;
@@ -22,24 +21,15 @@ mailfsck::StoreLog check(mailfsck::ByteView bytes, mailfsck::MessageSink* sink) 
     return log;
 }
 
-[[noreturn]] void fail(const char* why, const mailfsck::StoreLog& log) {
-    std::fprintf(stderr, "round trip: %s\n", why);
-    for (const auto& f : log.findings)
-        std::fprintf(stderr, "  %s @%llu+%llu %s\n", std::string(mailfsck::problem(f.id).code).c_str(),
-                     static_cast<unsigned long long>(f.offset), static_cast<unsigned long long>(f.length),
-                     f.detail.c_str());
-    std::abort();
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     MemorySink sink;
     const mailfsck::StoreLog first = check(mailfsck::ByteView(data, size), &sink);
-    if (first.bytes.unaccounted != 0) fail("first run left bytes unaccounted", first);
+    if (first.bytes.unaccounted != 0) fail_round_trip("first run left bytes unaccounted", first);
     const mailfsck::ByteView rebuilt(sink.out.text);
     const mailfsck::StoreLog second = check(rebuilt, nullptr);
-    if (second.has_problems()) fail("second run is not clean", second);
-    if (second.messages.found != sink.written) fail("second run found a different number of messages", second);
+    if (second.has_problems()) fail_round_trip("second run is not clean", second);
+    if (second.messages.found != sink.written) fail_round_trip("second run found a different number of messages", second);
     return 0;
 }

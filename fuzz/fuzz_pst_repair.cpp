@@ -3,8 +3,6 @@
 // second check finds clean (copies of one message aside), holding exactly
 // the messages written.
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <string>
 
 #include "fuzz/memory_sink.h"
@@ -13,15 +11,7 @@
 namespace {
 
 using MemorySink = mailfsck::fuzz::MemorySink<&mailfsck::write_mboxrd>;
-
-[[noreturn]] void fail(const char* why, const mailfsck::StoreLog& log) {
-    std::fprintf(stderr, "round trip: %s\n", why);
-    for (const auto& f : log.findings)
-        std::fprintf(stderr, "  %s @%llu+%llu %s\n", std::string(mailfsck::problem(f.id).code).c_str(),
-                     static_cast<unsigned long long>(f.offset), static_cast<unsigned long long>(f.length),
-                     f.detail.c_str());
-    std::abort();
-}
+using mailfsck::fuzz::fail_round_trip;
 
 }  // namespace
 
@@ -44,7 +34,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // calls duplicates; anything else of warning severity is a fault.
     for (const auto& f : second.findings)
         if (mailfsck::problem(f.id).severity >= mailfsck::Severity::warning && f.id != mailfsck::ProblemId::mbox_duplicate)
-            fail("the exported mbox is not clean", second);
-    if (second.messages.found != sink.written) fail("the exported mbox holds a different number of messages", second);
+            fail_round_trip("the exported mbox is not clean", second);
+    if (second.messages.found != sink.written)
+        fail_round_trip("the exported mbox holds a different number of messages", second);
     return 0;
 }

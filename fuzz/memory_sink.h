@@ -1,9 +1,13 @@
-// A MessageSink that writes into memory, for fuzz targets' round trips:
-// messages in the form `Write` gives them, everything else dropped.
+// For fuzz targets' round trips: a MessageSink that writes into memory
+// (messages in the form `Write` gives them, everything else dropped), and
+// the report that ends a round trip that failed.
 #pragma once
 
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 
+#include "repair/log/salvage_log.h"
 #include "repair/store/sink.h"
 
 namespace mailfsck::fuzz {
@@ -33,5 +37,14 @@ public:
     StringOut out;
     std::uint64_t written = 0;
 };
+
+[[noreturn]] inline void fail_round_trip(const char* why, const StoreLog& log) {
+    std::fprintf(stderr, "round trip: %s\n", why);
+    for (const auto& f : log.findings)
+        std::fprintf(stderr, "  %s @%llu+%llu %s\n", std::string(problem(f.id).code).c_str(),
+                     static_cast<unsigned long long>(f.offset), static_cast<unsigned long long>(f.length),
+                     f.detail.c_str());
+    std::abort();
+}
 
 }  // namespace mailfsck::fuzz

@@ -32,6 +32,18 @@ const Subnode* find_subnode(const std::vector<Subnode>& subs, std::uint32_t nid)
 
 }  // namespace
 
+SubnodeData Messaging::values(const std::vector<Subnode>& subs, std::vector<ReadIssue>& issues, bool read) const {
+    return [this, &subs, &issues, read](std::uint32_t nid) -> std::optional<std::vector<unsigned char>> {
+        const Subnode* s = find_subnode(subs, nid);
+        if (!s) return std::nullopt;
+        if (!read) return std::vector<unsigned char>{};
+        const std::size_t before = issues.size();
+        std::vector<unsigned char> bytes = reader_->data(s->bid_data, issues);
+        if (issues.size() != before) return std::nullopt;
+        return bytes;
+    };
+}
+
 PropertyContext Messaging::properties(const NodeRef& node, std::vector<ReadIssue>& issues, bool subnode_values) const {
     const Heap h = heap(node.bid_data, issues);
     if (!h.valid()) {
@@ -40,16 +52,7 @@ PropertyContext Messaging::properties(const NodeRef& node, std::vector<ReadIssue
         return pc;
     }
     const std::vector<Subnode> subs = subnodes(node, issues);
-    const SubnodeData data = [&](std::uint32_t nid) -> std::optional<std::vector<unsigned char>> {
-        const Subnode* s = find_subnode(subs, nid);
-        if (!s) return std::nullopt;
-        if (!subnode_values) return std::vector<unsigned char>{};
-        const std::size_t before = issues.size();
-        std::vector<unsigned char> bytes = reader_->data(s->bid_data, issues);
-        if (issues.size() != before) return std::nullopt;
-        return bytes;
-    };
-    return read_pc(h, data);
+    return read_pc(h, values(subs, issues, subnode_values));
 }
 
 TableContext Messaging::table(const NodeRef& node, std::vector<ReadIssue>& issues) const {
@@ -60,14 +63,7 @@ TableContext Messaging::table(const NodeRef& node, std::vector<ReadIssue>& issue
         return tc;
     }
     const std::vector<Subnode> subs = subnodes(node, issues);
-    const SubnodeData data = [&](std::uint32_t nid) -> std::optional<std::vector<unsigned char>> {
-        const Subnode* s = find_subnode(subs, nid);
-        if (!s) return std::nullopt;
-        const std::size_t before = issues.size();
-        std::vector<unsigned char> bytes = reader_->data(s->bid_data, issues);
-        if (issues.size() != before) return std::nullopt;
-        return bytes;
-    };
+    const SubnodeData data = values(subs, issues, true);
     const SubnodeBlocks rows = [&](std::uint32_t nid) {
         std::vector<std::optional<std::vector<unsigned char>>> out;
         const Subnode* s = find_subnode(subs, nid);

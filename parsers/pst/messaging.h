@@ -61,6 +61,9 @@ public:
 
 private:
     [[nodiscard]] Heap heap(std::uint64_t bid_data, std::vector<ReadIssue>& issues) const;
+    // Reads the value of an HNID that names one of `subs` (sorted by NID);
+    // with `read` false, a value that exists comes back empty, unread.
+    [[nodiscard]] SubnodeData values(const std::vector<Subnode>& subs, std::vector<ReadIssue>& issues, bool read) const;
 
     const NodeReader* reader_;
     const NodeIndex* nodes_;

@@ -72,6 +72,30 @@ json scan(const fs::path& f, int* status = nullptr) {
     return json::parse(r.out)["stores"][0];
 }
 
+// A corpus file opened as the layers above the node database see it: the
+// header's B-tree roots behind the block and node indexes, the reader and
+// the messaging layer on top.
+struct OpenedPst {
+    explicit OpenedPst(const fs::path& p)
+        : bytes(read_file(p)),
+          file(bytes),
+          h(mailfsck::pst::read_header(file)),
+          layout(mailfsck::pst::layout_for(h.format.value())),
+          index(file, layout, h.bbt, h.nbt),
+          reader(file, layout, static_cast<mailfsck::pst::Crypt>(h.crypt), index),
+          m(reader, index) {}
+    OpenedPst(const OpenedPst&) = delete;
+    OpenedPst& operator=(const OpenedPst&) = delete;
+
+    const std::string bytes;
+    const mailfsck::ByteView file;
+    const mailfsck::pst::Header h;
+    const mailfsck::pst::Layout& layout;
+    const mailfsck::pst::BTreeIndex index;
+    const mailfsck::pst::NodeReader reader;
+    const mailfsck::pst::Messaging m;
+};
+
 std::vector<json> serious(const json& store) {
     std::vector<json> out;
     for (const auto& p : store["problems"])
@@ -329,11 +353,8 @@ TEST_CASE("lookups from the B-tree roots find every block and node the walk list
     TempDir t("pst-lookup");
     for (const fs::path& f : corpus_files(*dir)) {
         INFO(f.string());
-        const std::string bytes = read_file(plain(f, t.path()));
-        const mailfsck::ByteView file(bytes);
-        const mailfsck::pst::Header h = mailfsck::pst::read_header(file);
-        REQUIRE(h.format);
-        const mailfsck::pst::Layout& layout = mailfsck::pst::layout_for(*h.format);
+        const OpenedPst pst(plain(f, t.path()));
+        const auto& [bytes, file, h, layout, index, reader, m] = pst;
         std::size_t blocks = 0, nodes = 0, mismatches = 0;
         std::uint64_t highest = 0;
         mailfsck::pst::TreeVisitor v;
@@ -411,13 +432,8 @@ TEST_CASE("every folder, message and table node reads and decrypts to the heap i
     std::set<int> methods;
     for (const fs::path& f : corpus_files(*dir)) {
         INFO(f.string());
-        const std::string bytes = read_file(plain(f, t.path()));
-        const mailfsck::ByteView file(bytes);
-        const mailfsck::pst::Header h = mailfsck::pst::read_header(file);
-        REQUIRE(h.format);
-        const mailfsck::pst::Layout& layout = mailfsck::pst::layout_for(*h.format);
-        const mailfsck::pst::BTreeIndex index(file, layout, h.bbt, h.nbt);
-        const mailfsck::pst::NodeReader reader(file, layout, static_cast<mailfsck::pst::Crypt>(h.crypt), index);
+        const OpenedPst pst(plain(f, t.path()));
+        const auto& [bytes, file, h, layout, index, reader, m] = pst;
         std::size_t checked = 0, wrong = 0, unreadable = 0;
         mailfsck::pst::TreeVisitor v;
         v.nbt = [&](const mailfsck::pst::NbtEntry& n) {
@@ -528,14 +544,8 @@ TEST_CASE("folder hierarchy and contents tables agree with libpff's item tree") 
     for (const fs::path& f : corpus_files(*dir)) {
         INFO(f.string());
         const fs::path p = plain(f, t.path());
-        const std::string bytes = read_file(p);
-        const mailfsck::ByteView file(bytes);
-        const mailfsck::pst::Header h = mailfsck::pst::read_header(file);
-        REQUIRE(h.format);
-        const mailfsck::pst::Layout& layout = mailfsck::pst::layout_for(*h.format);
-        const mailfsck::pst::BTreeIndex index(file, layout, h.bbt, h.nbt);
-        const mailfsck::pst::NodeReader reader(file, layout, static_cast<mailfsck::pst::Crypt>(h.crypt), index);
-        const mailfsck::pst::Messaging m(reader, index);
+        const OpenedPst pst(p);
+        const mailfsck::pst::Messaging& m = pst.m;
 
         const json pff = run_json(pff_nodes + " --no-internal " + q(p));
         std::map<std::uint32_t, std::set<std::uint32_t>> pff_folders, pff_messages;
@@ -595,14 +605,8 @@ TEST_CASE("messages read through the LTP have libpff's subjects and attachments"
     for (const fs::path& f : corpus_files(*dir)) {
         INFO(f.string());
         const fs::path p = plain(f, t.path());
-        const std::string bytes = read_file(p);
-        const mailfsck::ByteView file(bytes);
-        const mailfsck::pst::Header h = mailfsck::pst::read_header(file);
-        REQUIRE(h.format);
-        const mailfsck::pst::Layout& layout = mailfsck::pst::layout_for(*h.format);
-        const mailfsck::pst::BTreeIndex index(file, layout, h.bbt, h.nbt);
-        const mailfsck::pst::NodeReader reader(file, layout, static_cast<mailfsck::pst::Crypt>(h.crypt), index);
-        const mailfsck::pst::Messaging m(reader, index);
+        const OpenedPst pst(p);
+        const mailfsck::pst::Messaging& m = pst.m;
 
         const json pff = run_json(pff_nodes + " --names --no-internal " + q(p));
         std::map<std::uint32_t, std::multiset<std::string>> pff_subjects;  // by folder

@@ -254,6 +254,47 @@ static void add_error(errors_t *errs, const char *call, libpff_error_t **error)
 		snprintf(errs->text[errs->count++], sizeof errs->text[0], "%s: %s", call, msg);
 }
 
+/* libpff's subject and long-file-name accessors are macros; these give
+ * them the shape of libpff_folder_get_utf8_name*. */
+static int subject_size(libpff_item_t *item, size_t *size, libpff_error_t **error)
+{
+	return libpff_message_get_utf8_subject_size(item, size, error);
+}
+static int subject(libpff_item_t *item, uint8_t *s, size_t size, libpff_error_t **error)
+{
+	return libpff_message_get_utf8_subject(item, s, size, error);
+}
+static int long_filename_size(libpff_item_t *item, size_t *size, libpff_error_t **error)
+{
+	return libpff_attachment_get_utf8_long_filename_size(item, size, error);
+}
+static int long_filename(libpff_item_t *item, uint8_t *s, size_t size, libpff_error_t **error)
+{
+	return libpff_attachment_get_utf8_long_filename(item, s, size, error);
+}
+
+/* Prints ,"key":"value" for a UTF-8 string the item has (at most 1 MiB);
+ * nothing when it has none. */
+static void print_string(libpff_item_t *item, const char *key,
+                         int (*get_size)(libpff_item_t *, size_t *, libpff_error_t **),
+                         int (*get)(libpff_item_t *, uint8_t *, size_t, libpff_error_t **))
+{
+	libpff_error_t *error = NULL;
+	size_t size = 0;
+	if (get_size(item, &size, &error) != 1 || size == 0 || size >= 1048576) {
+		libpff_error_free(&error);
+		return;
+	}
+	uint8_t *value = malloc(size);
+	if (value && get(item, value, size, &error) == 1) {
+		fprintf(out, ",\"%s\":", key);
+		json_string((const char *) value);
+	} else {
+		libpff_error_free(&error);
+	}
+	free(value);
+}
+
 static void json_errors(const errors_t *errs)
 {
 	if (errs->count == 0)
@@ -478,51 +519,13 @@ static void walk_item(libpff_item_t *item, const char *origin, uint32_t parent, 
 		/* an embedded message (attachment_type "item") is walked below,
 		 * after this object is closed */
 	}
-	if (opt_names && have_type && type != LIBPFF_ITEM_TYPE_FOLDER && type != LIBPFF_ITEM_TYPE_ATTACHMENT
-	    && !virtual_root) {
-		size_t size = 0;
-		if (libpff_message_get_utf8_subject_size(item, &size, &error) == 1 && size > 0 && size < 1048576) {
-			uint8_t *subject = malloc(size);
-			if (subject && libpff_message_get_utf8_subject(item, subject, size, &error) == 1) {
-				fputs(",\"subject\":", out);
-				json_string((const char *) subject);
-			} else {
-				libpff_error_free(&error);
-			}
-			free(subject);
-		} else {
-			libpff_error_free(&error);
-		}
-	}
-	if (opt_names && have_type && type == LIBPFF_ITEM_TYPE_ATTACHMENT) {
-		size_t size = 0;
-		if (libpff_attachment_get_utf8_long_filename_size(item, &size, &error) == 1 && size > 0 && size < 65536) {
-			uint8_t *name = malloc(size);
-			if (name && libpff_attachment_get_utf8_long_filename(item, name, size, &error) == 1) {
-				fputs(",\"long_filename\":", out);
-				json_string((const char *) name);
-			} else {
-				libpff_error_free(&error);
-			}
-			free(name);
-		} else {
-			libpff_error_free(&error);
-		}
-	}
-	if (opt_names && have_type && type == LIBPFF_ITEM_TYPE_FOLDER) {
-		size_t size = 0;
-		if (libpff_folder_get_utf8_name_size(item, &size, &error) == 1 && size > 0 && size < 65536) {
-			uint8_t *name = malloc(size);
-			if (name && libpff_folder_get_utf8_name(item, name, size, &error) == 1) {
-				fputs(",\"name\":", out);
-				json_string((const char *) name);
-			} else {
-				libpff_error_free(&error);
-			}
-			free(name);
-		} else {
-			libpff_error_free(&error);
-		}
+	if (opt_names && have_type && !virtual_root) {
+		if (type == LIBPFF_ITEM_TYPE_FOLDER)
+			print_string(item, "name", libpff_folder_get_utf8_name_size, libpff_folder_get_utf8_name);
+		else if (type == LIBPFF_ITEM_TYPE_ATTACHMENT)
+			print_string(item, "long_filename", long_filename_size, long_filename);
+		else
+			print_string(item, "subject", subject_size, subject);
 	}
 	int limited = depth >= opt_max_depth && sub_items > 0;
 	if (limited) {
