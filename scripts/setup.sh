@@ -9,7 +9,7 @@ packages=(
   nlohmann-json3-dev catch2
   libpff-dev libbfio-dev pff-tools pst-utils
   clang-14 libclang-rt-14-dev
-  libssl-dev zlib1g-dev libdeflate-dev python3 xz-utils bzip2 gzip time clang-tidy-14 cppcheck
+  libssl-dev zlib1g-dev libdeflate-dev python3 python3-vobject python3-icalendar xz-utils bzip2 gzip time clang-tidy-14 cppcheck
 )
 
 missing=()

@@ -163,4 +163,24 @@ Message read_message(const Messaging& messaging, const NodeRef& node, bool attac
     return m;
 }
 
+std::vector<Recipient> recipients_of(const Message& m) {
+    std::vector<Recipient> out;
+    if (!m.recipients) return out;
+    const std::uint32_t cp = codepage_of(m.properties);
+    for (const TableRow& row : m.recipients->rows) {
+        Recipient r;
+        std::string address, kind;
+        for (const Property& p : row.cells) {
+            if (p.id == tag::recipient_type) r.type = static_cast<unsigned>(p.as_uint() & 0x0F);
+            if (p.id == tag::display_name) r.name = utf8(p, cp).value_or("");
+            if (p.id == tag::email_address) address = utf8(p, cp).value_or("");
+            if (p.id == tag::smtp_address) r.address = utf8(p, cp).value_or("");
+            if (p.id == tag::address_type) kind = utf8(p, cp).value_or("");
+        }
+        if (r.address.empty() && kind == "SMTP") r.address = address;
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
 }  // namespace mailfsck::pst

@@ -90,6 +90,14 @@ inline constexpr std::uint16_t message_codepage = 0x3FFD;
 // nullopt.
 [[nodiscard]] std::optional<std::string> utf8(const Property& p, std::uint32_t codepage = 0, bool* invalid = nullptr);
 
+// One row of a message's recipient table, as text.
+struct Recipient {
+    unsigned type = 1;  // PR_RECIPIENT_TYPE: 1 To, 2 Cc, 3 Bcc
+    std::string name;
+    std::string address;  // SMTP address; "" when the row has none
+};
+[[nodiscard]] std::vector<Recipient> recipients_of(const Message& m);
+
 // The code page a message's 8-bit strings use: PR_INTERNET_CPID, else
 // PR_MESSAGE_CODEPAGE, else 0.
 [[nodiscard]] std::uint32_t codepage_of(const PropertyContext& pc);

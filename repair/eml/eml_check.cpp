@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <cctype>
+
 #include "repair/store/message_file.h"
 #include "repair/store/tree.h"
 
@@ -12,6 +14,15 @@ bool has_message_extension(std::string_view name) {
     for (const std::string_view ext : {".eml", ".EML", ".msg.txt", ".mime"})
         if (name.size() > ext.size() && name.ends_with(ext)) return true;
     return false;
+}
+
+// A vCard or iCalendar object (what an export writes beside a contact's
+// or an appointment's message): its BEGIN line reads like a header field.
+bool is_card_or_calendar(const ByteView& bytes) {
+    const Line first = line_at(bytes, 0);
+    std::string line(bytes.sub(first.begin, first.content_length()).text());
+    for (char& c : line) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return line == "BEGIN:VCARD" || line == "BEGIN:VCALENDAR";
 }
 
 std::string folder_of(const std::string& rel_dir) {
@@ -83,7 +94,7 @@ private:
         const ByteView bytes = src->bytes();
         // Only a file that claims to be mail by its name or its first line
         // is one; others are listed, not called damaged.
-        if (!has_message_extension(e.name) && !looks_like_message(bytes)) {
+        if (is_card_or_calendar(bytes) || (!has_message_extension(e.name) && !looks_like_message(bytes))) {
             ++log_.files->other;
             add(ProblemId::store_not_mail_file, rel, "file", std::to_string(bytes.size()) + " bytes");
             return;

@@ -11,6 +11,7 @@
 #include "parsers/pst/header.h"
 #include "parsers/pst/maps.h"
 #include "parsers/pst/message.h"
+#include "parsers/pst/named.h"
 #include "parsers/pst/rtf.h"
 #include "repair/pst/pst_compose.h"
 #include "repair/store/identity.h"
@@ -625,6 +626,7 @@ public:
           reader_(c.file_, *c.layout_, static_cast<Crypt>(c.header_.crypt), index_), m_(reader_, index_) {}
 
     void run() {
+        name_map();
         folders();
         orphans();
     }
@@ -657,6 +659,17 @@ private:
         std::replace(name.begin(), name.end(), '.', '_');
         std::replace(name.begin(), name.end(), '/', '_');
         return name;
+    }
+
+    // Without the map, contacts and calendar items lose their named
+    // properties (addresses, times) but are still exported.
+    void name_map() {
+        std::vector<ReadIssue> issues;
+        names_ = read_name_map(m_, issues);
+        if (!names_.valid && m_.node(nid_name_to_id_map))
+            c_.add(ProblemId::pst_object_unreadable, at(nid_name_to_id_map), c_.layout_->nbt_entry, "name-to-id map",
+                   "named properties cannot be resolved");
+        ltp_findings(nid_name_to_id_map, names_.defects, "name-to-id map");
     }
 
     void folders() {
@@ -777,7 +790,7 @@ private:
             ++c_.log_.messages.intact;
             return;
         }
-        const ComposedMessage out = compose_message(msg);
+        const ComposedMessage out = compose_message(msg, names_);
         if (out.missing.empty() && msg.issues.empty()) {
             ++c_.log_.messages.intact;
         } else {
@@ -796,6 +809,10 @@ private:
             o.folder = folder;
             o.mtime = out.received;
             o.input_offset = e.at;
+            if (out.object)
+                o.item_file = OutMessage::ItemFile{out.object->extension,
+                                                   ByteView(reinterpret_cast<const unsigned char*>(out.object_bytes.data()),
+                                                            out.object_bytes.size(), 0)};
             c_.sink_->message(o);
         }
     }
@@ -828,6 +845,7 @@ private:
     BTreeIndex index_;
     NodeReader reader_;
     Messaging m_;
+    NameMap names_;
     std::unordered_set<std::uint32_t> seen_folders_;
     std::unordered_set<std::uint32_t> listed_;  // messages some contents table lists
 };

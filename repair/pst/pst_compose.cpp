@@ -16,10 +16,10 @@ std::int64_t unix_time(std::uint64_t filetime) {
 }
 
 namespace {
-
 constexpr std::size_t line_limit = 76;
+}  // namespace
 
-std::string base64(const std::vector<unsigned char>& data) {
+std::string base64(const std::vector<unsigned char>& data, bool lines) {
     static constexpr char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     std::string out;
     out.reserve(data.size() * 4 / 3 + data.size() / 57 + 4);
@@ -32,14 +32,18 @@ std::string base64(const std::vector<unsigned char>& data) {
         out.push_back(i + 1 < data.size() ? digits[(n >> 6) & 63] : '=');
         out.push_back(i + 2 < data.size() ? digits[n & 63] : '=');
         column += 4;
-        if (column >= line_limit) {
+        if (lines && column >= line_limit) {
             out.push_back('\n');
             column = 0;
         }
     }
-    if (column > 0) out.push_back('\n');
+    if (lines && column > 0) out.push_back('\n');
     return out;
 }
+
+namespace {
+
+constexpr const char* plain_utf8 = "text/plain; charset=\"utf-8\"";
 
 // Quoted-printable ([RFC 2045] 6.7) with LF line ends kept as line breaks.
 std::string quoted_printable(std::string_view text) {
@@ -95,8 +99,7 @@ std::string header_text(std::string_view value) {
         while (end < value.size() && end > i && (static_cast<unsigned char>(value[end]) & 0xC0) == 0x80) --end;
         const std::vector<unsigned char> chunk(value.begin() + static_cast<std::ptrdiff_t>(i),
                                                value.begin() + static_cast<std::ptrdiff_t>(end));
-        std::string encoded = base64(chunk);
-        encoded.erase(std::remove(encoded.begin(), encoded.end(), '\n'), encoded.end());
+        const std::string encoded = base64(chunk, false);
         if (!out.empty()) out += "\n ";
         out += std::string("=?UTF-8?B?") + encoded + "?=";
         i = end;
@@ -198,9 +201,10 @@ Part multipart(const std::string& subtype, const std::vector<Part>& parts) {
     return out;
 }
 
-Part text_part(const std::string& subtype, const std::string& text, const std::string& charset) {
+// A text part of the given Content-Type value, 7bit when it can be.
+Part text_part(const std::string& content_type, const std::string& text) {
     Part p;
-    p.headers = std::string("Content-Type: text/") + subtype + std::string("; charset=\"") + charset + "\"\n";
+    p.headers = std::string("Content-Type: ") + content_type + "\n";
     bool seven_bit = std::all_of(text.begin(), text.end(), [](char c) {
         const auto u = static_cast<unsigned char>(c);
         return (u >= 32 && u < 127) || u == '\t' || u == '\n';
@@ -229,7 +233,7 @@ Part binary_part(const std::string& type, const std::vector<unsigned char>& data
     p.headers += "Content-Transfer-Encoding: base64\n";
     p.headers += std::string("Content-Disposition: ") + disposition + (filename.empty() ? "" : std::string("; ") + parameter("filename", filename)) + "\n";
     if (!content_id.empty()) p.headers += std::string("Content-ID: <") + content_id + ">\n";
-    p.body = base64(data);
+    p.body = base64(data, true);
     return p;
 }
 
@@ -262,7 +266,7 @@ std::string transport_headers(const std::string& raw) {
 
 class Composer {
 public:
-    explicit Composer(ComposedMessage& out) : out_(out) {}
+    Composer(ComposedMessage& out, const NameMap& names) : out_(out), names_(names) {}
 
     std::string message(const Message& m, unsigned depth) {
         const PropertyContext& pc = m.properties;
@@ -307,7 +311,7 @@ public:
             if (!from_name.empty() || !from_address.empty())
                 headers += std::string("From: ") + mailbox(from_name, from_address.find('@') != std::string::npos ? from_address : "") + "\n";
         }
-        if (!has("to") && !has("cc") && !has("bcc")) headers += recipients(m, cp);
+        if (!has("to") && !has("cc") && !has("bcc")) headers += recipients(m);
         if (!has("subject")) headers += std::string("Subject: ") + header_text(subject) + "\n";
         if (!has("message-id"))
             if (const std::string id = text(tag::internet_message_id); !id.empty()) headers += std::string("Message-ID: ") + id + "\n";
@@ -316,6 +320,17 @@ public:
 
         std::vector<Part> parts;
         parts.push_back(bodies(m, cp));
+        if (depth == 0) {
+            // The object a contact or calendar item also exports as, right
+            // after the body: where mail clients look for a meeting request.
+            out_.object = compose_object(m, names_);
+            if (out_.object) {
+                Part object = text_part(out_.object->media_type, out_.object->text);
+                object.headers += std::string("Content-Disposition: attachment; ") +
+                                  parameter("filename", std::string("item.") + out_.object->extension) + "\n";
+                parts.push_back(std::move(object));
+            }
+        }
         for (std::size_t i = 0; i < m.attachments.size(); ++i) {
             if (std::optional<Part> a = attachment(m.attachments[i], i + 1, cp, depth)) parts.push_back(std::move(*a));
         }
@@ -324,22 +339,10 @@ public:
     }
 
 private:
-    std::string recipients(const Message& m, std::uint32_t cp) {
-        if (!m.recipients) return {};
+    static std::string recipients(const Message& m) {
         std::vector<std::string> lists[3];
-        for (const TableRow& row : m.recipients->rows) {
-            std::uint64_t type = 1;
-            std::string name, address, smtp, kind;
-            for (const Property& p : row.cells) {
-                if (p.id == tag::recipient_type) type = p.as_uint() & 0x0F;
-                if (p.id == tag::display_name) name = utf8(p, cp).value_or("");
-                if (p.id == tag::email_address) address = utf8(p, cp).value_or("");
-                if (p.id == tag::smtp_address) smtp = utf8(p, cp).value_or("");
-                if (p.id == tag::address_type) kind = utf8(p, cp).value_or("");
-            }
-            if (smtp.empty() && kind == "SMTP") smtp = address;
-            if (type >= 1 && type <= 3) lists[type - 1].push_back(mailbox(name, smtp));
-        }
+        for (const Recipient& r : recipients_of(m))
+            if (r.type >= 1 && r.type <= 3) lists[r.type - 1].push_back(mailbox(r.name, r.address));
         std::string out;
         const char* names[] = {"To", "Cc", "Bcc"};
         for (int k = 0; k < 3; ++k) {
@@ -356,7 +359,7 @@ private:
         std::vector<Part> alternatives;
         if (const Property* body = pc.find(tag::body)) {
             if (body->missing) out_.missing.push_back("plain text body unreadable");
-            else alternatives.push_back(text_part("plain", utf8(*body, cp).value_or(""), "utf-8"));
+            else alternatives.push_back(text_part(plain_utf8, utf8(*body, cp).value_or("")));
         }
         if (const Property* html = pc.find(tag::html)) {
             if (html->missing) {
@@ -366,10 +369,10 @@ private:
                 const std::string charset = charset_name(cp);
                 Part p;
                 p.headers = std::string("Content-Type: text/html; charset=\"") + charset + "\"\nContent-Transfer-Encoding: base64\n";
-                p.body = base64(html->value);
+                p.body = base64(html->value, true);
                 alternatives.push_back(std::move(p));
             } else {
-                alternatives.push_back(text_part("html", utf8(*html, cp).value_or(""), "utf-8"));
+                alternatives.push_back(text_part("text/html; charset=\"utf-8\"", utf8(*html, cp).value_or("")));
             }
         }
         if (alternatives.empty()) {
@@ -379,7 +382,7 @@ private:
                 else alternatives.push_back(binary_part("application/rtf", r.text, "inline", "", ""));
             }
         }
-        if (alternatives.empty()) return text_part("plain", "", "utf-8");
+        if (alternatives.empty()) return text_part(plain_utf8, "");
         if (alternatives.size() == 1) return alternatives.front();
         return multipart("alternative", alternatives);
     }
@@ -433,20 +436,29 @@ private:
         }
         if (how != 1) {
             // By reference (2-4, 7): a path or URL, no data to carry.
-            return text_part("plain", std::string("Attachment by reference: ") + name + "\n", "utf-8");
+            return text_part(plain_utf8, std::string("Attachment by reference: ") + name + "\n");
         }
         return binary_part(type, data->value, cid.empty() ? "attachment" : "inline", name, cid);
     }
 
     ComposedMessage& out_;
+    const NameMap& names_;
 };
 
 }  // namespace
 
-ComposedMessage compose_message(const Message& message) {
+ComposedMessage compose_message(const Message& message, const NameMap& names) {
     ComposedMessage out;
-    Composer c(out);
+    Composer c(out, names);
     out.bytes = c.message(message, 0);
+    if (out.object) {
+        // Both formats end lines with CRLF ([RFC 6350] 3.2, [RFC 5545] 3.1).
+        out.object_bytes.reserve(out.object->text.size() + out.object->text.size() / 32);
+        for (const char ch : out.object->text) {
+            if (ch == '\n') out.object_bytes += '\r';
+            out.object_bytes += ch;
+        }
+    }
     return out;
 }
 

@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "parsers/pst/message.h"
+#include "parsers/pst/named.h"
+#include "repair/pst/pst_objects.h"
 
 namespace mailfsck {
 
@@ -24,9 +26,18 @@ struct ComposedMessage {
     // Seconds since the epoch: delivery, else submission, else creation.
     std::optional<std::int64_t> received;
     std::string subject;  // UTF-8, for the report
+    // A contact's vCard or a calendar item's iCalendar object, also a
+    // part of `bytes`; CRLF line ends, as a file of its own holds it.
+    std::optional<ItemObject> object;
+    std::string object_bytes;
 };
 
-[[nodiscard]] ComposedMessage compose_message(const pst::Message& message);
+// `names` resolves the named properties contacts and calendar items keep
+// their addresses and times in.
+[[nodiscard]] ComposedMessage compose_message(const pst::Message& message, const pst::NameMap& names);
+
+// Base64 ([RFC 2045] 6.8), in lines of 76 ending in LF, or one line without.
+[[nodiscard]] std::string base64(const std::vector<unsigned char>& data, bool lines);
 
 // FILETIME (100 ns since 1601) to seconds since 1970.
 [[nodiscard]] std::int64_t unix_time(std::uint64_t filetime);

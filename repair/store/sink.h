@@ -41,6 +41,14 @@ struct OutMessage {
     std::optional<std::int64_t> mtime;
     // Unique part of a Maildir name to keep; empty when the sink invents one.
     std::string unique;
+    // The item in a format of its own (a contact's .vcf, an appointment's
+    // .ics), also a part of the message; outputs of one file per message
+    // write it beside the message, for other programs to import.
+    struct ItemFile {
+        std::string extension;
+        ByteView bytes;
+    };
+    std::optional<ItemFile> item_file;
 };
 
 // One folder's IMAP UID assignments that still hold, to carry over so that

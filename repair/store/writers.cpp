@@ -165,7 +165,8 @@ private:
 };
 
 // One RFC 5322 file per message under messages/<folder path>/, numbered in
-// store order, with the message's time kept as the file's.
+// store order, with the message's time kept as the file's; a contact or
+// calendar item also as its .vcf or .ics beside it.
 class EmlSink final : public SinkBase {
 public:
     explicit EmlSink(const OutputDir& dir) : SinkBase(dir) { EmlSink::begin_folder(""); }
@@ -173,16 +174,24 @@ public:
         std::filesystem::create_directories(dir_.staging() / "messages" / folder_path(folder));
     }
     void message(const OutMessage& m) override {
-        char name[32];
-        std::snprintf(name, sizeof name, "%06llu.eml", static_cast<unsigned long long>(written_) + 1);
         const std::filesystem::path dir = dir_.staging() / "messages" / folder_path(m.folder);
         std::filesystem::create_directories(dir);
-        FileWriter w(dir / name, Sync::with_directory);
+        char number[32];
+        std::snprintf(number, sizeof number, "%06llu.", static_cast<unsigned long long>(written_) + 1);
+        if (m.item_file) {
+            const std::filesystem::path path = dir / (number + m.item_file->extension);
+            FileWriter w(path, Sync::with_directory);
+            w.write(m.item_file->bytes.text());
+            w.close();
+            if (m.mtime) set_mtime(path, *m.mtime);
+        }
+        const std::filesystem::path path = dir / (std::string(number) + "eml");
+        FileWriter w(path, Sync::with_directory);
         write_message_file(w, m);
         // A file of one message ends with a line terminator (RFC 5322).
         if (w.written() > 0 && !ends_terminated(m)) w.write("\n");
         w.close();
-        if (m.mtime) set_mtime(dir / name, *m.mtime);
+        if (m.mtime) set_mtime(path, *m.mtime);
         ++written_;
     }
     void finish() override {}

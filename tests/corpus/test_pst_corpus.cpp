@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <map>
 #include <set>
+#include <sstream>
 #include <tuple>
 
 #include "parsers/pst/message.h"
@@ -825,7 +826,7 @@ TEST_CASE("PST export is deterministic, and its mbox and Maildir forms check cle
         for (const auto& e : fs::recursive_directory_iterator(a / "messages"))
             if (e.is_regular_file()) {
                 files_a[fs::relative(e.path(), a).string()] = read_file(e.path());
-                ++messages;
+                messages += e.path().extension() == ".eml" ? 1 : 0;  // not the .ics beside an appointment's
             }
         for (const auto& e : fs::recursive_directory_iterator(b / "messages"))
             if (e.is_regular_file()) files_b[fs::relative(e.path(), b).string()] = read_file(e.path());
@@ -898,3 +899,102 @@ TEST_CASE("PST export meets mailbagit's expected fields and PROVENANCE.md's 200 
                        q(t.path() / "r" / "messages"));
     CHECK(r.out == "1 200\n");
 }
+
+namespace {
+
+// Items per folder in a tree of one file per item ("N.eml", "000001.vcf"):
+// distinct numbers per directory, keyed by the directory's name, with the
+// '_' our export adds to a folder named cur, new or tmp taken off.
+std::map<std::string, std::size_t> items_per_folder(const fs::path& root, bool skip_top) {
+    std::map<std::string, std::set<std::string>> numbers;
+    for (const auto& e : fs::recursive_directory_iterator(root)) {
+        if (!e.is_regular_file()) continue;
+        const fs::path rel = fs::relative(e.path(), root);
+        if (skip_top && std::distance(rel.begin(), rel.end()) < 3) continue;
+        std::string folder = e.path().parent_path().filename().string();
+        if (folder == "cur_" || folder == "new_" || folder == "tmp_") folder.pop_back();
+        numbers[folder].insert(e.path().stem().string());
+    }
+    std::map<std::string, std::size_t> out;
+    for (const auto& [folder, n] : numbers) out[folder] = n.size();
+    return out;
+}
+
+}  // namespace
+
+// readpst (pst-utils) as a second independent reader. Per folder, the
+// exported item count equals readpst's wherever readpst says it skipped
+// nothing (it skips task, distribution-list and free/busy items, and names
+// its top folder after the store, so the top folder is left out). Contacts
+// and calendar items, written as .vcf and .ics, parse with Debian's
+// vobject and icalendar, and hold readpst's e-mail addresses, summaries,
+// start and end times, and (expanded by dateutil) recurrences.
+TEST_CASE("PST export: readpst's item counts per folder, and its contacts and appointments as vCard and iCalendar") {
+    const auto dir = shared_path("pst");
+    if (!dir) return;
+    TempDir t("pst-readpst");
+    const std::string objects_oracle = "/usr/bin/python3 " MAILFSCK_SOURCE_DIR "/tests/oracle/item_objects.py";
+    std::size_t folders_compared = 0, contacts = 0, appointments = 0;
+    for (const fs::path& f : corpus_files(*dir)) {
+        INFO(f.string());
+        const fs::path p = plain(f, t.path());
+        const fs::path out = t.path() / ("ours-" + p.filename().string());
+        const fs::path theirs = t.path() / ("readpst-" + p.filename().string());
+        fs::create_directories(theirs);
+        REQUIRE(run(tool + " repair -q --to eml -o " + q(out) + " " + q(p) + " >/dev/null 2>&1").status <= 1);
+        // One job: readpst's parallel jobs write their report lines into each other.
+        const auto rp = run("readpst -j 0 -e -D -cv -o " + q(theirs) + " " + q(p) + " 2>&1");
+        if (rp.status != 0) continue;  // readpst failed: nothing to compare
+
+        // '"Inbox" - 6 items done, 0 items skipped.'
+        std::map<std::string, bool> skipped_none;
+        std::istringstream lines(rp.out);
+        for (std::string line; std::getline(lines, line);) {
+            const auto close = line.find("\" - ");
+            const auto skipped = line.find(" items skipped.");
+            if (line.find('"') == std::string::npos || close == std::string::npos || skipped == std::string::npos) continue;
+            const std::string name = line.substr(line.find('"') + 1, close - line.find('"') - 1);
+            const bool none = line.substr(line.rfind(", ") + 2, skipped - line.rfind(", ") - 2) == "0";
+            skipped_none[name] = skipped_none.count(name) ? skipped_none[name] && none : none;
+        }
+        const auto our_counts = items_per_folder(out / "messages", false);
+        const auto their_counts = items_per_folder(theirs, true);
+        for (const auto& [folder, n] : their_counts) {
+            if (!skipped_none.count(folder) || !skipped_none[folder]) continue;
+            INFO("folder " << folder);
+            CHECK(our_counts.count(folder) == 1);
+            if (our_counts.count(folder)) CHECK(our_counts.at(folder) == n);
+            ++folders_compared;
+        }
+
+        const json ours = run_json(objects_oracle + " " + q(out / "messages"));
+        const json ref = run_json(objects_oracle + " " + q(theirs));
+        INFO(ours["errors"].dump());
+        CHECK(ours["errors"].empty());
+        std::multiset<std::string> our_facts, their_facts;
+        for (const json* side : {&ours, &ref})
+            for (const auto& item : (*side)["items"]) {
+                std::string fact;
+                if (item["kind"] == "vcf") {
+                    if (item["emails"].empty()) continue;
+                    fact = "contact " + item["emails"].dump();
+                } else {
+                    // readpst writes meeting messages as mail, not .ics.
+                    if (!item["method"].get<std::string>().empty()) continue;
+                    fact = "event " + item["summary"].get<std::string>() + " " + item["dtstart"].get<std::string>() + " " +
+                           item["dtend"].get<std::string>() + " " + item["occurrences"].dump();
+                }
+                (side == &ours ? our_facts : their_facts).insert(fact);
+            }
+        for (const std::string& fact : their_facts) {
+            INFO(fact);
+            CHECK(our_facts.count(fact) >= their_facts.count(fact));
+            (fact.rfind("contact", 0) == 0 ? contacts : appointments) += 1;
+        }
+    }
+    CHECK(folders_compared >= 60);
+    INFO(contacts << " contacts, " << appointments << " appointments");
+    CHECK(contacts >= 30);
+    CHECK(appointments >= 170);
+}
+

@@ -2,7 +2,9 @@
 """Facts about a tree of .eml files, read by Python's email package (an
 independent MIME parser): per folder (the directory path under ROOT, '/'
 between levels), each message's subject and attachments (file name and
-decoded size; every part with a file name), and whatever the parser calls a defect.
+decoded size; every part with a file name, except the vCard or iCalendar
+part mailfsck adds to a contact or calendar item, listed as "object"), and
+whatever the parser calls a defect.
 
     python3 tests/oracle/eml_facts.py ROOT
 """
@@ -18,6 +20,7 @@ def facts(path):
         msg = email.message_from_binary_file(f, policy=email.policy.default)
     attachments = []
     defects = []
+    objects = []
 
     # The message's own parts, not those of messages attached to it.
     def walk(part):
@@ -27,6 +30,8 @@ def facts(path):
         if part.is_multipart():
             for sub in part.get_payload():
                 walk(sub)
+        elif part.get_filename() in ("item.vcf", "item.ics") and part.get_content_type() in ("text/vcard", "text/calendar"):
+            objects.append(part.get_filename())
         elif part.get_filename():
             # Attachments and inline parts alike, as long as they carry a
             # file name: a PST lists both among a message's attachments.
@@ -34,7 +39,8 @@ def facts(path):
 
     walk(msg)
     subject = msg["subject"]
-    return {"subject": str(subject) if subject is not None else "", "attachments": attachments, "defects": defects}
+    return {"subject": str(subject) if subject is not None else "", "attachments": attachments, "objects": objects,
+            "defects": defects}
 
 
 def main():

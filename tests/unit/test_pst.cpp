@@ -7,6 +7,7 @@
 #include "parsers/pst/format.h"
 #include "parsers/pst/header.h"
 #include "parsers/pst/message.h"
+#include "parsers/pst/named.h"
 
 using namespace mailfsck;
 
@@ -88,4 +89,40 @@ TEST_CASE("UTF-16 string properties decode to UTF-8; unpaired surrogates are fla
     // PtypString8 in windows-1252: 0x80 is the euro sign.
     pst::Property s8{0x0037, 0x001E, {'x', 0x80, 0}, false};
     CHECK(pst::utf8(s8, 1252).value() == "x\xE2\x82\xAC");
+}
+
+// NAMEID records by hand from [MS-PST] 2.4.7.1: dwPropertyID, then wGuid
+// (bit 0: string name; the rest: 1 PS_MAPI, 2 PS_PUBLIC_STRINGS, 3 and up
+// the GUID stream's entries), then wPropIdx (the id is 0x8000 + it).
+TEST_CASE("the name-to-id map resolves numbered names through the GUID stream and skips broken entries") {
+    using namespace mailfsck::pst;
+    std::vector<unsigned char> guids;
+    for (const Guid* g : {&psetid::meeting, &psetid::address})
+        for (const unsigned char b : *g) guids.push_back(b);
+    std::vector<unsigned char> entries;
+    const auto entry = [&](std::uint32_t name, std::uint16_t guid_and_kind, std::uint16_t index) {
+        for (int i = 0; i < 4; ++i) entries.push_back(static_cast<unsigned char>(name >> (8 * i)));
+        entries.push_back(static_cast<unsigned char>(guid_and_kind));
+        entries.push_back(static_cast<unsigned char>(guid_and_kind >> 8));
+        entries.push_back(static_cast<unsigned char>(index));
+        entries.push_back(static_cast<unsigned char>(index >> 8));
+    };
+    entry(0x8083, 4 << 1, 0);      // PidLidEmail1EmailAddress, second GUID: 0x8000
+    entry(0x0003, 3 << 1, 5);      // PidLidGlobalObjectId, first GUID: 0x8005
+    entry(0x0001, 1 << 1, 7);      // PS_MAPI: 0x8007
+    entry(0, (4 << 1) | 1, 8);     // a string name: not in the numbered table
+    entry(0x8084, 9 << 1, 9);      // GUID 9: the stream has 2
+    entry(0x8085, 4 << 1, 0x7FFF); // id 0xFFFF: out of range
+    const NameMap map = NameMap::from_streams(guids, entries, {});
+    CHECK(map.id(psetid::address, 0x8083) == std::optional<std::uint16_t>(0x8000));
+    CHECK(map.id(psetid::meeting, 0x0003) == std::optional<std::uint16_t>(0x8005));
+    CHECK(map.id(psetid::mapi, 0x0001) == std::optional<std::uint16_t>(0x8007));
+    CHECK_FALSE(map.id(psetid::address, 0x8084));
+    CHECK_FALSE(map.id(psetid::address, 0x8085));
+    CHECK(map.size() == 3);
+    REQUIRE(map.defects.size() == 3);  // the string's offset 0 is past an empty string stream
+    CHECK(map.defects[1].find("GUID index 9") != std::string::npos);
+    CHECK(map.defects[2].find("out of range") != std::string::npos);
+    // The stored form of {00062004-0000-0000-C000-000000000046} ([MS-OXPROPS] 1.3.2).
+    CHECK(psetid::address == Guid{0x04, 0x20, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0xC0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46});
 }

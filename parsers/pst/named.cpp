@@ -1,0 +1,80 @@
+#include "named.h"
+
+#include "parsers/bytes/bytes.h"
+
+namespace mailfsck::pst {
+
+namespace {
+
+// PidTagNameidStreamGuid, -Entry, -String ([MS-PST] 2.4.7.1).
+constexpr std::uint16_t stream_guid = 0x0002;
+constexpr std::uint16_t stream_entry = 0x0003;
+constexpr std::uint16_t stream_string = 0x0004;
+constexpr std::size_t entry_size = 8;
+// Named property ids run from 0x8000 to 0xFFFE.
+constexpr std::uint32_t max_index = 0x7FFE;
+
+}  // namespace
+
+std::optional<std::uint16_t> NameMap::id(const Guid& set, std::uint32_t lid) const {
+    const auto it = by_name_.find({set, lid});
+    if (it == by_name_.end()) return std::nullopt;
+    return it->second;
+}
+
+NameMap NameMap::from_streams(const std::vector<unsigned char>& guids, const std::vector<unsigned char>& entries,
+                              const std::vector<unsigned char>& strings) {
+    NameMap map;
+    map.valid = true;
+    const ByteView g(guids.data(), guids.size(), 0);
+    Cursor e(ByteView(entries.data(), entries.size(), 0));
+    if (entries.size() % entry_size != 0)
+        map.defects.push_back("entry stream of " + std::to_string(entries.size()) + " bytes, not a multiple of 8");
+    for (std::size_t n = 0; n < entries.size() / entry_size; ++n) {
+        const std::uint32_t name = e.u32le();
+        const std::uint16_t guid_and_kind = e.u16le();
+        const std::uint16_t index = e.u16le();
+        const std::string which = "entry " + std::to_string(n);
+        if (index > max_index) {
+            map.defects.push_back(which + ": property index " + std::to_string(index) + " out of range");
+            continue;
+        }
+        // String names are kept out of the number-keyed table: nothing the
+        // export reads is named by a string.
+        if ((guid_and_kind & 1U) != 0) {
+            if (std::uint64_t{name} + 4 > strings.size()) map.defects.push_back(which + ": string name past the string stream");
+            continue;
+        }
+        const unsigned guid_index = guid_and_kind >> 1U;
+        Guid set{};
+        if (guid_index == 1) {
+            set = psetid::mapi;
+        } else if (guid_index == 2) {
+            set = psetid::public_strings;
+        } else if (guid_index >= 3 && (std::uint64_t{guid_index} - 3 + 1) * 16 <= guids.size()) {
+            const ByteView bytes = g.sub((guid_index - 3) * 16ULL, 16);
+            for (std::size_t i = 0; i < 16; ++i) set[i] = bytes.at_or(i, 0);
+        } else {
+            map.defects.push_back(which + ": GUID index " + std::to_string(guid_index) + " names no GUID");
+            continue;
+        }
+        map.by_name_.emplace(std::make_pair(set, name), static_cast<std::uint16_t>(0x8000U + index));
+    }
+    return map;
+}
+
+NameMap read_name_map(const Messaging& messaging, std::vector<ReadIssue>& issues) {
+    const std::optional<NodeRef> node = messaging.node(nid_name_to_id_map);
+    if (!node) return {};
+    const PropertyContext pc = messaging.properties(*node, issues);
+    if (!pc.valid) return {};
+    const auto stream = [&](std::uint16_t id) {
+        const Property* p = pc.find(id);
+        return p && !p->missing ? p->value : std::vector<unsigned char>{};
+    };
+    NameMap map = NameMap::from_streams(stream(stream_guid), stream(stream_entry), stream(stream_string));
+    for (const std::string& d : pc.defects) map.defects.push_back(d);
+    return map;
+}
+
+}  // namespace mailfsck::pst
