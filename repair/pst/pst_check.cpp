@@ -628,6 +628,11 @@ public:
     void run() {
         name_map();
         folders();
+        // Hidden items clients keep for themselves: no mail, but counted so
+        // that every item of the store is accounted for; one line a store.
+        if (associated_.items > 0)
+            c_.add(ProblemId::pst_associated_items, associated_.first_table, 0, "associated contents table",
+                   std::to_string(associated_.items) + " item(s) in " + std::to_string(associated_.folders) + " folder(s)");
         orphans();
     }
 
@@ -720,6 +725,11 @@ private:
                 c_.add(ProblemId::pst_subfolders_flag, at(f.nid), c_.layout_->nbt_entry, "folder",
                        "folder " + std::to_string(f.nid) + ": PR_SUBFOLDERS " + (flag->as_bool() ? "set" : "clear") +
                            ", " + std::to_string(children.size()) + " subfolder(s)");
+            if (const std::size_t n = rows(f.nid, nid_type_assoc_contents_table).size(); n > 0) {
+                if (associated_.items == 0) associated_.first_table = at(sibling_nid(f.nid, nid_type_assoc_contents_table));
+                associated_.items += n;
+                ++associated_.folders;
+            }
             if (nid_type(f.nid) == nid_type_search_folder) continue;
             const std::vector<TableRow> contents = rows(f.nid, nid_type_contents_table);
             if (const Property* count = pc.find(tag::content_count); count && count->as_uint() != contents.size())
@@ -846,6 +856,9 @@ private:
     NodeReader reader_;
     Messaging m_;
     NameMap names_;
+    struct {
+        std::uint64_t items = 0, folders = 0, first_table = 0;
+    } associated_;
     std::unordered_set<std::uint32_t> seen_folders_;
     std::unordered_set<std::uint32_t> listed_;  // messages some contents table lists
 };

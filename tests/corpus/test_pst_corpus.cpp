@@ -998,3 +998,25 @@ TEST_CASE("PST export: readpst's item counts per folder, and its contacts and ap
     CHECK(appointments >= 170);
 }
 
+// Folder-associated items (NID type 8) are no mail: they are not exported,
+// and the report counts them, as many as libpff's item tree holds.
+TEST_CASE("PST folder-associated items are counted as libpff counts them") {
+    const auto dir = shared_path("pst");
+    if (!dir) return;
+    TempDir t("pst-associated");
+    std::uint64_t total = 0;
+    for (const fs::path& f : corpus_files(*dir)) {
+        INFO(f.string());
+        const fs::path p = plain(f, t.path());
+        std::uint64_t theirs = 0, ours = 0;
+        const json pff = run_json(pff_nodes + " --no-internal " + q(p));
+        const json st = scan(p);
+        for (const auto& item : pff["items"])
+            if (item["origin"] == "tree" && item.contains("nid") && (item["nid"].get<std::uint32_t>() & 0x1F) == 8) ++theirs;
+        for (const auto& problem : st["problems"])
+            if (problem["code"] == "PST-0513") ours += std::stoull(problem["detail"].get<std::string>());
+        CHECK(ours == theirs);
+        total += theirs;
+    }
+    CHECK(total > 10);
+}
