@@ -3,6 +3,7 @@
 // damage that changes a structure in use is reported at that structure.
 // Then the check run in many small passes (bounded memory) must find
 // exactly what it finds in one.
+#include <boost/crc.hpp>
 #include <catch2/catch.hpp>
 #include <algorithm>
 #include <map>
@@ -18,11 +19,13 @@ namespace fs = std::filesystem;
 using mailfsck::test::read_file;
 using mailfsck::test::run;
 using mailfsck::test::shared_path;
+using mailfsck::test::write_file;
 using nlohmann::json;
 
 namespace {
 
 const std::string pff_nodes = MAILFSCK_PFF_NODES;
+const std::string tool = MAILFSCK_BINARY_DIR "/cli/mailfsck";
 
 // Format figures from [MS-PST] 2.2.2.6-2.2.2.8 (and libpff's format
 // document for 4 KiB pages), written out here rather than taken from the
@@ -297,4 +300,205 @@ TEST_CASE("each PST damage the generator makes is reported where it was made") {
     CHECK(judged >= 60);
     // Most allocated space is in use: most cleared bits uncover a block.
     CHECK(unmarked_found >= 8);
+}
+
+namespace {
+
+// An unencrypted Unicode PST edited the way damage would, with every block
+// CRC made right again, so that only the messaging layer's checks can see
+// it. Blocks, node entries and parents are found through libpff's B-trees;
+// the layouts are [MS-PST] 2.2.2.8 (block trailer) and 2.3 (HN, BTH, TC).
+class LtpEdit {
+public:
+    explicit LtpEdit(const fs::path& file) : bytes_(read_file(file)), pff_(run_json(pff_nodes + " " + q(file))) {
+        REQUIRE(pff_["format"] == "unicode");
+        REQUIRE(pff_["encryption"] == "none");
+    }
+
+    // The node's NBT entry: its leaf page plus 32 bytes an entry.
+    std::uint64_t nbt_entry(std::uint32_t nid) const {
+        const json& e = entry(nid);
+        return e["page"].get<std::uint64_t>() + 32 * e["index"].get<std::uint64_t>();
+    }
+    std::uint64_t bid_data(std::uint32_t nid) const { return entry(nid)["bid_data"]; }
+    // The data blocks of a node's subnodes: its SLBLOCK ([MS-PST] 2.2.2.8.3.3.1,
+    // one level here) lists 24-byte entries of NID, data BID and subnode BID
+    // after 8 bytes of header.
+    std::vector<std::uint64_t> subnode_data(std::uint32_t nid) const {
+        const std::uint64_t bid_sub = entry(nid)["bid_sub"];
+        if (bid_sub == 0) return {};
+        const auto [ib, cb] = block(bid_sub);
+        const auto u = [&](std::uint64_t at, int n) {
+            std::uint64_t v = 0;
+            for (int i = 0; i < n; ++i) v |= std::uint64_t{static_cast<unsigned char>(bytes_[at + static_cast<std::uint64_t>(i)])} << (8 * i);
+            return v;
+        };
+        REQUIRE(u(ib, 1) == 2);
+        REQUIRE(u(ib + 1, 1) == 0);
+        std::vector<std::uint64_t> out;
+        for (std::uint64_t k = 0; k < u(ib + 2, 2) && 8 + 24 * (k + 1) <= cb; ++k) out.push_back(u(ib + 8 + 24 * k + 8, 8));
+        return out;
+    }
+    const json& entry(std::uint32_t nid) const {
+        for (const auto& e : pff_["internal"]["nbt"]["entry_list"])
+            if (e["nid"] == nid && !e.value("deleted", false)) return e;
+        FAIL("no NBT entry for " << nid);
+        return pff_;
+    }
+    // The data of block `bid`: file offset and size.
+    std::pair<std::uint64_t, std::uint64_t> block(std::uint64_t bid) const {
+        for (const auto& e : pff_["internal"]["bbt"]["entry_list"])
+            if ((e["bid"].get<std::uint64_t>() & ~std::uint64_t{1}) == (bid & ~std::uint64_t{1}) && !e.value("deleted", false))
+                return {e["ib"], e["cb"]};
+        FAIL("no BBT entry for " << bid);
+        return {0, 0};
+    }
+    // Messages libpff's NBT has under `folder` (not its deleted entries,
+    // the slots past a leaf's entry count).
+    std::vector<std::uint32_t> messages_in(std::uint32_t folder) const {
+        std::vector<std::uint32_t> out;
+        for (const auto& e : pff_["internal"]["nbt"]["entry_list"])
+            if (e["nid_parent"] == folder && (e["nid"].get<std::uint32_t>() & 0x1F) == 4 && !e.value("deleted", false))
+                out.push_back(e["nid"]);
+        return out;
+    }
+    // Replaces every `from` in the block's data with `to`; returns how many.
+    std::size_t replace(std::uint64_t bid, const std::string& from, const std::string& to) {
+        REQUIRE(from.size() == to.size());
+        const auto [ib, cb] = block(bid);
+        std::size_t n = 0;
+        for (std::size_t at = bytes_.find(from, ib); at != std::string::npos && at + from.size() <= ib + cb;
+             at = bytes_.find(from, at + 1)) {
+            bytes_.replace(at, to.size(), to);
+            ++n;
+        }
+        fix_crc(ib, cb);
+        return n;
+    }
+    void set(std::uint64_t bid, std::uint64_t pos, unsigned char value) {
+        const auto [ib, cb] = block(bid);
+        REQUIRE(pos < cb);
+        bytes_[ib + pos] = static_cast<char>(value);
+        fix_crc(ib, cb);
+    }
+    json scan(const fs::path& dir) const {
+        const fs::path out = dir / "edited.pst";
+        write_file(out, bytes_);
+        return json::parse(run(tool + " scan -q --json - " + q(out) + " 2>/dev/null").out)["stores"][0];
+    }
+
+private:
+    static std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
+    static json run_json(const std::string& command) { return json::parse(run(command).out); }
+    // dwCRC: the trailer's last 16 bytes of the 64-aligned block are cb,
+    // wSig, dwCRC, bid; the CRC covers the cb data bytes.
+    void fix_crc(std::uint64_t ib, std::uint64_t cb) {
+        boost::crc_optimal<32, 0x04C11DB7, 0, 0, true, true> crc;
+        crc.process_bytes(bytes_.data() + ib, cb);
+        const std::uint64_t trailer = ib + ((cb + 16 + 63) / 64) * 64 - 16;
+        const std::uint32_t v = crc.checksum();
+        for (int i = 0; i < 4; ++i) bytes_[trailer + 4 + static_cast<std::uint64_t>(i)] = static_cast<char>((v >> (8 * i)) & 0xFF);
+    }
+
+    std::string bytes_;
+    json pff_;
+};
+
+std::string le32(std::uint32_t v) {
+    std::string s(4, '\0');
+    for (int i = 0; i < 4; ++i) s[static_cast<std::size_t>(i)] = static_cast<char>((v >> (8 * i)) & 0xFF);
+    return s;
+}
+
+std::vector<json> serious(const json& store) {
+    std::vector<json> out;
+    for (const auto& p : store["problems"])
+        if (p["severity"] != "info") out.push_back(p);
+    return out;
+}
+
+std::vector<json> with_code(const json& store, const std::string& code) {
+    std::vector<json> out;
+    for (const auto& p : store["problems"])
+        if (p["code"] == code) out.push_back(p);
+    return out;
+}
+
+}  // namespace
+
+// The LTP cases the messaging checks exist for, each made on a healthy
+// file and each expected at the NBT entry of the node that holds it.
+TEST_CASE("messaging-layer damage (a heap, a table row, counts, flags, UTF-16) is found at its node") {
+    const auto file = shared_path("pst/simiden_pst2john/2003_no-encryption_quickquick.pst");
+    if (!file) return;
+    mailfsck::test::TempDir t("pst-ltp-damage");
+    constexpr std::uint32_t deleted_items = 32834;  // libpff: "Deleted Items", 20 messages
+    {
+        LtpEdit e(*file);
+        REQUIRE(e.messages_in(deleted_items).size() == 20);
+        REQUIRE(serious(e.scan(t.path())).empty());
+    }
+    SECTION("a folder's PR_CONTENT_COUNT (0x3602, PtypInteger32) off by one") {
+        LtpEdit e(*file);
+        const std::string record = std::string("\x02\x36\x03\x00", 4);
+        REQUIRE(e.replace(e.bid_data(deleted_items), record + le32(20), record + le32(21)) == 1);
+        const auto found = with_code(e.scan(t.path()), "PST-0506");
+        REQUIRE(found.size() == 1);
+        CHECK(found[0]["offset"] == e.nbt_entry(deleted_items));
+        CHECK(found[0]["detail"].get<std::string>().find("PR_CONTENT_COUNT 21, 20 rows") != std::string::npos);
+    }
+    SECTION("a contents-table row naming a message that does not exist") {
+        LtpEdit e(*file);
+        const std::uint32_t victim = e.messages_in(deleted_items).front();
+        const std::uint32_t nowhere = 0x1FFFE4;  // a message NID no node has
+        const std::uint32_t table = (deleted_items & ~0x1FU) | 0x0E;
+        // The row id is in the row index (a BTH key, in the heap) and in
+        // the row matrix (a subnode, for a table this size).
+        std::size_t replaced = e.replace(e.bid_data(table), le32(victim), le32(nowhere));
+        for (const std::uint64_t bid : e.subnode_data(table)) replaced += e.replace(bid, le32(victim), le32(nowhere));
+        REQUIRE(replaced == 2);
+        const json st = e.scan(t.path());
+        const auto found = with_code(st, "PST-0507");
+        REQUIRE(found.size() == 1);
+        CHECK(found[0]["offset"] == e.nbt_entry(table));
+        CHECK(found[0]["detail"].get<std::string>().find(std::to_string(nowhere)) != std::string::npos);
+        // The message itself is still exported: from Lost and Found.
+        const auto orphan = with_code(st, "PST-0504");
+        REQUIRE(orphan.size() == 1);
+        CHECK(orphan[0]["offset"] == e.nbt_entry(victim));
+    }
+    SECTION("a folder's PR_SUBFOLDERS (0x360A, PtypBoolean) cleared though it has subfolders") {
+        LtpEdit e(*file);
+        constexpr std::uint32_t top = 32802;  // libpff: "Top of Personal Folders", 1 subfolder
+        const std::string record = std::string("\x0A\x36\x0B\x00", 4);
+        REQUIRE(e.replace(e.bid_data(top), record + le32(1), record + le32(0)) == 1);
+        const auto found = with_code(e.scan(t.path()), "PST-0511");
+        REQUIRE(found.size() == 1);
+        CHECK(found[0]["offset"] == e.nbt_entry(top));
+    }
+    SECTION("a subject (PtypString, UTF-16LE) with an unpaired surrogate") {
+        LtpEdit e(*file);
+        constexpr std::uint32_t victim = 2097188;  // libpff: "Welcome to Microsoft Outlook 2000!"
+        // "Welcome" in UTF-16LE; its W becomes a lone high surrogate.
+        const std::string welcome("W\0e\0l\0c\0o\0m\0e\0", 14);
+        std::string broken = welcome;
+        broken[0] = '\0';
+        broken[1] = '\xD8';
+        std::size_t replaced = e.replace(e.bid_data(victim), welcome, broken);
+        for (const std::uint64_t bid : e.subnode_data(victim)) replaced += e.replace(bid, welcome, broken);
+        REQUIRE(replaced >= 1);
+        const auto found = with_code(e.scan(t.path()), "PST-0512");
+        REQUIRE(found.size() >= 1);
+        CHECK(found[0]["offset"] == e.nbt_entry(victim));
+    }
+    SECTION("a message's heap signature (bSig, byte 2 of HNHDR) destroyed") {
+        LtpEdit e(*file);
+        const std::uint32_t victim = e.messages_in(deleted_items).back();
+        e.set(e.bid_data(victim), 2, 0x00);
+        const json st = e.scan(t.path());
+        const auto found = with_code(st, "PST-0501");
+        REQUIRE(found.size() == 1);
+        CHECK(found[0]["offset"] == e.nbt_entry(victim));
+        CHECK(st["messages"]["lost"] == 1);
+    }
 }
