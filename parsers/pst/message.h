@@ -80,6 +80,8 @@ inline constexpr std::uint16_t attach_long_filename = 0x3707;
 inline constexpr std::uint16_t attach_mime_tag = 0x370E;
 inline constexpr std::uint16_t attach_content_id = 0x3712;
 inline constexpr std::uint16_t smtp_address = 0x39FE;
+inline constexpr std::uint16_t sender_smtp = 0x5D01;
+inline constexpr std::uint16_t sent_representing_smtp = 0x5D02;
 inline constexpr std::uint16_t internet_codepage = 0x3FDE;
 inline constexpr std::uint16_t message_codepage = 0x3FFD;
 }  // namespace tag

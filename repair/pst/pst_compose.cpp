@@ -108,19 +108,27 @@ std::string header_text(std::string_view value) {
 }
 
 // A display name for an address header: quoted unless plain atoms.
+// With no Internet address (an Exchange user known only by name) it is an
+// empty group, "Name:;", which RFC 6854 allows in From as well as in To.
 std::string mailbox(const std::string& name, const std::string& address) {
     std::string clean_name;
     for (const char c : name)
         if (c != '\r' && c != '\n') clean_name += c;
-    if (address.empty()) return header_text(clean_name);
-    if (clean_name.empty() || clean_name == address) return std::string("<") + address + ">";
-    if (!plain_ascii(clean_name)) return header_text(clean_name) + std::string(" <") + address + ">";
-    std::string quoted = "\"";
-    for (const char c : clean_name) {
-        if (c == '"' || c == '\\') quoted += '\\';
-        quoted += c;
+    if (address.empty() && clean_name.empty()) return {};
+    std::string phrase;
+    if (!plain_ascii(clean_name)) {
+        phrase = header_text(clean_name);
+    } else if (!clean_name.empty()) {
+        phrase = "\"";
+        for (const char c : clean_name) {
+            if (c == '"' || c == '\\') phrase += '\\';
+            phrase += c;
+        }
+        phrase += '"';
     }
-    return quoted + std::string("\" <") + address + ">";
+    if (address.empty()) return phrase + ":;";
+    if (clean_name.empty() || clean_name == address) return std::string("<") + address + ">";
+    return phrase + std::string(" <") + address + ">";
 }
 
 std::string rfc5322_date(std::int64_t t) {
@@ -302,14 +310,21 @@ public:
         if (!has("date"))
             if (const auto t = sent ? sent : received ? received : created) headers += std::string("Date: ") + rfc5322_date(*t) + "\n";
         if (!has("from")) {
+            // The Internet address of whoever the message is from: an SMTP
+            // property, else an e-mail address that is one (not an X.500 name).
+            const auto address_of = [&](std::uint16_t smtp, std::uint16_t email) {
+                std::string a = text(smtp);
+                if (a.find('@') == std::string::npos) a = text(email);
+                return a.find('@') != std::string::npos ? a : std::string();
+            };
             std::string from_name = text(tag::sent_representing_name);
-            std::string from_address = text(tag::sent_representing_email);
+            std::string from_address = address_of(tag::sent_representing_smtp, tag::sent_representing_email);
             if (from_name.empty() && from_address.empty()) {
                 from_name = text(tag::sender_name);
-                from_address = text(tag::sender_email);
+                from_address = address_of(tag::sender_smtp, tag::sender_email);
             }
-            if (!from_name.empty() || !from_address.empty())
-                headers += std::string("From: ") + mailbox(from_name, from_address.find('@') != std::string::npos ? from_address : "") + "\n";
+            if (const std::string from = mailbox(from_name, from_address); !from.empty())
+                headers += std::string("From: ") + from + "\n";
         }
         if (!has("to") && !has("cc") && !has("bcc")) headers += recipients(m);
         if (!has("subject")) headers += std::string("Subject: ") + header_text(subject) + "\n";
@@ -342,7 +357,8 @@ private:
     static std::string recipients(const Message& m) {
         std::vector<std::string> lists[3];
         for (const Recipient& r : recipients_of(m))
-            if (r.type >= 1 && r.type <= 3) lists[r.type - 1].push_back(mailbox(r.name, r.address));
+            if (r.type >= 1 && r.type <= 3)
+                if (std::string box = mailbox(r.name, r.address); !box.empty()) lists[r.type - 1].push_back(std::move(box));
         std::string out;
         const char* names[] = {"To", "Cc", "Bcc"};
         for (int k = 0; k < 3; ++k) {

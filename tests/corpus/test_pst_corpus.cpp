@@ -696,12 +696,12 @@ TEST_CASE("messages read through the LTP have libpff's subjects and attachments"
 // messages (subject, attachment names and decoded sizes) as libpff's C
 // API lists there. The output rescans clean, and a second repair writes
 // the same bytes.
-TEST_CASE("PST repaired to .eml: libpff's folders, subjects and attachments, read back by Python's email package") {
+TEST_CASE("PST repaired to .eml: libpff's folders, subjects, bodies, senders and attachments, read back by Python's email package") {
     const auto dir = shared_path("pst");
     if (!dir) return;
     TempDir t("pst-export");
     const std::string facts_oracle = MAILFSCK_SOURCE_DIR "/tests/oracle/eml_facts.py";
-    std::size_t compared = 0;
+    std::size_t compared = 0, bodies = 0, senders = 0;
     for (const fs::path& f : corpus_files(*dir)) {
         INFO(f.string());
         const fs::path p = plain(f, t.path());
@@ -797,6 +797,50 @@ TEST_CASE("PST repaired to .eml: libpff's folders, subjects and attachments, rea
         CHECK(only_ours.empty());
         CHECK(only_theirs.empty());
 
+        // Body text and sender, message by message where the subject names
+        // one message in both: the plain body as libpff's C API decodes it
+        // (line ends and trailing blanks aside), and the From header holding
+        // libpff's sender name or address. A message with transport headers
+        // keeps their From, which need not be either.
+        std::map<std::string, std::vector<json>> by_subject_ours, by_subject_pff;
+        for (const auto& [path, messages] : ours.items())
+            for (const auto& m : messages) by_subject_ours[m["subject"].get<std::string>()].push_back(m);
+        for (const auto& item : pff["items"]) {
+            if (item["origin"] != "tree" || !item.contains("nid") || (item["nid"].get<std::uint32_t>() & 0x1F) != 4) continue;
+            std::string s = item.value("subject", std::string());
+            if (s.size() >= 2 && s[0] == '\x01') s = s.substr(2);
+            by_subject_pff[s].push_back(item);
+        }
+        const auto text = [](std::string s) {
+            std::string joined, line;
+            s.erase(std::remove(s.begin(), s.end(), '\r'), s.end());
+            std::istringstream in(s);
+            while (std::getline(in, line)) {
+                while (!line.empty() && (line.back() == ' ' || line.back() == '\t')) line.pop_back();
+                joined += line + "\n";
+            }
+            while (!joined.empty() && joined.back() == '\n') joined.pop_back();
+            return joined;
+        };
+        for (const auto& [subject, items] : by_subject_pff) {
+            if (items.size() != 1 || by_subject_ours[subject].size() != 1) continue;
+            const json& theirs = items.front();
+            const json& mine = by_subject_ours[subject].front();
+            INFO("message " << subject);
+            if (theirs.contains("body")) {
+                CHECK(text(mine["body"]) == text(theirs["body"]));
+                ++bodies;
+            }
+            if (theirs.value("transport_headers", false) || !(theirs.contains("sender_name") || theirs.contains("sender_email")))
+                continue;
+            bool named = false;
+            for (const auto& box : mine["from"])
+                named = named || box[0] == theirs.value("sender_name", std::string("\x01")) ||
+                        box[1] == theirs.value("sender_email", std::string("\x01"));
+            CHECK(named);
+            ++senders;
+        }
+
         // A store of no messages exports empty folders, which are no mail
         // store to scan.
         if (!ours.empty()) {
@@ -806,6 +850,8 @@ TEST_CASE("PST repaired to .eml: libpff's folders, subjects and attachments, rea
         }
     }
     CHECK(compared > 500);
+    CHECK(bodies > 140);
+    CHECK(senders >= 40);  // most messages keep transport headers
 }
 
 // Same PST, same bytes: two repairs write identical files (boundaries come

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Facts about a tree of .eml files, read by Python's email package (an
 independent MIME parser): per folder (the directory path under ROOT, '/'
-between levels), each message's subject and attachments (file name and
+between levels), each message's subject, From (display names and
+addresses), plain-text body, and attachments (file name and
 decoded size; every part with a file name, except the vCard or iCalendar
 part mailfsck adds to a contact or calendar item, listed as "object"), and
 whatever the parser calls a defect.
@@ -13,6 +14,23 @@ import email.policy
 import json
 import os
 import sys
+
+
+def clean(text):
+    """Text the parser read, its undecodable bytes (kept as lone surrogates)
+    as U+FFFD: JSON readers refuse lone surrogates."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def senders(header):
+    """[display name, address] for each mailbox of a From header; an empty
+    group (a sender known by name only, RFC 6854) as [name, ""]."""
+    out = []
+    for group in header.groups if header is not None else ():
+        if group.display_name is not None and not group.addresses:
+            out.append([clean(group.display_name), ""])
+        out += [[clean(a.display_name), clean(a.addr_spec)] for a in group.addresses]
+    return out
 
 
 def facts(path):
@@ -39,8 +57,12 @@ def facts(path):
 
     walk(msg)
     subject = msg["subject"]
-    return {"subject": str(subject) if subject is not None else "", "attachments": attachments, "objects": objects,
-            "defects": defects}
+    body = msg.get_body(preferencelist=("plain",))
+    sender = msg["from"]
+    return {"subject": clean(str(subject)) if subject is not None else "", "attachments": attachments, "objects": objects,
+            "defects": defects, "body": clean(body.get_content()) if body is not None else "",
+            "from": senders(sender),
+            "transport_headers": msg["received"] is not None}
 
 
 def main():

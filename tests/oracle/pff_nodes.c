@@ -13,7 +13,10 @@
  *                   space; slow on big files) and list the recovered items
  *   --no-internal   do not read libpff's private index trees (see below)
  *   --no-unallocated  do not list the AMap/PMap free ranges
- *   --names         add folder names (UTF-8) to folder items
+ *   --names         add folder names, message subjects, sender names and
+ *                   addresses and plain-text bodies, attachment file names
+ *                   (UTF-8, each up to 1 MiB), and whether a message has
+ *                   transport headers
  *   --timing        add a "timing_ms" object (makes output non-deterministic)
  *   --verbose       libpff_notify_set_verbose(1) with stream stderr
  * Exit status: 0 ok, 1 libpff could not open the file, 2 usage error.
@@ -263,6 +266,22 @@ static int subject_size(libpff_item_t *item, size_t *size, libpff_error_t **erro
 static int subject(libpff_item_t *item, uint8_t *s, size_t size, libpff_error_t **error)
 {
 	return libpff_message_get_utf8_subject(item, s, size, error);
+}
+static int sender_name_size(libpff_item_t *item, size_t *size, libpff_error_t **error)
+{
+	return libpff_message_get_utf8_sender_name_size(item, size, error);
+}
+static int sender_name(libpff_item_t *item, uint8_t *s, size_t size, libpff_error_t **error)
+{
+	return libpff_message_get_utf8_sender_name(item, s, size, error);
+}
+static int sender_email_size(libpff_item_t *item, size_t *size, libpff_error_t **error)
+{
+	return libpff_message_get_utf8_sender_email_address_size(item, size, error);
+}
+static int sender_email(libpff_item_t *item, uint8_t *s, size_t size, libpff_error_t **error)
+{
+	return libpff_message_get_utf8_sender_email_address(item, s, size, error);
 }
 static int long_filename_size(libpff_item_t *item, size_t *size, libpff_error_t **error)
 {
@@ -524,8 +543,19 @@ static void walk_item(libpff_item_t *item, const char *origin, uint32_t parent, 
 			print_string(item, "name", libpff_folder_get_utf8_name_size, libpff_folder_get_utf8_name);
 		else if (type == LIBPFF_ITEM_TYPE_ATTACHMENT)
 			print_string(item, "long_filename", long_filename_size, long_filename);
-		else
+		else {
 			print_string(item, "subject", subject_size, subject);
+			print_string(item, "sender_name", sender_name_size, sender_name);
+			print_string(item, "sender_email", sender_email_size, sender_email);
+			print_string(item, "body", libpff_message_get_plain_text_body_size,
+			             libpff_message_get_plain_text_body);
+			libpff_error_t *error = NULL;
+			size_t size = 0;
+			if (libpff_message_get_entry_value_utf8_string_size(item, LIBPFF_ENTRY_TYPE_MESSAGE_TRANSPORT_HEADERS,
+			                                                    &size, &error) == 1 && size > 1)
+				fputs(",\"transport_headers\":true", out);
+			libpff_error_free(&error);
+		}
 	}
 	int limited = depth >= opt_max_depth && sub_items > 0;
 	if (limited) {
