@@ -1,7 +1,9 @@
 #include "pst_compose.h"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
+#include <cstring>
 #include <ctime>
 
 #include "parsers/bytes/sha256.h"
@@ -19,25 +21,47 @@ namespace {
 constexpr std::size_t line_limit = 76;
 }  // namespace
 
-std::string base64(const std::vector<unsigned char>& data, bool lines) {
-    static constexpr char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string out;
-    out.reserve(data.size() * 4 / 3 + data.size() / 57 + 4);
-    std::size_t column = 0;
-    const auto byte = [&](std::size_t k) -> std::uint32_t { return k < data.size() ? data[k] : 0; };
-    for (std::size_t i = 0; i < data.size(); i += 3) {
-        const std::uint32_t n = byte(i) << 16 | byte(i + 1) << 8 | byte(i + 2);
-        out.push_back(digits[(n >> 18) & 63]);
-        out.push_back(digits[(n >> 12) & 63]);
-        out.push_back(i + 1 < data.size() ? digits[(n >> 6) & 63] : '=');
-        out.push_back(i + 2 < data.size() ? digits[n & 63] : '=');
-        column += 4;
-        if (lines && column >= line_limit) {
-            out.push_back('\n');
-            column = 0;
-        }
+namespace {
+constexpr char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+// The two characters of every 12-bit value: one lookup per half group.
+constexpr std::array<char, 8192> digit_pairs = [] {
+    std::array<char, 8192> t{};
+    for (std::size_t v = 0; v < 4096; ++v) {
+        t[2 * v] = digits[v >> 6];
+        t[2 * v + 1] = digits[v & 63];
     }
-    if (lines && column > 0) out.push_back('\n');
+    return t;
+}();
+}  // namespace
+
+std::string base64(const std::vector<unsigned char>& data, bool lines) {
+    constexpr std::size_t group_per_line = line_limit / 4;  // 19 groups of 4 characters
+    const std::size_t groups = (data.size() + 2) / 3;
+    std::string out(groups * 4 + (lines ? (groups + group_per_line - 1) / group_per_line : 0), '\0');
+    char* o = out.data();
+    const unsigned char* in = data.data();
+    const std::size_t whole = data.size() / 3;
+    for (std::size_t g = 0; g < whole;) {
+        // A line at a time: attachments are most of what is written.
+        const std::size_t line_end = lines ? std::min(whole, g + group_per_line) : whole;
+        for (; g < line_end; ++g, in += 3) {
+            const std::uint32_t n = std::uint32_t{in[0]} << 16 | std::uint32_t{in[1]} << 8 | in[2];
+            std::memcpy(o, &digit_pairs[2 * (n >> 12)], 2);
+            std::memcpy(o + 2, &digit_pairs[2 * (n & 0xFFF)], 2);
+            o += 4;
+        }
+        if (lines && g % group_per_line == 0) *o++ = '\n';
+    }
+    if (const std::size_t rest = data.size() - whole * 3; rest > 0) {
+        const std::uint32_t n = std::uint32_t{in[0]} << 16 | (rest == 2 ? std::uint32_t{in[1]} << 8 : 0);
+        *o++ = digits[(n >> 18) & 63];
+        *o++ = digits[(n >> 12) & 63];
+        *o++ = rest == 2 ? digits[(n >> 6) & 63] : '=';
+        *o++ = '=';
+    }
+    if (lines && groups > 0 && o[-1] != '\n') *o++ = '\n';
+    out.resize(static_cast<std::size_t>(o - out.data()));
     return out;
 }
 
@@ -170,8 +194,6 @@ struct Part {
     std::string body;     // encoded, ending in LF
 };
 
-std::string render(const Part& p) { return p.headers + std::string("\n") + p.body; }
-
 // The IANA name of a Windows code page ([MS-OXCMSG] PidTagInternetCodepage
 // values), for labelling bodies stored in it.
 std::string charset_name(std::uint32_t cp) {
@@ -194,17 +216,38 @@ std::string charset_name(std::uint32_t cp) {
     return std::string("windows-") + std::to_string(cp);
 }
 
+// A boundary made from the parts' headers and sizes (so the same message
+// always gets the same one), lengthened by a counter in the rare case the
+// content holds it: hashing whole bodies would cost more than encoding them.
 std::string boundary_for(const std::vector<Part>& parts) {
     Sha256 h;
-    for (const Part& p : parts) h.update(render(p));
-    return std::string("=_mailfsck_") + h.hex().substr(0, 32);
+    for (const Part& p : parts) h.update(p.headers + std::to_string(p.body.size()) + "\n");
+    const std::string base = std::string("=_mailfsck_") + h.hex().substr(0, 32);
+    std::string b = base;
+    for (unsigned k = 1;; ++k) {
+        const bool inside = std::any_of(parts.begin(), parts.end(), [&](const Part& p) {
+            return p.headers.find(b) != std::string::npos || p.body.find(b) != std::string::npos;
+        });
+        if (!inside) return b;
+        b = base + "_" + std::to_string(k);
+    }
 }
 
 Part multipart(const std::string& subtype, const std::vector<Part>& parts) {
     const std::string b = boundary_for(parts);
     Part out;
     out.headers = std::string("Content-Type: multipart/") + subtype + std::string("; boundary=\"") + b + "\"\n";
-    for (const Part& p : parts) out.body += std::string("--") + b + std::string("\n") + render(p);
+    std::size_t size = 0;
+    for (const Part& p : parts) size += b.size() + p.headers.size() + p.body.size() + 4;
+    out.body.reserve(size + b.size() + 5);
+    for (const Part& p : parts) {
+        out.body += "--";
+        out.body += b;
+        out.body += '\n';
+        out.body += p.headers;
+        out.body += '\n';
+        out.body += p.body;
+    }
     out.body += std::string("--") + b + "--\n";
     return out;
 }
@@ -349,8 +392,15 @@ public:
         for (std::size_t i = 0; i < m.attachments.size(); ++i) {
             if (std::optional<Part> a = attachment(m.attachments[i], i + 1, cp, depth)) parts.push_back(std::move(*a));
         }
-        const Part top = parts.size() == 1 ? parts.front() : multipart("mixed", parts);
-        return headers + std::string("MIME-Version: 1.0\n") + render(top);
+        const Part top = parts.size() == 1 ? std::move(parts.front()) : multipart("mixed", parts);
+        std::string message;
+        message.reserve(headers.size() + top.headers.size() + top.body.size() + 20);
+        message += headers;
+        message += "MIME-Version: 1.0\n";
+        message += top.headers;
+        message += '\n';
+        message += top.body;
+        return message;
     }
 
 private:
@@ -399,7 +449,7 @@ private:
             }
         }
         if (alternatives.empty()) return text_part(plain_utf8, "");
-        if (alternatives.size() == 1) return alternatives.front();
+        if (alternatives.size() == 1) return std::move(alternatives.front());
         return multipart("alternative", alternatives);
     }
 

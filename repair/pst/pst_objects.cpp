@@ -129,7 +129,7 @@ std::string param(std::string_view s) {
     std::string clean;
     for (const char c : s)
         if (c != '"' && static_cast<unsigned char>(c) >= 0x20) clean += c;
-    return clean.find_first_of(",;:") == std::string::npos ? clean : "\"" + clean + "\"";
+    return clean.find_first_of(",;:") == std::string::npos ? clean : std::string("\"") + clean + "\"";
 }
 
 // Content lines folded at 75 octets, never inside a UTF-8 sequence.
@@ -215,16 +215,16 @@ ItemObject vcard(const Item& item) {
     v.add("VERSION", "4.0");
     std::string fn = item.text(tag::display_name);
     if (fn.empty()) fn = item.text(lid::file_under);
-    if (fn.empty()) fn = item.text(ctag::given_name) + (item.text(ctag::surname).empty() ? "" : " " + item.text(ctag::surname));
+    if (fn.empty()) fn = item.text(ctag::given_name) + (item.text(ctag::surname).empty() ? "" : std::string(" ") + item.text(ctag::surname));
     if (fn.empty() || fn == " ") fn = item.text(lid::email[0][1]);
     v.add("FN", escaped(fn));
-    v.add("N", escaped(item.text(ctag::surname)) + ";" + escaped(item.text(ctag::given_name)) + ";" +
-                   escaped(item.text(ctag::middle_name)) + ";" + escaped(item.text(ctag::name_prefix)) + ";" +
+    v.add("N", escaped(item.text(ctag::surname)) + std::string(";") + escaped(item.text(ctag::given_name)) + ";" +
+                   escaped(item.text(ctag::middle_name)) + std::string(";") + escaped(item.text(ctag::name_prefix)) + ";" +
                    escaped(item.text(ctag::generation)));
     v.text("NICKNAME", item.text(ctag::nickname));
     for (unsigned k = 0; k < 3; ++k)
         if (const std::string address = item.text(lid::email[k][1]); !address.empty())
-            v.add("EMAIL;PREF=" + std::to_string(k + 1), escaped(address));
+            v.add(std::string("EMAIL;PREF=") + std::to_string(k + 1), escaped(address));
     const std::pair<std::uint16_t, const char*> phones[] = {{ctag::business_phone, "work,voice"},
                                                              {ctag::home_phone, "home,voice"},
                                                              {ctag::mobile_phone, "cell"},
@@ -240,10 +240,10 @@ ItemObject vcard(const Item& item) {
         std::string value = ";";  // post office box, extended address: not kept apart by Outlook
         for (const std::string& p : parts) {
             any = any || !p.empty();
-            value += ";" + escaped(p);
+            value += std::string(";") + escaped(p);
         }
         std::string name = std::string("ADR;TYPE=") + type;
-        if (!label.empty()) name += ";LABEL=\"" + escaped_label(label) + "\"";
+        if (!label.empty()) name += std::string(";LABEL=\"") + escaped_label(label) + "\"";
         if (any) v.add(name, value);
     };
     address("work", lid::work_address, ctag::work_street, ctag::work_city, ctag::work_region, ctag::work_postal_code,
@@ -252,7 +252,7 @@ ItemObject vcard(const Item& item) {
             ctag::home_country);
     const std::string company = item.text(ctag::company), department = item.text(ctag::department);
     if (!company.empty() || !department.empty())
-        v.add("ORG", escaped(company) + (department.empty() ? "" : ";" + escaped(department)));
+        v.add("ORG", escaped(company) + (department.empty() ? "" : std::string(";") + escaped(department)));
     v.text("TITLE", item.text(ctag::title));
     v.text("ROLE", item.text(ctag::profession));
     // Outlook keeps the birthday as local midnight in UTC; the local copy's
@@ -266,7 +266,7 @@ ItemObject vcard(const Item& item) {
         const Property* photo = a.properties.find(ctag::attachment_contact_photo);
         const Property* data = a.properties.find(tag::attach_data);
         if (photo && photo->as_bool() && data && !data->missing && !a.missing)
-            v.add("PHOTO", "data:" + media_type_of(a) + ";base64," + base64(data->value, false));
+            v.add("PHOTO", std::string("data:") + media_type_of(a) + std::string(";base64,") + base64(data->value, false));
     }
     v.add("END", "VCARD");
     return {"vcf", "text/vcard; charset=\"utf-8\"", v.str()};
@@ -336,34 +336,37 @@ std::optional<Recurrence> recurrence(const std::vector<unsigned char>& blob, std
     const auto by_day = [&] {
         std::string s;
         for (unsigned d = 0; d < 7; ++d)
-            if ((days >> d) & 1U) s += (s.empty() ? "" : ",") + std::string(weekday[d]);
+            if ((days >> d) & 1U) {
+                if (!s.empty()) s += ',';
+                s += weekday[d];
+            }
         return s;
     };
     std::string rule;
     switch (frequency) {
         case 0x200A:
-            rule = pattern == 1 ? "FREQ=WEEKLY;BYDAY=" + by_day() : "FREQ=DAILY;INTERVAL=" + std::to_string(std::max(1U, period / 1440));
+            rule = pattern == 1 ? std::string("FREQ=WEEKLY;BYDAY=") + by_day() : std::string("FREQ=DAILY;INTERVAL=") + std::to_string(std::max(1U, period / 1440));
             break;
-        case 0x200B: rule = "FREQ=WEEKLY;INTERVAL=" + std::to_string(std::max(1U, period)) + ";BYDAY=" + by_day(); break;
+        case 0x200B: rule = std::string("FREQ=WEEKLY;INTERVAL=") + std::to_string(std::max(1U, period)) + std::string(";BYDAY=") + by_day(); break;
         case 0x200C:
         case 0x200D: {
             const bool yearly = frequency == 0x200D || period % 12 == 0;
-            rule = yearly ? "FREQ=YEARLY;INTERVAL=" + std::to_string(std::max(1U, period / 12))
-                          : "FREQ=MONTHLY;INTERVAL=" + std::to_string(std::max(1U, period));
+            rule = yearly ? std::string("FREQ=YEARLY;INTERVAL=") + std::to_string(std::max(1U, period / 12))
+                          : std::string("FREQ=MONTHLY;INTERVAL=") + std::to_string(std::max(1U, period));
             // The month of the series' first local day.
-            if (yearly) rule += ";BYMONTH=" + std::to_string(utc_tm((std::int64_t{start_date} - minutes_1601_to_1970) * 60).tm_mon + 1);
-            if (pattern == 2) rule += ";BYMONTHDAY=" + std::to_string(days);
+            if (yearly) rule += std::string(";BYMONTH=") + std::to_string(utc_tm((std::int64_t{start_date} - minutes_1601_to_1970) * 60).tm_mon + 1);
+            if (pattern == 2) rule += std::string(";BYMONTHDAY=") + std::to_string(days);
             if (pattern == 3) rule += ";BYMONTHDAY=-1";
-            if (pattern == 4) rule += ";BYDAY=" + by_day() + ";BYSETPOS=" + (nth == 5 ? std::string("-1") : std::to_string(nth));
+            if (pattern == 4) rule += std::string(";BYDAY=") + by_day() + std::string(";BYSETPOS=") + (nth == 5 ? std::string("-1") : std::to_string(nth));
             break;
         }
         default: return std::nullopt;
     }
     if (days == 0 && (pattern == 1 || pattern == 4)) return std::nullopt;
     if (first_day < 7) rule += std::string(";WKST=") + weekday[first_day];
-    if (end_type == 0x2022) rule += ";COUNT=" + std::to_string(occurrences);
+    if (end_type == 0x2022) rule += std::string(";COUNT=") + std::to_string(occurrences);
     if (end_type == 0x2021)
-        rule += ";UNTIL=" + date_of((std::int64_t{end_date} - minutes_1601_to_1970) * 60) + "T235959Z";
+        rule += std::string(";UNTIL=") + date_of((std::int64_t{end_date} - minutes_1601_to_1970) * 60) + "T235959Z";
     Recurrence r{rule, {}};
     // UTC minus local, from the first occurrence.
     const std::int64_t local_first = (std::int64_t{start_date} + start_offset - minutes_1601_to_1970) * 60;
@@ -392,7 +395,7 @@ ItemObject icalendar(const Item& item, const Scheduling& how) {
         for (const unsigned char b : goid->value) (uid += hex[b >> 4]) += hex[b & 15];
     } else {
         Sha256 h;
-        h.update(subject + "\n" + std::to_string(start.value_or(0)) + "\n" + std::to_string(end.value_or(0)) + "\n" +
+        h.update(subject + std::string("\n") + std::to_string(start.value_or(0)) + std::string("\n") + std::to_string(end.value_or(0)) + "\n" +
                  std::to_string(item.time(tag::creation_time).value_or(0)));
         uid = h.hex().substr(0, 32) + "@mailfsck";
     }
@@ -426,27 +429,27 @@ ItemObject icalendar(const Item& item, const Scheduling& how) {
     std::string organizer_name = item.text(tag::sent_representing_name);
     std::string organizer = item.text(tag::sent_representing_email);
     if (organizer.find('@') != std::string::npos) {
-        const std::string who = (organizer_name.empty() ? "" : "CN=" + param(organizer_name) + ":") + "mailto:" + organizer;
+        const std::string who = (organizer_name.empty() ? "" : std::string("CN=") + param(organizer_name) + ":") + std::string("mailto:") + organizer;
         if (how.partstat) {
-            v.add("ATTENDEE;PARTSTAT=" + std::string(how.partstat) + (organizer_name.empty() ? "" : ";CN=" + param(organizer_name)),
-                  "mailto:" + organizer);
+            v.add(std::string("ATTENDEE;PARTSTAT=") + std::string(how.partstat) + (organizer_name.empty() ? "" : std::string(";CN=") + param(organizer_name)),
+                  std::string("mailto:") + organizer);
         } else {
-            v.add(organizer_name.empty() ? std::string("ORGANIZER") : "ORGANIZER;CN=" + param(organizer_name), "mailto:" + organizer);
+            v.add(organizer_name.empty() ? std::string("ORGANIZER") : std::string("ORGANIZER;CN=") + param(organizer_name), std::string("mailto:") + organizer);
         }
     }
     if (!how.partstat)
         for (const Recipient& r : recipients_of(item.message())) {
             if (r.address.empty()) continue;
             static constexpr const char* role[] = {"REQ-PARTICIPANT", "REQ-PARTICIPANT", "OPT-PARTICIPANT", "NON-PARTICIPANT"};
-            std::string name = "ATTENDEE;ROLE=" + std::string(role[r.type <= 3 ? r.type : 1]);
+            std::string name = std::string("ATTENDEE;ROLE=") + std::string(role[r.type <= 3 ? r.type : 1]);
             if (r.type == 3) name += ";CUTYPE=RESOURCE";
-            if (!r.name.empty()) name += ";CN=" + param(r.name);
-            v.add(name, "mailto:" + r.address);
+            if (!r.name.empty()) name += std::string(";CN=") + param(r.name);
+            v.add(name, std::string("mailto:") + r.address);
         }
     if (const auto reminder = item.number(lid::reminder_set); reminder && *reminder != 0) {
         const std::uint64_t minutes = item.number(lid::reminder_delta).value_or(15) & 0x7FFFFFFF;
         v.add("BEGIN", "VALARM");
-        v.add("TRIGGER", "-PT" + std::to_string(minutes) + "M");
+        v.add("TRIGGER", std::string("-PT") + std::to_string(minutes) + "M");
         v.add("ACTION", "DISPLAY");
         v.add("DESCRIPTION", "Reminder");
         v.add("END", "VALARM");
@@ -460,8 +463,8 @@ ItemObject icalendar(const Item& item, const Scheduling& how) {
         for (const std::uint16_t id : {tag::attach_long_filename, tag::attach_filename, tag::display_name})
             if (name.empty())
                 if (const Property* p = a.properties.find(id)) name = utf8(*p).value_or("");
-        v.add("ATTACH;FMTTYPE=" + media_type_of(a) + ";ENCODING=BASE64;VALUE=BINARY" +
-                  (name.empty() ? "" : ";X-FILENAME=" + param(name)),
+        v.add(std::string("ATTACH;FMTTYPE=") + media_type_of(a) + ";ENCODING=BASE64;VALUE=BINARY" +
+                  (name.empty() ? "" : std::string(";X-FILENAME=") + param(name)),
               base64(data->value, false));
     }
     v.add("END", "VEVENT");

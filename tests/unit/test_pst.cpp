@@ -8,6 +8,7 @@
 #include "parsers/pst/header.h"
 #include "parsers/pst/message.h"
 #include "parsers/pst/named.h"
+#include "repair/pst/pst_compose.h"
 
 using namespace mailfsck;
 
@@ -125,4 +126,37 @@ TEST_CASE("the name-to-id map resolves numbered names through the GUID stream an
     CHECK(map.defects[2].find("out of range") != std::string::npos);
     // The stored form of {00062004-0000-0000-C000-000000000046} ([MS-OXPROPS] 1.3.2).
     CHECK(psetid::address == Guid{0x04, 0x20, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0xC0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46});
+}
+
+// RFC 4648 section 10's vectors, and RFC 2045's 76-character lines: a line
+// break after every 57 input bytes and one at the end, none when unwrapped.
+TEST_CASE("base64 gives RFC 4648's test vectors and RFC 2045's line length") {
+    const auto enc = [](const std::string& s, bool lines) {
+        return mailfsck::base64(std::vector<unsigned char>(s.begin(), s.end()), lines);
+    };
+    const std::pair<const char*, const char*> vectors[] = {{"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},
+                                                           {"foo", "Zm9v"},  {"foob", "Zm9vYg=="},  {"fooba", "Zm9vYmE="},
+                                                           {"foobar", "Zm9vYmFy"}};
+    for (const auto& [in, out] : vectors) {
+        CHECK(enc(in, false) == out);
+        CHECK(enc(in, true) == (std::string(out).empty() ? "" : std::string(out) + "\n"));
+    }
+    for (const std::size_t n : {56U, 57U, 58U, 113U, 114U, 115U, 171U}) {
+        const std::string wrapped = enc(std::string(n, 'x'), true);
+        std::size_t lines = 0, longest = 0, current = 0;
+        for (const char c : wrapped) {
+            if (c == '\n') {
+                ++lines;
+                longest = std::max(longest, current);
+                current = 0;
+            } else {
+                ++current;
+            }
+        }
+        INFO(n);
+        CHECK(current == 0);
+        CHECK(lines == (n + 56) / 57);
+        CHECK(longest <= 76);
+        CHECK(wrapped.size() - lines == (n + 2) / 3 * 4);
+    }
 }
