@@ -324,7 +324,7 @@ public:
     // The data blocks of a node's subnodes: its SLBLOCK ([MS-PST] 2.2.2.8.3.3.1,
     // one level here) lists 24-byte entries of NID, data BID and subnode BID
     // after 8 bytes of header.
-    std::vector<std::uint64_t> subnode_data(std::uint32_t nid) const {
+    std::map<std::uint32_t, std::uint64_t> subnode_data(std::uint32_t nid) const {
         const std::uint64_t bid_sub = entry(nid)["bid_sub"];
         if (bid_sub == 0) return {};
         const auto [ib, cb] = block(bid_sub);
@@ -335,8 +335,9 @@ public:
         };
         REQUIRE(u(ib, 1) == 2);
         REQUIRE(u(ib + 1, 1) == 0);
-        std::vector<std::uint64_t> out;
-        for (std::uint64_t k = 0; k < u(ib + 2, 2) && 8 + 24 * (k + 1) <= cb; ++k) out.push_back(u(ib + 8 + 24 * k + 8, 8));
+        std::map<std::uint32_t, std::uint64_t> out;  // subnode NID -> data BID
+        for (std::uint64_t k = 0; k < u(ib + 2, 2) && 8 + 24 * (k + 1) <= cb; ++k)
+            out[static_cast<std::uint32_t>(u(ib + 8 + 24 * k, 4))] = u(ib + 8 + 24 * k + 8, 8);
         return out;
     }
     const json& entry(std::uint32_t nid) const {
@@ -375,19 +376,24 @@ public:
         fix_crc(ib, cb);
         return n;
     }
-    void set(std::uint64_t bid, std::uint64_t pos, unsigned char value) {
+    // `crc` false leaves the block's CRC as it was: the block is damaged.
+    void set(std::uint64_t bid, std::uint64_t pos, unsigned char value, bool crc = true) {
         const auto [ib, cb] = block(bid);
         REQUIRE(pos < cb);
         bytes_[ib + pos] = static_cast<char>(value);
-        fix_crc(ib, cb);
+        if (crc) fix_crc(ib, cb);
     }
-    json scan(const fs::path& dir) const {
-        const fs::path out = dir / "edited.pst";
-        write_file(out, bytes_);
-        return json::parse(run(tool + " scan -q --json - " + q(out) + " 2>/dev/null").out)["stores"][0];
-    }
+    json scan(const fs::path& dir) const { return check(dir, "scan"); }
+    // Repairs to .eml under dir/out; the report.
+    json repair(const fs::path& dir) const { return check(dir, "repair --to eml -o " + q(dir / "out")); }
 
 private:
+    json check(const fs::path& dir, const std::string& command) const {
+        const fs::path out = dir / "edited.pst";
+        fs::remove(out);
+        write_file(out, bytes_);
+        return json::parse(run(tool + " " + command + " -q --json - " + q(out) + " 2>/dev/null").out)["stores"][0];
+    }
     static std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
     static json run_json(const std::string& command) { return json::parse(run(command).out); }
     // dwCRC: the trailer's last 16 bytes of the 64-aligned block are cb,
@@ -455,7 +461,7 @@ TEST_CASE("messaging-layer damage (a heap, a table row, counts, flags, UTF-16) i
         // The row id is in the row index (a BTH key, in the heap) and in
         // the row matrix (a subnode, for a table this size).
         std::size_t replaced = e.replace(e.bid_data(table), le32(victim), le32(nowhere));
-        for (const std::uint64_t bid : e.subnode_data(table)) replaced += e.replace(bid, le32(victim), le32(nowhere));
+        for (const auto& [sub, bid] : e.subnode_data(table)) replaced += e.replace(bid, le32(victim), le32(nowhere));
         REQUIRE(replaced == 2);
         const json st = e.scan(t.path());
         const auto found = with_code(st, "PST-0507");
@@ -485,11 +491,29 @@ TEST_CASE("messaging-layer damage (a heap, a table row, counts, flags, UTF-16) i
         broken[0] = '\0';
         broken[1] = '\xD8';
         std::size_t replaced = e.replace(e.bid_data(victim), welcome, broken);
-        for (const std::uint64_t bid : e.subnode_data(victim)) replaced += e.replace(bid, welcome, broken);
+        for (const auto& [sub, bid] : e.subnode_data(victim)) replaced += e.replace(bid, welcome, broken);
         REQUIRE(replaced >= 1);
         const auto found = with_code(e.scan(t.path()), "PST-0512");
         REQUIRE(found.size() >= 1);
         CHECK(found[0]["offset"] == e.nbt_entry(victim));
+    }
+    SECTION("one attachment's block damaged: the message is exported without it, counted partial") {
+        LtpEdit e(*file);
+        constexpr std::uint32_t message = 2097188;  // libpff: attachments icons.gif (NID 32805), yellowbg.gif, ...
+        const auto subs = e.subnode_data(message);
+        REQUIRE(subs.count(32805) == 1);
+        e.set(subs.at(32805), 40, 0x5A, false);
+        const json st = e.repair(t.path());
+        CHECK(st["messages"]["partial"] == 1);
+        CHECK(st["messages"]["lost"] == 0);
+        const auto found = with_code(st, "PST-0503");
+        REQUIRE(found.size() == 1);
+        CHECK(found[0]["offset"] == e.nbt_entry(message));
+        CHECK(found[0]["detail"].get<std::string>().find("attachment 1") != std::string::npos);
+        // What survived is there: the subject and the next attachment.
+        const auto r = run("grep -rlZ 'yellowbg.gif' '" + (t.path() / "out" / "messages").string() + "' | xargs -0 grep -l 'Welcome to Microsoft Outlook 2000'");
+        CHECK(r.status == 0);
+        CHECK(r.out.find(".eml") != std::string::npos);
     }
     SECTION("a message's heap signature (bSig, byte 2 of HNHDR) destroyed") {
         LtpEdit e(*file);
