@@ -1,6 +1,7 @@
 #include "named.h"
 
 #include "parsers/bytes/bytes.h"
+#include "parsers/pst/message.h"
 
 namespace mailfsck::pst {
 
@@ -22,6 +23,11 @@ std::optional<std::uint16_t> NameMap::id(const Guid& set, std::uint32_t lid) con
     return it->second;
 }
 
+const PropertyName* NameMap::name(std::uint16_t id) const {
+    const auto it = by_id_.find(id);
+    return it == by_id_.end() ? nullptr : &it->second;
+}
+
 NameMap NameMap::from_streams(const std::vector<unsigned char>& guids, const std::vector<unsigned char>& entries,
                               const std::vector<unsigned char>& strings) {
     NameMap map;
@@ -39,12 +45,6 @@ NameMap NameMap::from_streams(const std::vector<unsigned char>& guids, const std
             map.defects.push_back(which + ": property index " + std::to_string(index) + " out of range");
             continue;
         }
-        // String names are kept out of the number-keyed table: nothing the
-        // export reads is named by a string.
-        if ((guid_and_kind & 1U) != 0) {
-            if (std::uint64_t{name} + 4 > strings.size()) map.defects.push_back(which + ": string name past the string stream");
-            continue;
-        }
         const unsigned guid_index = guid_and_kind >> 1U;
         Guid set{};
         if (guid_index == 1) {
@@ -58,7 +58,25 @@ NameMap NameMap::from_streams(const std::vector<unsigned char>& guids, const std
             map.defects.push_back(which + ": GUID index " + std::to_string(guid_index) + " names no GUID");
             continue;
         }
-        map.by_name_.emplace(std::make_pair(set, name), static_cast<std::uint16_t>(0x8000U + index));
+        const auto id = static_cast<std::uint16_t>(0x8000U + index);
+        PropertyName entry{set, name, std::nullopt};
+        if ((guid_and_kind & 1U) != 0) {
+            // A string name: its length, then UTF-16LE, at `name` in the string stream.
+            Cursor at(ByteView(strings.data(), strings.size(), 0), name);
+            const std::uint32_t length = at.u32le();
+            const ByteView text = at.bytes(length);
+            if (!at.ok()) {
+                map.defects.push_back(which + ": string name past the string stream");
+                continue;
+            }
+            Property p;
+            p.type = static_cast<std::uint16_t>(PropType::string);
+            p.value.assign(text.data(), text.data() + text.size());
+            entry.name = utf8(p).value_or("");
+        } else {
+            map.by_name_.emplace(std::make_pair(set, name), id);
+        }
+        map.by_id_.emplace(id, std::move(entry));
     }
     return map;
 }

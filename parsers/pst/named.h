@@ -45,10 +45,20 @@ inline constexpr Guid common = guid("00062008-0000-0000-C000-000000000046");
 inline constexpr Guid meeting = guid("6ED8DA90-450B-101B-98DA-00AA003F1305");
 }  // namespace psetid
 
+// What a named property id stands for: a set and a number, or a set and
+// a string (then `lid` is unused).
+struct PropertyName {
+    Guid set{};
+    std::uint32_t lid = 0;
+    std::optional<std::string> name;
+};
+
 class NameMap {
 public:
     // The property id a numbered name has in this store, if it has one.
     [[nodiscard]] std::optional<std::uint16_t> id(const Guid& set, std::uint32_t lid) const;
+    // The name an id (0x8000 and up) stands for, if the map has it.
+    [[nodiscard]] const PropertyName* name(std::uint16_t id) const;
     [[nodiscard]] std::size_t size() const { return by_name_.size(); }
 
     // Damage found while reading: entries naming a GUID or a string that
@@ -62,6 +72,7 @@ public:
 
 private:
     std::map<std::pair<Guid, std::uint32_t>, std::uint16_t> by_name_;
+    std::map<std::uint16_t, PropertyName> by_id_;
 };
 
 // Reads the store's map (node 0x61); an unreadable map is empty and not valid.

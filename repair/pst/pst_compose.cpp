@@ -388,6 +388,13 @@ public:
                                   parameter("filename", std::string("item.") + out_.object->extension) + "\n";
                 parts.push_back(std::move(object));
             }
+            // What no standard format holds (a task's dates and status, a
+            // note's colour, a list's members) is kept as a listing.
+            if (!is_mail_class(cls)) {
+                Part listing = text_part(plain_utf8, property_listing(m.properties, names_));
+                listing.headers += std::string("Content-Disposition: attachment; ") + parameter("filename", "item-properties.txt") + "\n";
+                parts.push_back(std::move(listing));
+            }
         }
         for (std::size_t i = 0; i < m.attachments.size(); ++i) {
             if (std::optional<Part> a = attachment(m.attachments[i], i + 1, cp, depth)) parts.push_back(std::move(*a));

@@ -1,6 +1,8 @@
 #include "pst_objects.h"
 
 #include <cctype>
+#include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <vector>
 
@@ -474,7 +476,121 @@ ItemObject icalendar(const Item& item, const Scheduling& how) {
     return {"ics", media, v.str()};
 }
 
+std::string guid_text(const Guid& g) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    constexpr int order[16] = {3, 2, 1, 0, -1, 5, 4, -1, 7, 6, -1, 8, 9, -1, 10, 11};
+    std::string out = "{";
+    for (const int i : order) {
+        if (i < 0) {
+            out += '-';
+            continue;
+        }
+        out += hex[g[static_cast<std::size_t>(i)] >> 4];
+        out += hex[g[static_cast<std::size_t>(i)] & 15];
+    }
+    for (std::size_t i = 12; i < 16; ++i) (out += hex[g[i] >> 4]) += hex[g[i] & 15];
+    return out + "}";
+}
+
+std::string hex_of(const std::vector<unsigned char>& v) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(v.size() * 2);
+    for (const unsigned char b : v) (out += hex[b >> 4]) += hex[b & 15];
+    return out;
+}
+
+std::string hex4(std::uint32_t v) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "0x%04X", v);
+    return buf;
+}
+
+std::string iso_time(std::int64_t t) {
+    const std::tm tm = utc_tm(t);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+std::string value_text(const Property& p, std::uint32_t cp) {
+    if (p.missing) return "(unreadable)";
+    const auto fixed = [&](std::size_t n) { return p.value.size() == n; };
+    switch (static_cast<PropType>(p.type)) {
+        case PropType::integer16:
+            if (fixed(2)) return std::to_string(static_cast<std::int16_t>(p.as_uint()));
+            break;
+        case PropType::integer32:
+            if (fixed(4)) return std::to_string(static_cast<std::int32_t>(p.as_uint()));
+            break;
+        case PropType::integer64:
+            if (fixed(8)) return std::to_string(static_cast<std::int64_t>(p.as_uint()));
+            break;
+        case PropType::boolean: return p.as_bool() ? "true" : "false";
+        case PropType::time:
+            if (fixed(8)) return iso_time(unix_time(p.as_uint()));
+            break;
+        case PropType::floating64:
+            if (fixed(8)) {
+                double d = 0;
+                std::memcpy(&d, p.value.data(), 8);
+                return std::to_string(d);
+            }
+            break;
+        case PropType::guid:
+            if (fixed(16)) {
+                Guid g{};
+                std::copy(p.value.begin(), p.value.end(), g.begin());
+                return guid_text(g);
+            }
+            break;
+        case PropType::string:
+        case PropType::string8: return escaped(utf8(p, cp).value_or(""));
+        default: break;
+    }
+    return hex_of(p.value);
+}
+
+std::string type_name(std::uint16_t type) {
+    switch (static_cast<PropType>(type)) {
+        case PropType::integer16: return "PtypInteger16";
+        case PropType::integer32: return "PtypInteger32";
+        case PropType::floating64: return "PtypFloating64";
+        case PropType::boolean: return "PtypBoolean";
+        case PropType::integer64: return "PtypInteger64";
+        case PropType::string8: return "PtypString8";
+        case PropType::string: return "PtypString";
+        case PropType::time: return "PtypTime";
+        case PropType::guid: return "PtypGuid";
+        case PropType::binary: return "PtypBinary";
+        default: return "type " + hex4(type);
+    }
+}
+
 }  // namespace
+
+bool is_mail_class(std::string_view cls) {
+    return cls.empty() || class_is(cls, "IPM.Note") || class_is(cls, "IPM.Post") || class_is(cls, "REPORT.") ||
+           class_is(cls, "IPM.Schedule.Meeting.");
+}
+
+std::string property_listing(const PropertyContext& pc, const NameMap& names) {
+    const std::uint32_t cp = codepage_of(pc);
+    std::string out;
+    for (const Property& p : pc.properties) {
+        // In the message already: its bodies and transport headers.
+        if (p.id == tag::body || p.id == tag::html || p.id == tag::rtf_compressed || p.id == tag::transport_headers) continue;
+        std::string name = "-";
+        if (p.id >= 0x8000) {
+            const PropertyName* n = names.name(p.id);
+            name = !n ? "(not in the name-to-id map)"
+                   : n->name ? guid_text(n->set) + ":\"" + *n->name + "\""
+                             : guid_text(n->set) + ":" + hex4(n->lid);
+        }
+        out += hex4(p.id) + " " + name + " " + type_name(p.type) + " " + value_text(p, cp) + "\n";
+    }
+    return out;
+}
 
 std::optional<ItemObject> compose_object(const Message& message, const NameMap& names) {
     const Item item(message, names);

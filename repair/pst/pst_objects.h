@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "parsers/pst/message.h"
 #include "parsers/pst/named.h"
@@ -22,5 +23,15 @@ struct ItemObject {
 // The item's object, or nullopt when its class is neither a contact nor
 // a calendar item.
 [[nodiscard]] std::optional<ItemObject> compose_object(const pst::Message& message, const pst::NameMap& names);
+
+// Mail, a post or a report: what MIME holds whole. Other items (tasks,
+// notes, distribution lists, journal entries, contacts, appointments) also
+// carry a listing of their properties.
+[[nodiscard]] bool is_mail_class(std::string_view message_class);
+
+// Every property of an item but the bodies and headers the message holds
+// already, one a line: id, name (for named properties: set and number or
+// string), type, value ("0x8105 {00062003-...}:0x8105 PtypTime 2021-08-12T20:28:46Z").
+[[nodiscard]] std::string property_listing(const pst::PropertyContext& pc, const pst::NameMap& names);
 
 }  // namespace mailfsck

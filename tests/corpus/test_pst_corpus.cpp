@@ -1066,3 +1066,53 @@ TEST_CASE("PST folder-associated items are counted as libpff counts them") {
     }
     CHECK(total > 10);
 }
+
+// Items that are no mail carry a listing of their properties. Named ones
+// are listed by set and number through the store's name-to-id map; where
+// [MS-OXPROPS] gives a number's type, the listed type must be that one (a
+// map read wrong would pair numbers with other properties' values).
+TEST_CASE("PST items other than mail list their properties, named ones with the types [MS-OXPROPS] gives") {
+    const auto dir = shared_path("pst");
+    if (!dir) return;
+    TempDir t("pst-listing");
+    const std::map<std::string, std::string> spec = {
+        {"{00062003-0000-0000-C000-000000000046}:0x8101", "PtypInteger32"},   // PidLidTaskStatus
+        {"{00062003-0000-0000-C000-000000000046}:0x8102", "PtypFloating64"},  // PidLidPercentComplete
+        {"{00062003-0000-0000-C000-000000000046}:0x8104", "PtypTime"},        // PidLidTaskStartDate
+        {"{00062003-0000-0000-C000-000000000046}:0x8105", "PtypTime"},        // PidLidTaskDueDate
+        {"{00062008-0000-0000-C000-000000000046}:0x8501", "PtypInteger32"},   // PidLidReminderDelta
+        {"{00062008-0000-0000-C000-000000000046}:0x8503", "PtypBoolean"},     // PidLidReminderSet
+        {"{00062004-0000-0000-C000-000000000046}:0x8083", "PtypString"},      // PidLidEmail1EmailAddress
+        {"{00062004-0000-0000-C000-000000000046}:0x8005", "PtypString"},      // PidLidFileUnder
+        {"{00062002-0000-0000-C000-000000000046}:0x820D", "PtypTime"},        // PidLidAppointmentStartWhole
+        {"{00062002-0000-0000-C000-000000000046}:0x8208", "PtypString"},      // PidLidLocation
+    };
+    std::size_t checked = 0, listings = 0;
+    for (const fs::path& f : corpus_files(*dir)) {
+        INFO(f.string());
+        const fs::path p = plain(f, t.path());
+        const fs::path out = t.path() / ("out-" + p.filename().string());
+        REQUIRE(run(tool + " repair -q --to eml -o " + q(out) + " " + q(p) + " >/dev/null 2>&1").status <= 1);
+        const auto r = run("python3 -c 'import email,email.policy,sys,glob\n"
+                           "for f in sorted(glob.glob(sys.argv[1]+\"/**/*.eml\",recursive=True)):\n"
+                           "  m=email.message_from_binary_file(open(f,\"rb\"),policy=email.policy.default)\n"
+                           "  for p in m.walk():\n"
+                           "    if p.get_filename()==\"item-properties.txt\": print(\"LISTING\"); print(p.get_content())' " +
+                           q(out / "messages"));
+        REQUIRE(r.status == 0);
+        std::istringstream lines(r.out);
+        for (std::string line; std::getline(lines, line);) {
+            if (line == "LISTING") ++listings;
+            std::istringstream fields(line);
+            std::string id, name, type;
+            fields >> id >> name >> type;
+            if (!spec.count(name)) continue;
+            INFO(line);
+            // ANSI stores keep strings 8-bit.
+            CHECK((type == spec.at(name) || (spec.at(name) == "PtypString" && type == "PtypString8")));
+            ++checked;
+        }
+    }
+    CHECK(listings > 200);
+    CHECK(checked > 300);
+}

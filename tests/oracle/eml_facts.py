@@ -4,7 +4,8 @@ independent MIME parser): per folder (the directory path under ROOT, '/'
 between levels), each message's subject, From (display names and
 addresses), plain-text body, and attachments (file name and
 decoded size; every part with a file name, except the vCard or iCalendar
-part mailfsck adds to a contact or calendar item, listed as "object"), and
+part mailfsck adds to a contact or calendar item and the property listing it
+adds to items other than mail, listed as "objects"), and
 whatever the parser calls a defect.
 
     python3 tests/oracle/eml_facts.py ROOT
@@ -48,7 +49,8 @@ def facts(path):
         if part.is_multipart():
             for sub in part.get_payload():
                 walk(sub)
-        elif part.get_filename() in ("item.vcf", "item.ics") and part.get_content_type() in ("text/vcard", "text/calendar"):
+        elif part.get_filename() in ("item.vcf", "item.ics", "item-properties.txt") and part.get_content_type() in (
+                "text/vcard", "text/calendar", "text/plain"):
             objects.append(part.get_filename())
         elif part.get_filename():
             # Attachments and inline parts alike, as long as they carry a

@@ -111,17 +111,26 @@ TEST_CASE("the name-to-id map resolves numbered names through the GUID stream an
     entry(0x8083, 4 << 1, 0);      // PidLidEmail1EmailAddress, second GUID: 0x8000
     entry(0x0003, 3 << 1, 5);      // PidLidGlobalObjectId, first GUID: 0x8005
     entry(0x0001, 1 << 1, 7);      // PS_MAPI: 0x8007
-    entry(0, (4 << 1) | 1, 8);     // a string name: not in the numbered table
+    entry(100, (4 << 1) | 1, 8);   // a string name past the string stream
+    entry(0, (2 << 1) | 1, 10);    // "Keywords" in PS_PUBLIC_STRINGS: 0x800A
     entry(0x8084, 9 << 1, 9);      // GUID 9: the stream has 2
     entry(0x8085, 4 << 1, 0x7FFF); // id 0xFFFF: out of range
-    const NameMap map = NameMap::from_streams(guids, entries, {});
+    std::vector<unsigned char> strings{16, 0, 0, 0};  // a length, then UTF-16LE
+    for (const char c : std::string("Keywords")) strings.insert(strings.end(), {static_cast<unsigned char>(c), 0});
+    const NameMap map = NameMap::from_streams(guids, entries, strings);
     CHECK(map.id(psetid::address, 0x8083) == std::optional<std::uint16_t>(0x8000));
     CHECK(map.id(psetid::meeting, 0x0003) == std::optional<std::uint16_t>(0x8005));
     CHECK(map.id(psetid::mapi, 0x0001) == std::optional<std::uint16_t>(0x8007));
     CHECK_FALSE(map.id(psetid::address, 0x8084));
     CHECK_FALSE(map.id(psetid::address, 0x8085));
-    CHECK(map.size() == 3);
-    REQUIRE(map.defects.size() == 3);  // the string's offset 0 is past an empty string stream
+    CHECK(map.size() == 3);  // numbered names
+    REQUIRE(map.name(0x800A) != nullptr);
+    CHECK(map.name(0x800A)->name == std::optional<std::string>("Keywords"));
+    CHECK(map.name(0x800A)->set == psetid::public_strings);
+    REQUIRE(map.name(0x8005) != nullptr);
+    CHECK(map.name(0x8005)->lid == 3);
+    CHECK(map.name(0x8008) == nullptr);
+    REQUIRE(map.defects.size() == 3);
     CHECK(map.defects[1].find("GUID index 9") != std::string::npos);
     CHECK(map.defects[2].find("out of range") != std::string::npos);
     // The stored form of {00062004-0000-0000-C000-000000000046} ([MS-OXPROPS] 1.3.2).
