@@ -32,7 +32,9 @@ for bin in build-fuzz/fuzz/fuzz_*; do
   seeds=("corpus/fuzz-seeds/$target" corpus/regressions)
   if [ -d "$shared" ]; then
     case $target in
-      fuzz_pst_*) seeds+=("$shared/../pst/emk_pstsdk" "$shared/../pst/mooijtech_go-pst" "$shared/../pst/microsoft_outlook-pst-rs") ;;
+      # rjohnsondev_java-libpst: contacts, appointments, a distribution list.
+      fuzz_pst_*) seeds+=("$shared/../pst/emk_pstsdk" "$shared/../pst/mooijtech_go-pst" "$shared/../pst/microsoft_outlook-pst-rs"
+                          "$shared/../pst/rjohnsondev_java-libpst") ;;
       *) seeds+=("$shared/mozilla_releases-comm-central/mailnews/test/data" "$shared/stalwartlabs_mail-parser/resources/eml") ;;
     esac
   fi

@@ -47,8 +47,8 @@ std::string base64(const std::vector<unsigned char>& data, bool lines) {
         const std::size_t line_end = lines ? std::min(whole, g + group_per_line) : whole;
         for (; g < line_end; ++g, in += 3) {
             const std::uint32_t n = std::uint32_t{in[0]} << 16 | std::uint32_t{in[1]} << 8 | in[2];
-            std::memcpy(o, &digit_pairs[2 * (n >> 12)], 2);
-            std::memcpy(o + 2, &digit_pairs[2 * (n & 0xFFF)], 2);
+            std::memcpy(o, &digit_pairs[std::size_t{2} * (n >> 12)], 2);
+            std::memcpy(o + 2, &digit_pairs[std::size_t{2} * (n & 0xFFF)], 2);
             o += 4;
         }
         if (lines && g % group_per_line == 0) *o++ = '\n';
