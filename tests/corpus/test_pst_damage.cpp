@@ -497,6 +497,30 @@ TEST_CASE("messaging-layer damage (a heap, a table row, counts, flags, UTF-16) i
         REQUIRE(found.size() >= 1);
         CHECK(found[0]["offset"] == e.nbt_entry(victim));
     }
+    SECTION("a hierarchy-table row lost: the folder is unreachable, its messages go to Lost and Found") {
+        LtpEdit e(*file);
+        constexpr std::uint32_t top = 32802;  // libpff: "Top of Personal Folders", Deleted Items' parent
+        const std::uint32_t table = (top & ~0x1FU) | 0x0D;
+        const std::uint32_t nowhere = 0x1FFFE2;  // a folder NID no node has
+        std::size_t replaced = e.replace(e.bid_data(table), le32(deleted_items), le32(nowhere));
+        for (const auto& [sub, bid] : e.subnode_data(table)) replaced += e.replace(bid, le32(deleted_items), le32(nowhere));
+        REQUIRE(replaced == 2);
+        const json st = e.repair(t.path());
+        const auto missing = with_code(st, "PST-0507");
+        REQUIRE(missing.size() == 1);
+        CHECK(missing[0]["offset"] == e.nbt_entry(table));
+        const auto unreachable = with_code(st, "PST-0505");
+        REQUIRE(unreachable.size() == 1);
+        CHECK(unreachable[0]["offset"] == e.nbt_entry(deleted_items));
+        const auto orphans = with_code(st, "PST-0504");
+        CHECK(orphans.size() == 20);
+        std::size_t in_lost_and_found = 0;
+        for (const auto& f : fs::directory_iterator(t.path() / "out" / "messages" / "Lost and Found"))
+            in_lost_and_found += f.path().extension() == ".eml" ? 1 : 0;
+        CHECK(in_lost_and_found == 20);
+        CHECK(st["messages"]["found"] == 20);
+        CHECK(st["messages"]["lost"] == 0);
+    }
     SECTION("one attachment's block damaged: the message is exported without it, counted partial") {
         LtpEdit e(*file);
         constexpr std::uint32_t message = 2097188;  // libpff: attachments icons.gif (NID 32805), yellowbg.gif, ...
