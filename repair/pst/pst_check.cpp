@@ -773,10 +773,7 @@ private:
             ++c_.log_.messages.lost;
             c_.add(ProblemId::pst_object_unreadable, e.at, c_.layout_->nbt_entry, "message",
                    "message " + std::to_string(nid) + " in " + (folder.empty() ? "the root folder" : folder));
-            LostItem item;
-            item.offset = e.at;
-            item.reason = "message " + std::to_string(nid) + ": properties unreadable";
-            c_.log_.lost.push_back(std::move(item));
+            record_loss(e, {}, msg.issues, "properties unreadable, message not written");
             return;
         }
         ltp_findings(nid, msg.defects, "message");
@@ -810,6 +807,7 @@ private:
             if (what.empty()) what = std::to_string(msg.issues.size()) + " unreadable block(s)";
             c_.add(ProblemId::pst_message_partial, e.at, c_.layout_->nbt_entry, "message",
                    "message " + std::to_string(nid) + " (" + out.subject + "): " + what);
+            record_loss(e, out.subject, msg.issues, what + "; written without it");
         }
         const std::vector<ByteView> pieces{ByteView(reinterpret_cast<const unsigned char*>(out.bytes.data()), out.bytes.size(), 0)};
         if (c_.hooks_.on_message) c_.hooks_.on_message(c_.log_.messages.found, e.at, identify(pieces));
@@ -825,6 +823,33 @@ private:
                                                             out.object_bytes.size(), 0)};
             c_.sink_->message(o);
         }
+    }
+
+    // What a message lost, for the report's lost[]: each unreadable block's
+    // bytes, or the message's node entry when no block is to blame (a
+    // subnode the tree does not have).
+    void record_loss(const NbtEntry& e, const std::string& subject, const std::vector<ReadIssue>& issues,
+                     const std::string& what) {
+        const std::string message = "message " + std::to_string(e.nid) + ": " + what;
+        std::unordered_set<std::uint64_t> blocks;
+        for (const ReadIssue& issue : issues) {
+            if (issue.offset == 0 || !blocks.insert(issue.bid).second) continue;
+            LostItem item;
+            item.offset = issue.offset;
+            if (const std::optional<BbtEntry> b = index_.block(issue.bid)) item.length = c_.layout_->align_block(b->cb);
+            item.message = c_.log_.messages.found;
+            item.subject = subject;
+            item.reason = message + " (block " + std::to_string(issue.bid) + ": " + std::string(fault_name(issue.fault)) + ")";
+            c_.log_.lost.push_back(std::move(item));
+        }
+        if (!blocks.empty()) return;
+        LostItem item;
+        item.offset = e.at;
+        item.length = c_.layout_->nbt_entry;
+        item.message = c_.log_.messages.found;
+        item.subject = subject;
+        item.reason = message;
+        c_.log_.lost.push_back(std::move(item));
     }
 
     // Messages the NBT holds that no contents table lists, and folders no

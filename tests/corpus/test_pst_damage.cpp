@@ -534,6 +534,14 @@ TEST_CASE("messaging-layer damage (a heap, a table row, counts, flags, UTF-16) i
         REQUIRE(found.size() == 1);
         CHECK(found[0]["offset"] == e.nbt_entry(message));
         CHECK(found[0]["detail"].get<std::string>().find("attachment 1") != std::string::npos);
+        // lost[] names the damaged block's bytes (where libpff's BBT puts it)
+        // and the message they belonged to.
+        const auto [ib, cb] = e.block(subs.at(32805));
+        bool listed = false;
+        for (const auto& l : st["lost"])
+            listed = listed || (l["offset"] == ib && l["length"] == (cb + 16 + 63) / 64 * 64 &&
+                                l["subject"] == "Welcome to Microsoft Outlook 2000!");
+        CHECK(listed);
         // What survived is there: the subject and the next attachment.
         const auto r = run("grep -rlZ 'yellowbg.gif' '" + (t.path() / "out" / "messages").string() + "' | xargs -0 grep -l 'Welcome to Microsoft Outlook 2000'");
         CHECK(r.status == 0);
