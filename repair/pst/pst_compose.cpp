@@ -17,6 +17,15 @@ std::int64_t unix_time(std::uint64_t filetime) {
     return static_cast<std::int64_t>(filetime / 10000000ULL) - 11644473600LL;
 }
 
+std::string utc_text(std::int64_t t, const char* format) {
+    const std::time_t tt = t;
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    char buf[64];
+    std::strftime(buf, sizeof buf, format, &tm);
+    return buf;
+}
+
 namespace {
 constexpr std::size_t line_limit = 76;
 }  // namespace
@@ -153,15 +162,6 @@ std::string mailbox(const std::string& name, const std::string& address) {
     if (address.empty()) return phrase + ":;";
     if (clean_name.empty() || clean_name == address) return std::string("<") + address + ">";
     return phrase + std::string(" <") + address + ">";
-}
-
-std::string rfc5322_date(std::int64_t t) {
-    const std::time_t tt = t;
-    std::tm tm{};
-    gmtime_r(&tt, &tm);
-    char buf[64];
-    std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-    return buf;
 }
 
 // A parameter value ([RFC 2231] for non-ASCII, else a quoted string).
@@ -351,7 +351,7 @@ public:
             return lower.find(std::string("\n") + std::string(field) + ":") != std::string::npos;
         };
         if (!has("date"))
-            if (const auto t = sent ? sent : received ? received : created) headers += std::string("Date: ") + rfc5322_date(*t) + "\n";
+            if (const auto t = sent ? sent : received ? received : created) headers += std::string("Date: ") + utc_text(*t, "%a, %d %b %Y %H:%M:%S +0000") + "\n";
         if (!has("from")) {
             // The Internet address of whoever the message is from: an SMTP
             // property, else an e-mail address that is one (not an X.500 name).

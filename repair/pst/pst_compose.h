@@ -39,6 +39,9 @@ struct ComposedMessage {
 // Base64 ([RFC 2045] 6.8), in lines of 76 ending in LF, or one line without.
 [[nodiscard]] std::string base64(const std::vector<unsigned char>& data, bool lines);
 
+// Seconds since 1970 as UTC text in a strftime format.
+[[nodiscard]] std::string utc_text(std::int64_t t, const char* format);
+
 // FILETIME (100 ns since 1601) to seconds since 1970.
 [[nodiscard]] std::int64_t unix_time(std::uint64_t filetime);
 

@@ -3,7 +3,6 @@
 #include <cctype>
 #include <cstdio>
 #include <cstring>
-#include <ctime>
 #include <vector>
 
 #include "parsers/bytes/sha256.h"
@@ -76,25 +75,15 @@ constexpr Lid global_object_id{&psetid::meeting, 0x0003};
 
 constexpr std::int64_t minutes_1601_to_1970 = 11644473600LL / 60;
 
-std::tm utc_tm(std::int64_t t) {
-    const std::time_t tt = t;
-    std::tm tm{};
-    gmtime_r(&tt, &tm);
-    return tm;
-}
+std::string utc_stamp(std::int64_t t) { return utc_text(t, "%Y%m%dT%H%M%SZ"); }
+std::string date_of(std::int64_t t) { return utc_text(t, "%Y%m%d"); }
 
-std::string utc_stamp(std::int64_t t) {
-    const std::tm tm = utc_tm(t);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &tm);
-    return buf;
-}
-
-std::string date_of(std::int64_t t) {
-    const std::tm tm = utc_tm(t);
-    char buf[16];
-    std::strftime(buf, sizeof buf, "%Y%m%d", &tm);
-    return buf;
+std::string hex_of(const std::vector<unsigned char>& v) {
+    static constexpr char hex[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(v.size() * 2);
+    for (const unsigned char b : v) (out += hex[b >> 4]) += hex[b & 15];
+    return out;
 }
 
 // A TEXT value ([RFC 6350] 3.4, [RFC 5545] 3.3.11): backslash, comma,
@@ -356,7 +345,7 @@ std::optional<Recurrence> recurrence(const std::vector<unsigned char>& blob, std
             rule = yearly ? std::string("FREQ=YEARLY;INTERVAL=") + std::to_string(std::max(1U, period / 12))
                           : std::string("FREQ=MONTHLY;INTERVAL=") + std::to_string(std::max(1U, period));
             // The month of the series' first local day.
-            if (yearly) rule += std::string(";BYMONTH=") + std::to_string(utc_tm((std::int64_t{start_date} - minutes_1601_to_1970) * 60).tm_mon + 1);
+            if (yearly) rule += std::string(";BYMONTH=") + std::to_string(std::stoi(utc_text((std::int64_t{start_date} - minutes_1601_to_1970) * 60, "%m")));
             if (pattern == 2) rule += std::string(";BYMONTHDAY=") + std::to_string(days);
             if (pattern == 3) rule += ";BYMONTHDAY=-1";
             if (pattern == 4) rule += std::string(";BYDAY=") + by_day() + std::string(";BYSETPOS=") + (nth == 5 ? std::string("-1") : std::to_string(nth));
@@ -393,8 +382,7 @@ ItemObject icalendar(const Item& item, const Scheduling& how) {
     // identifies the item, so the same store always gives the same UID.
     std::string uid;
     if (const Property* goid = item.find(lid::global_object_id); goid && !goid->value.empty()) {
-        static constexpr char hex[] = "0123456789ABCDEF";
-        for (const unsigned char b : goid->value) (uid += hex[b >> 4]) += hex[b & 15];
+        uid = hex_of(goid->value);
     } else {
         Sha256 h;
         h.update(subject + std::string("\n") + std::to_string(start.value_or(0)) + std::string("\n") + std::to_string(end.value_or(0)) + "\n" +
@@ -476,40 +464,20 @@ ItemObject icalendar(const Item& item, const Scheduling& how) {
     return {"ics", media, v.str()};
 }
 
+// {XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX}: the first three fields are stored little-endian.
 std::string guid_text(const Guid& g) {
-    static constexpr char hex[] = "0123456789ABCDEF";
-    constexpr int order[16] = {3, 2, 1, 0, -1, 5, 4, -1, 7, 6, -1, 8, 9, -1, 10, 11};
-    std::string out = "{";
-    for (const int i : order) {
-        if (i < 0) {
-            out += '-';
-            continue;
-        }
-        out += hex[g[static_cast<std::size_t>(i)] >> 4];
-        out += hex[g[static_cast<std::size_t>(i)] & 15];
-    }
-    for (std::size_t i = 12; i < 16; ++i) (out += hex[g[i] >> 4]) += hex[g[i] & 15];
-    return out + "}";
-}
-
-std::string hex_of(const std::vector<unsigned char>& v) {
-    static constexpr char hex[] = "0123456789ABCDEF";
-    std::string out;
-    out.reserve(v.size() * 2);
-    for (const unsigned char b : v) (out += hex[b >> 4]) += hex[b & 15];
-    return out;
+    const auto bytes = [&](std::initializer_list<std::size_t> at) {
+        std::vector<unsigned char> v;
+        for (const std::size_t i : at) v.push_back(g[i]);
+        return hex_of(v);
+    };
+    return std::string("{") + bytes({3, 2, 1, 0}) + "-" + bytes({5, 4}) + "-" + bytes({7, 6}) + "-" + bytes({8, 9}) + "-" +
+           bytes({10, 11, 12, 13, 14, 15}) + "}";
 }
 
 std::string hex4(std::uint32_t v) {
     char buf[16];
     std::snprintf(buf, sizeof buf, "0x%04X", v);
-    return buf;
-}
-
-std::string iso_time(std::int64_t t) {
-    const std::tm tm = utc_tm(t);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
     return buf;
 }
 
@@ -528,7 +496,7 @@ std::string value_text(const Property& p, std::uint32_t cp) {
             break;
         case PropType::boolean: return p.as_bool() ? "true" : "false";
         case PropType::time:
-            if (fixed(8)) return iso_time(unix_time(p.as_uint()));
+            if (fixed(8)) return utc_text(unix_time(p.as_uint()), "%Y-%m-%dT%H:%M:%SZ");
             break;
         case PropType::floating64:
             if (fixed(8)) {
