@@ -6,6 +6,23 @@
 
 namespace mailfsck::pst {
 
+std::optional<BlockTrailer> read_block_trailer(const ByteView& file, std::uint64_t end, const Layout& layout) {
+    if (end < layout.block_trailer || end > file.size()) return std::nullopt;
+    Cursor c(file, end - layout.block_trailer);
+    BlockTrailer t;
+    t.cb = c.u16le();
+    t.signature = c.u16le();
+    if (layout.wide) {
+        t.crc = c.u32le();
+        t.bid = c.u64le();
+    } else {
+        t.bid = c.u32le();
+        t.crc = c.u32le();
+    }
+    if (!c.ok()) return std::nullopt;
+    return t;
+}
+
 std::optional<ByteView> check_block(const ByteView& file, const Layout& layout, const BbtEntry& entry,
                                     std::vector<BlockDefect>& defects) {
     const std::uint64_t size = layout.align_block(entry.cb);
@@ -18,20 +35,8 @@ std::optional<ByteView> check_block(const ByteView& file, const Layout& layout, 
                            "block " + std::to_string(entry.bid) + " at " + std::to_string(entry.ib)});
         return std::nullopt;
     }
-    // ANSI: cb, wSig, bid(4), dwCRC; Unicode and 4K: cb, wSig, dwCRC, bid(8)
-    // ([MS-PST] 2.2.2.8.1).
     const std::uint64_t trailer_at = entry.ib + size - layout.block_trailer;
-    Cursor c(file, trailer_at);
-    BlockTrailer t;
-    t.cb = c.u16le();
-    t.signature = c.u16le();
-    if (layout.wide) {
-        t.crc = c.u32le();
-        t.bid = c.u64le();
-    } else {
-        t.bid = c.u32le();
-        t.crc = c.u32le();
-    }
+    const BlockTrailer t = read_block_trailer(file, entry.ib + size, layout).value_or(BlockTrailer{});
     if (t.cb != entry.cb)
         defects.push_back({BlockDefectKind::cb_mismatch, trailer_at, 2,
                            "trailer says " + std::to_string(t.cb) + ", BBT says " + std::to_string(entry.cb)});

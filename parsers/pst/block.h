@@ -21,6 +21,11 @@ struct BlockTrailer {
     std::uint64_t bid = 0;
 };
 
+// The trailer of the block whose aligned extent ends at `end` ([MS-PST]
+// 2.2.2.8.1; ANSI: cb, wSig, bid(4), dwCRC; Unicode and 4K: cb, wSig,
+// dwCRC, bid(8)); nullopt when it does not fit in the file.
+[[nodiscard]] std::optional<BlockTrailer> read_block_trailer(const ByteView& file, std::uint64_t end, const Layout& layout);
+
 enum class BlockDefectKind {
     out_of_file,    // the block is misaligned or lies (partly) past the end of the file
     too_large,      // cb exceeds the largest block the format allows

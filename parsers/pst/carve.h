@@ -1,0 +1,35 @@
+// Blocks and pages found by their own trailers alone ([MS-PST] 2.2.2.7.1,
+// 2.2.2.8.1), for when the header or the B-trees that place them are
+// damaged: the file is scanned at block alignment for block trailers and
+// at page alignment for page trailers, and a candidate is kept only when
+// its signature and CRC check out. A healthy file also holds valid stale
+// copies (superseded or freed blocks and pages): carving finds them too,
+// and choosing between copies is the caller's business.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+
+#include "parsers/bytes/bytes.h"
+#include "parsers/pst/format.h"
+
+namespace mailfsck::pst {
+
+struct CarvedBlock {
+    std::uint64_t bid = 0;
+    std::uint64_t ib = 0;
+    std::uint32_t cb = 0;
+};
+
+struct CarvedPage {
+    std::uint64_t ib = 0;
+    std::uint64_t bid = 0;
+    PageType type = PageType::bbt;
+};
+
+// Each visits its finds in file order; time linear in the file's size,
+// memory constant.
+void carve_blocks(const ByteView& file, const Layout& layout, const std::function<void(const CarvedBlock&)>& visit);
+void carve_pages(const ByteView& file, const Layout& layout, const std::function<void(const CarvedPage&)>& visit);
+
+}  // namespace mailfsck::pst
