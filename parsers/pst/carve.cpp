@@ -39,4 +39,21 @@ void carve_pages(const ByteView& file, const Layout& layout, const std::function
     }
 }
 
+CarvedRoots carve_roots(const ByteView& file, const Layout& layout) {
+    struct Best {
+        Bref page;
+        std::uint32_t level = 0;
+    } best[2];  // BBT, NBT
+    carve_pages(file, layout, [&](const CarvedPage& page) {
+        if (page.type != PageType::bbt && page.type != PageType::nbt) return;
+        const std::optional<ByteView> bytes = page_at(file, page.ib, layout);
+        if (!bytes) return;
+        const std::uint32_t level = read_bt_info(*bytes, layout).level;
+        Best& b = best[page.type == PageType::bbt ? 0 : 1];
+        if (b.page.bid == 0 || level > b.level || (level == b.level && bid_key(page.bid) > bid_key(b.page.bid)))
+            b = {Bref{page.bid, page.ib}, level};
+    });
+    return {best[0].page, best[1].page};
+}
+
 }  // namespace mailfsck::pst

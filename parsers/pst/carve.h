@@ -12,6 +12,7 @@
 
 #include "parsers/bytes/bytes.h"
 #include "parsers/pst/format.h"
+#include "parsers/pst/header.h"
 
 namespace mailfsck::pst {
 
@@ -31,5 +32,17 @@ struct CarvedPage {
 // memory constant.
 void carve_blocks(const ByteView& file, const Layout& layout, const std::function<void(const CarvedBlock&)>& visit);
 void carve_pages(const ByteView& file, const Layout& layout, const std::function<void(const CarvedPage&)>& visit);
+
+// The B-tree roots found without the header: for each tree, its newest
+// page (highest id) among those of the greatest level carving finds. Pages
+// are never rewritten in place, so the older roots and pages a file still
+// holds are stale copies. On every corpus file this is the root the header
+// names (a test holds it). bid 0: no page of that tree was found.
+struct CarvedRoots {
+    Bref bbt;
+    Bref nbt;
+};
+
+[[nodiscard]] CarvedRoots carve_roots(const ByteView& file, const Layout& layout);
 
 }  // namespace mailfsck::pst

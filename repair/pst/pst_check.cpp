@@ -8,6 +8,8 @@
 
 #include "parsers/pst/block.h"
 #include "parsers/pst/btree.h"
+#include "parsers/pst/carve.h"
+#include "parsers/pst/crypt.h"
 #include "parsers/pst/header.h"
 #include "parsers/pst/maps.h"
 #include "parsers/pst/message.h"
@@ -140,8 +142,13 @@ public:
     void run() {
         log_.bytes.total = file_.size();
         header_ = read_header(file_);
-        for (const HeaderDefect& d : header_.defects) add(problem_for(d.kind), d.offset, d.length, "header", d.detail);
-        if (!header_.format || header_.has(HeaderDefectKind::too_short)) return;
+        const bool unusable = !header_.format || header_.has(HeaderDefectKind::too_short);
+        const bool rebuilt = unusable && rebuild_header();
+        // A version no reader knows is fatal only when nothing replaced it.
+        for (const HeaderDefect& d : header_.defects)
+            if (!rebuilt || d.kind != HeaderDefectKind::unknown_version)
+                add(problem_for(d.kind), d.offset, d.length, "header", d.detail);
+        if (unusable && !rebuilt) return;
         layout_ = &layout_for(*header_.format);
         log_.variant = std::string(format_name(*header_.format)) + (header_.is_ost() ? " OST" : " PST") +
                        ", encryption " + crypt_name();
@@ -167,6 +174,57 @@ private:
             case 2: return "cyclic";
             default: return "unknown";
         }
+    }
+
+    // A header that names no format (overwritten, zeroed) is rebuilt from
+    // what the file itself holds: the format from its B-tree pages, the
+    // roots as carving finds them (carve.h), the encryption from the first
+    // node that decrypts to the heap a folder's properties live in. Its
+    // other fields (next ids, allocation map totals) are not guessed, and
+    // the checks that compare against them are left out.
+    bool rebuild_header() {
+        const std::optional<Format> format = find_btree_page(file_, file_.size());
+        if (!format) return false;
+        const Layout& layout = layout_for(*format);
+        const CarvedRoots roots = carve_roots(file_, layout);
+        if (roots.bbt.bid == 0 || roots.nbt.bid == 0) return false;
+        const std::optional<Crypt> crypt = find_crypt(layout, roots);
+        if (!crypt) return false;
+        header_.format = format;
+        header_.bbt = roots.bbt;
+        header_.nbt = roots.nbt;
+        header_.crypt = static_cast<std::uint8_t>(*crypt);
+        header_.file_eof = file_.size();
+        header_.amap_valid = 0;
+        header_rebuilt_ = true;
+        add(ProblemId::pst_header_rebuilt, 0, layout.wide ? 564 : 512, "header",
+            std::string(format_name(*format)) + ", encryption " + crypt_name() + ", BBT root at " +
+                std::to_string(roots.bbt.ib) + ", NBT root at " + std::to_string(roots.nbt.ib));
+        return true;
+    }
+
+    // The method under which the message store's or the root folder's
+    // data block reads as a Heap-on-Node (bSig 0xEC) of a property context
+    // (bClientSig 0xBC) ([MS-PST] 2.3.1.2).
+    std::optional<Crypt> find_crypt(const Layout& layout, const CarvedRoots& roots) const {
+        for (const std::uint32_t nid : {nid_message_store, nid_root_folder}) {
+            const std::optional<NbtEntry> node = find_node(file_, layout, roots.nbt, nid);
+            if (!node) continue;
+            const std::optional<BbtEntry> block = find_block(file_, layout, roots.bbt, node->bid_data);
+            if (!block || (block->bid & bid_internal) != 0) continue;
+            std::vector<BlockDefect> defects;
+            const std::optional<ByteView> stored = check_block(file_, layout, *block, defects);
+            std::vector<unsigned char> inflated;
+            const std::optional<ByteView> data =
+                stored && defects.empty() ? block_content(*stored, block->cb_inflated, inflated) : std::nullopt;
+            if (!data || data->size() < 4) continue;
+            for (const Crypt c : {Crypt::none, Crypt::permute, Crypt::cyclic}) {
+                std::vector<unsigned char> bytes(data->data(), data->data() + 4);
+                decrypt(c, block->bid, bytes);
+                if (bytes[2] == 0xEC && bytes[3] == 0xBC) return c;
+            }
+        }
+        return std::nullopt;
     }
 
     bool root_bad(const Bref& root) const {
@@ -351,7 +409,7 @@ private:
         // above it gets its NID given again ([MS-PST] 2.2.2.6; every corpus
         // file has rgnid equal to the highest index in use for the types it
         // uses).
-        for (std::uint32_t t = 0; t < highest.size(); ++t)
+        for (std::uint32_t t = 0; t < highest.size() && !header_rebuilt_; ++t)
             if (highest[t] > header_.rgnid[t])
                 add(ProblemId::pst_next_id_low, 0, 0, "header",
                     "rgnid[" + std::to_string(t) + "] " + std::to_string(header_.rgnid[t]) + ", node index " +
@@ -611,6 +669,7 @@ private:
     std::vector<std::uint64_t> bid_bounds_;  // where each reference-count range starts
     std::vector<unsigned char> inflated_;    // reused for each compressed internal block
     std::map<ProblemId, std::size_t> per_kind_;
+    bool header_rebuilt_ = false;
 };
 
 

@@ -1123,7 +1123,7 @@ TEST_CASE("PST items other than mail list their properties, named ones with the 
 // alone at the same offset with the same id; what carving finds beyond
 // them are stale copies, which the research notes count at 7-23% of the
 // valid blocks of the small sample files.
-TEST_CASE("carving finds every block and B-tree page of a healthy PST where libpff's B-trees put them") {
+TEST_CASE("carving finds every block and B-tree page of a healthy PST where libpff's B-trees put them, and the header's roots") {
     const auto dir = shared_path("pst");
     if (!dir) return;
     TempDir t("pst-carve");
@@ -1153,6 +1153,11 @@ TEST_CASE("carving finds every block and B-tree page of a healthy PST where libp
         }
         blocks += listed;
         stale += carved.size() - std::min(carved.size(), listed);
+        // What salvage takes for the roots when the header is gone is what
+        // the header names.
+        const mailfsck::pst::CarvedRoots roots = mailfsck::pst::carve_roots(pst.file, pst.layout);
+        CHECK(roots.bbt.ib == pst.h.bbt.ib);
+        CHECK(roots.nbt.ib == pst.h.nbt.ib);
         for (const char* tree : {"nbt", "bbt"})
             for (const auto& page : pff["internal"][tree]["page_list"]) {
                 if (page.contains("error")) continue;
@@ -1166,3 +1171,4 @@ TEST_CASE("carving finds every block and B-tree page of a healthy PST where libp
     CHECK(pages > 1500);
     CHECK(stale > 0);
 }
+
