@@ -143,12 +143,12 @@ public:
         log_.bytes.total = file_.size();
         header_ = read_header(file_);
         const bool unusable = !header_.format || header_.has(HeaderDefectKind::too_short);
-        const bool rebuilt = unusable && rebuild_header();
+        if (unusable) (void)rebuild_header();
         // A version no reader knows is fatal only when nothing replaced it.
         for (const HeaderDefect& d : header_.defects)
-            if (!rebuilt || d.kind != HeaderDefectKind::unknown_version)
+            if (!header_rebuilt_ || d.kind != HeaderDefectKind::unknown_version)
                 add(problem_for(d.kind), d.offset, d.length, "header", d.detail);
-        if (unusable && !rebuilt) return;
+        if (unusable && !header_rebuilt_) return;
         layout_ = &layout_for(*header_.format);
         log_.variant = std::string(format_name(*header_.format)) + (header_.is_ost() ? " OST" : " PST") +
                        ", encryption " + crypt_name();
