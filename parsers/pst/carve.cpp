@@ -1,5 +1,7 @@
 #include "carve.h"
 
+#include <algorithm>
+#include <unordered_map>
 #include <vector>
 
 #include "parsers/pst/block.h"
@@ -54,6 +56,61 @@ CarvedRoots carve_roots(const ByteView& file, const Layout& layout) {
             b = {Bref{page.bid, page.ib}, level};
     });
     return {best[0].page, best[1].page};
+}
+
+namespace {
+
+// Every entry of every carved leaf page of one tree (stale pages included).
+void leaf_entries(const ByteView& file, const Layout& layout, PageType type, const TreeVisitor& v) {
+    carve_pages(file, layout, [&](const CarvedPage& page) {
+        if (page.type != type) return;
+        const std::optional<ByteView> bytes = page_at(file, page.ib, layout);
+        if (!bytes || read_bt_info(*bytes, layout).level != 0) return;
+        (void)walk_tree(file, layout, type, Bref{page.bid, page.ib}, v);
+    });
+}
+
+}  // namespace
+
+std::vector<BbtEntry> carve_block_entries(const ByteView& file, const Layout& layout) {
+    std::unordered_map<std::uint64_t, BbtEntry> by_bid;
+    TreeVisitor v;
+    v.bbt = [&](const BbtEntry& e) {
+        if (by_bid.count(bid_key(e.bid)) != 0) return;
+        std::vector<BlockDefect> defects;
+        if (check_block(file, layout, e, defects) && defects.empty()) by_bid.emplace(bid_key(e.bid), e);
+    };
+    leaf_entries(file, layout, PageType::bbt, v);
+    carve_blocks(file, layout, [&](const CarvedBlock& b) {
+        BbtEntry e;
+        e.bid = b.bid;
+        e.ib = b.ib;
+        e.cb = b.cb;
+        e.cb_inflated = b.cb;
+        by_bid.emplace(bid_key(b.bid), e);
+    });
+    std::vector<BbtEntry> out;
+    out.reserve(by_bid.size());
+    for (const auto& [key, e] : by_bid) out.push_back(e);
+    std::sort(out.begin(), out.end(), [](const BbtEntry& a, const BbtEntry& b) { return bid_key(a.bid) < bid_key(b.bid); });
+    return out;
+}
+
+std::vector<NbtEntry> carve_node_entries(const ByteView& file, const Layout& layout,
+                                         const std::function<bool(std::uint64_t bid)>& live) {
+    std::unordered_map<std::uint64_t, NbtEntry> by_nid;
+    TreeVisitor v;
+    v.nbt = [&](const NbtEntry& e) {
+        if (!live(e.bid_data) || (e.bid_sub != 0 && !live(e.bid_sub))) return;
+        auto [it, added] = by_nid.emplace(e.nid, e);
+        if (!added && bid_key(e.bid_data) > bid_key(it->second.bid_data)) it->second = e;
+    };
+    leaf_entries(file, layout, PageType::nbt, v);
+    std::vector<NbtEntry> out;
+    out.reserve(by_nid.size());
+    for (const auto& [nid, e] : by_nid) out.push_back(e);
+    std::sort(out.begin(), out.end(), [](const NbtEntry& a, const NbtEntry& b) { return a.nid < b.nid; });
+    return out;
 }
 
 }  // namespace mailfsck::pst

@@ -9,8 +9,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <vector>
 
 #include "parsers/bytes/bytes.h"
+#include "parsers/pst/btree.h"
 #include "parsers/pst/format.h"
 #include "parsers/pst/header.h"
 
@@ -44,5 +46,20 @@ struct CarvedRoots {
 };
 
 [[nodiscard]] CarvedRoots carve_roots(const ByteView& file, const Layout& layout);
+
+// Index entries rebuilt from carving, for a tree whose walk from the root
+// failed. A block id is never reused and a changed block gets a new one,
+// so every valid copy of one id holds the same bytes: the block entries are
+// those of every carved BBT leaf page whose block checks out where it says
+// (so 4K entries keep their inflated sizes), then every carved block no
+// such entry names. Memory grows with the entries: salvage only.
+[[nodiscard]] std::vector<BbtEntry> carve_block_entries(const ByteView& file, const Layout& layout);
+
+// The entries of every carved NBT leaf page whose data block (and subnode
+// block, if any) `live` accepts: a rewritten or deleted node's old blocks
+// are freed, so the stale pages' entries for it drop out. A node named
+// twice keeps the entry with the newer (higher) data block id.
+[[nodiscard]] std::vector<NbtEntry> carve_node_entries(const ByteView& file, const Layout& layout,
+                                                       const std::function<bool(std::uint64_t bid)>& live);
 
 }  // namespace mailfsck::pst

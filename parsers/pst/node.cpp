@@ -1,6 +1,8 @@
 #include "node.h"
 
+#include <algorithm>
 #include <unordered_set>
+#include <utility>
 
 #include "parsers/pst/block.h"
 
@@ -9,6 +11,26 @@ namespace mailfsck::pst {
 std::optional<BbtEntry> BTreeIndex::block(std::uint64_t bid) const { return find_block(file_, *layout_, bbt_, bid); }
 
 std::optional<NbtEntry> BTreeIndex::node(std::uint32_t nid) const { return find_node(file_, *layout_, nbt_, nid); }
+
+SalvageIndex::SalvageIndex(std::vector<BbtEntry> blocks, std::vector<NbtEntry> nodes)
+    : blocks_(std::move(blocks)), nodes_(std::move(nodes)) {
+    std::sort(blocks_.begin(), blocks_.end(), [](const BbtEntry& a, const BbtEntry& b) { return bid_key(a.bid) < bid_key(b.bid); });
+    std::sort(nodes_.begin(), nodes_.end(), [](const NbtEntry& a, const NbtEntry& b) { return a.nid < b.nid; });
+}
+
+std::optional<BbtEntry> SalvageIndex::block(std::uint64_t bid) const {
+    const auto it = std::lower_bound(blocks_.begin(), blocks_.end(), bid_key(bid),
+                                     [](const BbtEntry& e, std::uint64_t key) { return bid_key(e.bid) < key; });
+    if (it == blocks_.end() || bid_key(it->bid) != bid_key(bid)) return std::nullopt;
+    return *it;
+}
+
+std::optional<NbtEntry> SalvageIndex::node(std::uint32_t nid) const {
+    const auto it = std::lower_bound(nodes_.begin(), nodes_.end(), std::uint64_t{nid},
+                                     [](const NbtEntry& e, std::uint64_t key) { return e.nid < key; });
+    if (it == nodes_.end() || it->nid != nid) return std::nullopt;
+    return *it;
+}
 
 std::string_view fault_name(ReadFault f) {
     switch (f) {

@@ -48,6 +48,21 @@ private:
     Bref nbt_;
 };
 
+// An index held in memory, for salvage: built from whatever survives of a
+// damaged file's B-trees and from carving (see carve.h), in place of
+// lookups from the header's roots.
+class SalvageIndex final : public BlockIndex, public NodeIndex {
+public:
+    SalvageIndex(std::vector<BbtEntry> blocks, std::vector<NbtEntry> nodes);
+    [[nodiscard]] std::optional<BbtEntry> block(std::uint64_t bid) const override;
+    [[nodiscard]] std::optional<NbtEntry> node(std::uint32_t nid) const override;
+    [[nodiscard]] const std::vector<NbtEntry>& nodes() const { return nodes_; }
+
+private:
+    std::vector<BbtEntry> blocks_;  // ascending by block id
+    std::vector<NbtEntry> nodes_;   // ascending by node id
+};
+
 // Why a block could not be read.
 enum class ReadFault {
     missing,          // the index has no such block

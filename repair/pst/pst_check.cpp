@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <functional>
 #include <map>
 #include <unordered_set>
 
@@ -154,6 +155,8 @@ public:
                        ", encryption " + crypt_name();
         const bool bbt_ok = !root_bad(header_.bbt);
         const bool nbt_ok = !root_bad(header_.nbt);
+        bbt_damaged_ = !bbt_ok;
+        nbt_damaged_ = !nbt_ok;
         if (bbt_ok) check_blocks();
         if (stopped()) return;
         if (nbt_ok) check_nodes();
@@ -162,7 +165,7 @@ public:
         if (stopped()) return;
         if (bbt_ok && nbt_ok) allocation_maps();
         next_ids();
-        if (bbt_ok && nbt_ok && !stopped() && !quick()) messaging();
+        if (!stopped() && !quick()) messaging();
         flush_overflow();
     }
 
@@ -302,6 +305,7 @@ private:
         };
         const TreeWalk walk = walk_tree(file_, *layout_, PageType::bbt, header_.bbt, v);
         tree_findings(walk, "BBT");
+        bbt_damaged_ = !walk.defects.empty();
         blocks_ = seen;
         pages_ += walk.pages;
     }
@@ -404,6 +408,7 @@ private:
         };
         const TreeWalk walk = walk_tree(file_, *layout_, PageType::nbt, header_.nbt, v);
         tree_findings(walk, "NBT");
+        nbt_damaged_ = !walk.defects.empty();
         pages_ += walk.pages;
         // rgnid[t] is the highest NID index given to type t so far: a node
         // above it gets its NID given again ([MS-PST] 2.2.2.6; every corpus
@@ -670,6 +675,10 @@ private:
     std::vector<unsigned char> inflated_;    // reused for each compressed internal block
     std::map<ProblemId, std::size_t> per_kind_;
     bool header_rebuilt_ = false;
+    // A tree whose walk from its root found damage: the messaging layer
+    // reads through an index rebuilt by carving instead.
+    bool bbt_damaged_ = false;
+    bool nbt_damaged_ = false;
 };
 
 
@@ -680,9 +689,13 @@ private:
 // and are not followed.
 class PstChecker::MessagingPass {
 public:
-    explicit MessagingPass(PstChecker& c)
-        : c_(c), index_(c.file_, *c.layout_, c.header_.bbt, c.header_.nbt),
-          reader_(c.file_, *c.layout_, static_cast<Crypt>(c.header_.crypt), index_), m_(reader_, index_) {}
+    // Every node of the index, for the orphan search.
+    using NodeLister = std::function<void(const std::function<void(const NbtEntry&)>&)>;
+
+    // `carved_nodes`: the node index was rebuilt from carved pages.
+    MessagingPass(PstChecker& c, const BlockIndex& blocks, const NodeIndex& nodes, NodeLister all_nodes, bool carved_nodes)
+        : c_(c), blocks_(blocks), nodes_(nodes), all_nodes_(std::move(all_nodes)), carved_nodes_(carved_nodes),
+          reader_(c.file_, *c.layout_, static_cast<Crypt>(c.header_.crypt), blocks), m_(reader_, nodes) {}
 
     void run() {
         name_map();
@@ -708,7 +721,7 @@ private:
     static constexpr const char* lost_and_found = "Lost and Found";
 
     std::uint64_t at(std::uint32_t nid) const {
-        const std::optional<NbtEntry> e = index_.node(nid);
+        const std::optional<NbtEntry> e = nodes_.node(nid);
         return e ? e->at : 0;
     }
 
@@ -765,7 +778,7 @@ private:
             if (c_.sink_) c_.sink_->begin_folder(path);
             const std::vector<TableRow> children = rows(f.nid, nid_type_hierarchy_table);
             for (const TableRow& row : children) {
-                const std::optional<NbtEntry> child = index_.node(row.id);
+                const std::optional<NbtEntry> child = nodes_.node(row.id);
                 if (!child) {
                     c_.add(ProblemId::pst_row_missing_node, at(sibling_nid(f.nid, nid_type_hierarchy_table)), 0,
                            "hierarchy table", "folder " + std::to_string(row.id) + " listed under " + std::to_string(f.nid));
@@ -797,7 +810,7 @@ private:
                            ", " + std::to_string(contents.size()) + " rows");
             for (const TableRow& row : contents) {
                 if (c_.stopped()) return;
-                const std::optional<NbtEntry> msg = index_.node(row.id);
+                const std::optional<NbtEntry> msg = nodes_.node(row.id);
                 if (!msg) {
                     c_.add(ProblemId::pst_row_missing_node, at(sibling_nid(f.nid, nid_type_contents_table)), 0,
                            "contents table", "message " + std::to_string(row.id) + " listed in " + std::to_string(f.nid));
@@ -895,7 +908,7 @@ private:
             if (issue.offset == 0 || !blocks.insert(issue.bid).second) continue;
             LostItem item;
             item.offset = issue.offset;
-            if (const std::optional<BbtEntry> b = index_.block(issue.bid)) item.length = c_.layout_->align_block(b->cb);
+            if (const std::optional<BbtEntry> b = blocks_.block(issue.bid)) item.length = c_.layout_->align_block(b->cb);
             item.message = c_.log_.messages.found;
             item.subject = subject;
             item.reason = message + " (block " + std::to_string(issue.bid) + ": " + std::string(fault_name(issue.fault)) + ")";
@@ -924,9 +937,17 @@ private:
                        "folder " + std::to_string(nid) + ", parent " + std::to_string(n.parent));
             if (nid_type(nid) == nid_type_message && !listed_.count(nid)) found.push_back(n);
         };
-        c_.rewalk(PageType::nbt, v);
+        all_nodes_(v.nbt);
         for (const NbtEntry& n : found) {
             if (c_.stopped()) return;
+            // A node table rebuilt from carved pages also holds the entries
+            // of deleted messages whose blocks are still in use: no folder
+            // lists them, and they are not presented as live mail.
+            if (carved_nodes_) {
+                c_.add(ProblemId::pst_carved_unlisted, n.at, c_.layout_->nbt_entry, "carved NBT entry",
+                       "message " + std::to_string(n.nid) + ", parent " + std::to_string(n.parent));
+                continue;
+            }
             if (!announced && c_.sink_) c_.sink_->begin_folder(lost_and_found);
             announced = true;
             c_.add(ProblemId::pst_orphan_message, n.at, c_.layout_->nbt_entry, "NBT entry",
@@ -936,7 +957,10 @@ private:
     }
 
     PstChecker& c_;
-    BTreeIndex index_;
+    const BlockIndex& blocks_;
+    const NodeIndex& nodes_;
+    NodeLister all_nodes_;
+    bool carved_nodes_;
     NodeReader reader_;
     Messaging m_;
     NameMap names_;
@@ -947,7 +971,43 @@ private:
     std::unordered_set<std::uint32_t> listed_;  // messages some contents table lists
 };
 
-void PstChecker::messaging() { MessagingPass(*this).run(); }
+// Through the header's trees, or, where one of them is damaged, through an
+// index rebuilt from carved pages and blocks (carve.h) for that tree and
+// the intact other one held in memory.
+void PstChecker::messaging() {
+    const BTreeIndex trees(file_, *layout_, header_.bbt, header_.nbt);
+    if (!bbt_damaged_ && !nbt_damaged_) {
+        MessagingPass(*this, trees, trees, [&](const std::function<void(const NbtEntry&)>& visit) {
+            TreeVisitor v;
+            v.nbt = visit;
+            rewalk(PageType::nbt, v);
+        }, false).run();
+        return;
+    }
+    std::vector<BbtEntry> blocks;
+    if (bbt_damaged_) {
+        blocks = carve_block_entries(file_, *layout_);
+    } else {
+        TreeVisitor v;
+        v.bbt = [&](const BbtEntry& e) { blocks.push_back(e); };
+        rewalk(PageType::bbt, v);
+    }
+    const SalvageIndex block_index(std::move(blocks), {});
+    std::vector<NbtEntry> nodes;
+    if (nbt_damaged_) {
+        nodes = carve_node_entries(file_, *layout_, [&](std::uint64_t bid) { return block_index.block(bid).has_value(); });
+    } else {
+        TreeVisitor v;
+        v.nbt = [&](const NbtEntry& e) { nodes.push_back(e); };
+        rewalk(PageType::nbt, v);
+    }
+    const SalvageIndex node_index({}, std::move(nodes));
+    add(ProblemId::pst_trees_rebuilt, 0, 0, bbt_damaged_ ? (nbt_damaged_ ? "BBT and NBT" : "BBT") : "NBT",
+        "messages read through an index rebuilt by carving");
+    MessagingPass(*this, block_index, node_index, [&](const std::function<void(const NbtEntry&)>& visit) {
+        for (const NbtEntry& n : node_index.nodes()) visit(n);
+    }, nbt_damaged_).run();
+}
 
 }  // namespace
 

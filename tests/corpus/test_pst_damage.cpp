@@ -559,42 +559,62 @@ TEST_CASE("messaging-layer damage (a heap, a table row, counts, flags, UTF-16) i
     }
 }
 
-// The header overwritten (its first 512 bytes zeroed: magic, version, both
-// roots, the encryption method): readpst and pffexport recover nothing
-// from such a file. Salvage finds the format from the B-tree pages, the
-// roots by carving, the encryption by decrypting the first folder nodes,
-// and must export every message byte for byte as from the intact file, on
-// every corpus file (ANSI, Unicode, 4K OST; none, permute, cyclic).
-TEST_CASE("a PST whose header is destroyed exports every message as the intact file does") {
+// Structures above the messages destroyed: the header (its first 512
+// bytes zeroed: magic, version, both roots, the encryption method), or
+// the root page of the NBT or of the BBT. readpst and pffexport recover
+// nothing from such files. Salvage finds the format from the B-tree pages,
+// the roots by carving, the encryption by decrypting the first folder
+// nodes, and a damaged tree's entries from carved leaf pages and blocks;
+// it must then export every message byte for byte as from the intact
+// file, on every corpus file (ANSI, Unicode, 4K OST; none, permute,
+// cyclic).
+TEST_CASE("a PST whose header or B-tree root is destroyed exports every message as the intact file does") {
     const auto dir = shared_path("pst");
     if (!dir) return;
     mailfsck::test::TempDir t("pst-no-header");
+    namespace dmg = mailfsck::damage;
+    const std::pair<dmg::Op, const char*> cases[] = {{dmg::Op::pst_zero_header, "PST-0013"},
+                                                     {dmg::Op::pst_zero_nbt_root, "PST-0014"},
+                                                     {dmg::Op::pst_zero_bbt_root, "PST-0014"}};
     std::size_t files = 0, messages = 0;
     for (const auto& entry : fs::recursive_directory_iterator(*dir)) {
         const std::string name = entry.path().filename().string();
         if (!entry.is_regular_file() || !(name.ends_with(".pst") || name.ends_with(".ost"))) continue;
-        INFO(entry.path().string());
-        std::string bytes = read_file(entry.path());
-        const fs::path intact = t.path() / "intact.pst", damaged = t.path() / "damaged.pst";
+        const std::string bytes = read_file(entry.path());
+        const fs::path intact = t.path() / "intact.pst";
         fs::remove(intact);
-        fs::remove(damaged);
         write_file(intact, bytes);
-        std::fill(bytes.begin(), bytes.begin() + 512, '\0');
-        write_file(damaged, bytes);
-        std::map<std::string, std::string> out[2];
-        for (int k = 0; k < 2; ++k) {
-            const fs::path o = t.path() / (k == 0 ? "out-intact" : "out-damaged");
+        const auto export_of = [&](const fs::path& store, const std::string& label, std::string* log) {
+            const fs::path o = t.path() / ("out-" + label);
             fs::remove_all(o);
-            const auto r = run(tool + " repair -q --to eml -o '" + o.string() + "' '" + (k == 0 ? intact : damaged).string() +
-                               "' 2>&1");
-            INFO(r.out);
-            REQUIRE(fs::exists(o / "messages"));
-            for (const auto& e : fs::recursive_directory_iterator(o / "messages"))
-                if (e.is_regular_file()) out[k][fs::relative(e.path(), o).string()] = read_file(e.path());
-            if (k == 1) CHECK(r.out.find("PST-0013") != std::string::npos);
+            const auto r = run(tool + " repair -q --to eml -o '" + o.string() + "' '" + store.string() + "' 2>&1");
+            if (log) *log = r.out;
+            std::map<std::string, std::string> out;
+            if (fs::exists(o / "messages"))
+                for (const auto& e : fs::recursive_directory_iterator(o / "messages"))
+                    if (e.is_regular_file()) out[fs::relative(e.path(), o).string()] = read_file(e.path());
+            return out;
+        };
+        const auto expected = export_of(intact, "intact", nullptr);
+        for (const auto& [op, code] : cases) {
+            INFO(entry.path().string() << " " << dmg::op_name(op));
+            const dmg::Damaged d = dmg::inject(bytes, {op, 1, 1, {}});
+            const fs::path damaged = t.path() / "damaged.pst";
+            fs::remove(damaged);
+            write_file(damaged, d.bytes);
+            std::string log;
+            const auto got = export_of(damaged, "damaged", &log);
+            INFO(log);
+            CHECK(log.find(code) != std::string::npos);
+            std::string differ;
+            for (const auto& [path, content] : expected)
+                if (!got.count(path) || got.at(path) != content) differ += "\n  missing or changed: " + path;
+            for (const auto& [path, content] : got)
+                if (!expected.count(path)) differ += "\n  extra: " + path;
+            INFO(differ.substr(0, 2000));
+            CHECK(differ.empty());
         }
-        CHECK(out[1] == out[0]);
-        messages += out[0].size();
+        messages += expected.size();
         ++files;
     }
     CHECK(files == 53);  // the corpus' PSTs and OSTs not stored xz-compressed
