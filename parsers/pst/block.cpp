@@ -12,13 +12,9 @@ std::optional<BlockTrailer> read_block_trailer(const ByteView& file, std::uint64
     BlockTrailer t;
     t.cb = c.u16le();
     t.signature = c.u16le();
-    if (layout.wide) {
-        t.crc = c.u32le();
-        t.bid = c.u64le();
-    } else {
-        t.bid = c.u32le();
-        t.crc = c.u32le();
-    }
+    const TrailerTail tail = read_trailer_tail(c, layout);
+    t.bid = tail.bid;
+    t.crc = tail.crc;
     if (!c.ok()) return std::nullopt;
     return t;
 }

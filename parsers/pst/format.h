@@ -53,6 +53,25 @@ struct Layout {
 
 // The PST CRC ([MS-PST] 5.3): CRC-32 with the reflected polynomial, initial
 // value 0 and no final xor.
+// The id and CRC that end every page and block trailer, in the order the
+// format keeps them: ANSI bid(4) then dwCRC, Unicode and 4K dwCRC then
+// bid(8) ([MS-PST] 2.2.2.7.1, 2.2.2.8.1).
+struct TrailerTail {
+    std::uint64_t bid = 0;
+    std::uint32_t crc = 0;
+};
+[[nodiscard]] inline TrailerTail read_trailer_tail(Cursor& c, const Layout& layout) {
+    TrailerTail t;
+    if (layout.wide) {
+        t.crc = c.u32le();
+        t.bid = c.u64le();
+    } else {
+        t.bid = c.u32le();
+        t.crc = c.u32le();
+    }
+    return t;
+}
+
 [[nodiscard]] std::uint32_t crc32(const ByteView& bytes);
 
 // A block's or page's signature ([MS-PST] 5.5): the low 32 bits of

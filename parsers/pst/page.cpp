@@ -17,13 +17,9 @@ PageTrailer read_page_trailer(const ByteView& page, const Layout& layout) {
     t.ptype = c.u8();
     t.ptype_repeat = c.u8();
     t.signature = c.u16le();
-    if (layout.wide) {
-        t.crc = c.u32le();
-        t.bid = c.u64le();
-    } else {
-        t.bid = c.u32le();
-        t.crc = c.u32le();
-    }
+    const TrailerTail tail = read_trailer_tail(c, layout);
+    t.bid = tail.bid;
+    t.crc = tail.crc;
     return t;
 }
 

@@ -778,16 +778,7 @@ private:
             if (c_.sink_) c_.sink_->begin_folder(path);
             const std::vector<TableRow> children = rows(f.nid, nid_type_hierarchy_table);
             for (const TableRow& row : children) {
-                const std::optional<NbtEntry> child = nodes_.node(row.id);
-                if (!child) {
-                    c_.add(ProblemId::pst_row_missing_node, at(sibling_nid(f.nid, nid_type_hierarchy_table)), 0,
-                           "hierarchy table", "folder " + std::to_string(row.id) + " listed under " + std::to_string(f.nid));
-                    continue;
-                }
-                if (child->parent != f.nid)
-                    c_.add(ProblemId::pst_row_parent, child->at, c_.layout_->nbt_entry, "hierarchy table",
-                           "folder " + std::to_string(row.id) + " listed under " + std::to_string(f.nid) + ", parent " +
-                               std::to_string(child->parent));
+                if (!row_node(f.nid, nid_type_hierarchy_table, row.id)) continue;
                 std::string row_name;
                 for (const Property& p : row.cells)
                     if (p.id == tag::display_name) row_name = utf8(p).value_or("");
@@ -810,20 +801,28 @@ private:
                            ", " + std::to_string(contents.size()) + " rows");
             for (const TableRow& row : contents) {
                 if (c_.stopped()) return;
-                const std::optional<NbtEntry> msg = nodes_.node(row.id);
-                if (!msg) {
-                    c_.add(ProblemId::pst_row_missing_node, at(sibling_nid(f.nid, nid_type_contents_table)), 0,
-                           "contents table", "message " + std::to_string(row.id) + " listed in " + std::to_string(f.nid));
-                    continue;
-                }
-                if (msg->parent != f.nid)
-                    c_.add(ProblemId::pst_row_parent, msg->at, c_.layout_->nbt_entry, "contents table",
-                           "message " + std::to_string(row.id) + " listed in " + std::to_string(f.nid) + ", parent " +
-                               std::to_string(msg->parent));
+                const std::optional<NbtEntry> msg = row_node(f.nid, nid_type_contents_table, row.id);
+                if (!msg) continue;
                 if (!listed_.insert(row.id).second) continue;  // listed twice: one copy
                 message(*msg, path);
             }
         }
+    }
+
+    // The node a folder table's row names; a row naming no node, or a node
+    // whose parent is another folder, is reported against the table.
+    std::optional<NbtEntry> row_node(std::uint32_t folder, std::uint32_t table, std::uint32_t id) {
+        const bool hierarchy = table == nid_type_hierarchy_table;
+        const std::string what = std::string(hierarchy ? "folder " : "message ") + std::to_string(id) +
+                                 (hierarchy ? " listed under " : " listed in ") + std::to_string(folder);
+        const char* structure = hierarchy ? "hierarchy table" : "contents table";
+        const std::optional<NbtEntry> node = nodes_.node(id);
+        if (!node)
+            c_.add(ProblemId::pst_row_missing_node, at(sibling_nid(folder, table)), 0, structure, what);
+        else if (node->parent != folder)
+            c_.add(ProblemId::pst_row_parent, node->at, c_.layout_->nbt_entry, structure,
+                   what + ", parent " + std::to_string(node->parent));
+        return node;
     }
 
     std::vector<TableRow> rows(std::uint32_t folder, std::uint32_t type) {
