@@ -869,11 +869,11 @@ private:
             return;
         }
         const ComposedMessage out = compose_message(msg, names_);
+        std::string what;
         if (out.missing.empty() && msg.issues.empty()) {
             ++c_.log_.messages.intact;
         } else {
             ++c_.log_.messages.partial;
-            std::string what;
             for (const std::string& m : out.missing) what += (what.empty() ? "" : "; ") + m;
             if (what.empty()) what = std::to_string(msg.issues.size()) + " unreadable block(s)";
             c_.add(ProblemId::pst_message_partial, e.at, c_.layout_->nbt_entry, "message",
@@ -888,6 +888,12 @@ private:
             o.folder = folder;
             o.mtime = out.received;
             o.input_offset = e.at;
+            o.number = c_.log_.messages.found;
+            o.source = "node " + std::to_string(nid);
+            if (!what.empty()) {
+                o.state = OutMessage::State::partial;
+                o.missing = what;
+            }
             if (out.object)
                 o.item_file = OutMessage::ItemFile{out.object->extension,
                                                    ByteView(reinterpret_cast<const unsigned char*>(out.object_bytes.data()),

@@ -260,7 +260,7 @@ std::optional<Salvaged> SegmentSalvager::prepare(const mbox::Segment& s, std::ui
     return m;
 }
 
-void SegmentSalvager::keep(const mbox::Segment& s, std::uint64_t no, const Salvaged& m) {
+void SegmentSalvager::keep(const mbox::Segment& s, std::uint64_t no, Salvaged& m) {
     // Message bytes go out; each cut is junk (zeros) or lost+found.
     std::uint64_t p = s.begin;
     for (const mbox::Span& cut : s.cuts) {
@@ -282,11 +282,15 @@ void SegmentSalvager::keep(const mbox::Segment& s, std::uint64_t no, const Salva
     ledger_.add(Disposition::message, p, s.end - p);
     if (m.partial) {
         ++log_.messages.partial;
+        m.out.state = OutMessage::State::partial;
     } else if (worst_since(m.first_finding) >= Severity::warning) {
         ++log_.messages.repaired;
+        m.out.state = OutMessage::State::repaired;
     } else {
         ++log_.messages.intact;
     }
+    m.out.number = no;
+    m.out.source = file_;
     if (sink_) sink_->message(m.out);
 }
 

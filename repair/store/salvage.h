@@ -42,7 +42,7 @@ public:
     [[nodiscard]] std::optional<Salvaged> prepare(const mbox::Segment& s, std::uint64_t no, bool cut_short);
 
     // Accounts for the message's bytes, counts it, and hands it to the sink.
-    void keep(const mbox::Segment& s, std::uint64_t no, const Salvaged& m);
+    void keep(const mbox::Segment& s, std::uint64_t no, Salvaged& m);
 
     // Bytes that fit no message, copied to lost+found.
     void quarantine(std::uint64_t offset, std::uint64_t length, std::string reason,

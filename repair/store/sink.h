@@ -49,6 +49,16 @@ struct OutMessage {
         ByteView bytes;
     };
     std::optional<ItemFile> item_file;
+
+    // For the output's index (index.jsonl): the message's number in the
+    // store's report (its findings and lost[] entries use the same number),
+    // what it was in the input when that is more than an offset (a PST node,
+    // a Maildir file), its state, and what a partial message lacks.
+    enum class State { intact, repaired, partial };
+    std::uint64_t number = 0;
+    std::string source;
+    State state = State::intact;
+    std::string missing;
 };
 
 // One folder's IMAP UID assignments that still hold, to carry over so that

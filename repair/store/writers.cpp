@@ -1,9 +1,12 @@
 // The mbox (mboxrd) and one-file-per-message writers.
 #include <cstdio>
 #include <ctime>
+#include <memory>
 #include <unordered_map>
 #include <unordered_set>
 #include <stdexcept>
+
+#include <nlohmann/json.hpp>
 
 #include "parsers/maildir/filename.h"
 #include "parsers/mime/headers.h"
@@ -56,9 +59,27 @@ std::filesystem::path lost_found_name(const std::string& file, std::uint64_t off
     return std::filesystem::path(file + "@" + buf);
 }
 
+std::string_view state_name(OutMessage::State s) {
+    switch (s) {
+        case OutMessage::State::repaired: return "repaired";
+        case OutMessage::State::partial: return "partial";
+        case OutMessage::State::intact: break;
+    }
+    return "intact";
+}
+
+// Every sink keeps index.jsonl: one line per message written, saying where
+// it went and what it was in the input, so that any output file can be
+// traced back to its bytes in the damaged store. Written as it goes: the
+// index of a store of millions of messages is never held in memory.
 class SinkBase : public MessageSink {
 public:
     explicit SinkBase(const OutputDir& dir) : dir_(dir) {}
+    void finish() final {
+        finish_output();
+        if (!index_) index_ = std::make_unique<FileWriter>(dir_.staging() / "index.jsonl");
+        index_->close();
+    }
     void lost_found(const std::string& file, std::uint64_t input_offset, const std::vector<ByteView>& pieces) override {
         const std::filesystem::path path = dir_.staging() / "lost+found" / lost_found_name(file, input_offset);
         std::filesystem::create_directories(path.parent_path());
@@ -74,11 +95,28 @@ public:
     [[nodiscard]] std::uint64_t messages_written() const override { return written_; }
 
 protected:
+    virtual void finish_output() {}
+    // `file` relative to the output directory; `offset` where in it the
+    // message starts, for outputs of many messages a file.
+    void indexed(const OutMessage& m, const std::filesystem::path& file, std::optional<std::uint64_t> offset) {
+        nlohmann::json line{{"message", m.number},
+                            {"folder", m.folder},
+                            {"file", std::filesystem::relative(file, dir_.staging()).generic_string()},
+                            {"input_offset", m.input_offset},
+                            {"state", state_name(m.state)}};
+        if (offset) line["offset"] = *offset;
+        if (!m.source.empty()) line["source"] = m.source;
+        if (!m.missing.empty()) line["missing"] = m.missing;
+        if (!index_) index_ = std::make_unique<FileWriter>(dir_.staging() / "index.jsonl");
+        index_->write(line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+    }
+
     const OutputDir& dir_;
     std::uint64_t written_ = 0;
 
 private:
     std::uint64_t lost_found_files_ = 0;
+    std::unique_ptr<FileWriter> index_;
 };
 
 bool is_content_length(std::string_view line) {
@@ -146,20 +184,24 @@ public:
         // second gets a number rather than failing the repair.
         std::string file = folder.empty() ? name_ : name_ + "." + folder;
         for (unsigned k = 2; !used_.insert(file).second; ++k) file = name_ + "." + folder + "." + std::to_string(k);
+        file_ = file;
         out_ = std::make_unique<FileWriter>(dir_.staging() / file);
-    }
-    void finish() override {
-        if (out_) out_->close();
     }
     void message(const OutMessage& m) override {
         begin_folder(m.folder);
+        indexed(m, dir_.staging() / file_, out_->written());
         write_mboxrd(*out_, m);
         ++written_;
     }
 
 private:
+    void finish_output() override {
+        if (out_) out_->close();
+    }
+
     std::string name_;
     std::string folder_;
+    std::string file_;
     std::unordered_set<std::string> used_;
     std::unique_ptr<FileWriter> out_;
 };
@@ -192,9 +234,9 @@ public:
         if (w.written() > 0 && !ends_terminated(m)) w.write("\n");
         w.close();
         if (m.mtime) set_mtime(path, *m.mtime);
+        indexed(m, path, std::nullopt);
         ++written_;
     }
-    void finish() override {}
 
 private:
     static bool ends_terminated(const OutMessage& m) {
@@ -266,6 +308,7 @@ public:
         const std::filesystem::path final_path =
             m.is_new ? here_ / "new" / base : here_ / "cur" / maildir::canonical_name(unique, sized.size(), sized.vsize(), m.flags);
         std::filesystem::rename(tmp, final_path);
+        indexed(m, final_path, std::nullopt);
         names_.emplace(m.unique.empty() ? unique : m.unique, base);
         ++written_;
     }
@@ -296,7 +339,6 @@ public:
         w.close();
         if (mtime) set_mtime(path, *mtime);
     }
-    void finish() override {}
 
 private:
     std::filesystem::path root_;

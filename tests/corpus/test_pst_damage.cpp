@@ -292,6 +292,7 @@ TEST_CASE("each PST damage the generator makes is reported where it was made") {
                         unmarked_found += unmarked ? 1 : 0;
                         break;
                     }
+                    case dmg::Op::pst_zero_amap: CHECK(has("PST-0405", in.offset, in.offset + g.page)); break;
                     default: FAIL("not a PST op");
                 }
             }

@@ -225,6 +225,7 @@ constexpr OpName op_names[] = {
     {Op::pst_zero_header, "pst-zero-header", StoreKind::pst},
     {Op::pst_header_crc, "pst-header-crc", StoreKind::pst},
     {Op::pst_amap_bit, "pst-amap-bit", StoreKind::pst},
+    {Op::pst_zero_amap, "pst-zero-amap", StoreKind::pst},
 };
 
 // mboxrd: a line that starts ">*From " gains one '>'.
@@ -276,7 +277,8 @@ Damaged inject(std::string_view clean, const Request& request) {
         case Op::pst_zero_nbt_root:
         case Op::pst_zero_header:
         case Op::pst_header_crc:
-        case Op::pst_amap_bit: damage_pst(clean, request, rng, d); break;
+        case Op::pst_amap_bit:
+        case Op::pst_zero_amap: damage_pst(clean, request, rng, d); break;
     }
     return d;
 }

@@ -34,6 +34,7 @@ enum class Op {
     pst_zero_header,    // the first 512 bytes (the header) zeroed
     pst_header_crc,     // one bit flipped inside what the header CRC covers
     pst_amap_bit,       // one set allocation-map bit cleared, the map's CRC made right again
+    pst_zero_amap,      // one allocation-map page zeroed
 };
 
 // The kinds of store an op applies to: byte-level ops apply to every file.

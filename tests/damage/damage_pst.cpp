@@ -56,9 +56,14 @@ std::uint32_t pst_crc(std::string_view bytes) {
     return crc.checksum();
 }
 
-void clear_amap_bit(std::string_view clean, const Request& r, const Geometry& g, Rng& rng, Damaged& d) {
+std::vector<std::uint64_t> amaps(std::string_view clean, const Geometry& g) {
     std::vector<std::uint64_t> maps;
     for (std::uint64_t at = g.first_amap; at + g.page <= clean.size(); at += g.amap_span) maps.push_back(at);
+    return maps;
+}
+
+void clear_amap_bit(std::string_view clean, const Request& r, const Geometry& g, Rng& rng, Damaged& d) {
+    const std::vector<std::uint64_t> maps = amaps(clean, g);
     if (maps.empty()) return;
     const std::uint64_t map = maps[rng.below(maps.size())];
     std::vector<std::uint64_t> set;  // bits set in the map, as byte * 8 + bit (most significant first)
@@ -99,6 +104,11 @@ void damage_pst(std::string_view clean, const Request& r, Rng& rng, Damaged& d) 
             break;
         }
         case Op::pst_amap_bit: clear_amap_bit(clean, r, *g, rng, d); break;
+        case Op::pst_zero_amap: {
+            const std::vector<std::uint64_t> maps = amaps(clean, *g);
+            if (!maps.empty()) zero(clean, r.op, maps[rng.below(maps.size())], g->page, d);
+            break;
+        }
         default: break;
     }
 }

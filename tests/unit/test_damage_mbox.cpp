@@ -325,7 +325,8 @@ bool detectable(dmg::Op op, const dmg::BuiltMbox& b, std::string_view damaged, c
         case dmg::Op::pst_zero_nbt_root:
         case dmg::Op::pst_zero_header:
         case dmg::Op::pst_header_crc:
-        case dmg::Op::pst_amap_bit: break;  // ops_for(mbox) never yields these
+        case dmg::Op::pst_amap_bit:
+        case dmg::Op::pst_zero_amap: break;  // ops_for(mbox) never yields these
     }
     return true;
 }
@@ -599,7 +600,8 @@ TEST_CASE("each op damages exactly what its manifest says") {
                     case dmg::Op::pst_zero_nbt_root:
                     case dmg::Op::pst_zero_header:
                     case dmg::Op::pst_header_crc:
-                    case dmg::Op::pst_amap_bit: FAIL("a PST op among the mbox ops"); break;
+                    case dmg::Op::pst_amap_bit:
+                    case dmg::Op::pst_zero_amap: FAIL("a PST op among the mbox ops"); break;
                 }
             }
             if (op != dmg::Op::truncate && op != dmg::Op::unescaped_from) {
