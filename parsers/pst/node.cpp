@@ -36,12 +36,22 @@ std::string_view fault_name(ReadFault f) {
     switch (f) {
         case ReadFault::missing: return "missing";
         case ReadFault::damaged: return "damaged";
+        case ReadFault::unverified: return "unverified_used_as_stored";
         case ReadFault::not_inflatable: return "not_inflatable";
         case ReadFault::bad_tree: return "bad_tree";
         case ReadFault::too_large: return "too_large";
     }
     return "?";
 }
+
+namespace {
+
+bool trailer_zeroed(const ByteView& file, const Layout& layout, const BbtEntry& e) {
+    const std::optional<BlockTrailer> t = read_block_trailer(file, e.ib + layout.align_block(e.cb), layout);
+    return t && t->cb == 0 && t->bid == 0 && t->signature == 0 && t->crc == 0;
+}
+
+}  // namespace
 
 std::optional<std::vector<unsigned char>> NodeReader::block(std::uint64_t bid, std::vector<ReadIssue>& issues) const {
     const std::optional<BbtEntry> e = index_->block(bid);
@@ -51,10 +61,19 @@ std::optional<std::vector<unsigned char>> NodeReader::block(std::uint64_t bid, s
     }
     std::vector<BlockDefect> defects;
     const std::optional<ByteView> stored = check_block(file_, *layout_, *e, defects);
-    if (!stored || !defects.empty()) {
+    // A trailer that names the block where the index places it, with a CRC
+    // that fails, is a block with a few bad bytes (a flipped bit, a torn
+    // sector); a zeroed trailer (a zeroed sector at the block's end) leaves
+    // the data unverifiable but likely whole. Using either saves the rest,
+    // and the node is reported partial. A trailer naming another block
+    // means the index points at the wrong bytes: those are not used.
+    const bool crc_only = defects.size() == 1 && defects.front().kind == BlockDefectKind::bad_crc;
+    const bool usable = crc_only || (stored && trailer_zeroed(file_, *layout_, *e));
+    if (!stored || (!defects.empty() && !usable)) {
         issues.push_back({ReadFault::damaged, bid, e->ib});
         return std::nullopt;
     }
+    if (!defects.empty()) issues.push_back({ReadFault::unverified, bid, e->ib});
     std::vector<unsigned char> inflated;
     const std::optional<ByteView> content = block_content(*stored, e->cb_inflated, inflated);
     if (!content) {

@@ -57,6 +57,7 @@ public:
     [[nodiscard]] std::optional<BbtEntry> block(std::uint64_t bid) const override;
     [[nodiscard]] std::optional<NbtEntry> node(std::uint32_t nid) const override;
     [[nodiscard]] const std::vector<NbtEntry>& nodes() const { return nodes_; }
+    [[nodiscard]] const std::vector<BbtEntry>& blocks() const { return blocks_; }
 
 private:
     std::vector<BbtEntry> blocks_;  // ascending by block id
@@ -66,7 +67,8 @@ private:
 // Why a block could not be read.
 enum class ReadFault {
     missing,          // the index has no such block
-    damaged,          // its trailer or CRC does not check out
+    damaged,          // its trailer does not check out, or it lies outside the file
+    unverified,       // its CRC fails, or its trailer is zeroed: read as stored (likely mostly sound)
     not_inflatable,   // a 4K compressed block that does not inflate to its size
     bad_tree,         // an internal block of the wrong kind or shape
     too_large,        // a data tree beyond the bound on one node's data
