@@ -55,6 +55,19 @@ PropertyContext Messaging::properties(const NodeRef& node, std::vector<ReadIssue
     return read_pc(h, values(subs, issues, subnode_values));
 }
 
+std::vector<std::uint32_t> Messaging::subnodes_named(std::uint64_t bid_data, std::vector<ReadIssue>& issues) const {
+    std::vector<std::uint32_t> named;
+    const Heap h = heap(bid_data, issues);
+    if (!h.valid()) return named;
+    (void)read_pc(h, [&](std::uint32_t nid) -> std::optional<std::vector<unsigned char>> {
+        named.push_back(nid);
+        return std::vector<unsigned char>{};
+    });
+    std::sort(named.begin(), named.end());
+    named.erase(std::unique(named.begin(), named.end()), named.end());
+    return named;
+}
+
 TableContext Messaging::table(const NodeRef& node, std::vector<ReadIssue>& issues) const {
     const Heap h = heap(node.bid_data, issues);
     if (!h.valid()) {

@@ -54,6 +54,11 @@ public:
                                              bool subnode_values = true) const;
     [[nodiscard]] TableContext table(const NodeRef& node, std::vector<ReadIssue>& issues) const;
 
+    // The subnodes the property context at `bid_data` names (HNIDs that
+    // are NIDs, [MS-PST] 2.3.3.2), from its heap alone: what the subnode
+    // tree of a node whose entry is lost must hold.
+    [[nodiscard]] std::vector<std::uint32_t> subnodes_named(std::uint64_t bid_data, std::vector<ReadIssue>& issues) const;
+
     // The node's subnodes (attachments, tables, large values).
     [[nodiscard]] std::vector<Subnode> subnodes(const NodeRef& node, std::vector<ReadIssue>& issues) const;
 

@@ -102,7 +102,7 @@ std::string escaped_name(std::string_view raw) {
 }
 
 bool StoreLog::data_lost() const {
-    return messages.partial > 0 || messages.lost > 0 || bytes.in_lost_found > 0 || bytes.junk > 0 ||
+    return messages.partial > 0 || messages.lost > 0 || !lost.empty() || bytes.in_lost_found > 0 || bytes.junk > 0 ||
            bytes.unaccounted > 0 || error.has_value();
 }
 

@@ -5,6 +5,7 @@
 #include <bit>
 #include <functional>
 #include <map>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "parsers/pst/block.h"
@@ -15,6 +16,7 @@
 #include "parsers/pst/maps.h"
 #include "parsers/pst/message.h"
 #include "parsers/pst/named.h"
+#include "parsers/pst/rebuild.h"
 #include "parsers/pst/rtf.h"
 #include "repair/pst/pst_compose.h"
 #include "repair/store/identity.h"
@@ -146,9 +148,20 @@ public:
         const bool unusable = !header_.format || header_.has(HeaderDefectKind::too_short);
         if (unusable) (void)rebuild_header();
         // A version no reader knows is fatal only when nothing replaced it.
-        for (const HeaderDefect& d : header_.defects)
+        for (const HeaderDefect& d : header_.defects) {
             if (!header_rebuilt_ || d.kind != HeaderDefectKind::unknown_version)
                 add(problem_for(d.kind), d.offset, d.length, "header", d.detail);
+            // Whatever the missing end held is gone, whether or not
+            // anything still names it.
+            if (d.kind == HeaderDefectKind::truncated && header_.file_eof > file_.size()) {
+                LostItem item;
+                item.offset = file_.size();
+                item.length = header_.file_eof - file_.size();
+                item.reason = "the end of the file is missing (truncated): the messages, folders and B-tree pages it "
+                              "held are lost";
+                log_.lost.push_back(std::move(item));
+            }
+        }
         if (unusable && !header_rebuilt_) return;
         layout_ = &layout_for(*header_.format);
         log_.variant = std::string(format_name(*header_.format)) + (header_.is_ost() ? " OST" : " PST") +
@@ -692,20 +705,27 @@ public:
     // Every node of the index, for the orphan search.
     using NodeLister = std::function<void(const std::function<void(const NbtEntry&)>&)>;
 
-    // `carved_nodes`: the node index was rebuilt from carved pages.
-    MessagingPass(PstChecker& c, const BlockIndex& blocks, const NodeIndex& nodes, NodeLister all_nodes, bool carved_nodes)
-        : c_(c), blocks_(blocks), nodes_(nodes), all_nodes_(std::move(all_nodes)), carved_nodes_(carved_nodes),
+    // `carved_blocks`: when the node index was rebuilt from carved pages,
+    // every block the block index holds (messages whose node entries did
+    // not survive are looked for among them); null otherwise.
+    MessagingPass(PstChecker& c, const BlockIndex& blocks, const NodeIndex& nodes, NodeLister all_nodes,
+                  const std::vector<BbtEntry>* carved_blocks)
+        : c_(c), blocks_(blocks), nodes_(nodes), all_nodes_(std::move(all_nodes)), carved_nodes_(carved_blocks != nullptr),
+          carved_blocks_(carved_blocks),
           reader_(c.file_, *c.layout_, static_cast<Crypt>(c.header_.crypt), blocks), m_(reader_, nodes) {}
 
     void run() {
         name_map();
-        folders();
+        find_lost_nodes();
+        walk({nid_root_folder, "", "", 0});
         // Hidden items clients keep for themselves: no mail, but counted so
         // that every item of the store is accounted for; one line a store.
         if (associated_.items > 0)
             c_.add(ProblemId::pst_associated_items, associated_.first_table, 0, "associated contents table",
                    std::to_string(associated_.items) + " item(s) in " + std::to_string(associated_.folders) + " folder(s)");
         orphans();
+        const std::uint64_t found_by_heap = lost_nodes();
+        missing_messages(found_by_heap);
     }
 
 private:
@@ -749,15 +769,25 @@ private:
         ltp_findings(nid_name_to_id_map, names_.defects, "name-to-id map");
     }
 
-    void folders() {
-        std::vector<Pending> stack{{nid_root_folder, "", "", 0}};
+    // A folder and the tree below it, through the hierarchy tables.
+    void walk(const Pending& top) {
+        std::vector<Pending> stack{top};
         while (!stack.empty()) {
             if (c_.stopped()) return;
             const Pending f = stack.back();
             stack.pop_back();
             if (f.depth > max_folder_depth || !seen_folders_.insert(f.nid).second) continue;
             const std::optional<NodeRef> node = m_.node(f.nid);
-            if (!node) continue;
+            if (!node) {
+                // The root folder's id is fixed ([MS-PST] 2.4.1): its
+                // subfolders still say they are its children.
+                if (f.nid == nid_root_folder) {
+                    c_.add(ProblemId::pst_object_unreadable, 0, 0, "folder",
+                           "the root folder has no node; its subfolders are placed by their parent ids");
+                    folder_paths_.emplace(f.nid, "");
+                }
+                continue;
+            }
             std::vector<ReadIssue> issues;
             const PropertyContext pc = m_.properties(*node, issues);
             if (!pc.valid) {
@@ -776,7 +806,10 @@ private:
                                      : f.parent_path.empty() ? component(name)
                                                              : f.parent_path + "." + component(name);
             if (c_.sink_) c_.sink_->begin_folder(path);
-            const std::vector<TableRow> children = rows(f.nid, nid_type_hierarchy_table);
+            folder_paths_.emplace(f.nid, path);
+            const Rows hierarchy = rows(f.nid, nid_type_hierarchy_table);
+            if (hierarchy.sound) sound_hierarchy_.insert(f.nid);
+            const std::vector<TableRow>& children = hierarchy.rows;
             for (const TableRow& row : children) {
                 if (!row_node(f.nid, nid_type_hierarchy_table, row.id)) continue;
                 std::string row_name;
@@ -788,25 +821,91 @@ private:
                 c_.add(ProblemId::pst_subfolders_flag, at(f.nid), c_.layout_->nbt_entry, "folder",
                        "folder " + std::to_string(f.nid) + ": PR_SUBFOLDERS " + (flag->as_bool() ? "set" : "clear") +
                            ", " + std::to_string(children.size()) + " subfolder(s)");
-            if (const std::size_t n = rows(f.nid, nid_type_assoc_contents_table).size(); n > 0) {
+            if (const std::size_t n = rows(f.nid, nid_type_assoc_contents_table).rows.size(); n > 0) {
                 if (associated_.items == 0) associated_.first_table = at(sibling_nid(f.nid, nid_type_assoc_contents_table));
                 associated_.items += n;
                 ++associated_.folders;
             }
             if (nid_type(f.nid) == nid_type_search_folder) continue;
-            const std::vector<TableRow> contents = rows(f.nid, nid_type_contents_table);
-            if (const Property* count = pc.find(tag::content_count); count && count->as_uint() != contents.size())
+            const Rows contents = rows(f.nid, nid_type_contents_table);
+            if (const Property* count = pc.find(tag::content_count); count && count->as_uint() != contents.rows.size())
                 c_.add(ProblemId::pst_content_count, at(f.nid), c_.layout_->nbt_entry, "folder",
                        "folder " + std::to_string(f.nid) + ": PR_CONTENT_COUNT " + std::to_string(count->as_uint()) +
-                           ", " + std::to_string(contents.size()) + " rows");
-            for (const TableRow& row : contents) {
+                           ", " + std::to_string(contents.rows.size()) + " rows");
+            std::uint64_t placed = 0;
+            std::unordered_set<std::uint32_t> rows_seen;
+            for (const TableRow& row : contents.rows) {
                 if (c_.stopped()) return;
+                if (!rows_seen.insert(row.id).second) continue;  // listed twice: one copy
                 const std::optional<NbtEntry> msg = row_node(f.nid, nid_type_contents_table, row.id);
-                if (!msg) continue;
-                if (!listed_.insert(row.id).second) continue;  // listed twice: one copy
+                if (!msg || !listed_.insert(row.id).second) continue;
+                ++placed;
                 message(*msg, path);
             }
+            if (contents.sound) {
+                sound_contents_.insert(f.nid);
+            } else {
+                placed += reattach_messages(f.nid, path);
+            }
+            // What the folder says it holds, against what was found of it.
+            std::uint64_t expected = rows_seen.size();
+            if (const Property* count = pc.find(tag::content_count); count && !contents.sound)
+                expected = std::max<std::uint64_t>(expected, count->as_uint());
+            if (expected > placed) tallies_[f.nid] = {path, expected, placed};
         }
+    }
+
+    // Folders that list or count more messages than were found of them,
+    // once orphans (which may be the messages their rows lost) are placed.
+    // Messages found by their heaps alone have no folder: they may be some
+    // of those the folders miss, so they are taken off the count of lost.
+    void missing_messages(std::uint64_t found_by_heap) {
+        std::uint64_t missing = 0;
+        for (const auto& [folder, t] : tallies_) {
+            if (t.expected <= t.placed) continue;
+            missing += t.expected - t.placed;
+            missing_messages(folder, t.path, t.expected - t.placed, t.expected, found_by_heap > 0);
+        }
+        c_.log_.messages.lost += missing - std::min(missing, found_by_heap);
+    }
+
+    void missing_messages(std::uint32_t folder, const std::string& path, std::uint64_t missing, std::uint64_t expected,
+                          bool maybe_found) {
+        const std::string what = std::to_string(missing) + " of " + std::to_string(expected) + " message(s) of folder " +
+                                 std::to_string(folder) + " (" + (path.empty() ? "the root folder" : path) +
+                                 ") not found: no node holds them" +
+                                 (maybe_found ? " (some may be among the messages found by their heaps alone)" : "");
+        const std::uint64_t table = at(sibling_nid(folder, nid_type_contents_table));
+        c_.add(ProblemId::pst_messages_missing, table, table ? c_.layout_->nbt_entry : 0, "contents table", what);
+        LostItem item;
+        item.offset = table;
+        item.length = table ? c_.layout_->nbt_entry : 0;
+        item.reason = what;
+        c_.log_.lost.push_back(std::move(item));
+    }
+
+    // A damaged contents table no longer says which messages a folder
+    // holds; the nodes whose parent is the folder do. Their rows may have
+    // been among those lost, so they are exported in the folder.
+    std::uint64_t reattach_messages(std::uint32_t folder, const std::string& path) {
+        if (!messages_by_parent_) {
+            messages_by_parent_.emplace();
+            all_nodes_([&](const NbtEntry& n) {
+                if (nid_type(n.nid) == nid_type_message) (*messages_by_parent_)[n.parent].push_back(n);
+            });
+        }
+        std::uint64_t placed = 0;
+        const auto it = messages_by_parent_->find(folder);
+        if (it == messages_by_parent_->end()) return placed;
+        for (const NbtEntry& n : it->second) {
+            if (c_.stopped()) break;
+            if (!listed_.insert(static_cast<std::uint32_t>(n.nid)).second) continue;
+            c_.add(ProblemId::pst_message_reattached, n.at, c_.layout_->nbt_entry, "NBT entry",
+                   "message " + std::to_string(n.nid) + " into folder " + std::to_string(folder));
+            ++placed;
+            message(n, path);
+        }
+        return placed;
     }
 
     // The node a folder table's row names; a row naming no node, or a node
@@ -825,17 +924,26 @@ private:
         return node;
     }
 
-    std::vector<TableRow> rows(std::uint32_t folder, std::uint32_t type) {
+    // A table's rows, and whether it was read whole: only then does a
+    // node it does not list count as not in the folder.
+    struct Rows {
+        std::vector<TableRow> rows;
+        bool sound = false;
+    };
+
+    Rows rows(std::uint32_t folder, std::uint32_t type) {
         const std::uint32_t nid = sibling_nid(folder, type);
         const std::optional<NodeRef> node = m_.node(nid);
         if (!node) return {};
         std::vector<ReadIssue> issues;
         TableContext tc = m_.table(*node, issues);
         ltp_findings(nid, tc.defects, "table");
-        return std::move(tc.rows);
+        return {std::move(tc.rows), tc.valid && tc.defects.empty() && issues.empty()};
     }
 
-    void message(const NbtEntry& e, const std::string& folder) {
+    // `lacking`: what is known to be missing before reading (a message
+    // found by its heap alone, without its subnode tree).
+    void message(const NbtEntry& e, const std::string& folder, const std::string& lacking = {}) {
         const auto nid = static_cast<std::uint32_t>(e.nid);
         ++c_.log_.messages.found;
         const bool compose = c_.sink_ != nullptr || static_cast<bool>(c_.hooks_.on_message);
@@ -847,6 +955,21 @@ private:
             record_loss(e, {}, msg.issues, "properties unreadable, message not written");
             return;
         }
+        if (carved_blocks_ && nid != 0)
+            if (std::vector<unsigned char> key = version_key(msg.properties); !key.empty()) {
+                const std::uint64_t modified = pst::modified(msg.properties);
+                // A carved entry that a stale page kept, naming a version a
+                // heap no entry names supersedes: that heap is exported (from
+                // Lost and Found), not this.
+                if (const auto newer = lost_versions_.find(key); newer != lost_versions_.end() && newer->second > modified) {
+                    --c_.log_.messages.found;
+                    c_.add(ProblemId::pst_superseded_version, e.at, c_.layout_->nbt_entry, "carved NBT entry",
+                           "message " + std::to_string(nid) + " in " + (folder.empty() ? "the root folder" : folder));
+                    return;
+                }
+                std::uint64_t& latest = exported_versions_[std::move(key)];
+                latest = std::max(latest, modified);
+            }
         ltp_findings(nid, msg.defects, "message");
         for (const Property& p : msg.properties.properties) {
             bool invalid = false;
@@ -869,13 +992,25 @@ private:
             return;
         }
         const ComposedMessage out = compose_message(msg, names_);
-        std::string what;
-        if (out.missing.empty() && msg.issues.empty()) {
+        std::string what = lacking;
+        // Without the map, named properties (ids from 0x8000) lose their
+        // meaning: a contact's addresses, an appointment's times.
+        if (!names_.valid && std::any_of(msg.properties.properties.begin(), msg.properties.properties.end(),
+                                         [](const Property& p) { return p.id >= 0x8000; }))
+            what += std::string(what.empty() ? "" : "; ") + "named properties (the name-to-id map is unreadable)";
+        if (out.missing.empty() && msg.issues.empty() && what.empty()) {
             ++c_.log_.messages.intact;
         } else {
             ++c_.log_.messages.partial;
             for (const std::string& m : out.missing) what += (what.empty() ? "" : "; ") + m;
-            if (what.empty()) what = std::to_string(msg.issues.size()) + " unreadable block(s)";
+            if (what.empty()) {
+                const auto suspect = static_cast<std::size_t>(std::count_if(
+                    msg.issues.begin(), msg.issues.end(), [](const ReadIssue& i) { return i.fault == ReadFault::unverified; }));
+                if (suspect < msg.issues.size()) what = std::to_string(msg.issues.size() - suspect) + " unreadable block(s)";
+                if (suspect > 0)
+                    what += (what.empty() ? "" : "; ") + std::to_string(suspect) +
+                            " block(s) failing their CRC or without a trailer, used as stored (may hold altered bytes)";
+            }
             c_.add(ProblemId::pst_message_partial, e.at, c_.layout_->nbt_entry, "message",
                    "message " + std::to_string(nid) + " (" + out.subject + "): " + what);
             record_loss(e, out.subject, msg.issues, what + "; written without it");
@@ -889,7 +1024,7 @@ private:
             o.mtime = out.received;
             o.input_offset = e.at;
             o.number = c_.log_.messages.found;
-            o.source = "node " + std::to_string(nid);
+            o.source = nid != 0 ? "node " + std::to_string(nid) : "block " + std::to_string(e.bid_data);
             if (!what.empty()) {
                 o.state = OutMessage::State::partial;
                 o.missing = what;
@@ -929,26 +1064,27 @@ private:
         c_.log_.lost.push_back(std::move(item));
     }
 
-    // Messages the NBT holds that no contents table lists, and folders no
-    // hierarchy table reaches.
+    // Folders no hierarchy table reaches, and messages no contents table
+    // lists. A node table rebuilt from carved pages also holds the entries
+    // of deleted folders and messages whose blocks survive: one that a
+    // table read whole does not list is taken as deleted and not presented
+    // as live. Any other is reattached to its parent by its parent id, or
+    // exported from Lost and Found when that parent is gone.
     void orphans() {
-        std::vector<NbtEntry> found;
-        bool announced = false;
-        TreeVisitor v;
-        v.nbt = [&](const NbtEntry& n) {
+        std::vector<NbtEntry> folders;
+        std::vector<NbtEntry> messages;
+        all_nodes_([&](const NbtEntry& n) {
             const auto nid = static_cast<std::uint32_t>(n.nid);
-            if (nid_type(nid) == nid_type_normal_folder && !seen_folders_.count(nid))
-                c_.add(ProblemId::pst_folder_unreachable, n.at, c_.layout_->nbt_entry, "NBT entry",
-                       "folder " + std::to_string(nid) + ", parent " + std::to_string(n.parent));
-            if (nid_type(nid) == nid_type_message && !listed_.count(nid)) found.push_back(n);
-        };
-        all_nodes_(v.nbt);
-        for (const NbtEntry& n : found) {
+            if (nid_type(nid) == nid_type_normal_folder && !seen_folders_.count(nid)) folders.push_back(n);
+            if (nid_type(nid) == nid_type_message && !listed_.count(nid)) messages.push_back(n);
+        });
+        reattach_folders(folders);
+        bool announced = false;
+        for (const NbtEntry& n : messages) {
             if (c_.stopped()) return;
-            // A node table rebuilt from carved pages also holds the entries
-            // of deleted messages whose blocks are still in use: no folder
-            // lists them, and they are not presented as live mail.
-            if (carved_nodes_) {
+            const auto parent = static_cast<std::uint32_t>(n.parent);
+            if (listed_.count(static_cast<std::uint32_t>(n.nid))) continue;  // reattached with its folder
+            if (carved_nodes_ && (sound_contents_.count(parent) || deleted_folders_.count(parent))) {
                 c_.add(ProblemId::pst_carved_unlisted, n.at, c_.layout_->nbt_entry, "carved NBT entry",
                        "message " + std::to_string(n.nid) + ", parent " + std::to_string(n.parent));
                 continue;
@@ -957,8 +1093,86 @@ private:
             announced = true;
             c_.add(ProblemId::pst_orphan_message, n.at, c_.layout_->nbt_entry, "NBT entry",
                    "message " + std::to_string(n.nid) + ", parent " + std::to_string(n.parent));
+            if (const auto t = tallies_.find(parent); t != tallies_.end()) ++t->second.placed;
             message(n, lost_and_found);
         }
+    }
+
+    // Parents first: a folder waits until its parent has been placed.
+    void reattach_folders(const std::vector<NbtEntry>& folders) {
+        for (bool progress = true; progress;) {
+            progress = false;
+            for (const NbtEntry& f : folders) {
+                const auto nid = static_cast<std::uint32_t>(f.nid);
+                const auto parent = static_cast<std::uint32_t>(f.parent);
+                if (seen_folders_.count(nid) || deleted_folders_.count(nid)) continue;
+                if (carved_nodes_ && (sound_hierarchy_.count(parent) || deleted_folders_.count(parent))) {
+                    deleted_folders_.insert(nid);
+                    c_.add(ProblemId::pst_carved_unlisted, f.at, c_.layout_->nbt_entry, "carved NBT entry",
+                           "folder " + std::to_string(nid) + ", parent " + std::to_string(parent));
+                    progress = true;
+                    continue;
+                }
+                const auto path = folder_paths_.find(parent);
+                if (path == folder_paths_.end()) continue;
+                reattach_folder(f, path->second, "under its parent " + std::to_string(parent));
+                progress = true;
+            }
+        }
+        for (const NbtEntry& f : folders) {
+            if (c_.stopped()) return;
+            const auto nid = static_cast<std::uint32_t>(f.nid);
+            if (seen_folders_.count(nid) || deleted_folders_.count(nid)) continue;
+            reattach_folder(f, lost_and_found, std::string("in ") + lost_and_found);
+        }
+    }
+
+    void reattach_folder(const NbtEntry& f, const std::string& parent_path, const std::string& where) {
+        c_.add(ProblemId::pst_folder_unreachable, f.at, c_.layout_->nbt_entry, "NBT entry",
+               "folder " + std::to_string(f.nid) + ", parent " + std::to_string(f.parent) + ": reattached " + where);
+        walk({static_cast<std::uint32_t>(f.nid), parent_path, "", 1});
+    }
+
+    // With a node table rebuilt from carved pages, the messages whose
+    // entries did not survive, found by their own blocks (rebuild.h); and
+    // for each message, the latest modification among them. Found before
+    // the folders are read: a carved entry may name a version of a message
+    // that one of these supersedes.
+    void find_lost_nodes() {
+        if (!carved_blocks_) return;
+        std::unordered_set<std::uint64_t> referenced;
+        all_nodes_([&](const NbtEntry& n) {
+            reader_.visit_blocks(n.bid_data, n.bid_sub, [&](std::uint64_t bid, std::uint32_t) { referenced.insert(bid_key(bid)); });
+        });
+        lost_ = find_lost_messages(m_, *carved_blocks_, [&](std::uint64_t bid) { return referenced.count(bid_key(bid)) != 0; });
+        for (const LostMessage& l : lost_) {
+            if (l.version_key.empty()) continue;
+            std::uint64_t& latest = lost_versions_[l.version_key];
+            latest = std::max(latest, l.modified);
+        }
+    }
+
+    // The messages found by their own blocks, into Lost and Found. A heap
+    // with the version key of a message already exported, modified before
+    // it, is an older version of it. Returns how many were exported.
+    std::uint64_t lost_nodes() {
+        std::uint64_t exported = 0;
+        for (const LostMessage& l : lost_) {
+            if (c_.stopped()) break;
+            if (const auto v = exported_versions_.find(l.version_key); v != exported_versions_.end() && l.modified < v->second)
+                continue;
+            const std::optional<BbtEntry> b = blocks_.block(l.bid_data);
+            const std::uint64_t offset = b ? b->ib : 0;
+            if (exported == 0 && c_.sink_) c_.sink_->begin_folder(lost_and_found);
+            c_.add(ProblemId::pst_message_from_heap, offset, b ? c_.layout_->align_block(b->cb) : 0, "block",
+                   "block " + std::to_string(l.bid_data) +
+                       (l.bid_sub ? ", subnode tree " + std::to_string(l.bid_sub)
+                                  : l.tree_unmatched ? ", its subnode tree not found" : std::string()));
+            message(NbtEntry{0, l.bid_data, l.bid_sub, 0, offset}, lost_and_found,
+                    l.tree_unmatched ? "recipients, attachments and large values (its subnode tree was not found)" : "");
+            ++exported;
+        }
+        return exported;
     }
 
     PstChecker& c_;
@@ -966,6 +1180,12 @@ private:
     const NodeIndex& nodes_;
     NodeLister all_nodes_;
     bool carved_nodes_;
+    const std::vector<BbtEntry>* carved_blocks_;
+    // Version keys (rebuild.h) of exported messages, and their latest
+    // modification; kept only with carved_blocks_.
+    std::map<std::vector<unsigned char>, std::uint64_t> exported_versions_;
+    std::vector<LostMessage> lost_;
+    std::map<std::vector<unsigned char>, std::uint64_t> lost_versions_;  // the same, of lost_
     NodeReader reader_;
     Messaging m_;
     NameMap names_;
@@ -973,7 +1193,17 @@ private:
         std::uint64_t items = 0, folders = 0, first_table = 0;
     } associated_;
     std::unordered_set<std::uint32_t> seen_folders_;
-    std::unordered_set<std::uint32_t> listed_;  // messages some contents table lists
+    std::unordered_set<std::uint32_t> listed_;  // messages exported through a folder
+    std::unordered_map<std::uint32_t, std::string> folder_paths_;
+    std::unordered_set<std::uint32_t> sound_hierarchy_;  // folders whose tables were read whole
+    std::unordered_set<std::uint32_t> sound_contents_;
+    std::unordered_set<std::uint32_t> deleted_folders_;  // carved entries taken as deleted
+    std::optional<std::unordered_map<std::uint64_t, std::vector<NbtEntry>>> messages_by_parent_;
+    struct Tally {
+        std::string path;
+        std::uint64_t expected = 0, placed = 0;
+    };
+    std::map<std::uint32_t, Tally> tallies_;  // folders short of messages, in id order for the report
 };
 
 // Through the header's trees, or, where one of them is damaged, through an
@@ -986,7 +1216,7 @@ void PstChecker::messaging() {
             TreeVisitor v;
             v.nbt = visit;
             rewalk(PageType::nbt, v);
-        }, false).run();
+        }, nullptr).run();
         return;
     }
     std::vector<BbtEntry> blocks;
@@ -1011,7 +1241,7 @@ void PstChecker::messaging() {
         "messages read through an index rebuilt by carving");
     MessagingPass(*this, block_index, node_index, [&](const std::function<void(const NbtEntry&)>& visit) {
         for (const NbtEntry& n : node_index.nodes()) visit(n);
-    }, nbt_damaged_).run();
+    }, nbt_damaged_ ? &block_index.blocks() : nullptr).run();
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 
 #include <catch2/catch.hpp>
 #include <map>
+#include <sstream>
+#include <vector>
 #include <nlohmann/json.hpp>
 
 #include "tests/unit/support.h"
@@ -126,6 +128,40 @@ TEST_CASE("a clean store scans with exit 0 and repairs to the same messages") {
     CHECK(read_file(t.path() / "out" / "in.mbox") == expected);
     CHECK(fs::exists(t.path() / "out" / "report.json"));
     CHECK(fs::exists(t.path() / "out" / "report.txt"));
+}
+
+// index.jsonl traces every output message back to the input: for the
+// damaged mbox below, the hand-placed offsets of both messages in the
+// input and in the rebuilt mbox, and which one is partial.
+TEST_CASE("the output index names where each message went and where it came from") {
+    TempDir t("cli-index");
+    const fs::path in = t.path() / "in.mbox";
+    std::string damaged = clean_mbox;
+    damaged.insert(damaged.find("Hello Bob."), std::string(600, '\0') + "\n");
+    write_file(in, damaged);
+    for (const char* format : {"mbox", "eml", "maildir"}) {
+        INFO(format);
+        const fs::path out = t.path() / format;
+        CHECK(status_of(tool + " repair -q --to " + format + " " + q(in) + " -o " + q(out)) == 4);
+        std::vector<nlohmann::json> lines;
+        std::istringstream index(read_file(out / "index.jsonl"));
+        for (std::string line; std::getline(index, line);) lines.push_back(nlohmann::json::parse(line));
+        REQUIRE(lines.size() == 2);
+        CHECK(lines[0]["message"] == 1);
+        CHECK(lines[0]["state"] == "partial");
+        CHECK(lines[0]["input_offset"] == 0);
+        CHECK(lines[1]["message"] == 2);
+        CHECK(lines[1]["state"] == "intact");
+        CHECK(lines[1]["input_offset"] == damaged.find("From bob@"));
+        for (const auto& l : lines) {
+            const std::string written = read_file(out / l["file"].get<std::string>());
+            const std::uint64_t at = l.value("offset", 0);
+            const std::string subject = l["message"] == 1 ? "Subject: first" : "Subject: second";
+            CHECK(written.find(subject) != std::string::npos);
+            if (std::string(format) == "mbox") CHECK(written.compare(at, 5, "From ") == 0);
+            if (std::string(format) == "mbox") CHECK(written.find(subject, at) < written.find("\nFrom ", at + 1));
+        }
+    }
 }
 
 TEST_CASE("damage is found (exit 4), repaired (exit 4 when bytes were lost), and the output rescans clean") {

@@ -1,0 +1,195 @@
+#include "rebuild.h"
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <string>
+#include <unordered_set>
+
+#include "parsers/pst/block.h"
+#include "parsers/pst/message.h"
+
+namespace mailfsck::pst {
+namespace {
+
+// [MS-PST] 2.4.5: every message's recipients and attachments tables.
+constexpr std::uint32_t nid_recipient_table = 0x692;
+constexpr std::uint32_t nid_attachment_table = 0x671;
+// [MS-OXCMSG] 2.2.1.6 PidTagMessageFlags.
+constexpr std::uint64_t msgflag_hasattach = 0x10;
+constexpr std::uint64_t msgflag_associated = 0x40;
+// PidTagDisplayBcc, PidTagDisplayCc, PidTagDisplayTo: the recipients' names.
+constexpr std::uint16_t display_names[] = {0x0E02, 0x0E03, 0x0E04};
+// Trees this far either side (by block id) of a message's heap are tried.
+constexpr std::size_t pairing_window = 64;
+
+struct Tree {
+    std::uint64_t bid = 0;
+    std::vector<std::uint32_t> nids;  // ascending
+    bool used = false;
+};
+
+struct Candidate {
+    std::uint64_t bid = 0;
+    std::uint64_t modified = 0;
+    std::vector<std::uint32_t> named;  // subnodes its properties name
+    std::string names;                 // its recipients' names, as the heap lists them
+    bool has_attachments = false;
+    std::vector<unsigned char> key;
+};
+
+bool holds(const Tree& t, std::uint32_t nid) { return std::binary_search(t.nids.begin(), t.nids.end(), nid); }
+
+// The unreferenced roots: subnode trees, and data trees and lone data
+// blocks (heaps); a block below an unreferenced root is part of it.
+void unreferenced_roots(const Messaging& m, const std::vector<BbtEntry>& blocks,
+                        const std::function<bool(std::uint64_t)>& referenced, std::vector<std::uint64_t>& heaps,
+                        std::vector<Tree>& trees) {
+    const NodeReader& r = m.reader();
+    std::unordered_set<std::uint64_t> below;
+    std::vector<std::uint64_t> data_trees;
+    for (const BbtEntry& b : blocks) {
+        if ((b.bid & bid_internal) == 0 || referenced(b.bid)) continue;
+        std::vector<ReadIssue> issues;
+        const std::optional<std::vector<unsigned char>> bytes = r.block(b.bid, issues);
+        if (!bytes || !issues.empty()) continue;
+        const InternalBlock ib = read_internal_block(ByteView(bytes->data(), bytes->size(), 0), r.layout());
+        if (!ib.valid) continue;
+        const bool subnode_tree = ib.btype == 2;
+        r.visit_blocks(subnode_tree ? 0 : b.bid, subnode_tree ? b.bid : 0, [&](std::uint64_t bid, std::uint32_t) {
+            if (bid_key(bid) != bid_key(b.bid)) below.insert(bid_key(bid));
+        });
+        if (subnode_tree) {
+            Tree t{b.bid, {}, false};
+            for (const Subnode& s : r.subnodes(b.bid, issues)) t.nids.push_back(s.nid);
+            std::sort(t.nids.begin(), t.nids.end());
+            trees.push_back(std::move(t));
+        } else {
+            data_trees.push_back(b.bid);
+        }
+    }
+    const auto is_below = [&](std::uint64_t bid) { return below.count(bid_key(bid)) != 0; };
+    trees.erase(std::remove_if(trees.begin(), trees.end(), [&](const Tree& t) { return is_below(t.bid); }), trees.end());
+    for (const BbtEntry& b : blocks)
+        if ((b.bid & bid_internal) == 0 && !referenced(b.bid) && !is_below(b.bid)) heaps.push_back(b.bid);
+    for (const std::uint64_t bid : data_trees)
+        if (!is_below(bid)) heaps.push_back(bid);
+}
+
+std::optional<Candidate> as_message(const Messaging& m, std::uint64_t bid) {
+    std::vector<ReadIssue> issues;
+    const PropertyContext pc = m.properties(NodeRef{0, bid, 0}, issues, false);
+    if (!pc.valid) return std::nullopt;
+    const Property* cls = pc.find(tag::message_class);
+    if (!cls || utf8(*cls).value_or("").empty()) return std::nullopt;
+    const Property* flags = pc.find(tag::message_flags);
+    const std::uint64_t f = flags ? flags->as_uint() : 0;
+    if (f & msgflag_associated) return std::nullopt;
+    Candidate c;
+    c.bid = bid;
+    c.named = m.subnodes_named(bid, issues);
+    c.has_attachments = (f & msgflag_hasattach) != 0;
+    for (const std::uint16_t id : display_names)
+        if (const Property* p = pc.find(id)) c.names += utf8(*p).value_or("") + ";";
+    c.key = version_key(pc);
+    c.modified = pst::modified(pc);
+    return c;
+}
+
+bool needs_tree(const Candidate& c) {
+    return !c.named.empty() || c.has_attachments || c.names.find_first_not_of("; ") != std::string::npos;
+}
+
+// Read together, do the heap and the tree tell the same story?
+bool agrees(const Messaging& m, const Candidate& c, const Tree& t) {
+    for (const std::uint32_t nid : c.named)
+        if (!holds(t, nid)) return false;
+    const bool lists_recipients = c.names.find_first_not_of("; ") != std::string::npos;
+    if (lists_recipients && !holds(t, nid_recipient_table)) return false;
+    if (c.has_attachments && !holds(t, nid_attachment_table)) return false;
+    const Message msg = read_message(m, NodeRef{0, c.bid, t.bid}, false);
+    std::size_t recipients = 0;
+    if (msg.recipients)
+        for (const TableRow& row : msg.recipients->rows)
+            for (const Property& p : row.cells)
+                if (p.id == tag::display_name) {
+                    ++recipients;
+                    const std::string name = utf8(p).value_or("");
+                    if (!name.empty() && c.names.find(name) == std::string::npos) return false;
+                }
+    if (lists_recipients != (recipients > 0)) return false;
+    return c.has_attachments == !msg.attachments.empty();
+}
+
+// The nearest unused tree, by block id, that agrees with the heap.
+Tree* pair(const Messaging& m, const Candidate& c, std::vector<Tree>& trees) {
+    const auto at = std::lower_bound(trees.begin(), trees.end(), c.bid, [](const Tree& t, std::uint64_t b) { return t.bid < b; });
+    const auto from = at - std::min<std::ptrdiff_t>(at - trees.begin(), pairing_window);
+    const auto to = at + std::min<std::ptrdiff_t>(trees.end() - at, pairing_window);
+    std::vector<Tree*> near;
+    for (auto it = from; it != to; ++it)
+        if (!it->used) near.push_back(&*it);
+    const auto distance = [&](const Tree* t) { return t->bid > c.bid ? t->bid - c.bid : c.bid - t->bid; };
+    std::sort(near.begin(), near.end(), [&](const Tree* a, const Tree* b) { return distance(a) < distance(b); });
+    for (Tree* t : near)
+        if (agrees(m, c, *t)) return t;
+    return nullptr;
+}
+
+}  // namespace
+
+std::uint64_t modified(const PropertyContext& pc) {
+    const Property* p = pc.find(tag::last_modification_time);
+    return p && !p->missing ? p->as_uint() : 0;
+}
+
+std::vector<unsigned char> version_key(const PropertyContext& pc) {
+    const Property* key = pc.find(tag::search_key);
+    const Property* created = pc.find(tag::creation_time);
+    if (!key || !created || key->missing || created->missing) return {};
+    std::vector<unsigned char> out = key->value;
+    out.insert(out.end(), created->value.begin(), created->value.end());
+    return out;
+}
+
+std::vector<LostMessage> find_lost_messages(const Messaging& m, const std::vector<BbtEntry>& blocks,
+                                            const std::function<bool(std::uint64_t)>& referenced) {
+    std::vector<std::uint64_t> heaps;
+    std::vector<Tree> trees;
+    unreferenced_roots(m, blocks, referenced, heaps, trees);
+    std::sort(heaps.begin(), heaps.end());
+    std::sort(trees.begin(), trees.end(), [](const Tree& a, const Tree& b) { return a.bid < b.bid; });
+
+    std::vector<Candidate> candidates;
+    std::map<std::vector<unsigned char>, std::uint64_t> latest;  // version key -> last modified
+    for (const std::uint64_t bid : heaps) {
+        std::optional<Candidate> c = as_message(m, bid);
+        if (!c) continue;
+        if (!c->key.empty()) {
+            std::uint64_t& l = latest[c->key];
+            l = std::max(l, c->modified);
+        }
+        candidates.push_back(std::move(*c));
+    }
+    std::erase_if(candidates, [&](const Candidate& c) { return !c.key.empty() && c.modified < latest[c.key]; });
+
+    std::vector<LostMessage> out;
+    for (const Candidate& c : candidates) {
+        LostMessage lost;
+        lost.bid_data = c.bid;
+        lost.version_key = c.key;
+        lost.modified = c.modified;
+        if (needs_tree(c)) {
+            if (Tree* t = pair(m, c, trees)) {
+                t->used = true;
+                lost.bid_sub = t->bid;
+            } else {
+                lost.tree_unmatched = true;
+            }
+        }
+        out.push_back(std::move(lost));
+    }
+    return out;
+}
+
+}  // namespace mailfsck::pst

@@ -1,0 +1,55 @@
+// Messages whose node entries are lost, found by their own blocks.
+//
+// When the node B-tree has to be rebuilt from carved pages and some of its
+// leaf pages are gone (a file cut short, a zeroed page), a message's
+// property context and subnode tree may survive with nothing left that
+// names them: no NBT entry gives their block ids, and a folder's contents
+// table gives at most the message's node id. Such a message is found as a
+// heap no surviving node reaches that reads as a message's property
+// context, and its subnode tree (recipients, attachments, large values) as
+// an unreferenced subnode tree that holds what the heap says it needs.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "parsers/pst/btree.h"
+#include "parsers/pst/messaging.h"
+
+namespace mailfsck::pst {
+
+struct LostMessage {
+    std::uint64_t bid_data = 0;
+    std::uint64_t bid_sub = 0;    // 0: none needed, or none matched
+    bool tree_unmatched = false;  // it needs a subnode tree and none matched
+    std::vector<unsigned char> version_key;  // see version_key(); empty when unknown
+    std::uint64_t modified = 0;              // PR_LAST_MODIFICATION_TIME, 0 when absent
+};
+
+// What the versions of one message share: its search key and creation
+// time. Empty when either is absent. A copy shares them too (and may be
+// byte for byte the same): versions are told from copies by their
+// last-modification times, which a new version advances.
+[[nodiscard]] std::vector<unsigned char> version_key(const PropertyContext& pc);
+[[nodiscard]] std::uint64_t modified(const PropertyContext& pc);
+
+// `blocks`: every block the index holds; `referenced(bid)`: whether a node
+// that has an entry reaches the block.
+//
+// A heap is taken as a message when its property context has a message
+// class and it is not a folder-associated item. Of several heaps with the
+// same version key, those modified before the latest are superseded
+// versions and left out; copies (modified at the same time) are kept.
+//
+// A subnode tree is paired with a message when it holds every subnode the
+// heap names, the recipients table when the heap lists recipients, and the
+// attachment table when the heap has attachments; and when, read together,
+// every recipient's name is among those the heap lists and there are
+// attachments exactly when the heap says so. Among the trees that pass,
+// the one nearest by block id is taken (a message's blocks are written
+// together). Each tree serves at most one message.
+[[nodiscard]] std::vector<LostMessage> find_lost_messages(const Messaging& m, const std::vector<BbtEntry>& blocks,
+                                                          const std::function<bool(std::uint64_t)>& referenced);
+
+}  // namespace mailfsck::pst
