@@ -3,9 +3,9 @@
 namespace mailfsck::cli {
 
 std::string usage() {
-    return "usage: mailfsck scan STORE... [--json FILE|-] [--format FORMAT] [--no-hash] [--quick] [-q]\n"
-           "       mailfsck repair STORE -o OUTDIR [--to native|mbox|maildir|eml] [--drop-uids] [--json FILE|-]\n"
-           "                       [--format FORMAT] [-q]\n"
+    return "usage: mailfsck scan STORE... [--json FILE|-] [--format FORMAT] [--no-hash] [--quick] [--deleted] [-q]\n"
+           "       mailfsck repair STORE -o OUTDIR [--to native|mbox|maildir|eml] [--drop-uids] [--deleted]\n"
+           "                       [--json FILE|-] [--format FORMAT] [-q]\n"
            "       mailfsck verify STORE [--against OTHER] [--json FILE|-] [--format FORMAT] [-q]\n"
            "       mailfsck inspect STORE [--json FILE|-] [--format mbox]\n"
            "       mailfsck problems [--markdown]\n"
@@ -17,7 +17,9 @@ std::string usage() {
            "mbox|maildir|eml|pst. --drop-uids: write no IMAP UID lists (clients download everything again).\n"
            "--no-hash: skip the store's SHA-256 fingerprint (a second full read of the file).\n"
            "--quick: PST/OST: check the node database (every page, block and B-tree) without reading\n"
-           "every folder and message.\n";
+           "every folder and message.\n"
+           "--deleted: PST/OST: also recover deleted messages whose blocks survive, into a separate\n"
+           "\"Recovered (deleted)\" folder, never among live mail (a privacy decision: off by default).\n";
 }
 
 Args parse_args(const std::vector<std::string>& argv) {
@@ -52,6 +54,8 @@ Args parse_args(const std::vector<std::string>& argv) {
             a.quick = true;
         } else if (s == "--drop-uids") {
             a.drop_uids = true;
+        } else if (s == "--deleted") {
+            a.deleted = true;
         } else if (s == "--markdown") {
             a.markdown = true;
         } else if (s == "--") {
@@ -73,6 +77,8 @@ Args parse_args(const std::vector<std::string>& argv) {
     if (a.against && a.command != "verify") throw UsageError("--against is only for verify");
     if (a.drop_uids && a.command != "repair") throw UsageError("--drop-uids is only for repair");
     if (a.quick && a.command != "scan") throw UsageError("--quick is only for scan");
+    if (a.deleted && a.command != "scan" && a.command != "repair") throw UsageError("--deleted is only for scan and repair");
+    if (a.deleted && a.quick) throw UsageError("--deleted reads every message; it cannot go with --quick");
     if (a.to != "native" && a.to != "mbox" && a.to != "eml" && a.to != "maildir") {
         if (a.to == "pst") throw UsageError("--to pst is not supported yet");
         throw UsageError("--to must be native, mbox, maildir or eml");

@@ -23,6 +23,7 @@ struct Args {
     std::optional<std::string> against;  // --against
     bool quiet = false;
     bool drop_uids = false;
+    bool deleted = false;
     bool no_hash = false;  // skip the store's SHA-256 (a second full read)
     bool quick = false;    // PST: the node database only
     bool markdown = false;

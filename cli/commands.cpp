@@ -62,6 +62,7 @@ void check_one(const std::string& path, const Args& a, StoreLog& log, MessageSin
         hooks.progress = [&](std::uint64_t done, std::uint64_t total) { progress.update(done, total); };
         hooks.interrupted = &interrupted;
         hooks.structure_only = a.quick;
+        hooks.recover_deleted = a.deleted;
         check_store(store, log, sink, hooks);
         if (log.error) return;  // the hashing thread stops on the same flag; its future waits for it
         log.sha256 = sha.get();
@@ -298,6 +299,7 @@ int run_repair(const Args& a) {
         hooks.progress = [&](std::uint64_t d, std::uint64_t t) { progress.update(d, t); };
         hooks.interrupted = &interrupted;
         hooks.drop_uid_indexes = a.drop_uids;
+        hooks.recover_deleted = a.deleted;
         check_store(store, s, sink.get(), hooks);
     }
     if (s.error) {

@@ -64,6 +64,20 @@ private:
     std::vector<NbtEntry> nodes_;   // ascending by node id
 };
 
+// Blocks from `first`, else from `then`: the live BBT before carved copies.
+class LayeredIndex final : public BlockIndex {
+public:
+    LayeredIndex(const BlockIndex& first, const BlockIndex& then) : first_(&first), then_(&then) {}
+    [[nodiscard]] std::optional<BbtEntry> block(std::uint64_t bid) const override {
+        if (std::optional<BbtEntry> b = first_->block(bid)) return b;
+        return then_->block(bid);
+    }
+
+private:
+    const BlockIndex* first_;
+    const BlockIndex* then_;
+};
+
 // Why a block could not be read.
 enum class ReadFault {
     missing,          // the index has no such block

@@ -33,12 +33,20 @@ struct Candidate {
     std::uint64_t bid = 0;
     std::uint64_t modified = 0;
     std::vector<std::uint32_t> named;  // subnodes its properties name
-    std::string names;                 // its recipients' names, as the heap lists them
+    std::string names;                 // its recipients' names, as the heap lists them, case folded
     bool has_attachments = false;
     std::vector<unsigned char> key;
 };
 
 bool holds(const Tree& t, std::uint32_t nid) { return std::binary_search(t.nids.begin(), t.nids.end(), nid); }
+
+// Outlook keeps a recipient's name in one case in the recipients table and
+// may keep it in another in PR_DISPLAY_TO (seen in enron.pst).
+std::string folded(std::string s) {
+    for (char& ch : s)
+        if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+    return s;
+}
 
 // The unreferenced roots: subnode trees, and data trees and lone data
 // blocks (heaps); a block below an unreferenced root is part of it.
@@ -90,7 +98,7 @@ std::optional<Candidate> as_message(const Messaging& m, std::uint64_t bid) {
     c.named = m.subnodes_named(bid, issues);
     c.has_attachments = (f & msgflag_hasattach) != 0;
     for (const std::uint16_t id : display_names)
-        if (const Property* p = pc.find(id)) c.names += utf8(*p).value_or("") + ";";
+        if (const Property* p = pc.find(id)) c.names += folded(utf8(*p).value_or("")) + ";";
     c.key = version_key(pc);
     c.modified = pst::modified(pc);
     return c;
@@ -114,7 +122,7 @@ bool agrees(const Messaging& m, const Candidate& c, const Tree& t) {
             for (const Property& p : row.cells)
                 if (p.id == tag::display_name) {
                     ++recipients;
-                    const std::string name = utf8(p).value_or("");
+                    const std::string name = folded(utf8(p).value_or(""));
                     if (!name.empty() && c.names.find(name) == std::string::npos) return false;
                 }
     if (lists_recipients != (recipients > 0)) return false;

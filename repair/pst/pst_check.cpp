@@ -705,13 +705,14 @@ public:
     // Every node of the index, for the orphan search.
     using NodeLister = std::function<void(const std::function<void(const NbtEntry&)>&)>;
 
-    // `carved_blocks`: when the node index was rebuilt from carved pages,
-    // every block the block index holds (messages whose node entries did
-    // not survive are looked for among them); null otherwise.
-    MessagingPass(PstChecker& c, const BlockIndex& blocks, const NodeIndex& nodes, NodeLister all_nodes,
-                  const std::vector<BbtEntry>* carved_blocks)
-        : c_(c), blocks_(blocks), nodes_(nodes), all_nodes_(std::move(all_nodes)), carved_nodes_(carved_blocks != nullptr),
-          carved_blocks_(carved_blocks),
+    // `carved_nodes`: the node index was rebuilt from carved pages.
+    // `heap_blocks`: blocks to search for messages no node reaches (null:
+    // none). With a rebuilt node index these are messages whose entries
+    // were lost; with an intact one, deleted messages (--deleted).
+    MessagingPass(PstChecker& c, const BlockIndex& blocks, const NodeIndex& nodes, NodeLister all_nodes, bool carved_nodes,
+                  const std::vector<BbtEntry>* heap_blocks)
+        : c_(c), blocks_(blocks), nodes_(nodes), all_nodes_(std::move(all_nodes)), carved_nodes_(carved_nodes),
+          heap_blocks_(heap_blocks),
           reader_(c.file_, *c.layout_, static_cast<Crypt>(c.header_.crypt), blocks), m_(reader_, nodes) {}
 
     void run() {
@@ -739,6 +740,7 @@ private:
     // No real folder tree is this deep; a cycle of hierarchy rows is.
     static constexpr unsigned max_folder_depth = 64;
     static constexpr const char* lost_and_found = "Lost and Found";
+    static constexpr const char* recovered_deleted = "Recovered (deleted)";
 
     std::uint64_t at(std::uint32_t nid) const {
         const std::optional<NbtEntry> e = nodes_.node(nid);
@@ -955,7 +957,7 @@ private:
             record_loss(e, {}, msg.issues, "properties unreadable, message not written");
             return;
         }
-        if (carved_blocks_ && nid != 0)
+        if (heap_blocks_ && nid != 0)
             if (std::vector<unsigned char> key = version_key(msg.properties); !key.empty()) {
                 const std::uint64_t modified = pst::modified(msg.properties);
                 // A carved entry that a stale page kept, naming a version a
@@ -1085,8 +1087,13 @@ private:
             const auto parent = static_cast<std::uint32_t>(n.parent);
             if (listed_.count(static_cast<std::uint32_t>(n.nid))) continue;  // reattached with its folder
             if (carved_nodes_ && (sound_contents_.count(parent) || deleted_folders_.count(parent))) {
-                c_.add(ProblemId::pst_carved_unlisted, n.at, c_.layout_->nbt_entry, "carved NBT entry",
-                       "message " + std::to_string(n.nid) + ", parent " + std::to_string(n.parent));
+                const std::string what = "message " + std::to_string(n.nid) + ", parent " + std::to_string(n.parent);
+                if (!c_.hooks_.recover_deleted) {
+                    c_.add(ProblemId::pst_carved_unlisted, n.at, c_.layout_->nbt_entry, "carved NBT entry", what);
+                    continue;
+                }
+                recovered(n.at, c_.layout_->nbt_entry, "carved NBT entry", what);
+                message(n, recovered_deleted);
                 continue;
             }
             if (!announced && c_.sink_) c_.sink_->begin_folder(lost_and_found);
@@ -1139,12 +1146,13 @@ private:
     // the folders are read: a carved entry may name a version of a message
     // that one of these supersedes.
     void find_lost_nodes() {
-        if (!carved_blocks_) return;
+        if (!heap_blocks_) return;
         std::unordered_set<std::uint64_t> referenced;
         all_nodes_([&](const NbtEntry& n) {
             reader_.visit_blocks(n.bid_data, n.bid_sub, [&](std::uint64_t bid, std::uint32_t) { referenced.insert(bid_key(bid)); });
         });
-        lost_ = find_lost_messages(m_, *carved_blocks_, [&](std::uint64_t bid) { return referenced.count(bid_key(bid)) != 0; });
+        lost_ = find_lost_messages(m_, *heap_blocks_, [&](std::uint64_t bid) { return referenced.count(bid_key(bid)) != 0; });
+        if (!carved_nodes_) return;  // an intact node table's entries are never stale
         for (const LostMessage& l : lost_) {
             if (l.version_key.empty()) continue;
             std::uint64_t& latest = lost_versions_[l.version_key];
@@ -1156,6 +1164,10 @@ private:
     // with the version key of a message already exported, modified before
     // it, is an older version of it. Returns how many were exported.
     std::uint64_t lost_nodes() {
+        if (!carved_nodes_) {
+            deleted_heaps();
+            return 0;
+        }
         std::uint64_t exported = 0;
         for (const LostMessage& l : lost_) {
             if (c_.stopped()) break;
@@ -1175,14 +1187,37 @@ private:
         return exported;
     }
 
+    // With an intact node table, a message heap no node reaches is a
+    // deleted message or an older version of a live one; --deleted writes
+    // the first kind, apart from live mail.
+    void deleted_heaps() {
+        for (const LostMessage& l : lost_) {
+            if (c_.stopped()) break;
+            if (exported_versions_.count(l.version_key)) continue;
+            const std::optional<BbtEntry> b = blocks_.block(l.bid_data);
+            const std::uint64_t offset = b ? b->ib : 0;
+            recovered(offset, b ? c_.layout_->align_block(b->cb) : 0, "block",
+                      "block " + std::to_string(l.bid_data) + (l.bid_sub ? ", subnode tree " + std::to_string(l.bid_sub) : ""));
+            message(NbtEntry{0, l.bid_data, l.bid_sub, 0, offset}, recovered_deleted,
+                    l.tree_unmatched ? "recipients, attachments and large values (its subnode tree was not found)" : "");
+        }
+    }
+
+    void recovered(std::uint64_t offset, std::uint64_t length, const char* structure, const std::string& what) {
+        if (!deleted_announced_ && c_.sink_) c_.sink_->begin_folder(recovered_deleted);
+        deleted_announced_ = true;
+        c_.add(ProblemId::pst_deleted_recovered, offset, length, structure, what);
+    }
+
     PstChecker& c_;
     const BlockIndex& blocks_;
     const NodeIndex& nodes_;
     NodeLister all_nodes_;
     bool carved_nodes_;
-    const std::vector<BbtEntry>* carved_blocks_;
+    const std::vector<BbtEntry>* heap_blocks_;
+    bool deleted_announced_ = false;
     // Version keys (rebuild.h) of exported messages, and their latest
-    // modification; kept only with carved_blocks_.
+    // modification; kept only with heap_blocks_.
     std::map<std::vector<unsigned char>, std::uint64_t> exported_versions_;
     std::vector<LostMessage> lost_;
     std::map<std::vector<unsigned char>, std::uint64_t> lost_versions_;  // the same, of lost_
@@ -1212,11 +1247,19 @@ private:
 void PstChecker::messaging() {
     const BTreeIndex trees(file_, *layout_, header_.bbt, header_.nbt);
     if (!bbt_damaged_ && !nbt_damaged_) {
-        MessagingPass(*this, trees, trees, [&](const std::function<void(const NbtEntry&)>& visit) {
+        const auto live_nodes = [&](const std::function<void(const NbtEntry&)>& visit) {
             TreeVisitor v;
             v.nbt = visit;
             rewalk(PageType::nbt, v);
-        }, nullptr).run();
+        };
+        if (!hooks_.recover_deleted) {
+            MessagingPass(*this, trees, trees, live_nodes, false, nullptr).run();
+            return;
+        }
+        // Deleted messages' blocks are in no B-tree: carving finds them.
+        const SalvageIndex carved(carve_block_entries(file_, *layout_), {});
+        const LayeredIndex blocks(trees, carved);
+        MessagingPass(*this, blocks, trees, live_nodes, false, &carved.blocks()).run();
         return;
     }
     std::vector<BbtEntry> blocks;
@@ -1241,7 +1284,7 @@ void PstChecker::messaging() {
         "messages read through an index rebuilt by carving");
     MessagingPass(*this, block_index, node_index, [&](const std::function<void(const NbtEntry&)>& visit) {
         for (const NbtEntry& n : node_index.nodes()) visit(n);
-    }, nbt_damaged_ ? &block_index.blocks() : nullptr).run();
+    }, nbt_damaged_, nbt_damaged_ ? &block_index.blocks() : nullptr).run();
 }
 
 }  // namespace

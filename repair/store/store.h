@@ -53,6 +53,10 @@ struct CheckHooks {
     // the node database alone; other formats are read message by message
     // either way).
     bool structure_only = false;
+    // PST/OST: also recover deleted messages whose blocks survive, under a
+    // folder of their own ("Recovered (deleted)"), never among live mail.
+    // Off by default: bringing back deleted mail is the owner's decision.
+    bool recover_deleted = false;
 };
 
 // Checks the store, records everything in `log`, and when `sink` is given

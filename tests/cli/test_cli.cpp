@@ -110,6 +110,8 @@ TEST_CASE("usage errors exit 16 and write nothing") {
     CHECK(status_of(tool + " repair " + q(in) + " -o " + q(in)) == 16);
     CHECK(status_of(tool + " repair " + q(in) + " -o " + q(in / "sub")) == 16);
     CHECK(status_of(tool + " scan --format nonsense " + q(in)) == 16);
+    CHECK(status_of(tool + " verify --deleted " + q(in)) == 16);
+    CHECK(status_of(tool + " scan --deleted --quick " + q(in)) == 16);
     CHECK(fs::file_size(in) == clean_mbox.size());
     CHECK(read_file(t.path() / "full" / "x") == "x");
 }

@@ -829,3 +829,78 @@ TEST_CASE("a truncated PST gives every message whose blocks precede the cut, byt
     CHECK(before_cut >= 40);  // enough messages judged for the test to mean something
     CHECK(from_heaps > 0);  // some came from their blocks alone
 }
+
+// A deleted message: its node entry no longer reaches its blocks (here the
+// entry is made to name another message's blocks, the page's CRC made
+// right again, so nothing else in the file changes). Its heap and subnode
+// tree survive. --deleted must bring it back byte for byte as the intact
+// file's export has it, under "Recovered (deleted)" and nowhere else;
+// without --deleted it must not appear at all. Layouts: [MS-PST] 2.2.2.7.7.4
+// (a Unicode NBT leaf entry: nid, bidData, bidSub, nidParent, padding) and
+// 2.2.2.7.1 (the page trailer's dwCRC over the first 496 bytes).
+TEST_CASE("a deleted message no node reaches is recovered with --deleted, apart from live mail, and only then") {
+    const auto path = shared_path("pst/npm_pst-extractor/enron.pst");
+    if (!path) return;
+    mailfsck::test::TempDir t("pst-deleted");
+    std::string bytes = read_file(*path);
+    const json pff = json::parse(run(pff_nodes + " --no-unallocated '" + path->string() + "'").out);
+    std::vector<json> messages;
+    std::map<std::uint64_t, int> uses;  // data blocks named by more than one node are shared
+    for (const auto& e : pff["internal"]["nbt"]["entry_list"]) {
+        if (e.contains("deleted")) continue;
+        ++uses[e["bid_data"].get<std::uint64_t>()];
+        if ((e["nid"].get<std::uint32_t>() & 0x1F) == 4) messages.push_back(e);
+    }
+    REQUIRE(messages.size() > 10);
+    const json* victim = nullptr;
+    for (const json& m : messages)
+        if (uses[m["bid_data"].get<std::uint64_t>()] == 1 && m["bid_sub"].get<std::uint64_t>() != 0) victim = &m;
+    REQUIRE(victim != nullptr);
+    const json& other = messages.front() == *victim ? messages.back() : messages.front();
+    const std::uint32_t nid = (*victim)["nid"];
+    const fs::path intact_out = t.path() / "intact";
+    REQUIRE(run(tool + " repair -q --to eml -o '" + intact_out.string() + "' '" + path->string() + "'").status == 0);
+    std::string victim_eml;
+    for (const auto& [node, eml] : exported(intact_out))
+        if (node == nid) victim_eml = eml;
+    REQUIRE(!victim_eml.empty());
+
+    const std::uint64_t page = (*victim)["page"];
+    const std::uint64_t entry = page + 32 * (*victim)["index"].get<std::uint64_t>();
+    const auto put = [&](std::uint64_t at, std::uint64_t v, int n) {
+        for (int i = 0; i < n; ++i) bytes[at + static_cast<std::uint64_t>(i)] = static_cast<char>((v >> (8 * i)) & 0xFF);
+    };
+    put(entry + 8, other["bid_data"], 8);
+    put(entry + 16, other["bid_sub"], 8);
+    boost::crc_optimal<32, 0x04C11DB7, 0, 0, true, true> crc;
+    crc.process_bytes(bytes.data() + page, 496);
+    put(page + 500, crc.checksum(), 4);
+    const fs::path edited = t.path() / "edited.pst";
+    write_file(edited, bytes);
+
+    const auto files_of = [&](const fs::path& out) {
+        std::vector<std::pair<std::string, std::string>> files;  // folder, eml
+        std::istringstream index(read_file(out / "index.jsonl"));
+        for (std::string line; std::getline(index, line);) {
+            const json m = json::parse(line);
+            files.emplace_back(m["folder"], read_file(out / m["file"].get<std::string>()));
+        }
+        return files;
+    };
+    const fs::path plain = t.path() / "plain";
+    run(tool + " repair -q --to eml -o '" + plain.string() + "' '" + edited.string() + "'");
+    for (const auto& [folder, eml] : files_of(plain)) {
+        CHECK(folder != "Recovered (deleted)");
+        CHECK(eml != victim_eml);
+    }
+    const fs::path asked = t.path() / "asked";
+    const auto r = run(tool + " repair -q --deleted --json - --to eml -o '" + asked.string() + "' '" + edited.string() + "'");
+    std::size_t recovered = 0, elsewhere = 0;
+    for (const auto& [folder, eml] : files_of(asked)) {
+        if (eml != victim_eml) continue;
+        (folder == "Recovered (deleted)" ? recovered : elsewhere) += 1;
+    }
+    CHECK(recovered == 1);
+    CHECK(elsewhere == 0);
+    CHECK(with_code(json::parse(r.out)["stores"][0], "PST-0519").size() >= 1);
+}
