@@ -56,6 +56,7 @@ DEFAULT_FILES = [
 CASES = [
     ("zero-page", None), ("zero-sector", None), ("bitflip", None), ("random-run", None),
     ("truncate", None), ("pst-zero-header", 1), ("pst-zero-nbt-root", 1), ("pst-zero-bbt-root", 1),
+    ("pst-zero-nbt-leaf", None), ("pst-zero-bbt-leaf", None),
     ("pst-header-crc", 1), ("pst-amap-bit", 1), ("pst-zero-amap", 1),
 ]
 TIMEOUT = 600

@@ -60,12 +60,15 @@ CarvedRoots carve_roots(const ByteView& file, const Layout& layout) {
 
 namespace {
 
-// Every entry of every carved leaf page of one tree (stale pages included).
-void leaf_entries(const ByteView& file, const Layout& layout, PageType type, const TreeVisitor& v) {
+// Every entry of every carved leaf page of one tree (stale pages included);
+// `page_bid`, when given, is set to each page's id before its entries.
+void leaf_entries(const ByteView& file, const Layout& layout, PageType type, const TreeVisitor& v,
+                  std::uint64_t* page_bid = nullptr) {
     carve_pages(file, layout, [&](const CarvedPage& page) {
         if (page.type != type) return;
         const std::optional<ByteView> bytes = page_at(file, page.ib, layout);
         if (!bytes || read_bt_info(*bytes, layout).level != 0) return;
+        if (page_bid) *page_bid = page.bid;
         (void)walk_tree(file, layout, type, Bref{page.bid, page.ib}, v);
     });
 }
@@ -98,17 +101,25 @@ std::vector<BbtEntry> carve_block_entries(const ByteView& file, const Layout& la
 
 std::vector<NbtEntry> carve_node_entries(const ByteView& file, const Layout& layout,
                                          const std::function<bool(std::uint64_t bid)>& live) {
-    std::unordered_map<std::uint64_t, NbtEntry> by_nid;
+    // A node in several pages is as its newest page has it: a changed page
+    // is written anew with a greater id (a message moved to another folder
+    // keeps its blocks; only its parent, in the newer page, tells).
+    struct Found {
+        NbtEntry entry;
+        std::uint64_t page;
+    };
+    std::unordered_map<std::uint64_t, Found> by_nid;
+    std::uint64_t page = 0;
     TreeVisitor v;
     v.nbt = [&](const NbtEntry& e) {
         if (!live(e.bid_data) || (e.bid_sub != 0 && !live(e.bid_sub))) return;
-        auto [it, added] = by_nid.emplace(e.nid, e);
-        if (!added && bid_key(e.bid_data) > bid_key(it->second.bid_data)) it->second = e;
+        auto [it, added] = by_nid.emplace(e.nid, Found{e, page});
+        if (!added && bid_key(page) > bid_key(it->second.page)) it->second = Found{e, page};
     };
-    leaf_entries(file, layout, PageType::nbt, v);
+    leaf_entries(file, layout, PageType::nbt, v, &page);
     std::vector<NbtEntry> out;
     out.reserve(by_nid.size());
-    for (const auto& [nid, e] : by_nid) out.push_back(e);
+    for (const auto& [nid, f] : by_nid) out.push_back(f.entry);
     std::sort(out.begin(), out.end(), [](const NbtEntry& a, const NbtEntry& b) { return a.nid < b.nid; });
     return out;
 }

@@ -58,7 +58,9 @@ struct CarvedRoots {
 // The entries of every carved NBT leaf page whose data block (and subnode
 // block, if any) `live` accepts: a rewritten or deleted node's old blocks
 // are freed, so the stale pages' entries for it drop out. A node named
-// twice keeps the entry with the newer (higher) data block id.
+// in several pages keeps the entry of the newest page (the highest page
+// id): a message moved to another folder keeps its blocks, and only the
+// newer page has its new parent.
 [[nodiscard]] std::vector<NbtEntry> carve_node_entries(const ByteView& file, const Layout& layout,
                                                        const std::function<bool(std::uint64_t bid)>& live);
 

@@ -84,7 +84,11 @@ NameMap NameMap::from_streams(const std::vector<unsigned char>& guids, const std
 NameMap read_name_map(const Messaging& messaging, std::vector<ReadIssue>& issues) {
     const std::optional<NodeRef> node = messaging.node(nid_name_to_id_map);
     if (!node) return {};
-    const PropertyContext pc = messaging.properties(*node, issues);
+    return read_name_map(messaging, *node, issues);
+}
+
+NameMap read_name_map(const Messaging& messaging, const NodeRef& node, std::vector<ReadIssue>& issues) {
+    const PropertyContext pc = messaging.properties(node, issues);
     if (!pc.valid) return {};
     const auto stream = [&](std::uint16_t id) {
         const Property* p = pc.find(id);

@@ -77,5 +77,7 @@ private:
 
 // Reads the store's map (node 0x61); an unreadable map is empty and not valid.
 [[nodiscard]] NameMap read_name_map(const Messaging& messaging, std::vector<ReadIssue>& issues);
+// The same from the map's blocks, when its node entry is lost (rebuild.h).
+[[nodiscard]] NameMap read_name_map(const Messaging& messaging, const NodeRef& node, std::vector<ReadIssue>& issues);
 
 }  // namespace mailfsck::pst

@@ -8,6 +8,7 @@
 
 #include "parsers/pst/block.h"
 #include "parsers/pst/message.h"
+#include "parsers/pst/named.h"
 
 namespace mailfsck::pst {
 namespace {
@@ -20,6 +21,10 @@ constexpr std::uint64_t msgflag_hasattach = 0x10;
 constexpr std::uint64_t msgflag_associated = 0x40;
 // PidTagDisplayBcc, PidTagDisplayCc, PidTagDisplayTo: the recipients' names.
 constexpr std::uint16_t display_names[] = {0x0E02, 0x0E03, 0x0E04};
+// Columns every contents table has ([MS-PST] 2.4.4.5.1) whose values are
+// the message's own: subject, class, delivery and submit times, size.
+constexpr std::uint16_t row_columns[] = {tag::subject, tag::message_class, tag::delivery_time, tag::client_submit_time,
+                                         tag::message_size};
 // Trees this far either side (by block id) of a message's heap are tried.
 constexpr std::size_t pairing_window = 64;
 
@@ -31,6 +36,8 @@ struct Tree {
 
 struct Candidate {
     std::uint64_t bid = 0;
+    bool shared = false;
+    std::vector<Property> row_values;
     std::uint64_t modified = 0;
     std::vector<std::uint32_t> named;  // subnodes its properties name
     std::string names;                 // its recipients' names, as the heap lists them, case folded
@@ -50,14 +57,21 @@ std::string folded(std::string s) {
 
 // The unreferenced roots: subnode trees, and data trees and lone data
 // blocks (heaps); a block below an unreferenced root is part of it.
+// A block no surviving node reaches, or fewer of them than its reference
+// count says.
+bool underreferenced(const BbtEntry& b, const std::function<unsigned(std::uint64_t)>& references) {
+    const unsigned n = references(b.bid);
+    return n == 0 || n < b.cref;
+}
+
 void unreferenced_roots(const Messaging& m, const std::vector<BbtEntry>& blocks,
-                        const std::function<bool(std::uint64_t)>& referenced, std::vector<std::uint64_t>& heaps,
+                        const std::function<unsigned(std::uint64_t)>& references, std::vector<BbtEntry>& heaps,
                         std::vector<Tree>& trees) {
     const NodeReader& r = m.reader();
     std::unordered_set<std::uint64_t> below;
-    std::vector<std::uint64_t> data_trees;
+    std::vector<BbtEntry> data_trees;
     for (const BbtEntry& b : blocks) {
-        if ((b.bid & bid_internal) == 0 || referenced(b.bid)) continue;
+        if ((b.bid & bid_internal) == 0 || !underreferenced(b, references)) continue;
         std::vector<ReadIssue> issues;
         const std::optional<std::vector<unsigned char>> bytes = r.block(b.bid, issues);
         if (!bytes || !issues.empty()) continue;
@@ -73,15 +87,15 @@ void unreferenced_roots(const Messaging& m, const std::vector<BbtEntry>& blocks,
             std::sort(t.nids.begin(), t.nids.end());
             trees.push_back(std::move(t));
         } else {
-            data_trees.push_back(b.bid);
+            data_trees.push_back(b);
         }
     }
     const auto is_below = [&](std::uint64_t bid) { return below.count(bid_key(bid)) != 0; };
     trees.erase(std::remove_if(trees.begin(), trees.end(), [&](const Tree& t) { return is_below(t.bid); }), trees.end());
     for (const BbtEntry& b : blocks)
-        if ((b.bid & bid_internal) == 0 && !referenced(b.bid) && !is_below(b.bid)) heaps.push_back(b.bid);
-    for (const std::uint64_t bid : data_trees)
-        if (!is_below(bid)) heaps.push_back(bid);
+        if ((b.bid & bid_internal) == 0 && underreferenced(b, references) && !is_below(b.bid)) heaps.push_back(b);
+    for (const BbtEntry& b : data_trees)
+        if (!is_below(b.bid)) heaps.push_back(b);
 }
 
 std::optional<Candidate> as_message(const Messaging& m, std::uint64_t bid) {
@@ -101,6 +115,8 @@ std::optional<Candidate> as_message(const Messaging& m, std::uint64_t bid) {
         if (const Property* p = pc.find(id)) c.names += folded(utf8(*p).value_or("")) + ";";
     c.key = version_key(pc);
     c.modified = pst::modified(pc);
+    for (const std::uint16_t id : row_columns)
+        if (const Property* p = pc.find(id); p && !p->missing) c.row_values.push_back(*p);
     return c;
 }
 
@@ -146,6 +162,17 @@ Tree* pair(const Messaging& m, const Candidate& c, std::vector<Tree>& trees) {
 
 }  // namespace
 
+bool row_matches(const LostMessage& lost, const TableRow& row) {
+    unsigned compared = 0;
+    for (const Property& want : lost.row_values)
+        for (const Property& cell : row.cells) {
+            if (cell.id != want.id || cell.type != want.type || cell.missing) continue;
+            if (cell.value != want.value) return false;
+            ++compared;
+        }
+    return compared >= 2;
+}
+
 std::uint64_t modified(const PropertyContext& pc) {
     const Property* p = pc.find(tag::last_modification_time);
     return p && !p->missing ? p->as_uint() : 0;
@@ -160,26 +187,59 @@ std::vector<unsigned char> version_key(const PropertyContext& pc) {
     return out;
 }
 
-std::vector<LostMessage> find_lost_messages(const Messaging& m, const std::vector<BbtEntry>& blocks,
-                                            const std::function<bool(std::uint64_t)>& referenced) {
-    std::vector<std::uint64_t> heaps;
+std::optional<NodeRef> find_lost_name_map(const Messaging& m, const std::vector<BbtEntry>& blocks,
+                                          const std::function<unsigned(std::uint64_t)>& references) {
+    std::vector<BbtEntry> heaps;
     std::vector<Tree> trees;
-    unreferenced_roots(m, blocks, referenced, heaps, trees);
-    std::sort(heaps.begin(), heaps.end());
+    unreferenced_roots(m, blocks, references, heaps, trees);
+    std::sort(heaps.begin(), heaps.end(), [](const BbtEntry& a, const BbtEntry& b) { return a.bid > b.bid; });
+    std::sort(trees.begin(), trees.end(), [](const Tree& a, const Tree& b) { return a.bid < b.bid; });
+    // PidTagNameidBucketCount and the three streams ([MS-PST] 2.4.7).
+    constexpr std::uint16_t map_properties[] = {0x0001, 0x0002, 0x0003, 0x0004};
+    for (const BbtEntry& heap : heaps) {
+        if (references(heap.bid) != 0) continue;
+        std::vector<ReadIssue> issues;
+        const PropertyContext pc = m.properties(NodeRef{0, heap.bid, 0}, issues, false);
+        if (!pc.valid || !std::all_of(std::begin(map_properties), std::end(map_properties),
+                                      [&](std::uint16_t id) { return pc.find(id) != nullptr; }))
+            continue;
+        const std::vector<std::uint32_t> named = m.subnodes_named(heap.bid, issues);
+        if (named.empty()) return NodeRef{nid_name_to_id_map, heap.bid, 0};
+        const Tree* best = nullptr;
+        for (const Tree& t : trees) {
+            if (!std::all_of(named.begin(), named.end(), [&](std::uint32_t nid) { return holds(t, nid); })) continue;
+            const auto distance = [&](const Tree& x) { return x.bid > heap.bid ? x.bid - heap.bid : heap.bid - x.bid; };
+            if (!best || distance(t) < distance(*best)) best = &t;
+        }
+        if (best) return NodeRef{nid_name_to_id_map, heap.bid, best->bid};
+    }
+    return std::nullopt;
+}
+
+std::vector<LostMessage> find_lost_messages(const Messaging& m, const std::vector<BbtEntry>& blocks,
+                                            const std::function<unsigned(std::uint64_t)>& references) {
+    std::vector<BbtEntry> heaps;
+    std::vector<Tree> trees;
+    unreferenced_roots(m, blocks, references, heaps, trees);
+    std::sort(heaps.begin(), heaps.end(), [](const BbtEntry& a, const BbtEntry& b) { return a.bid < b.bid; });
     std::sort(trees.begin(), trees.end(), [](const Tree& a, const Tree& b) { return a.bid < b.bid; });
 
     std::vector<Candidate> candidates;
     std::map<std::vector<unsigned char>, std::uint64_t> latest;  // version key -> last modified
-    for (const std::uint64_t bid : heaps) {
-        std::optional<Candidate> c = as_message(m, bid);
+    for (const BbtEntry& heap : heaps) {
+        std::optional<Candidate> c = as_message(m, heap.bid);
         if (!c) continue;
-        if (!c->key.empty()) {
+        c->shared = references(heap.bid) > 0;
+        if (!c->key.empty() && !c->shared) {
             std::uint64_t& l = latest[c->key];
             l = std::max(l, c->modified);
         }
         candidates.push_back(std::move(*c));
     }
-    std::erase_if(candidates, [&](const Candidate& c) { return !c.key.empty() && c.modified < latest[c.key]; });
+    std::erase_if(candidates, [&](const Candidate& c) {
+        const auto l = latest.find(c.key);
+        return !c.key.empty() && l != latest.end() && c.modified < l->second;
+    });
 
     std::vector<LostMessage> out;
     for (const Candidate& c : candidates) {
@@ -187,6 +247,8 @@ std::vector<LostMessage> find_lost_messages(const Messaging& m, const std::vecto
         lost.bid_data = c.bid;
         lost.version_key = c.key;
         lost.modified = c.modified;
+        lost.shared = c.shared;
+        lost.row_values = c.row_values;
         if (needs_tree(c)) {
             if (Tree* t = pair(m, c, trees)) {
                 t->used = true;

@@ -25,7 +25,26 @@ struct LostMessage {
     bool tree_unmatched = false;  // it needs a subnode tree and none matched
     std::vector<unsigned char> version_key;  // see version_key(); empty when unknown
     std::uint64_t modified = 0;              // PR_LAST_MODIFICATION_TIME, 0 when absent
+    // Its heap is also reached by a surviving node, fewer times than the
+    // block's reference count says: a copy of a message (copies share
+    // blocks) whose own entry is lost. Only a contents-table row naming a
+    // node that does not exist can claim it (row_matches).
+    bool shared = false;
+    // The values a contents-table row repeats from its message (subject,
+    // class, delivery and submit times, size), to find the row naming it.
+    std::vector<Property> row_values;
 };
+
+// The name-to-id map's node ([MS-PST] 2.4.7) when its entry is lost: the
+// newest heap no node reaches whose property context has the map's bucket
+// count and its GUID, entry and string streams, with the nearest subnode
+// tree that holds the subnodes it names (its streams, once large).
+[[nodiscard]] std::optional<NodeRef> find_lost_name_map(const Messaging& m, const std::vector<BbtEntry>& blocks,
+                                                        const std::function<unsigned(std::uint64_t)>& references);
+
+// Whether a contents-table row describes `lost`: at least two of the
+// values both have are compared, and all of those are equal.
+[[nodiscard]] bool row_matches(const LostMessage& lost, const TableRow& row);
 
 // What the versions of one message share: its search key and creation
 // time. Empty when either is absent. A copy shares them too (and may be
@@ -34,8 +53,8 @@ struct LostMessage {
 [[nodiscard]] std::vector<unsigned char> version_key(const PropertyContext& pc);
 [[nodiscard]] std::uint64_t modified(const PropertyContext& pc);
 
-// `blocks`: every block the index holds; `referenced(bid)`: whether a node
-// that has an entry reaches the block.
+// `blocks`: every block the index holds; `references(bid)`: how many nodes
+// that have entries reach the block.
 //
 // A heap is taken as a message when its property context has a message
 // class and it is not a folder-associated item. Of several heaps with the
@@ -50,6 +69,6 @@ struct LostMessage {
 // the one nearest by block id is taken (a message's blocks are written
 // together). Each tree serves at most one message.
 [[nodiscard]] std::vector<LostMessage> find_lost_messages(const Messaging& m, const std::vector<BbtEntry>& blocks,
-                                                          const std::function<bool(std::uint64_t)>& referenced);
+                                                          const std::function<unsigned(std::uint64_t)>& references);
 
 }  // namespace mailfsck::pst

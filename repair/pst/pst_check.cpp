@@ -716,8 +716,8 @@ public:
           reader_(c.file_, *c.layout_, static_cast<Crypt>(c.header_.crypt), blocks), m_(reader_, nodes) {}
 
     void run() {
-        name_map();
         find_lost_nodes();
+        name_map();
         walk({nid_root_folder, "", "", 0});
         // Hidden items clients keep for themselves: no mail, but counted so
         // that every item of the store is accounted for; one line a store.
@@ -765,6 +765,18 @@ private:
     void name_map() {
         std::vector<ReadIssue> issues;
         names_ = read_name_map(m_, issues);
+        if (!names_.valid && lost_name_map_) {
+            NameMap found = read_name_map(m_, *lost_name_map_, issues);
+            if (found.valid) {
+                names_ = std::move(found);
+                const std::optional<BbtEntry> b = blocks_.block(lost_name_map_->bid_data);
+                c_.add(ProblemId::pst_name_map_from_heap, b ? b->ib : 0, b ? c_.layout_->align_block(b->cb) : 0,
+                       "name-to-id map", "block " + std::to_string(lost_name_map_->bid_data) +
+                                             (lost_name_map_->bid_sub ? ", subnode tree " + std::to_string(lost_name_map_->bid_sub) : ""));
+                ltp_findings(nid_name_to_id_map, names_.defects, "name-to-id map");
+                return;
+            }
+        }
         if (!names_.valid && m_.node(nid_name_to_id_map))
             c_.add(ProblemId::pst_object_unreadable, at(nid_name_to_id_map), c_.layout_->nbt_entry, "name-to-id map",
                    "named properties cannot be resolved");
@@ -840,6 +852,7 @@ private:
                 if (c_.stopped()) return;
                 if (!rows_seen.insert(row.id).second) continue;  // listed twice: one copy
                 const std::optional<NbtEntry> msg = row_node(f.nid, nid_type_contents_table, row.id);
+                if (!msg && carved_nodes_ && claim_row(row, f.nid, path)) ++placed;
                 if (!msg || !listed_.insert(row.id).second) continue;
                 ++placed;
                 message(*msg, path);
@@ -1147,17 +1160,54 @@ private:
     // that one of these supersedes.
     void find_lost_nodes() {
         if (!heap_blocks_) return;
-        std::unordered_set<std::uint64_t> referenced;
+        std::unordered_map<std::uint64_t, unsigned> references;
         all_nodes_([&](const NbtEntry& n) {
-            reader_.visit_blocks(n.bid_data, n.bid_sub, [&](std::uint64_t bid, std::uint32_t) { referenced.insert(bid_key(bid)); });
+            reader_.visit_blocks(n.bid_data, n.bid_sub, [&](std::uint64_t bid, std::uint32_t) { ++references[bid_key(bid)]; });
         });
-        lost_ = find_lost_messages(m_, *heap_blocks_, [&](std::uint64_t bid) { return referenced.count(bid_key(bid)) != 0; });
+        lost_ = find_lost_messages(m_, *heap_blocks_, [&](std::uint64_t bid) {
+            const auto r = references.find(bid_key(bid));
+            return r == references.end() ? 0U : r->second;
+        });
+        lost_used_.assign(lost_.size(), false);
         if (!carved_nodes_) return;  // an intact node table's entries are never stale
+        const auto count = [&](std::uint64_t bid) {
+            const auto r = references.find(bid_key(bid));
+            return r == references.end() ? 0U : r->second;
+        };
+        if (!m_.node(nid_name_to_id_map)) lost_name_map_ = find_lost_name_map(m_, *heap_blocks_, count);
         for (const LostMessage& l : lost_) {
-            if (l.version_key.empty()) continue;
+            if (l.version_key.empty() || l.shared) continue;
             std::uint64_t& latest = lost_versions_[l.version_key];
             latest = std::max(latest, l.modified);
         }
+    }
+
+    // A contents-table row naming a node the rebuilt table lacks, matched to
+    // a message found by its blocks: exported in the row's folder, under
+    // the node id the row gives.
+    bool claim_row(const TableRow& row, std::uint32_t folder, const std::string& path) {
+        for (std::size_t i = 0; i < lost_.size(); ++i) {
+            if (lost_used_[i] || !row_matches(lost_[i], row)) continue;
+            lost_used_[i] = true;
+            listed_.insert(row.id);
+            export_lost(lost_[i], row.id, folder, path, "placed in folder " + std::to_string(folder) + " by its row, node " +
+                                                             std::to_string(row.id));
+            return true;
+        }
+        return false;
+    }
+
+    void export_lost(const LostMessage& l, std::uint32_t nid, std::uint32_t folder, const std::string& path,
+                     const std::string& where) {
+        const std::optional<BbtEntry> b = blocks_.block(l.bid_data);
+        const std::uint64_t offset = b ? b->ib : 0;
+        c_.add(ProblemId::pst_message_from_heap, offset, b ? c_.layout_->align_block(b->cb) : 0, "block",
+               "block " + std::to_string(l.bid_data) +
+                   (l.bid_sub ? ", subnode tree " + std::to_string(l.bid_sub)
+                              : l.tree_unmatched ? ", its subnode tree not found" : std::string()) +
+                   ": " + where);
+        message(NbtEntry{nid, l.bid_data, l.bid_sub, folder, offset}, path,
+                l.tree_unmatched ? "recipients, attachments and large values (its subnode tree was not found)" : "");
     }
 
     // The messages found by their own blocks, into Lost and Found. A heap
@@ -1169,19 +1219,14 @@ private:
             return 0;
         }
         std::uint64_t exported = 0;
-        for (const LostMessage& l : lost_) {
+        for (std::size_t i = 0; i < lost_.size(); ++i) {
+            const LostMessage& l = lost_[i];
             if (c_.stopped()) break;
+            if (lost_used_[i] || l.shared) continue;
             if (const auto v = exported_versions_.find(l.version_key); v != exported_versions_.end() && l.modified < v->second)
                 continue;
-            const std::optional<BbtEntry> b = blocks_.block(l.bid_data);
-            const std::uint64_t offset = b ? b->ib : 0;
             if (exported == 0 && c_.sink_) c_.sink_->begin_folder(lost_and_found);
-            c_.add(ProblemId::pst_message_from_heap, offset, b ? c_.layout_->align_block(b->cb) : 0, "block",
-                   "block " + std::to_string(l.bid_data) +
-                       (l.bid_sub ? ", subnode tree " + std::to_string(l.bid_sub)
-                                  : l.tree_unmatched ? ", its subnode tree not found" : std::string()));
-            message(NbtEntry{0, l.bid_data, l.bid_sub, 0, offset}, lost_and_found,
-                    l.tree_unmatched ? "recipients, attachments and large values (its subnode tree was not found)" : "");
+            export_lost(l, 0, 0, lost_and_found, std::string("in ") + lost_and_found);
             ++exported;
         }
         return exported;
@@ -1193,7 +1238,7 @@ private:
     void deleted_heaps() {
         for (const LostMessage& l : lost_) {
             if (c_.stopped()) break;
-            if (exported_versions_.count(l.version_key)) continue;
+            if (l.shared || exported_versions_.count(l.version_key)) continue;
             const std::optional<BbtEntry> b = blocks_.block(l.bid_data);
             const std::uint64_t offset = b ? b->ib : 0;
             recovered(offset, b ? c_.layout_->align_block(b->cb) : 0, "block",
@@ -1220,6 +1265,8 @@ private:
     // modification; kept only with heap_blocks_.
     std::map<std::vector<unsigned char>, std::uint64_t> exported_versions_;
     std::vector<LostMessage> lost_;
+    std::vector<bool> lost_used_;  // claimed by a contents-table row
+    std::optional<NodeRef> lost_name_map_;  // the map's blocks, when its entry is lost
     std::map<std::vector<unsigned char>, std::uint64_t> lost_versions_;  // the same, of lost_
     NodeReader reader_;
     Messaging m_;

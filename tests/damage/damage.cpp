@@ -222,6 +222,8 @@ constexpr OpName op_names[] = {
     {Op::unescaped_from, "unescaped-from", StoreKind::mbox},
     {Op::pst_zero_bbt_root, "pst-zero-bbt-root", StoreKind::pst},
     {Op::pst_zero_nbt_root, "pst-zero-nbt-root", StoreKind::pst},
+    {Op::pst_zero_bbt_leaf, "pst-zero-bbt-leaf", StoreKind::pst},
+    {Op::pst_zero_nbt_leaf, "pst-zero-nbt-leaf", StoreKind::pst},
     {Op::pst_zero_header, "pst-zero-header", StoreKind::pst},
     {Op::pst_header_crc, "pst-header-crc", StoreKind::pst},
     {Op::pst_amap_bit, "pst-amap-bit", StoreKind::pst},
@@ -275,6 +277,8 @@ Damaged inject(std::string_view clean, const Request& request) {
         case Op::unescaped_from: insert_from_lines(clean, request, rng, d); break;
         case Op::pst_zero_bbt_root:
         case Op::pst_zero_nbt_root:
+        case Op::pst_zero_bbt_leaf:
+        case Op::pst_zero_nbt_leaf:
         case Op::pst_zero_header:
         case Op::pst_header_crc:
         case Op::pst_amap_bit:

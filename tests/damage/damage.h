@@ -31,6 +31,8 @@ enum class Op {
     // header by [MS-PST] offsets, independently of the parser under test.
     pst_zero_bbt_root,  // the block B-tree's root page zeroed
     pst_zero_nbt_root,  // the node B-tree's root page zeroed
+    pst_zero_bbt_leaf,  // a leaf page of the block B-tree zeroed (the root, in a one-level tree)
+    pst_zero_nbt_leaf,  // a leaf page of the node B-tree zeroed (likewise)
     pst_zero_header,    // the first 512 bytes (the header) zeroed
     pst_header_crc,     // one bit flipped inside what the header CRC covers
     pst_amap_bit,       // one set allocation-map bit cleared, the map's CRC made right again

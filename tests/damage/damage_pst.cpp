@@ -83,6 +83,28 @@ void clear_amap_bit(std::string_view clean, const Request& r, const Geometry& g,
     d.injections.push_back(std::move(in));
 }
 
+// A leaf page of the B-tree whose root the header places at `root_at`,
+// reached by random children from the root: a BTPAGE's entries start at
+// the page's beginning; cEnt, cEntMax, cbEnt and cLevel follow them
+// ([MS-PST] 2.2.2.7.7.1; 4 KiB pages: 2-byte counts, libpff's format
+// document), and a branch entry is a key and a BREF (bid, ib).
+std::optional<std::uint64_t> random_leaf(std::string_view s, const Geometry& g, std::uint64_t root_at, Rng& rng) {
+    const unsigned id = g.wide ? 8 : 4;
+    const std::uint64_t meta = g.page == 4096 ? 4056 : g.wide ? 488 : 496;
+    const unsigned count_size = g.page == 4096 ? 2 : 1;
+    std::uint64_t at = read_le(s, root_at, id);
+    for (unsigned depth = 0; depth < 8; ++depth) {
+        if (at % g.page != 0 || at > s.size() || s.size() - at < g.page) return std::nullopt;
+        const std::uint64_t entries = read_le(s, at + meta, count_size);
+        const std::uint64_t level = read_le(s, at + meta + 3 * count_size, 1);
+        if (level == 0) return at;
+        if (entries == 0 || entries * 3 * id > meta) return std::nullopt;
+        const std::uint64_t child = rng.below(entries);
+        at = read_le(s, at + child * 3 * id + 2 * id, id);
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 void damage_pst(std::string_view clean, const Request& r, Rng& rng, Damaged& d) {
@@ -92,6 +114,13 @@ void damage_pst(std::string_view clean, const Request& r, Rng& rng, Damaged& d) 
     switch (r.op) {
         case Op::pst_zero_bbt_root: zero(clean, r.op, read_le(clean, g->bbt_root_at, id), g->page, d); break;
         case Op::pst_zero_nbt_root: zero(clean, r.op, read_le(clean, g->nbt_root_at, id), g->page, d); break;
+        case Op::pst_zero_bbt_leaf:
+        case Op::pst_zero_nbt_leaf: {
+            const std::uint64_t root_at = r.op == Op::pst_zero_bbt_leaf ? g->bbt_root_at : g->nbt_root_at;
+            if (const std::optional<std::uint64_t> leaf = random_leaf(clean, *g, root_at, rng))
+                zero(clean, r.op, *leaf, g->page, d);
+            break;
+        }
         case Op::pst_zero_header: zero(clean, r.op, 0, 512, d); break;
         case Op::pst_header_crc: {
             // dwCRCPartial covers 471 bytes from offset 8 ([MS-PST] 2.2.2.6).

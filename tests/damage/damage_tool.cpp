@@ -25,7 +25,7 @@ constexpr std::string_view usage =
     "       mailfsck-damage --maildir --seed N --op MAILDIR-OP IN_DIR OUT_DIR MANIFEST.json\n"
     "  OP: zero-page zero-sector bitflip truncate random-run (any file); destroy-separator unescaped-from (mbox);\n"
     "      pst-zero-bbt-root pst-zero-nbt-root pst-zero-header pst-header-crc pst-amap-bit\n"
-    "      pst-zero-amap (PST/OST)\n"
+    "      pst-zero-amap pst-zero-bbt-leaf pst-zero-nbt-leaf (PST/OST)\n"
     "  MAILDIR-OP: truncate-file zero-file stray-tmp wrong-size duplicate-base remove-uidlist-line\n"
     "  --within limits where damage starts to bytes [BEGIN, END) of IN.\n"
     "  --maildir copies the tree IN_DIR to OUT_DIR, which must not exist, and damages the copy.\n"

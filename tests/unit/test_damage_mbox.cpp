@@ -323,6 +323,8 @@ bool detectable(dmg::Op op, const dmg::BuiltMbox& b, std::string_view damaged, c
         case dmg::Op::unescaped_from: return inserted_from_detectable(damaged, in);
         case dmg::Op::pst_zero_bbt_root:
         case dmg::Op::pst_zero_nbt_root:
+        case dmg::Op::pst_zero_bbt_leaf:
+        case dmg::Op::pst_zero_nbt_leaf:
         case dmg::Op::pst_zero_header:
         case dmg::Op::pst_header_crc:
         case dmg::Op::pst_amap_bit:
@@ -598,6 +600,8 @@ TEST_CASE("each op damages exactly what its manifest says") {
                     }
                     case dmg::Op::pst_zero_bbt_root:
                     case dmg::Op::pst_zero_nbt_root:
+                    case dmg::Op::pst_zero_bbt_leaf:
+                    case dmg::Op::pst_zero_nbt_leaf:
                     case dmg::Op::pst_zero_header:
                     case dmg::Op::pst_header_crc:
                     case dmg::Op::pst_amap_bit:
