@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every fuzz target with libFuzzer for a bounded time.
 #
-#   bash fuzz/run.sh [SECONDS_PER_TARGET]     (default 60)
+#   bash fuzz/run.sh [SECONDS_PER_TARGET [TARGET...]]     (default 60 s, every target)
 #
 # Seeds: the project's own corpus/fuzz-seeds/<target>/ and corpus/regressions/
 # plus, read in place (never copied), the shared corpus of real mail. New
@@ -10,6 +10,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-60}
+shift || true
+only=("$@")
 shared=../shared/corpus/mail
 
 CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
@@ -28,6 +30,7 @@ dict_for() {
 status=0
 for bin in build-fuzz/fuzz/fuzz_*; do
   target=$(basename "$bin")
+  if [ ${#only[@]} -gt 0 ] && [[ ! " ${only[*]} " == *" $target "* ]]; then continue; fi
   mkdir -p "build-fuzz/corpus/$target" "corpus/fuzz-seeds/$target"
   seeds=("corpus/fuzz-seeds/$target" corpus/regressions)
   if [ -d "$shared" ]; then

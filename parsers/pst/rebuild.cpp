@@ -42,7 +42,7 @@ struct Candidate {
     std::vector<std::uint32_t> named;  // subnodes its properties name
     std::string names;                 // its recipients' names, as the heap lists them, case folded
     bool has_attachments = false;
-    std::vector<unsigned char> key;
+    std::string key;
 };
 
 bool holds(const Tree& t, std::uint32_t nid) { return std::binary_search(t.nids.begin(), t.nids.end(), nid); }
@@ -178,12 +178,12 @@ std::uint64_t modified(const PropertyContext& pc) {
     return p && !p->missing ? p->as_uint() : 0;
 }
 
-std::vector<unsigned char> version_key(const PropertyContext& pc) {
+std::string version_key(const PropertyContext& pc) {
     const Property* key = pc.find(tag::search_key);
     const Property* created = pc.find(tag::creation_time);
     if (!key || !created || key->missing || created->missing) return {};
-    std::vector<unsigned char> out = key->value;
-    out.insert(out.end(), created->value.begin(), created->value.end());
+    std::string out(key->value.begin(), key->value.end());
+    out.append(created->value.begin(), created->value.end());
     return out;
 }
 
@@ -225,7 +225,7 @@ std::vector<LostMessage> find_lost_messages(const Messaging& m, const std::vecto
     std::sort(trees.begin(), trees.end(), [](const Tree& a, const Tree& b) { return a.bid < b.bid; });
 
     std::vector<Candidate> candidates;
-    std::map<std::vector<unsigned char>, std::uint64_t> latest;  // version key -> last modified
+    std::map<std::string, std::uint64_t> latest;  // version key -> last modified
     for (const BbtEntry& heap : heaps) {
         std::optional<Candidate> c = as_message(m, heap.bid);
         if (!c) continue;

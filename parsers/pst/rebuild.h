@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "parsers/pst/btree.h"
@@ -23,7 +24,7 @@ struct LostMessage {
     std::uint64_t bid_data = 0;
     std::uint64_t bid_sub = 0;    // 0: none needed, or none matched
     bool tree_unmatched = false;  // it needs a subnode tree and none matched
-    std::vector<unsigned char> version_key;  // see version_key(); empty when unknown
+    std::string version_key;  // see version_key(); empty when unknown
     std::uint64_t modified = 0;              // PR_LAST_MODIFICATION_TIME, 0 when absent
     // Its heap is also reached by a surviving node, fewer times than the
     // block's reference count says: a copy of a message (copies share
@@ -50,7 +51,7 @@ struct LostMessage {
 // time. Empty when either is absent. A copy shares them too (and may be
 // byte for byte the same): versions are told from copies by their
 // last-modification times, which a new version advances.
-[[nodiscard]] std::vector<unsigned char> version_key(const PropertyContext& pc);
+[[nodiscard]] std::string version_key(const PropertyContext& pc);
 [[nodiscard]] std::uint64_t modified(const PropertyContext& pc);
 
 // `blocks`: every block the index holds; `references(bid)`: how many nodes

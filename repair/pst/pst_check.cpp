@@ -971,7 +971,7 @@ private:
             return;
         }
         if (heap_blocks_ && nid != 0)
-            if (std::vector<unsigned char> key = version_key(msg.properties); !key.empty()) {
+            if (std::string key = version_key(msg.properties); !key.empty()) {
                 const std::uint64_t modified = pst::modified(msg.properties);
                 // A carved entry that a stale page kept, naming a version a
                 // heap no entry names supersedes: that heap is exported (from
@@ -1263,11 +1263,11 @@ private:
     bool deleted_announced_ = false;
     // Version keys (rebuild.h) of exported messages, and their latest
     // modification; kept only with heap_blocks_.
-    std::map<std::vector<unsigned char>, std::uint64_t> exported_versions_;
+    std::map<std::string, std::uint64_t> exported_versions_;
     std::vector<LostMessage> lost_;
     std::vector<bool> lost_used_;  // claimed by a contents-table row
     std::optional<NodeRef> lost_name_map_;  // the map's blocks, when its entry is lost
-    std::map<std::vector<unsigned char>, std::uint64_t> lost_versions_;  // the same, of lost_
+    std::map<std::string, std::uint64_t> lost_versions_;  // the same, of lost_
     NodeReader reader_;
     Messaging m_;
     NameMap names_;
