@@ -39,6 +39,7 @@ public:
 
     void run() {
         log_.files.emplace();
+        own_report_ = is_own_report(under(root_, "report.json"));
         walk("", 0);
         if (log_.messages.found == 0 && !log_.error) log_.add(ProblemId::store_empty, 0, 0, "store");
     }
@@ -83,6 +84,11 @@ private:
 
     void file(const std::string& rel, const std::string& folder, const DirEntry& e) {
         ++log_.files->seen;
+        if (own_report_ && (rel == "report.json" || rel == "report.txt" || rel == "index.jsonl")) {
+            ++log_.files->other;
+            add(ProblemId::store_own_report, rel, "file");
+            return;
+        }
         std::unique_ptr<Source> src;
         try {
             src = Source::open(under(root_, rel), Links::refuse);
@@ -109,10 +115,22 @@ private:
         check_message_file(f, ++log_.messages.found, log_, sink_, hooks_);
     }
 
+    // A repair's output directory holds its report beside the messages/
+    // tree: `verify OUT` must not call the report a damaged message.
+    static bool is_own_report(const std::string& path) {
+        try {
+            const std::unique_ptr<Source> src = Source::open(path, Links::refuse);
+            return src->bytes().sub(0, 4096).text().find("\"mailfsck-report/") != std::string_view::npos;
+        } catch (const SourceError&) {
+            return false;
+        }
+    }
+
     const std::string& root_;
     StoreLog& log_;
     MessageSink* sink_;
     const CheckHooks& hooks_;
+    bool own_report_ = false;
 };
 
 bool message_file_within(const std::string& dir, int levels, int& budget) {

@@ -164,6 +164,9 @@ TEST_CASE("the output index names where each message went and where it came from
             if (std::string(format) == "mbox") CHECK(written.find(subject, at) < written.find("\nFrom ", at + 1));
         }
     }
+    // The report and the index beside the messages are not taken for
+    // damaged messages when the output directory itself is verified.
+    CHECK(status_of(tool + " verify " + q(t.path() / "eml")) == 0);
 }
 
 TEST_CASE("damage is found (exit 4), repaired (exit 4 when bytes were lost), and the output rescans clean") {
