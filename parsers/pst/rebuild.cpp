@@ -55,8 +55,6 @@ std::string folded(std::string s) {
     return s;
 }
 
-// The unreferenced roots: subnode trees, and data trees and lone data
-// blocks (heaps); a block below an unreferenced root is part of it.
 // A block no surviving node reaches, or fewer of them than its reference
 // count says.
 bool underreferenced(const BbtEntry& b, const std::function<unsigned(std::uint64_t)>& references) {
@@ -64,6 +62,8 @@ bool underreferenced(const BbtEntry& b, const std::function<unsigned(std::uint64
     return n == 0 || n < b.cref;
 }
 
+// The underreferenced roots: subnode trees, and data trees and lone data
+// blocks (heaps); a block below such a root is part of it.
 void unreferenced_roots(const Messaging& m, const std::vector<BbtEntry>& blocks,
                         const std::function<unsigned(std::uint64_t)>& references, std::vector<BbtEntry>& heaps,
                         std::vector<Tree>& trees) {

@@ -872,8 +872,8 @@ private:
 
     // Folders that list or count more messages than were found of them,
     // once orphans (which may be the messages their rows lost) are placed.
-    // Messages found by their heaps alone have no folder: they may be some
-    // of those the folders miss, so they are taken off the count of lost.
+    // The messages found by their heaps alone and put in Lost and Found may
+    // be some of those, so they are taken off the count of lost.
     void missing_messages(std::uint64_t found_by_heap) {
         std::uint64_t missing = 0;
         for (const auto& [folder, t] : tallies_) {
