@@ -27,12 +27,20 @@ dict_for() {
   esac
 }
 
+# The PST layer targets' seeds are cut from the shared corpus's PSTs at run
+# time (fuzz/layer_seeds.py), never committed.
+if [ -d "$shared" ]; then
+  find "$shared/../pst" -type f \( -name '*.pst' -o -name '*.ost' \) -size -4M -print0 \
+    | xargs -0 python3 fuzz/layer_seeds.py build-fuzz/seeds >/dev/null
+fi
+
 status=0
 for bin in build-fuzz/fuzz/fuzz_*; do
   target=$(basename "$bin")
   if [ ${#only[@]} -gt 0 ] && [[ ! " ${only[*]} " == *" $target "* ]]; then continue; fi
   mkdir -p "build-fuzz/corpus/$target" "corpus/fuzz-seeds/$target"
   seeds=("corpus/fuzz-seeds/$target" corpus/regressions)
+  [ -d "build-fuzz/seeds/$target" ] && seeds+=("build-fuzz/seeds/$target")
   if [ -d "$shared" ]; then
     case $target in
       # rjohnsondev_java-libpst: contacts, appointments, a distribution list.

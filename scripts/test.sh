@@ -26,3 +26,6 @@ run_suite build-test -DCMAKE_BUILD_TYPE=RelWithDebInfo
 echo "== ASan+UBSan build =="
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DMAILFSCK_SANITIZE=ON
+
+echo "== fuzzing gate (libFuzzer, ASan+UBSan, fixed runs from a fixed seed) =="
+bash fuzz/ci.sh

@@ -1,6 +1,7 @@
 #include "ltp.h"
 
 #include <algorithm>
+#include <unordered_set>
 
 namespace mailfsck::pst {
 namespace {
@@ -10,8 +11,16 @@ constexpr std::uint8_t tc_type = 0x7C;
 // Real BTHs have at most a few index levels; a deeper one is damage.
 constexpr std::uint8_t max_bth_levels = 8;
 
+// `seen`: the HIDs of record blocks read so far. An index naming one twice
+// (or its own block) would multiply the records level by level, so a
+// second naming is a defect and is not followed: the records then number
+// at most the heap's bytes over a record's size.
 void collect(const Heap& heap, Hid hid, std::uint8_t level, const Bth& shape, std::vector<BthRecord>& out,
-             std::vector<std::string>& defects) {
+             std::vector<std::string>& defects, std::unordered_set<std::uint32_t>& seen) {
+    if (!seen.insert(hid.value).second) {
+        defects.push_back("BTH index names HID " + std::to_string(hid.value) + " twice");
+        return;
+    }
     const std::optional<ByteView> records = heap.get(hid);
     if (!records) {
         defects.push_back("BTH records at HID " + std::to_string(hid.value) + " missing");
@@ -23,7 +32,7 @@ void collect(const Heap& heap, Hid hid, std::uint8_t level, const Bth& shape, st
         const ByteView key = records->sub(at, shape.key_size);
         if (level > 0) {
             collect(heap, Hid{Cursor(*records, at + shape.key_size).u32le()}, static_cast<std::uint8_t>(level - 1), shape,
-                    out, defects);
+                    out, defects, seen);
             continue;
         }
         out.push_back({key, records->sub(at + shape.key_size, shape.data_size)});
@@ -107,7 +116,8 @@ Bth read_bth(const Heap& heap, Hid header) {
     if (!b.defects.empty()) return b;
     b.valid = true;
     if (root.value == 0) return b;  // an empty BTH
-    collect(heap, root, levels, b, b.records, b.defects);
+    std::unordered_set<std::uint32_t> seen;
+    collect(heap, root, levels, b, b.records, b.defects, seen);
     for (std::size_t i = 1; i < b.records.size(); ++i)
         if (key_value(b.records[i - 1].key) >= key_value(b.records[i].key)) {
             b.defects.push_back("BTH keys not ascending");

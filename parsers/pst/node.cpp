@@ -104,24 +104,41 @@ std::vector<std::uint64_t> NodeReader::data_blocks(std::uint64_t bid, std::vecto
     std::vector<std::uint64_t> out;
     const std::optional<InternalBlock> top = internal(bid, issues);
     if (!top) return out;
+    const auto at = [&](std::uint64_t b) {
+        const std::optional<BbtEntry> e = index_->block(b);
+        return e ? e->ib : 0;
+    };
     if (top->btype != 1) {
-        issues.push_back({ReadFault::bad_tree, bid, 0});
+        issues.push_back({ReadFault::bad_tree, bid, at(bid)});
         return out;
     }
+    // A tree naming one block twice is damage, and followed naively it
+    // would let a small file claim gigabytes of data: each block is taken
+    // once, so a node's data never exceeds the file's own blocks.
+    std::unordered_set<std::uint64_t> seen;
+    bool repeated = false;
+    const auto take = [&](std::uint64_t b) {
+        if (seen.insert(bid_key(b)).second) return true;
+        repeated = true;
+        return false;
+    };
     for (const InternalBlock::Entry& child : top->entries) {
         if (top->level == 1) {
-            out.push_back(child.bid);
+            if (take(child.bid)) out.push_back(child.bid);
             continue;
         }
         // An XXBLOCK: each child is an XBLOCK of data blocks.
+        if (!take(child.bid)) continue;
         const std::optional<InternalBlock> x = internal(child.bid, issues);
         if (!x) continue;
         if (x->btype != 1 || x->level != 1) {
-            issues.push_back({ReadFault::bad_tree, child.bid, 0});
+            issues.push_back({ReadFault::bad_tree, child.bid, at(child.bid)});
             continue;
         }
-        for (const InternalBlock::Entry& leaf : x->entries) out.push_back(leaf.bid);
+        for (const InternalBlock::Entry& leaf : x->entries)
+            if (take(leaf.bid)) out.push_back(leaf.bid);
     }
+    if (repeated) issues.push_back({ReadFault::bad_tree, bid, at(bid)});
     return out;
 }
 

@@ -605,6 +605,39 @@ TEST_CASE("messaging-layer damage (a heap, a table row, counts, flags, UTF-16) i
         const auto r = run("grep -rl 'Xelcome to Microsoft Outlook 2000!' '" + (t.path() / "out" / "messages").string() + "'");
         CHECK(r.out.find(".eml") != std::string::npos);
     }
+    SECTION("a data tree naming one block again and again: each block is read once, the message partial") {
+        LtpEdit e(*file);
+        // A message with a value in a subnode whose data is an XBLOCK
+        // ([MS-PST] 2.2.2.8.3.2.1: btype 1, cLevel 1, cEnt, lcbTotal, then
+        // 8-byte block ids): all its children are made the first one.
+        std::uint32_t victim = 0;
+        std::uint64_t xblock = 0;
+        const std::string bytes = read_file(*file);
+        for (const std::uint32_t m : e.messages_in(deleted_items))
+            for (const auto& [sub, bid] : e.subnode_data(m)) {
+                if ((bid & 2) == 0) continue;
+                const auto [ib, cb] = e.block(bid);
+                if (bytes[ib] == 1 && bytes[ib + 1] == 1 && cb >= 24) {
+                    victim = m;
+                    xblock = bid;
+                }
+            }
+        REQUIRE(xblock != 0);
+        const auto [ib, cb] = e.block(xblock);
+        const std::string first = bytes.substr(ib + 8, 8);
+        for (std::uint64_t at = 16; at + 8 <= cb; at += 8)
+            for (std::uint64_t i = 0; i < 8; ++i) e.set(xblock, at + i, static_cast<unsigned char>(first[i]));
+        const json st = e.repair(t.path());
+        CHECK(st["messages"]["partial"] == 1);
+        CHECK(st["messages"]["lost"] == 0);
+        const auto found = with_code(st, "PST-0503");
+        REQUIRE(found.size() == 1);
+        CHECK(found[0]["offset"] == e.nbt_entry(victim));
+        bool listed = false;
+        for (const auto& l : st["lost"])
+            listed = listed || (l["offset"] == ib && l["reason"].get<std::string>().find("bad_tree") != std::string::npos);
+        CHECK(listed);
+    }
     SECTION("a message's heap signature (bSig, byte 2 of HNHDR) destroyed") {
         LtpEdit e(*file);
         const std::uint32_t victim = e.messages_in(deleted_items).back();

@@ -6,6 +6,8 @@
 
 #include "parsers/pst/format.h"
 #include "parsers/pst/header.h"
+#include "parsers/pst/heap.h"
+#include "parsers/pst/ltp.h"
 #include "parsers/pst/message.h"
 #include "parsers/pst/named.h"
 #include "repair/pst/pst_compose.h"
@@ -168,4 +170,46 @@ TEST_CASE("base64 gives RFC 4648's test vectors and RFC 2045's line length") {
         CHECK(longest <= 76);
         CHECK(wrapped.size() - lines == (n + 2) / 3 * 4);
     }
+}
+
+// A BTH whose index names its own record block ([MS-PST] 2.3.2: each index
+// record is a key and the HID of the level below). Read naively, 20
+// records over 8 levels make 20^8 leaves from a 150-byte heap; each record
+// block is followed once, so the read ends at once with a defect.
+TEST_CASE("a BTH index naming its own block is read once, with a defect, not 20^8 times") {
+    using namespace mailfsck::pst;
+    const auto le16 = [](std::vector<unsigned char>& v, unsigned x) {
+        v.push_back(static_cast<unsigned char>(x & 0xFF));
+        v.push_back(static_cast<unsigned char>(x >> 8));
+    };
+    const auto le32 = [&](std::vector<unsigned char>& v, std::uint32_t x) {
+        le16(v, x & 0xFFFF);
+        le16(v, x >> 16);
+    };
+    std::vector<unsigned char> bth{0xB5, 2, 6, 8};  // bType, cbKey, cbEnt, bIdxLevels 8
+    le32(bth, 0x40);                                 // hidRoot: allocation 2
+    std::vector<unsigned char> index;
+    for (unsigned k = 0; k < 20; ++k) {
+        le16(index, k);
+        le32(index, 0x40);  // every record names allocation 2 itself
+    }
+    const unsigned map_at = 12 + static_cast<unsigned>(bth.size() + index.size());
+    std::vector<unsigned char> heap;
+    le16(heap, map_at);
+    heap.push_back(0xEC);  // bSig
+    heap.push_back(0xB5);  // bClientSig
+    le32(heap, 0x20);      // hidUserRoot: allocation 1
+    le32(heap, 0);         // rgbFillLevel
+    heap.insert(heap.end(), bth.begin(), bth.end());
+    heap.insert(heap.end(), index.begin(), index.end());
+    le16(heap, 2);  // cAlloc
+    le16(heap, 0);  // cFree
+    for (const unsigned at : {12U, 12U + static_cast<unsigned>(bth.size()), map_at}) le16(heap, at);
+    const Heap h({heap});
+    REQUIRE(h.valid());
+    const Bth b = read_bth(h, h.user_root());
+    CHECK(b.records.empty());
+    bool named_twice = false;
+    for (const std::string& d : b.defects) named_twice = named_twice || d.find("twice") != std::string::npos;
+    CHECK(named_twice);
 }
