@@ -9,16 +9,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scale=${1:-1}
-shared=../shared/corpus/mail
-
-CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DMAILFSCK_FUZZ=ON -DMAILFSCK_SANITIZE=ON -DMAILFSCK_TESTS=OFF >/dev/null
-cmake --build build-fuzz -j "$(nproc)" >/dev/null
-
-if [ -d "$shared" ]; then
-  find "$shared/../pst" -type f \( -name '*.pst' -o -name '*.ost' \) -size -4M -print0 \
-    | xargs -0 python3 fuzz/layer_seeds.py build-fuzz/seeds >/dev/null
-fi
+# shellcheck source=fuzz/common.sh
+. fuzz/common.sh
+build_fuzz
 
 # Executions per target, for about half a minute each here: whole-store
 # targets read inputs of up to 300 KB through every layer and run a few
@@ -32,14 +25,6 @@ runs_for() {
     fuzz_mbox_scan|fuzz_message_file) echo $((60000 * scale)) ;;
     fuzz_pst_header|fuzz_pst_btree|fuzz_pst_block|fuzz_pst_ltp|fuzz_pst_rtf) echo $((1000000 * scale)) ;;
     *) echo $((150000 * scale)) ;;
-  esac
-}
-dict_for() {
-  case $1 in
-    fuzz_mime_walker|fuzz_header_block) echo fuzz/dict/mime.dict ;;
-    fuzz_maildir_*) echo fuzz/dict/maildir.dict ;;
-    fuzz_pst_*) echo fuzz/dict/pst.dict ;;
-    *) echo fuzz/dict/mbox.dict ;;
   esac
 }
 
@@ -58,7 +43,7 @@ for bin in build-fuzz/fuzz/fuzz_*; do
   fi
   existing=()
   for s in "${seeds[@]}"; do [ -d "$s" ] && existing+=("$(realpath "$s")"); done
-  case $target in fuzz_pst_scan|fuzz_pst_repair) max_len=300000 ;; *) max_len=65536 ;; esac
+  max_len=$(max_len_for "$target")
   start=$(date +%s)
   if (cd "$work" && "../../fuzz/$target" -runs="$(runs_for "$target")" -seed=1 -max_len="$max_len" -timeout=20 \
         -rss_limit_mb=2048 -dict="$(realpath "../../../$(dict_for "$target")")" -print_final_stats=1 \

@@ -12,27 +12,9 @@ cd "$(dirname "$0")/.."
 secs=${1:-60}
 shift || true
 only=("$@")
-shared=../shared/corpus/mail
-
-CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DMAILFSCK_FUZZ=ON -DMAILFSCK_SANITIZE=ON -DMAILFSCK_TESTS=OFF >/dev/null
-cmake --build build-fuzz -j "$(nproc)" >/dev/null
-
-dict_for() {
-  case $1 in
-    fuzz_mime_walker|fuzz_header_block) echo fuzz/dict/mime.dict ;;
-    fuzz_maildir_*) echo fuzz/dict/maildir.dict ;;
-    fuzz_pst_*) echo fuzz/dict/pst.dict ;;
-    *) echo fuzz/dict/mbox.dict ;;
-  esac
-}
-
-# The PST layer targets' seeds are cut from the shared corpus's PSTs at run
-# time (fuzz/layer_seeds.py), never committed.
-if [ -d "$shared" ]; then
-  find "$shared/../pst" -type f \( -name '*.pst' -o -name '*.ost' \) -size -4M -print0 \
-    | xargs -0 python3 fuzz/layer_seeds.py build-fuzz/seeds >/dev/null
-fi
+# shellcheck source=fuzz/common.sh
+. fuzz/common.sh
+build_fuzz
 
 status=0
 for bin in build-fuzz/fuzz/fuzz_*; do
@@ -49,8 +31,7 @@ for bin in build-fuzz/fuzz/fuzz_*; do
       *) seeds+=("$shared/mozilla_releases-comm-central/mailnews/test/data" "$shared/stalwartlabs_mail-parser/resources/eml") ;;
     esac
   fi
-  # Whole PSTs of the corpus are a few hundred KB: mutate them whole.
-  case $target in fuzz_pst_*) max_len=300000 ;; *) max_len=65536 ;; esac
+  max_len=$(max_len_for "$target")
   echo "== $target (${secs}s)"
   if ! (cd build-fuzz && "../$bin" -max_total_time="$secs" -max_len="$max_len" -timeout=10 -rss_limit_mb=2048 \
         -dict="../$(dict_for "$target")" -print_final_stats=1 "corpus/$target" "${seeds[@]/#/../}" 2>&1 \

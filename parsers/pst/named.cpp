@@ -7,7 +7,9 @@ namespace mailfsck::pst {
 
 namespace {
 
-// PidTagNameidStreamGuid, -Entry, -String ([MS-PST] 2.4.7.1).
+// PidTagNameidBucketCount, PidTagNameidStreamGuid, -Entry, -String
+// ([MS-PST] 2.4.7.1).
+constexpr std::uint16_t bucket_count = 0x0001;
 constexpr std::uint16_t stream_guid = 0x0002;
 constexpr std::uint16_t stream_entry = 0x0003;
 constexpr std::uint16_t stream_string = 0x0004;
@@ -79,6 +81,10 @@ NameMap NameMap::from_streams(const std::vector<unsigned char>& guids, const std
         map.by_id_.emplace(id, std::move(entry));
     }
     return map;
+}
+
+bool is_name_map(const PropertyContext& pc) {
+    return pc.valid && pc.find(bucket_count) && pc.find(stream_guid) && pc.find(stream_entry) && pc.find(stream_string);
 }
 
 NameMap read_name_map(const Messaging& messaging, std::vector<ReadIssue>& issues) {

@@ -75,6 +75,10 @@ private:
     std::map<std::uint16_t, PropertyName> by_id_;
 };
 
+// Whether a property context is a name-to-id map's: it has the bucket
+// count and the GUID, entry and string streams ([MS-PST] 2.4.7.1).
+[[nodiscard]] bool is_name_map(const PropertyContext& pc);
+
 // Reads the store's map (node 0x61); an unreadable map is empty and not valid.
 [[nodiscard]] NameMap read_name_map(const Messaging& messaging, std::vector<ReadIssue>& issues);
 // The same from the map's blocks, when its node entry is lost (rebuild.h).

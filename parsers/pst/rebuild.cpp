@@ -98,9 +98,8 @@ void unreferenced_roots(const Messaging& m, const std::vector<BbtEntry>& blocks,
         if (!is_below(b.bid)) heaps.push_back(b);
 }
 
-std::optional<Candidate> as_message(const Messaging& m, std::uint64_t bid) {
+std::optional<Candidate> as_message(const Messaging& m, std::uint64_t bid, const PropertyContext& pc) {
     std::vector<ReadIssue> issues;
-    const PropertyContext pc = m.properties(NodeRef{0, bid, 0}, issues, false);
     if (!pc.valid) return std::nullopt;
     const Property* cls = pc.find(tag::message_class);
     if (!cls || utf8(*cls).value_or("").empty()) return std::nullopt;
@@ -187,61 +186,57 @@ std::string version_key(const PropertyContext& pc) {
     return out;
 }
 
-std::optional<NodeRef> find_lost_name_map(const Messaging& m, const std::vector<BbtEntry>& blocks,
-                                          const std::function<unsigned(std::uint64_t)>& references) {
-    std::vector<BbtEntry> heaps;
-    std::vector<Tree> trees;
-    unreferenced_roots(m, blocks, references, heaps, trees);
-    std::sort(heaps.begin(), heaps.end(), [](const BbtEntry& a, const BbtEntry& b) { return a.bid > b.bid; });
-    std::sort(trees.begin(), trees.end(), [](const Tree& a, const Tree& b) { return a.bid < b.bid; });
-    // PidTagNameidBucketCount and the three streams ([MS-PST] 2.4.7).
-    constexpr std::uint16_t map_properties[] = {0x0001, 0x0002, 0x0003, 0x0004};
-    for (const BbtEntry& heap : heaps) {
-        if (references(heap.bid) != 0) continue;
-        std::vector<ReadIssue> issues;
-        const PropertyContext pc = m.properties(NodeRef{0, heap.bid, 0}, issues, false);
-        if (!pc.valid || !std::all_of(std::begin(map_properties), std::end(map_properties),
-                                      [&](std::uint16_t id) { return pc.find(id) != nullptr; }))
-            continue;
-        const std::vector<std::uint32_t> named = m.subnodes_named(heap.bid, issues);
-        if (named.empty()) return NodeRef{nid_name_to_id_map, heap.bid, 0};
-        const Tree* best = nullptr;
-        for (const Tree& t : trees) {
-            if (!std::all_of(named.begin(), named.end(), [&](std::uint32_t nid) { return holds(t, nid); })) continue;
-            const auto distance = [&](const Tree& x) { return x.bid > heap.bid ? x.bid - heap.bid : heap.bid - x.bid; };
-            if (!best || distance(t) < distance(*best)) best = &t;
-        }
-        if (best) return NodeRef{nid_name_to_id_map, heap.bid, best->bid};
+// The nearest tree, by block id, that holds every subnode in `named`.
+const Tree* nearest_holding(const std::vector<Tree>& trees, std::uint64_t bid, const std::vector<std::uint32_t>& named) {
+    const Tree* best = nullptr;
+    const auto distance = [&](const Tree& x) { return x.bid > bid ? x.bid - bid : bid - x.bid; };
+    for (const Tree& t : trees) {
+        if (!std::all_of(named.begin(), named.end(), [&](std::uint32_t nid) { return holds(t, nid); })) continue;
+        if (!best || distance(t) < distance(*best)) best = &t;
     }
-    return std::nullopt;
+    return best;
 }
 
-std::vector<LostMessage> find_lost_messages(const Messaging& m, const std::vector<BbtEntry>& blocks,
-                                            const std::function<unsigned(std::uint64_t)>& references) {
+LostNodes find_lost_nodes(const Messaging& m, const std::vector<BbtEntry>& blocks,
+                          const std::function<unsigned(std::uint64_t)>& references) {
     std::vector<BbtEntry> heaps;
     std::vector<Tree> trees;
     unreferenced_roots(m, blocks, references, heaps, trees);
     std::sort(heaps.begin(), heaps.end(), [](const BbtEntry& a, const BbtEntry& b) { return a.bid < b.bid; });
     std::sort(trees.begin(), trees.end(), [](const Tree& a, const Tree& b) { return a.bid < b.bid; });
 
+    LostNodes out;
+    std::optional<std::uint64_t> name_map;  // the newest map heap: heaps come in ascending id
     std::vector<Candidate> candidates;
     std::map<std::string, std::uint64_t> latest;  // version key -> last modified
     for (const BbtEntry& heap : heaps) {
-        std::optional<Candidate> c = as_message(m, heap.bid);
+        std::vector<ReadIssue> issues;
+        const PropertyContext pc = m.properties(NodeRef{0, heap.bid, 0}, issues, false);
+        const bool shared = references(heap.bid) > 0;
+        if (!shared && is_name_map(pc)) name_map = heap.bid;
+        std::optional<Candidate> c = as_message(m, heap.bid, pc);
         if (!c) continue;
-        c->shared = references(heap.bid) > 0;
+        c->shared = shared;
         if (!c->key.empty() && !c->shared) {
             std::uint64_t& l = latest[c->key];
             l = std::max(l, c->modified);
         }
         candidates.push_back(std::move(*c));
     }
+    if (name_map) {
+        std::vector<ReadIssue> issues;
+        const std::vector<std::uint32_t> named = m.subnodes_named(*name_map, issues);
+        if (named.empty()) {
+            out.name_map = NodeRef{nid_name_to_id_map, *name_map, 0};
+        } else if (const Tree* t = nearest_holding(trees, *name_map, named)) {
+            out.name_map = NodeRef{nid_name_to_id_map, *name_map, t->bid};
+        }
+    }
     std::erase_if(candidates, [&](const Candidate& c) {
         const auto l = latest.find(c.key);
         return !c.key.empty() && l != latest.end() && c.modified < l->second;
     });
 
-    std::vector<LostMessage> out;
     for (const Candidate& c : candidates) {
         LostMessage lost;
         lost.bid_data = c.bid;
@@ -257,7 +252,7 @@ std::vector<LostMessage> find_lost_messages(const Messaging& m, const std::vecto
                 lost.tree_unmatched = true;
             }
         }
-        out.push_back(std::move(lost));
+        out.messages.push_back(std::move(lost));
     }
     return out;
 }

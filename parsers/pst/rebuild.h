@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,13 +37,6 @@ struct LostMessage {
     std::vector<Property> row_values;
 };
 
-// The name-to-id map's node ([MS-PST] 2.4.7) when its entry is lost: the
-// newest heap no node reaches whose property context has the map's bucket
-// count and its GUID, entry and string streams, with the nearest subnode
-// tree that holds the subnodes it names (its streams, once large).
-[[nodiscard]] std::optional<NodeRef> find_lost_name_map(const Messaging& m, const std::vector<BbtEntry>& blocks,
-                                                        const std::function<unsigned(std::uint64_t)>& references);
-
 // Whether a contents-table row describes `lost`: at least two of the
 // values both have are compared, and all of those are equal.
 [[nodiscard]] bool row_matches(const LostMessage& lost, const TableRow& row);
@@ -54,8 +48,14 @@ struct LostMessage {
 [[nodiscard]] std::string version_key(const PropertyContext& pc);
 [[nodiscard]] std::uint64_t modified(const PropertyContext& pc);
 
-// `blocks`: every block the index holds; `references(bid)`: how many nodes
-// that have entries reach the block.
+struct LostNodes {
+    std::vector<LostMessage> messages;
+    std::optional<NodeRef> name_map;
+};
+
+// Messages and the name-to-id map whose node entries are lost, in one pass
+// over the heaps no node reaches. `blocks`: every block the index holds;
+// `references(bid)`: how many nodes that have entries reach the block.
 //
 // A heap is taken as a message when its property context has a message
 // class and it is not a folder-associated item. Of several heaps with the
@@ -69,7 +69,11 @@ struct LostMessage {
 // attachments exactly when the heap says so. Among the trees that pass,
 // the one nearest by block id is taken (a message's blocks are written
 // together). Each tree serves at most one message.
-[[nodiscard]] std::vector<LostMessage> find_lost_messages(const Messaging& m, const std::vector<BbtEntry>& blocks,
-                                                          const std::function<unsigned(std::uint64_t)>& references);
+//
+// The name-to-id map ([MS-PST] 2.4.7) is the newest unreferenced heap that
+// is_name_map() accepts, with the nearest subnode tree holding the
+// subnodes it names (its streams, once large).
+[[nodiscard]] LostNodes find_lost_nodes(const Messaging& m, const std::vector<BbtEntry>& blocks,
+                                        const std::function<unsigned(std::uint64_t)>& references);
 
 }  // namespace mailfsck::pst

@@ -1164,17 +1164,14 @@ private:
         all_nodes_([&](const NbtEntry& n) {
             reader_.visit_blocks(n.bid_data, n.bid_sub, [&](std::uint64_t bid, std::uint32_t) { ++references[bid_key(bid)]; });
         });
-        lost_ = find_lost_messages(m_, *heap_blocks_, [&](std::uint64_t bid) {
+        LostNodes found = pst::find_lost_nodes(m_, *heap_blocks_, [&](std::uint64_t bid) {
             const auto r = references.find(bid_key(bid));
             return r == references.end() ? 0U : r->second;
         });
+        lost_ = std::move(found.messages);
         lost_used_.assign(lost_.size(), false);
         if (!carved_nodes_) return;  // an intact node table's entries are never stale
-        const auto count = [&](std::uint64_t bid) {
-            const auto r = references.find(bid_key(bid));
-            return r == references.end() ? 0U : r->second;
-        };
-        if (!m_.node(nid_name_to_id_map)) lost_name_map_ = find_lost_name_map(m_, *heap_blocks_, count);
+        if (!m_.node(nid_name_to_id_map)) lost_name_map_ = found.name_map;
         for (const LostMessage& l : lost_) {
             if (l.version_key.empty() || l.shared) continue;
             std::uint64_t& latest = lost_versions_[l.version_key];
@@ -1190,18 +1187,19 @@ private:
             if (lost_used_[i] || !row_matches(lost_[i], row)) continue;
             lost_used_[i] = true;
             listed_.insert(row.id);
-            export_lost(lost_[i], row.id, folder, path, "placed in folder " + std::to_string(folder) + " by its row, node " +
+            export_lost(lost_[i], ProblemId::pst_message_from_heap, row.id, folder, path, "placed in folder " + std::to_string(folder) + " by its row, node " +
                                                              std::to_string(row.id));
             return true;
         }
         return false;
     }
 
-    void export_lost(const LostMessage& l, std::uint32_t nid, std::uint32_t folder, const std::string& path,
+    // `id`: the finding, PST-0517 for a lost node, PST-0519 for a deleted one.
+    void export_lost(const LostMessage& l, ProblemId id, std::uint32_t nid, std::uint32_t folder, const std::string& path,
                      const std::string& where) {
         const std::optional<BbtEntry> b = blocks_.block(l.bid_data);
         const std::uint64_t offset = b ? b->ib : 0;
-        c_.add(ProblemId::pst_message_from_heap, offset, b ? c_.layout_->align_block(b->cb) : 0, "block",
+        c_.add(id, offset, b ? c_.layout_->align_block(b->cb) : 0, "block",
                "block " + std::to_string(l.bid_data) +
                    (l.bid_sub ? ", subnode tree " + std::to_string(l.bid_sub)
                               : l.tree_unmatched ? ", its subnode tree not found" : std::string()) +
@@ -1226,7 +1224,7 @@ private:
             if (const auto v = exported_versions_.find(l.version_key); v != exported_versions_.end() && l.modified < v->second)
                 continue;
             if (exported == 0 && c_.sink_) c_.sink_->begin_folder(lost_and_found);
-            export_lost(l, 0, 0, lost_and_found, std::string("in ") + lost_and_found);
+            export_lost(l, ProblemId::pst_message_from_heap, 0, 0, lost_and_found, std::string("in ") + lost_and_found);
             ++exported;
         }
         return exported;
@@ -1239,18 +1237,18 @@ private:
         for (const LostMessage& l : lost_) {
             if (c_.stopped()) break;
             if (l.shared || exported_versions_.count(l.version_key)) continue;
-            const std::optional<BbtEntry> b = blocks_.block(l.bid_data);
-            const std::uint64_t offset = b ? b->ib : 0;
-            recovered(offset, b ? c_.layout_->align_block(b->cb) : 0, "block",
-                      "block " + std::to_string(l.bid_data) + (l.bid_sub ? ", subnode tree " + std::to_string(l.bid_sub) : ""));
-            message(NbtEntry{0, l.bid_data, l.bid_sub, 0, offset}, recovered_deleted,
-                    l.tree_unmatched ? "recipients, attachments and large values (its subnode tree was not found)" : "");
+            announce_deleted();
+            export_lost(l, ProblemId::pst_deleted_recovered, 0, 0, recovered_deleted, std::string("in ") + recovered_deleted);
         }
     }
 
-    void recovered(std::uint64_t offset, std::uint64_t length, const char* structure, const std::string& what) {
+    void announce_deleted() {
         if (!deleted_announced_ && c_.sink_) c_.sink_->begin_folder(recovered_deleted);
         deleted_announced_ = true;
+    }
+
+    void recovered(std::uint64_t offset, std::uint64_t length, const char* structure, const std::string& what) {
+        announce_deleted();
         c_.add(ProblemId::pst_deleted_recovered, offset, length, structure, what);
     }
 

@@ -428,6 +428,13 @@ std::string le32(std::uint32_t v) {
     return s;
 }
 
+// The .eml files directly in one folder of an export.
+std::size_t emls_in(const fs::path& folder) {
+    std::size_t n = 0;
+    for (const auto& f : fs::directory_iterator(folder)) n += f.path().extension() == ".eml" ? 1 : 0;
+    return n;
+}
+
 std::vector<json> serious(const json& store) {
     std::vector<json> out;
     for (const auto& p : store["problems"])
@@ -530,10 +537,7 @@ TEST_CASE("messaging-layer damage (a heap, a table row, counts, flags, UTF-16) i
         CHECK(unreachable[0]["action"] == "fixed");
         // Its own contents table still lists its 20 messages: none is an orphan.
         CHECK(with_code(st, "PST-0504").empty());
-        std::size_t in_folder = 0;
-        for (const auto& f : fs::directory_iterator(t.path() / "out" / "messages" / "Top of Personal Folders" / "Deleted Items"))
-            in_folder += f.path().extension() == ".eml" ? 1 : 0;
-        CHECK(in_folder == 20);
+        CHECK(emls_in(t.path() / "out" / "messages" / "Top of Personal Folders" / "Deleted Items") == 20);
         CHECK(st["messages"]["found"] == 20);
         CHECK(st["messages"]["lost"] == 0);
     }
@@ -547,10 +551,7 @@ TEST_CASE("messaging-layer damage (a heap, a table row, counts, flags, UTF-16) i
         CHECK(with_code(st, "PST-0515").size() == 20);
         CHECK(with_code(st, "PST-0504").empty());
         CHECK(with_code(st, "PST-0516").empty());
-        std::size_t in_folder = 0;
-        for (const auto& f : fs::directory_iterator(t.path() / "out" / "messages" / "Top of Personal Folders" / "Deleted Items"))
-            in_folder += f.path().extension() == ".eml" ? 1 : 0;
-        CHECK(in_folder == 20);
+        CHECK(emls_in(t.path() / "out" / "messages" / "Top of Personal Folders" / "Deleted Items") == 20);
         CHECK(st["messages"]["found"] == 20);
         CHECK(st["messages"]["lost"] == 0);
     }
