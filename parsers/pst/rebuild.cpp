@@ -47,6 +47,10 @@ struct Candidate {
 
 bool holds(const Tree& t, std::uint32_t nid) { return std::binary_search(t.nids.begin(), t.nids.end(), nid); }
 
+bool holds_all(const Tree& t, const std::vector<std::uint32_t>& nids) {
+    return std::all_of(nids.begin(), nids.end(), [&](std::uint32_t nid) { return holds(t, nid); });
+}
+
 // Outlook keeps a recipient's name in one case in the recipients table and
 // may keep it in another in PR_DISPLAY_TO (seen in enron.pst).
 std::string folded(std::string s) {
@@ -125,8 +129,7 @@ bool needs_tree(const Candidate& c) {
 
 // Read together, do the heap and the tree tell the same story?
 bool agrees(const Messaging& m, const Candidate& c, const Tree& t) {
-    for (const std::uint32_t nid : c.named)
-        if (!holds(t, nid)) return false;
+    if (!holds_all(t, c.named)) return false;
     const bool lists_recipients = c.names.find_first_not_of("; ") != std::string::npos;
     if (lists_recipients && !holds(t, nid_recipient_table)) return false;
     if (c.has_attachments && !holds(t, nid_attachment_table)) return false;
@@ -191,7 +194,7 @@ const Tree* nearest_holding(const std::vector<Tree>& trees, std::uint64_t bid, c
     const Tree* best = nullptr;
     const auto distance = [&](const Tree& x) { return x.bid > bid ? x.bid - bid : bid - x.bid; };
     for (const Tree& t : trees) {
-        if (!std::all_of(named.begin(), named.end(), [&](std::uint32_t nid) { return holds(t, nid); })) continue;
+        if (!holds_all(t, named)) continue;
         if (!best || distance(t) < distance(*best)) best = &t;
     }
     return best;
