@@ -581,6 +581,8 @@ void Framer::walk_body(Segment& m, bool after_blank, std::optional<std::uint64_t
                                                       "header block with a dated envelope or trace fields"});
                 }
             } else if (destroyed_separator_at(line, prev_blank)) {
+                // Damage over a separator may have begun in this message.
+                m.ends_at_damage = damaged;
                 break;
             }
         } else if (first == 'F' && in_.starts_with("From ", p)) {

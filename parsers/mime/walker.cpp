@@ -372,7 +372,9 @@ private:
     }
 
     void end_of_input() {
-        summary_.open_at_end = !frames_.empty();
+        // A multipart none of whose delimiters appeared shows no part begun,
+        // so nothing that a cut could have ended: a sender's defect alone.
+        summary_.open_at_end = std::any_of(frames_.begin(), frames_.end(), [](const Frame& f) { return f.opened; });
         std::transform(frames_.rbegin(), frames_.rend(), std::back_inserter(summary_.open_boundaries),
                        [](const Frame& f) { return std::string(boundary_of(f)); });
         abandon_frames(0, v_.size());

@@ -42,8 +42,8 @@ struct Limits {
 struct Summary {
     std::uint32_t parts = 0;      // entities seen, the message itself included
     std::uint32_t max_depth = 0;  // deepest nesting reached
-    // A multipart was still open when the input ended: the typical mark of a
-    // message cut short.
+    // A multipart whose parts had begun was still open when the input ended:
+    // the typical mark of a message cut short.
     bool open_at_end = false;
     // Boundaries of the multiparts still open at the end, innermost first:
     // what a repair appends to close a truncated message.

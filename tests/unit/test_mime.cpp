@@ -166,8 +166,17 @@ TEST_CASE("a multipart body without any delimiter reports boundary_never_opened"
         CHECK(d.length == m.size());
         CHECK(s.defects.size() == 1);
         CHECK(s.parts == 1);
-        // It was never closed either: the input may have been cut in the preamble.
+        // No part had begun, so nothing shows a cut: a repaired store that
+        // ends with this message, as its sender wrote it, must read clean.
+        CHECK_FALSE(s.open_at_end);
+    }
+    SECTION("inside a multipart whose parts had begun, at the end of input") {
+        const std::string m =
+            "Content-Type: multipart/mixed; boundary=o\n\n--o\n"
+            "Content-Type: multipart/related; boundary=i\n\njust text\n";
+        const Summary s = walk_text(m, 0);
         CHECK(s.open_at_end);
+        CHECK(s.open_boundaries == std::vector<std::string>{"i", "o"});
     }
     SECTION("ended by the enclosing delimiter") {
         const std::string m =
