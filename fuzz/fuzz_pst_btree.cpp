@@ -2,11 +2,14 @@
 // the root of a BBT or an NBT; the walk must end, whatever the pages say
 // (pages that point to themselves or to each other included), give leaf
 // entries in strictly ascending key order, and place every entry in the
-// file. Lookups from the same root must end too.
+// file. Lookups from the same root must end too. Inputs whose first byte
+// has bit 0x40 set are read in the checksum mode (pst_checksums.h).
 #include <cstdint>
 #include <cstdlib>
 #include <optional>
+#include <vector>
 
+#include "fuzz/pst_checksums.h"
 #include "fuzz/pst_input.h"
 #include "parsers/pst/btree.h"
 
@@ -15,7 +18,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // Not a structured binding: clang 14 cannot capture one in a lambda.
     const mailfsck::fuzz::PstInput in = mailfsck::fuzz::pst_input(data, size);
     const Layout& layout = in.layout;
-    const mailfsck::ByteView file = in.rest;
+    std::vector<std::uint8_t> bytes(in.rest.data(), in.rest.data() + in.rest.size());
+    if (size > 0 && (data[0] & 0x40)) mailfsck::fuzz::seal_pages(bytes, layout);
+    const mailfsck::ByteView file(bytes.data(), bytes.size());
     const PageType type = size > 0 && (data[0] & 0x80) ? PageType::nbt : PageType::bbt;
     // The root's id is what its trailer says, so the walk gets past the
     // check that the id is the one its parent expects.

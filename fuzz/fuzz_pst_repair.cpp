@@ -1,11 +1,14 @@
 // PST salvage as a round trip: whatever repair exports from any bytes read
 // as a PST (every message composed by our own MIME code) is an mbox that a
 // second check finds clean (copies of one message aside), holding exactly
-// the messages written.
+// the messages written. Every other input is read in the checksum mode
+// (pst_checksums.h), independently of the choice to recover deleted ones.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "fuzz/memory_sink.h"
+#include "fuzz/pst_checksums.h"
 #include "repair/store/store.h"
 
 namespace {
@@ -16,6 +19,11 @@ using mailfsck::fuzz::fail_round_trip;
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    std::vector<std::uint8_t> sealed;
+    if ((size >> 1) % 2 == 1) {
+        sealed = mailfsck::fuzz::sealed_file(data, size);
+        data = sealed.data();
+    }
     MemorySink sink;
     mailfsck::OpenStore pst;
     pst.path = "fuzz.pst";

@@ -51,8 +51,6 @@ struct Layout {
 
 [[nodiscard]] const Layout& layout_for(Format f);
 
-// The PST CRC ([MS-PST] 5.3): CRC-32 with the reflected polynomial, initial
-// value 0 and no final xor.
 // The id and CRC that end every page and block trailer, in the order the
 // format keeps them: ANSI bid(4) then dwCRC, Unicode and 4K dwCRC then
 // bid(8) ([MS-PST] 2.2.2.7.1, 2.2.2.8.1).
@@ -72,6 +70,8 @@ struct TrailerTail {
     return t;
 }
 
+// The PST CRC ([MS-PST] 5.3): CRC-32 with the reflected polynomial, initial
+// value 0 and no final xor.
 [[nodiscard]] std::uint32_t crc32(const ByteView& bytes);
 
 // A block's or page's signature ([MS-PST] 5.5): the low 32 bits of

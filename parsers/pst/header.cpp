@@ -101,6 +101,18 @@ Header read_header(const ByteView& file) {
     return h;
 }
 
+void seal_header(std::span<std::uint8_t> file) {
+    if (file.size() < header_size) return;
+    const ByteView view(file.data(), file.size());
+    const std::optional<Format> format = format_for_version(Cursor(view, 10).u16le());
+    if (!format) return;
+    const auto put = [&](std::size_t at, std::uint32_t v) {
+        for (std::size_t i = 0; i < 4; ++i) file[at + i] = static_cast<std::uint8_t>(v >> (8 * i));
+    };
+    put(4, crc32(view.sub(crc_start, crc_partial_length)));
+    if (layout_for(*format).wide) put(crc_full_offset, crc32(view.sub(crc_start, crc_full_length)));
+}
+
 std::string_view defect_name(HeaderDefectKind k) {
     switch (k) {
         case HeaderDefectKind::bad_magic: return "bad_magic";

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -74,6 +75,13 @@ inline constexpr std::uint32_t header_magic = 0x4E444221;  // "!BDN" read little
 // Reads the header at the start of `file` (the whole file, so sizes can be
 // checked against it).
 [[nodiscard]] Header read_header(const ByteView& file);
+
+// Makes the header's CRCs (dwCRCPartial; dwCRCFull in the wide formats)
+// true to its bytes, for the format its wVer names; does nothing to a file
+// too short for a header or of no known version. For code that builds
+// files (the fuzz targets' checksum mode); nothing that reads a store
+// calls it.
+void seal_header(std::span<std::uint8_t> file);
 
 [[nodiscard]] std::string_view defect_name(HeaderDefectKind k);
 

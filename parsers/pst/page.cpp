@@ -23,6 +23,28 @@ PageTrailer read_page_trailer(const ByteView& page, const Layout& layout) {
     return t;
 }
 
+namespace {
+
+// Allocation-map pages carry no signature ([MS-PST] 2.2.2.7.1: wSig 0 for
+// AMap, PMap, FMap and FPMap); B-tree and DList pages do.
+bool is_signed(PageType t) { return t == PageType::bbt || t == PageType::nbt || t == PageType::dlist; }
+
+void put_le(std::span<std::uint8_t> bytes, std::size_t at, std::uint64_t v, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) bytes[at + i] = static_cast<std::uint8_t>(v >> (8 * i));
+}
+
+}  // namespace
+
+void seal_page(std::span<std::uint8_t> page, const Layout& layout, std::uint64_t ib) {
+    if (page.size() != layout.page_size) return;
+    const ByteView view(page.data(), page.size());
+    const PageTrailer t = read_page_trailer(view, layout);
+    const std::size_t at = layout.page_size - layout.page_trailer;
+    put_le(page, at + 2, is_signed(static_cast<PageType>(t.ptype)) ? signature(ib, t.bid) : 0, 2);
+    // The CRC follows wSig in the wide formats, the 4-byte id in ANSI.
+    put_le(page, at + (layout.wide ? 4 : 8), crc32(view.sub(0, at)), 4);
+}
+
 bool check_page_trailer(const ByteView& page, const Layout& layout, PageType expected,
                         std::optional<std::uint64_t> expected_bid, std::vector<PageDefect>& defects) {
     const std::size_t before = defects.size();
@@ -34,10 +56,7 @@ bool check_page_trailer(const ByteView& page, const Layout& layout, PageType exp
         defects.push_back({PageDefectKind::type_mismatch, trailer_at, 2,
                            "ptype " + std::to_string(t.ptype) + "/" + std::to_string(t.ptype_repeat) + ", expected " +
                                std::to_string(want)});
-    // Allocation-map pages carry no signature ([MS-PST] 2.2.2.7.1: wSig 0
-    // for AMap, PMap, FMap and FPMap); B-tree and DList pages do.
-    const bool signed_page = expected == PageType::bbt || expected == PageType::nbt || expected == PageType::dlist;
-    const std::uint16_t sig = signed_page ? signature(ib, t.bid) : 0;
+    const std::uint16_t sig = is_signed(expected) ? signature(ib, t.bid) : 0;
     if (t.signature != sig) defects.push_back({PageDefectKind::bad_signature, trailer_at + 2, 2, {}});
     const std::uint32_t crc = crc32(page.sub(0, layout.page_size - layout.page_trailer));
     if (crc != t.crc) defects.push_back({PageDefectKind::bad_crc, ib, layout.page_size, {}});

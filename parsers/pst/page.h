@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,13 @@ struct PageDefect {
 [[nodiscard]] std::optional<ByteView> page_at(const ByteView& file, std::uint64_t ib, const Layout& layout);
 
 [[nodiscard]] PageTrailer read_page_trailer(const ByteView& page, const Layout& layout);
+
+// Makes the trailer of a page (`layout.page_size` bytes, at file offset
+// `ib`) true to the page: wSig from the offset and the trailer's id (0 on
+// allocation-map pages), dwCRC over the page's data. For code that builds
+// pages (the fuzz targets' checksum mode); nothing that reads a store
+// calls it.
+void seal_page(std::span<std::uint8_t> page, const Layout& layout, std::uint64_t ib);
 
 // Checks a page's trailer: type, signature, CRC and (when given) the id its
 // referrer expects. Appends what is wrong to `defects`; true when nothing is.
