@@ -42,7 +42,7 @@ public:
 
 private:
     void defect(UidlistDefectKind kind, std::uint64_t pos, std::uint64_t length) {
-        out_.defects.push_back({kind, in_.base() + pos, length});
+        out_.defects.add({kind, in_.base() + pos, length});
     }
 
     [[nodiscard]] ByteView content(const Line& l) const { return in_.sub(l.begin, l.content_length()); }
@@ -200,11 +200,11 @@ void read_keyword_line(const ByteView& in, const Line& l, std::vector<bool>& tak
     const std::uint64_t name_begin = skip_spaces(line, index_end);
     const auto index = parse_u32(line.sub(0, index_end));
     if (!index || name_begin >= line.size()) {
-        out.defects.push_back({KeywordDefectKind::malformed_line, offset});
+        out.defects.add({KeywordDefectKind::malformed_line, offset});
     } else if (*index > highest_keyword_index) {
-        out.defects.push_back({KeywordDefectKind::index_out_of_range, offset});
+        out.defects.add({KeywordDefectKind::index_out_of_range, offset});
     } else if (taken[*index]) {
-        out.defects.push_back({KeywordDefectKind::duplicate_index, offset});
+        out.defects.add({KeywordDefectKind::duplicate_index, offset});
     } else {
         taken[*index] = true;
         out.keywords.push_back({*index, line.sub(name_begin).text(), offset});

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "parsers/bytes/bytes.h"
+#include "parsers/bytes/kept_defects.h"
 
 namespace mailfsck::maildir {
 
@@ -40,7 +41,7 @@ enum class UidlistDefectKind {
     // suggests an edited or mixed-up file. The checker weighs it.
     next_uid_not_above_highest,
     unterminated_last_line,  // the file ends inside a line: an append cut short
-    too_many_entries,        // UidlistLimits::max_entries reached; the rest is not read
+    too_many_entries,        // UidlistLimits::max_entries reached; the rest is not read (last: Uidlist::defects counts by kind)
 };
 
 struct UidlistDefect {
@@ -68,7 +69,8 @@ struct Uidlist {
     UidlistHeader header;
     std::vector<UidlistEntry> entries;  // in file order
     std::uint32_t highest_uid = 0;      // 0 when there are no entries
-    std::vector<UidlistDefect> defects;
+    KeptDefects<UidlistDefect, UidlistDefectKind, static_cast<std::size_t>(UidlistDefectKind::too_many_entries) + 1>
+        defects;
 };
 
 struct UidlistLimits {
@@ -84,7 +86,7 @@ struct UidlistLimits {
 enum class KeywordDefectKind {
     malformed_line,     // not "<index> <keyword>"
     index_out_of_range, // an index past 25: there is no flag letter for it
-    duplicate_index,    // one letter given two keywords
+    duplicate_index,    // one letter given two keywords (last: Keywords::defects counts by kind)
 };
 
 struct KeywordDefect {
@@ -101,7 +103,8 @@ struct Keyword {
 
 struct Keywords {
     std::vector<Keyword> keywords;  // valid lines only, in file order
-    std::vector<KeywordDefect> defects;
+    KeptDefects<KeywordDefect, KeywordDefectKind, static_cast<std::size_t>(KeywordDefectKind::duplicate_index) + 1>
+        defects;
 };
 
 [[nodiscard]] Keywords parse_keywords(const ByteView& in);

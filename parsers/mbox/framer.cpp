@@ -364,7 +364,7 @@ void Framer::produce_damaged_run() {
     }
     s.kind = only_nul ? SegmentKind::junk : SegmentKind::fragment;
     const LineDamage d = scan_line(begin).damage;
-    s.defects.push_back({d.longest_nul_run >= opt_.hole_min ? DefectKind::nul_hole : DefectKind::binary_garbage,
+    s.defects.add({d.longest_nul_run >= opt_.hole_min ? DefectKind::nul_hole : DefectKind::binary_garbage,
                          begin, end - begin, {}});
     pending_.push_back(std::move(s));
     pos_ = end;
@@ -387,7 +387,7 @@ void Framer::produce_fragment() {
     s.kind = SegmentKind::fragment;
     s.begin = begin;
     s.end = q;
-    s.defects.push_back({begin == 0 ? DefectKind::leading_garbage : DefectKind::fragment, begin, q - begin, {}});
+    s.defects.add({begin == 0 ? DefectKind::leading_garbage : DefectKind::fragment, begin, q - begin, {}});
     pending_.push_back(std::move(s));
     pos_ = q;
 }
@@ -424,7 +424,7 @@ std::optional<std::uint64_t> Framer::content_length_end(Segment& m, const mime::
     const auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
     if (ec != std::errc() || ptr != value.data() + value.size()) {
         m.content_length = ContentLength::invalid;
-        m.defects.push_back({DefectKind::content_length_invalid, f->begin, f->end - f->begin, value});
+        m.defects.add({DefectKind::content_length_invalid, f->begin, f->end - f->begin, value});
         return std::nullopt;
     }
     // Content-Length counts the body; the empty line that follows it
@@ -440,7 +440,7 @@ std::optional<std::uint64_t> Framer::content_length_end(Segment& m, const mime::
         if (accept_separator(body_end, false)) return body_end;
     }
     m.content_length = ContentLength::disagrees;
-    m.defects.push_back({DefectKind::content_length_mismatch, f->begin, f->end - f->begin,
+    m.defects.add({DefectKind::content_length_mismatch, f->begin, f->end - f->begin,
                          "Content-Length " + value + " does not end on a message boundary"});
     return std::nullopt;
 }
@@ -457,7 +457,7 @@ void Framer::frame_message(SeparatorKind kind, Span separator, std::uint64_t hea
         case SeparatorKind::from_loose: ++evidence_.separators_loose; break;
         case SeparatorKind::mmdf: ++evidence_.separators_mmdf; break;
         case SeparatorKind::lost:
-            m.defects.push_back({DefectKind::separator_destroyed, m.begin, header_begin - m.begin, {}});
+            m.defects.add({DefectKind::separator_destroyed, m.begin, header_begin - m.begin, {}});
             break;
         case SeparatorKind::none: break;
     }
@@ -480,7 +480,7 @@ void Framer::frame_message(SeparatorKind kind, Span separator, std::uint64_t hea
         const Line stray = line_at(in_, hb.end);
         if (!stray.terminated() || is_damaged(stray.begin) || !mime::is_field_line(in_, line_at(in_, stray.end))) break;
         m.cuts.push_back({stray.begin, stray.end - stray.begin});
-        m.defects.push_back({DefectKind::header_block_damaged, stray.begin, stray.end - stray.begin, {}});
+        m.defects.add({DefectKind::header_block_damaged, stray.begin, stray.end - stray.begin, {}});
         mime::HeaderBlock rest = read_headers(stray.end);
         rest.fields.insert(rest.fields.begin(), hb.fields.begin(), hb.fields.end());
         rest.crlf_lines += hb.crlf_lines;
@@ -501,11 +501,11 @@ void Framer::frame_message(SeparatorKind kind, Span separator, std::uint64_t hea
     m.lf_lines = hb.lf_lines;
     // The evidence is the line that stands where the first field should.
     if (hb.fields.empty())
-        m.defects.push_back({DefectKind::no_header_block, header_begin, line_at(in_, header_begin).end - header_begin, {}});
+        m.defects.add({DefectKind::no_header_block, header_begin, line_at(in_, header_begin).end - header_begin, {}});
     if (hb.how == mime::BlockEnd::end_of_input && !hb.fields.empty())
-        m.defects.push_back({DefectKind::truncated_in_headers, header_begin, hb.end - header_begin, {}});
+        m.defects.add({DefectKind::truncated_in_headers, header_begin, hb.end - header_begin, {}});
     if (hb.how == mime::BlockEnd::non_header && !hb.fields.empty() && !is_damaged(hb.end))
-        m.defects.push_back({DefectKind::header_block_unterminated, hb.end, line_at(in_, hb.end).end - hb.end, {}});
+        m.defects.add({DefectKind::header_block_unterminated, hb.end, line_at(in_, hb.end).end - hb.end, {}});
 
     if (opt_.single_message) {
         // A message file ends where the file does; a Content-Length in it
@@ -527,10 +527,10 @@ void Framer::frame_message(SeparatorKind kind, Span separator, std::uint64_t hea
     evidence_.crlf_lines += m.crlf_lines;
     evidence_.lf_lines += m.lf_lines;
     if (m.crlf_lines > 0 && m.lf_lines > 0)
-        m.defects.push_back({DefectKind::mixed_line_endings, m.begin, m.end - m.begin,
+        m.defects.add({DefectKind::mixed_line_endings, m.begin, m.end - m.begin,
                              std::to_string(m.crlf_lines) + " CRLF, " + std::to_string(m.lf_lines) + " LF lines"});
     if (m.end == in_.size() && in_.size() > 0 && in_.at_or(in_.size() - 1, 0) != '\n')
-        m.defects.push_back({DefectKind::unterminated_last_line, in_.size() - 1, 1, {}});
+        m.defects.add({DefectKind::unterminated_last_line, in_.size() - 1, 1, {}});
     pos_ = m.end;
     pending_.push_back(std::move(m));
 }
@@ -575,7 +575,7 @@ void Framer::walk_body(Segment& m, bool after_blank, std::optional<std::uint64_t
                 // A damaged line is reported as damage below, not as a body line.
                 if (!damaged) {
                     ++evidence_.unescaped_from;
-                    m.defects.push_back({DefectKind::unescaped_from, p, line.end - p,
+                    m.defects.add({DefectKind::unescaped_from, p, line.end - p,
                                          prev_blank ? "kept in the body: no header block follows it"
                                                     : "kept in the body: no empty line before it and no "
                                                       "header block with a dated envelope or trace fields"});
@@ -603,8 +603,12 @@ void Framer::walk_body(Segment& m, bool after_blank, std::optional<std::uint64_t
                 m.ends_at_damage = true;
                 break;
             }
-            m.cuts.push_back({p, e - p});
-            m.defects.push_back({d.longest_nul_run >= opt_.hole_min ? DefectKind::nul_hole : DefectKind::binary_garbage,
+            if (m.cuts.size() < max_cuts_per_message) {
+                m.cuts.push_back({p, e - p});
+            } else {
+                m.cuts.back().length = e - m.cuts.back().offset;
+            }
+            m.defects.add({d.longest_nul_run >= opt_.hole_min ? DefectKind::nul_hole : DefectKind::binary_garbage,
                                  p, e - p, {}});
             p = e;
             prev_blank = false;
@@ -612,7 +616,7 @@ void Framer::walk_body(Segment& m, bool after_blank, std::optional<std::uint64_t
         }
         if (d.controls > 0 && !stray_reported) {
             stray_reported = true;
-            m.defects.push_back({DefectKind::stray_control_bytes, d.first_control, 1, {}});
+            m.defects.add({DefectKind::stray_control_bytes, d.first_control, 1, {}});
         }
         record_line_endings(m, line);
         prev_blank = is_blank(line);
@@ -629,7 +633,7 @@ void Framer::walk_body(Segment& m, bool after_blank, std::optional<std::uint64_t
     // right before the separator: that line serves both.
     const bool bodiless_after_blank = after_blank && m.body_begin == m.end;
     if (m.end < in_.size() && m.content_end == m.end && !mmdf_ && !bodiless_after_blank)
-        m.defects.push_back({DefectKind::separator_not_after_blank, m.end, 0, {}});
+        m.defects.add({DefectKind::separator_not_after_blank, m.end, 0, {}});
 }
 
 std::string_view defect_name(DefectKind k) {

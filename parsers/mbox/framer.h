@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "parsers/bytes/bytes.h"
+#include "parsers/bytes/kept_defects.h"
 #include "parsers/mbox/from_line.h"
 #include "parsers/mime/headers.h"
 
@@ -42,7 +43,7 @@ enum class DefectKind {
     header_block_unterminated,  // the body begins without the empty line that ends the header block
     no_header_block,            // a separator followed by no header field at all
     mixed_line_endings,         // CRLF and LF lines in one message
-    fragment,                   // bytes after a hole or garbage that fit no message
+    fragment,                   // bytes after a hole or garbage that fit no message (last: Defects counts by kind)
 };
 
 struct Defect {
@@ -51,6 +52,10 @@ struct Defect {
     std::uint64_t length = 0;
     std::string detail;
 };
+
+// A segment's defects: one message may hold millions (a body of "From "
+// lines, garbage on every other line).
+using Defects = KeptDefects<Defect, DefectKind, static_cast<std::size_t>(DefectKind::fragment) + 1>;
 
 struct Span {
     std::uint64_t offset = 0;
@@ -92,8 +97,12 @@ struct Segment {
     // The message ends where a hole or garbage begins rather than at a
     // separator or EOF: its tail may be lost to the damage.
     bool ends_at_damage = false;
-    std::vector<Defect> defects;
+    Defects defects;
 };
+
+// Damaged ranges one message may list; later damage joins the last one, so
+// the good lines between go to lost+found with it.
+inline constexpr std::size_t max_cuts_per_message = 4096;
 
 // Store-wide evidence for the variant decision.
 struct Evidence {

@@ -493,7 +493,8 @@ private:
         if (!src) return;
         const maildir::Uidlist list = maildir::parse_uidlist((*src)->bytes());
         const bool dovecot = e.name == "dovecot-uidlist";
-        std::size_t grammar = 0;
+        std::uint64_t shown = 0;
+        std::uint64_t more = 0;
         for (const maildir::UidlistDefect& d : list.defects) {
             if (d.kind == maildir::UidlistDefectKind::next_uid_not_above_highest) {
                 // Dovecot 1.1 and later append entries without rewriting the
@@ -508,14 +509,18 @@ private:
                     .offset = d.offset;
                 continue;
             }
-            if (++grammar > max_findings_per_kind) continue;
+            if (shown == max_findings_per_kind) {
+                ++more;
+                continue;
+            }
+            ++shown;
             Finding& f = add(ProblemId::maildir_index_grammar, rel, "UID list", std::string(maildir::defect_name(d.kind)));
             f.offset = d.offset;
             f.length = d.length;
         }
-        if (grammar > max_findings_per_kind)
-            add(ProblemId::maildir_index_grammar, rel, "UID list",
-                std::to_string(grammar - max_findings_per_kind) + " more lines");
+        for (int kind = 0; kind <= static_cast<int>(maildir::UidlistDefectKind::too_many_entries); ++kind)
+            more += list.defects.omitted(static_cast<maildir::UidlistDefectKind>(kind));
+        if (more > 0) add(ProblemId::maildir_index_grammar, rel, "UID list", std::to_string(more) + " more lines");
         st.index_rel = rel;
         st.index_entries = list.entries.size();
         if (!list.header.uid_validity || !list.header.next_uid) return;
@@ -571,12 +576,20 @@ private:
         const auto src = open_index(rel);
         if (!src) return;
         const maildir::Keywords k = maildir::parse_keywords((*src)->bytes());
-        std::size_t n = 0;
+        std::uint64_t shown = 0;
+        std::uint64_t more = 0;
         for (const maildir::KeywordDefect& d : k.defects) {
-            if (++n > max_findings_per_kind) break;
+            if (shown == max_findings_per_kind) {
+                ++more;
+                continue;
+            }
+            ++shown;
             add(ProblemId::maildir_index_grammar, rel, "keyword list", std::string(maildir::defect_name(d.kind)))
                 .offset = d.offset;
         }
+        for (int kind = 0; kind <= static_cast<int>(maildir::KeywordDefectKind::duplicate_index); ++kind)
+            more += k.defects.omitted(static_cast<maildir::KeywordDefectKind>(kind));
+        if (more > 0) add(ProblemId::maildir_index_grammar, rel, "keyword list", std::to_string(more) + " more lines");
         if (!sink_) return;
         // The valid lines only: the letters in names keep their meaning.
         std::string text;

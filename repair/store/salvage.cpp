@@ -1,7 +1,6 @@
 #include "salvage.h"
 
 #include <algorithm>
-#include <unordered_map>
 
 #include "parsers/mime/headers.h"
 #include "parsers/mime/walker.h"
@@ -10,10 +9,6 @@ namespace mailfsck {
 namespace {
 
 using mbox::DefectKind;
-
-// A message's unescaped "From " lines can number in the thousands (a pasted
-// log); past this many the rest are summarised in one finding.
-constexpr std::size_t max_findings_per_kind = 10;
 
 ProblemId mbox_problem(DefectKind k) {
     switch (k) {
@@ -188,10 +183,7 @@ void SegmentSalvager::quarantine(std::uint64_t offset, std::uint64_t length, std
 }
 
 void SegmentSalvager::record_defects(const mbox::Segment& s, std::optional<std::uint64_t> no) {
-    std::unordered_map<int, std::size_t> per_kind;
     for (const mbox::Defect& d : s.defects) {
-        const std::size_t n = ++per_kind[static_cast<int>(d.kind)];
-        if (n > max_findings_per_kind) continue;
         const bool damage_run = d.kind == DefectKind::nul_hole || d.kind == DefectKind::binary_garbage;
         Finding& f = add(problem_for(d.kind), d.offset, d.length,
                          std::string(damage_run && no ? "message" : structure_of(d.kind)), no, d.detail);
@@ -199,11 +191,11 @@ void SegmentSalvager::record_defects(const mbox::Segment& s, std::optional<std::
         // to lost+found, whatever its kind: say what repair really does.
         if (damage_run) f.action = all_zero(in_.sub(d.offset, d.length)) ? Action::dropped : Action::quarantined;
     }
-    for (const auto& [kind, n] : per_kind) {
-        if (n <= max_findings_per_kind) continue;
+    for (int kind = 0; kind <= static_cast<int>(DefectKind::fragment); ++kind) {
         const auto k = static_cast<DefectKind>(kind);
-        add(problem_for(k), s.begin, s.end - s.begin, std::string(structure_of(k)), no,
-            std::to_string(n - max_findings_per_kind) + " more in this message");
+        if (const std::uint64_t more = s.defects.omitted(k); more > 0)
+            add(problem_for(k), s.begin, s.end - s.begin, std::string(structure_of(k)), no,
+                std::to_string(more) + " more in this message");
     }
 }
 

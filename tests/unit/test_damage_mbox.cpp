@@ -786,3 +786,126 @@ TEST_CASE("mailfsck-damage is reproducible and mailfsck repairs what it damaged"
     }
     CHECK(dmg::sha256_hex(test::read_file(clean)) == clean_sha);
 }
+
+// ---- pathological stores -------------------------------------------------
+// Each is read to the end with a finding, and what is held per message stays
+// bounded however much the input repeats (these sizes would take minutes and
+// gigabytes if any step were quadratic or kept one record per line).
+
+namespace {
+
+const std::string envelope = "From a@example.org Mon Jan  1 00:00:00 2001\n";
+
+std::vector<const Finding*> of(const StoreLog& log, ProblemId id) {
+    std::vector<const Finding*> out;
+    for (const Finding& f : log.findings)
+        if (f.id == id) out.push_back(&f);
+    return out;
+}
+
+bool none_serious(const StoreLog& log) {
+    return std::none_of(log.findings.begin(), log.findings.end(), serious);
+}
+
+}  // namespace
+
+TEST_CASE("pathological stores are read to the end with a finding") {
+    TempDir tmp("pathological");
+    const fs::path in = tmp.path() / "in.mbox";
+
+    SECTION("a 16 MiB header line") {
+        test::write_file(in, envelope + "From: a@example.org\nSubject: " + std::string(std::size_t{16} << 20, 'a') +
+                                 "\n\nbody\n");
+        const StoreLog log = scan(in);
+        CHECK(log.messages.found == 1);
+        CHECK(log.bytes.unaccounted == 0);
+        // Past the header block's size limit the rest is not read as fields.
+        CHECK(of(log, ProblemId::mime_part_headers).size() == 1);
+        CHECK(none_serious(rescan_after_mbox_repair(in, tmp.path() / "out")));
+    }
+    SECTION("two million unescaped From lines in one message") {
+        std::string store = envelope + "From: a@example.org\n\n";
+        for (int i = 0; i < 2'000'000; ++i) store += "From x\n";
+        test::write_file(in, store);
+        const StoreLog log = scan(in);
+        CHECK(log.messages.found == 1);
+        // The first ten with their offsets, then one finding for the rest.
+        const auto found = of(log, ProblemId::mbox_unescaped_from);
+        REQUIRE(found.size() == mbox::Defects::kept_per_kind + 1);
+        CHECK(found[0]->offset == envelope.size() + 21);
+        CHECK(found.back()->detail == "1999990 more in this message");
+    }
+    SECTION("a million NUL holes in one message") {
+        std::string store = envelope + "From: a@example.org\nSubject: s\n\n";
+        const std::string pair = "ok\n" + std::string(16, '\0') + "\n";
+        for (int i = 0; i < 1'000'000; ++i) store += pair;
+        store += "end\n";
+        test::write_file(in, store);
+        mbox::Framer framer{ByteView(store)};
+        const std::optional<mbox::Segment> m = framer.next();
+        REQUIRE(m);
+        // The first holes are cut one by one; the last cut reaches from the
+        // last of those to the end of the last hole, good lines and all.
+        REQUIRE(m->cuts.size() == mbox::max_cuts_per_message);
+        const std::uint64_t body = envelope.size() + 32;  // "From: a@example.org\n", "Subject: s\n", "\n"
+        CHECK(m->cuts.front().offset == body + 3);
+        CHECK(m->cuts.back().offset == body + (mbox::max_cuts_per_message - 1) * pair.size() + 3);
+        CHECK(m->cuts.back().end() == store.size() - 4);
+        CHECK_FALSE(framer.next());
+        const StoreLog log = scan(in);
+        CHECK(log.messages.partial == 1);
+        CHECK(log.bytes.unaccounted == 0);
+        CHECK(none_serious(rescan_after_mbox_repair(in, tmp.path() / "out")));
+    }
+    SECTION("100,000 nested multiparts, none closed") {
+        std::string store = envelope + "From: a@example.org\nMIME-Version: 1.0\n";
+        for (int i = 0; i < 100'000; ++i) {
+            const std::string b = "b" + std::to_string(i);
+            store += "Content-Type: multipart/mixed; boundary=" + b + "\n\n--" + b + "\n";
+        }
+        store += "\nleaf\n";
+        test::write_file(in, store);
+        const StoreLog log = scan(in);
+        CHECK(of(log, ProblemId::mime_too_deep).size() == 1);
+        // Only the levels walked (the walker's bound, 64) are open, and the
+        // last message of the store ends inside them: cut short.
+        const auto cut = of(log, ProblemId::mbox_truncated_mime);
+        REQUIRE(cut.size() == 1);
+        CHECK(cut[0]->detail == "64 multipart(s) left open at end of store");
+        CHECK(none_serious(rescan_after_mbox_repair(in, tmp.path() / "out")));
+    }
+    SECTION("100,000 nested message/rfc822") {
+        std::string store = envelope + "From: a@example.org\nContent-Type: message/rfc822\n\n";
+        for (int i = 0; i < 100'000; ++i) store += "Content-Type: message/rfc822\n\n";
+        store += "leaf\n";
+        test::write_file(in, store);
+        const StoreLog log = scan(in);
+        CHECK(of(log, ProblemId::mime_too_deep).size() == 1);
+        CHECK(none_serious(log));
+    }
+}
+
+TEST_CASE("a UID list of a million broken lines names ten and counts the rest") {
+    TempDir tmp("pathological-uidlist");
+    for (const char* d : {"cur", "new", "tmp"}) fs::create_directories(tmp.path() / d);
+    test::write_file(tmp.path() / "cur" / "1.host:2,S", "From: a@example.org\n\nx\n");
+    std::string list = "3 V1 N2\n";
+    for (int i = 0; i < 1'000'000; ++i) list += "garbage line\n";
+    test::write_file(tmp.path() / "dovecot-uidlist", list);
+    const StoreLog log = scan(tmp.path());
+    const auto grammar = of(log, ProblemId::maildir_index_grammar);
+    // The checker names up to 20 lines; the parser keeps 10 of a kind.
+    REQUIRE(grammar.size() == mbox::Defects::kept_per_kind + 1);
+    CHECK(grammar[0]->offset == 8);
+    CHECK(grammar.back()->detail == "999990 more lines");
+}
+
+TEST_CASE("a segment keeps the first defects of each kind and counts the rest") {
+    mbox::Defects d;
+    for (std::uint64_t i = 0; i < 1'000'000; ++i) d.add({mbox::DefectKind::unescaped_from, i, 1, {}});
+    d.add({mbox::DefectKind::nul_hole, 7, 8, {}});
+    CHECK(std::distance(d.begin(), d.end()) == mbox::Defects::kept_per_kind + 1);
+    CHECK(d.begin()->offset == 0);
+    CHECK(d.omitted(mbox::DefectKind::unescaped_from) == 1'000'000 - mbox::Defects::kept_per_kind);
+    CHECK(d.omitted(mbox::DefectKind::nul_hole) == 0);
+}
