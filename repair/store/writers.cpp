@@ -358,12 +358,19 @@ void write_mboxrd(ByteOut& out, const OutMessage& m) {
     out.write(m.separator.empty() ? synthesized_separator(m.mtime) : m.separator);
     out.write("\n");
     bool in_headers = true;
+    bool in_content_length = false;
     bool last_terminated = true;
     for_each_line(m, [&](std::string_view line) {
         if (in_headers && (line == "\n" || line == "\r\n")) in_headers = false;
+        // The whole field is replaced: a folded value's continuation lines
+        // would fold into the new one and make it no number.
+        const bool continuation = line.starts_with(' ') || line.starts_with('\t');
+        if (in_headers && in_content_length && continuation) return;
+        in_content_length = false;
         if (in_headers && is_content_length(line)) {
             out.write("Content-Length: " + std::to_string(body));
             out.write(line.ends_with("\r\n") ? "\r\n" : "\n");
+            in_content_length = true;
             return;
         }
         if (is_quoted_from(line)) out.write(">");
