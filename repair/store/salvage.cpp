@@ -216,10 +216,13 @@ std::optional<Salvaged> SegmentSalvager::prepare(const mbox::Segment& s, std::ui
     if (s.separator_kind == mbox::SeparatorKind::from_strict)
         out.separator = std::string(in_.sub(s.separator.offset, line_at(in_, s.separator.offset).content_length()).text());
     out.pieces = salvaged_pieces(s);
-    // A message file cut short in its header block still reads as a message
-    // once the block is ended: finish its last line and add the empty line.
-    // (An mbox writer ends every message with that line anyway.)
-    if (container_ == Container::message_file && s.header_end == mime::BlockEnd::end_of_input && s.header_fields > 0) {
+    // A message cut short in its header block still reads as a message once
+    // the block is ended: finish its last line and add the empty line. (The
+    // line an mbox writer puts after every message would end it too, but a
+    // copy of the message whose block ended at damage has the line put back
+    // and would differ from it by that line alone, to be a twin once
+    // written.)
+    if (s.header_end == mime::BlockEnd::end_of_input && s.header_fields > 0) {
         if (in_.at_or(s.content_end - 1, '\n') != '\n') out.pieces.push_back(blank_line_for(s));
         out.pieces.push_back(blank_line_for(s));
     }
