@@ -21,6 +21,14 @@ constexpr std::size_t max_detail_bytes = 100;
 
 constexpr std::string_view dashes = "--";
 
+// Where a line's content ends. A last line that lost the LF of its CRLF
+// still ends with that line ending, and a writer that ends the line makes
+// it whole: the CR is not content.
+std::uint64_t content_end(const ByteView& v, const Line& line) {
+    const bool cut_crlf = !line.terminated() && line.content_end > line.begin && v.at_or(line.content_end - 1, 0) == '\r';
+    return cut_crlf ? line.content_end - 1 : line.content_end;
+}
+
 std::string ascii_lower(std::string_view s) {
     std::string out(s);
     std::transform(out.begin(), out.end(), out.begin(), [](char c) {
@@ -90,7 +98,7 @@ public:
 
     void feed(const ByteView& v, const Line& line) {
         if (!active_ || bad_) return;
-        const std::string_view text = v.sub(line.begin, line.content_length()).text();
+        const std::string_view text = v.sub(line.begin, content_end(v, line) - line.begin).text();
         std::size_t i = 0;
         // A well-formed line is all alphabet, usually a multiple of 4 long:
         // count it in one tight loop; anything else takes the careful path.
@@ -340,11 +348,12 @@ private:
         if (frames_.empty() || !v_.starts_with(dashes, line.begin)) return std::nullopt;
         for (std::size_t i = frames_.size(); i-- > 0;) {
             const std::string& dash_boundary = frames_[i].dash_boundary;
-            if (line.content_length() < dash_boundary.size() || !v_.starts_with(dash_boundary, line.begin)) continue;
+            const std::uint64_t end = content_end(v_, line);
+            if (end - line.begin < dash_boundary.size() || !v_.starts_with(dash_boundary, line.begin)) continue;
             std::uint64_t p = line.begin + dash_boundary.size();
-            const bool close = line.content_end - p >= dashes.size() && v_.starts_with(dashes, p);
+            const bool close = end - p >= dashes.size() && v_.starts_with(dashes, p);
             if (close) p += dashes.size();
-            if (only_padding(p, line.content_end)) return DelimiterMatch{i, close};
+            if (only_padding(p, end)) return DelimiterMatch{i, close};
         }
         return std::nullopt;
     }

@@ -642,3 +642,16 @@ TEST_CASE("the walker agrees with Python's email package on real test messages")
     CHECK(known_seen == known_differences.size());
     CHECK(counts_compared > 130);
 }
+
+TEST_CASE("a last line that lost the LF of its CRLF is still a delimiter line") {
+    // RFC 2046 5.1.1: the CR is the line ending's, not the delimiter's; a
+    // writer that ends the line makes it whole.
+    const std::string m = "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nx\r\n--b--\r";
+    const Summary s = walk_text(m);
+    CHECK(s.defects.empty());
+    CHECK(s.parts == 2);
+    CHECK_FALSE(s.open_at_end);
+    // A lone CR inside a line is content: "--b\rx" names no boundary.
+    const Summary t = walk_text("Content-Type: multipart/mixed; boundary=b\n\n--b\rx\n");
+    CHECK(only(t, DefectKind::boundary_never_opened).offset == 0);
+}
