@@ -505,18 +505,6 @@ void Framer::frame_message(SeparatorKind kind, Span separator, std::uint64_t hea
     }
     m.header_fields = static_cast<std::uint32_t>(hb.fields.size());
     m.header_end = hb.how;
-    // The block as repair cuts it: stray lines out (hb), and the fields
-    // after a damaged line kept, which the block read past the damage holds
-    // (continuation lines after the damage folded into the field before).
-    const bool damage_in_headers = hb.how == mime::BlockEnd::non_header && is_damaged(hb.end);
-    const mime::Field* id = hb.find(in_, "Message-ID");
-    const mime::HeaderBlock past_damage =
-        !id && damage_in_headers ? candidate_headers(header_begin) : mime::HeaderBlock{};
-    if (!id) id = past_damage.find(in_, "Message-ID");
-    if (id) {
-        const ByteView value = id->raw_value(in_);
-        m.message_id = {value.base(), value.size()};
-    }
     m.body_begin = hb.end;
     m.crlf_lines = hb.crlf_lines;
     m.lf_lines = hb.lf_lines;

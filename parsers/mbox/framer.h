@@ -87,8 +87,6 @@ struct Segment {
     mime::BlockEnd header_end = mime::BlockEnd::blank_line;
     std::uint32_t header_fields = 0;
     ContentLength content_length = ContentLength::absent;
-    // The Message-ID field's raw value, empty when there is none.
-    Span message_id;
     std::uint32_t crlf_lines = 0;
     std::uint32_t lf_lines = 0;
     // Damaged, line-aligned byte ranges inside the message, ascending. A

@@ -19,6 +19,33 @@ namespace {
 // only the last few thousand messages keeps memory flat on huge stores.
 constexpr std::size_t duplicate_window = 4096;
 
+std::string message_id_in(const std::string& block) {
+    const ByteView v(block);
+    const mime::HeaderBlock hb = mime::read_header_block(v, 0);
+    const mime::Field* id = hb.find(v, "Message-ID");
+    return id ? std::string(id->raw_value(v).text()) : std::string();
+}
+
+// The Message-ID a check of the rebuilt store reads: the raw value in the
+// message's header block as written (damaged and stray lines cut, the last
+// line ended), by the same reader. The stored block can read otherwise,
+// and copies that are twins once written must meet here.
+std::string written_message_id(const OutMessage& m) {
+    const mime::HeaderLimits limits;
+    std::string block;
+    for (const ByteView& piece : m.pieces) {
+        for (std::uint64_t p = 0; p < piece.size();) {
+            const std::uint64_t e = piece.next_line(p);
+            const std::string_view line = piece.sub(p, e - p).text();
+            block.append(line);
+            p = e;
+            if (line == "\n" || line == "\r\n" || block.size() > limits.max_block_bytes) return message_id_in(block);
+        }
+    }
+    if (!block.empty() && block.back() != '\n') block += '\n';
+    return message_id_in(block);
+}
+
 class MboxChecker {
 public:
     MboxChecker(const Source& source, StoreLog& log, MessageSink* sink, const CheckHooks& hooks)
@@ -58,7 +85,7 @@ private:
         // it as the file's time.
         if (!m->out.separator.empty()) m->out.mtime = mbox::envelope_time(m->out.separator);
         m->out.flags = status_flags(in_.sub(0, s.content_end), s.header_begin);
-        if (const auto original = duplicate_of(s, m->out, no)) {
+        if (const auto original = duplicate_of(m->out, no)) {
             ++log_.messages.duplicates;
             log_.add(ProblemId::mbox_duplicate, s.begin, s.end - s.begin, "message", no,
                      "copy of message " + std::to_string(*original));
@@ -73,9 +100,9 @@ private:
     // byte, status headers included. Copies that differ in those headers
     // (another IMAP UID, other flags) were separate messages in the store
     // and are kept. Message-ID finds candidates; the bytes decide.
-    std::optional<std::uint64_t> duplicate_of(const mbox::Segment& s, const OutMessage& out, std::uint64_t no) {
-        if (s.message_id.length == 0) return std::nullopt;
-        const std::string key(in_.sub(s.message_id.offset, s.message_id.length).text());
+    std::optional<std::uint64_t> duplicate_of(const OutMessage& out, std::uint64_t no) {
+        const std::string key = written_message_id(out);
+        if (key.empty()) return std::nullopt;
         const auto [first, last] = seen_.equal_range(key);
         if (first != last) {
             // Copies are judged as they would be written: two that differ
