@@ -238,11 +238,8 @@ std::optional<Salvaged> SegmentSalvager::prepare(const mbox::Segment& s, std::ui
     if (!cut)
         for (const mime::Defect& d : mime.defects) add(mime_problem(d.kind), d.offset, d.length, "MIME", no, d.detail);
     // Damage that ends a message or is cut from it leaves it short as the
-    // container's evidence does. A multipart is cut short only once its body
-    // has begun: one that ended in or right after its header block has none
-    // to close.
-    const bool has_body = s.content_end > s.body_begin;
-    if (mime.open_at_end && has_body && (cut_short || s.ends_at_damage || cut)) {
+    // container's evidence does.
+    if (mime.open_at_end && (cut_short || s.ends_at_damage || cut)) {
         m.partial = true;
         out.close_boundaries = mime.open_boundaries;
         const bool at_end = cut_short && !cut && !s.ends_at_damage;
@@ -250,6 +247,17 @@ std::optional<Salvaged> SegmentSalvager::prepare(const mbox::Segment& s, std::ui
             s.end - s.begin, "message", no,
             std::to_string(mime.open_boundaries.size()) + " multipart(s) left open at " +
                 (at_end ? (container_ == Container::mbox ? "end of store" : "end of file") : "damage"));
+    } else if (mime.open_at_end) {
+        // Left open by its sender, with more of the store after it. Written
+        // as it stands, it would read as cut short wherever it ends a file
+        // (every message file; the last message of an mbox whose later
+        // messages were dropped), so repair closes it: the multiparts open
+        // at the end are reported there, at the message's end.
+        out.close_boundaries = mime.open_boundaries;
+        for (std::size_t i = m.first_finding; i < log_.findings.size(); ++i) {
+            Finding& f = log_.findings[i];
+            if (f.id == ProblemId::mime_missing_close && f.offset + f.length == s.content_end) f.action = Action::fixed;
+        }
     }
     m.partial = m.partial || cut;
     return m;
@@ -278,7 +286,7 @@ void SegmentSalvager::keep(const mbox::Segment& s, std::uint64_t no, Salvaged& m
     if (m.partial) {
         ++log_.messages.partial;
         m.out.state = OutMessage::State::partial;
-    } else if (worst_since(m.first_finding) >= Severity::warning) {
+    } else if (worst_since(m.first_finding) >= Severity::warning || !m.out.close_boundaries.empty()) {
         ++log_.messages.repaired;
         m.out.state = OutMessage::State::repaired;
     } else {

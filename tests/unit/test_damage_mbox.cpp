@@ -909,3 +909,33 @@ TEST_CASE("a segment keeps the first defects of each kind and counts the rest") 
     CHECK(d.omitted(mbox::DefectKind::unescaped_from) == 1'000'000 - mbox::Defects::kept_per_kind);
     CHECK(d.omitted(mbox::DefectKind::nul_hole) == 0);
 }
+
+TEST_CASE("a multipart its sender left open is closed by repair, so every output reads clean") {
+    // Mid-store, with a separator after it, the open multipart is the
+    // sender's; but a message file, or an mbox whose later messages are
+    // dropped, would end inside it and read as cut short.
+    TempDir tmp("sender-open-multipart");
+    const std::string env = "From a@example.org Mon Jan  1 00:00:00 2001\n";
+    const std::string open = env + "From: b@example.org\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n"
+                                   "--b\n\nits sender never closed it\n\n";
+    const std::string last = env + "From: c@example.org\n\nlast\n";
+    const fs::path in = tmp.path() / "in.mbox";
+    test::write_file(in, open + last);
+
+    const StoreLog log = scan(in);
+    const auto unclosed = of(log, ProblemId::mime_missing_close);
+    REQUIRE(unclosed.size() == 1);
+    CHECK(unclosed[0]->action == Action::fixed);
+    CHECK(log.messages.repaired == 1);
+    CHECK(log.messages.intact == 1);
+    CHECK(none_serious(log));
+
+    const Repaired eml = repair_to_eml(in, tmp.path() / "eml");
+    REQUIRE(eml.messages.size() == 2);
+    // The empty line before the next From_ line was the separator's.
+    CHECK(eml.messages[0].ends_with("its sender never closed it\n--b--\n"));
+    const fs::path one = tmp.path() / "one.eml";
+    test::write_file(one, eml.messages[0]);
+    CHECK(none_serious(scan(one)));
+    CHECK(none_serious(rescan_after_mbox_repair(in, tmp.path() / "mbox")));
+}
