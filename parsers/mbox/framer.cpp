@@ -513,13 +513,17 @@ void Framer::frame_message(SeparatorKind kind, Span separator, std::uint64_t hea
         m.defects.add({DefectKind::no_header_block, header_begin, line_at(in_, header_begin).end - header_begin, {}});
     if (hb.how == mime::BlockEnd::end_of_input && !hb.fields.empty())
         m.defects.add({DefectKind::truncated_in_headers, header_begin, hb.end - header_begin, {}});
-    if (hb.how == mime::BlockEnd::non_header && !hb.fields.empty() && !is_damaged(hb.end))
+    // Repair ends a block that a body line ended with an empty line, so as
+    // written the body starts after one.
+    const bool unterminated = hb.how == mime::BlockEnd::non_header && !hb.fields.empty() && !is_damaged(hb.end);
+    if (unterminated)
         m.defects.add({DefectKind::header_block_unterminated, hb.end, line_at(in_, hb.end).end - hb.end, {}});
+    const bool body_after_blank = hb.how == mime::BlockEnd::blank_line || unterminated;
 
     if (opt_.single_message) {
         // A message file ends where the file does; a Content-Length in it
         // frames nothing.
-        walk_body(m, hb.how == mime::BlockEnd::blank_line, in_.size());
+        walk_body(m, body_after_blank, in_.size());
         m.content_end = m.end;
     } else {
         const std::optional<std::uint64_t> fixed_end = content_length_end(m, hb);
@@ -531,7 +535,7 @@ void Framer::frame_message(SeparatorKind kind, Span separator, std::uint64_t hea
         } else if (m.content_length == ContentLength::disagrees) {
             ++evidence_.content_length_disagrees;
         }
-        walk_body(m, hb.how == mime::BlockEnd::blank_line, fixed_end);
+        walk_body(m, body_after_blank, fixed_end);
     }
     evidence_.crlf_lines += m.crlf_lines;
     evidence_.lf_lines += m.lf_lines;
