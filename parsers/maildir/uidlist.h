@@ -41,7 +41,8 @@ enum class UidlistDefectKind {
     // suggests an edited or mixed-up file. The checker weighs it.
     next_uid_not_above_highest,
     unterminated_last_line,  // the file ends inside a line: an append cut short
-    too_many_entries,        // UidlistLimits::max_entries reached; the rest is not read (last: Uidlist::defects counts by kind)
+    // Last: Uidlist::defects counts by kind up to here.
+    too_many_entries,        // UidlistLimits::max_entries reached; the rest is not read
 };
 
 struct UidlistDefect {

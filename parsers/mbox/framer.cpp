@@ -381,7 +381,7 @@ void Framer::produce_damaged_run() {
     s.kind = only_nul ? SegmentKind::junk : SegmentKind::fragment;
     const LineDamage d = scan_line(begin).damage;
     s.defects.add({d.longest_nul_run >= opt_.hole_min ? DefectKind::nul_hole : DefectKind::binary_garbage,
-                         begin, end - begin, {}});
+                   begin, end - begin, {}});
     pending_.push_back(std::move(s));
     pos_ = end;
 }
@@ -457,7 +457,7 @@ std::optional<std::uint64_t> Framer::content_length_end(Segment& m, const mime::
     }
     m.content_length = ContentLength::disagrees;
     m.defects.add({DefectKind::content_length_mismatch, f->begin, f->end - f->begin,
-                         "Content-Length " + value + " does not end on a message boundary"});
+                   "Content-Length " + value + " does not end on a message boundary"});
     return std::nullopt;
 }
 
@@ -541,7 +541,7 @@ void Framer::frame_message(SeparatorKind kind, Span separator, std::uint64_t hea
     evidence_.lf_lines += m.lf_lines;
     if (m.crlf_lines > 0 && m.lf_lines > 0)
         m.defects.add({DefectKind::mixed_line_endings, m.begin, m.end - m.begin,
-                             std::to_string(m.crlf_lines) + " CRLF, " + std::to_string(m.lf_lines) + " LF lines"});
+                       std::to_string(m.crlf_lines) + " CRLF, " + std::to_string(m.lf_lines) + " LF lines"});
     if (m.end == in_.size() && in_.size() > 0 && in_.at_or(in_.size() - 1, 0) != '\n')
         m.defects.add({DefectKind::unterminated_last_line, in_.size() - 1, 1, {}});
     pos_ = m.end;
@@ -589,7 +589,7 @@ void Framer::walk_body(Segment& m, bool after_blank, std::optional<std::uint64_t
                 if (!damaged) {
                     ++evidence_.unescaped_from;
                     m.defects.add({DefectKind::unescaped_from, p, line.end - p,
-                                         prev_blank ? "kept in the body: no header block follows it"
+                                   prev_blank ? "kept in the body: no header block follows it"
                                                     : "kept in the body: no empty line before it and no "
                                                       "header block with a dated envelope or trace fields"});
                 }
@@ -622,7 +622,7 @@ void Framer::walk_body(Segment& m, bool after_blank, std::optional<std::uint64_t
                 m.cuts.back().length = e - m.cuts.back().offset;
             }
             m.defects.add({d.longest_nul_run >= opt_.hole_min ? DefectKind::nul_hole : DefectKind::binary_garbage,
-                                 p, e - p, {}});
+                           p, e - p, {}});
             p = e;
             prev_blank = false;
             continue;

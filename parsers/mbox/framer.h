@@ -43,7 +43,8 @@ enum class DefectKind {
     header_block_unterminated,  // the body begins without the empty line that ends the header block
     no_header_block,            // a separator followed by no header field at all
     mixed_line_endings,         // CRLF and LF lines in one message
-    fragment,                   // bytes after a hole or garbage that fit no message (last: Defects counts by kind)
+    // Last: Defects counts by kind up to here.
+    fragment,                   // bytes after a hole or garbage that fit no message
 };
 
 struct Defect {

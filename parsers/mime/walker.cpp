@@ -25,7 +25,8 @@ constexpr std::string_view dashes = "--";
 // still ends with that line ending, and a writer that ends the line makes
 // it whole: the CR is not content.
 std::uint64_t content_end(const ByteView& v, const Line& line) {
-    const bool cut_crlf = !line.terminated() && line.content_end > line.begin && v.at_or(line.content_end - 1, 0) == '\r';
+    const bool cut_crlf =
+        !line.terminated() && line.content_end > line.begin && v.at_or(line.content_end - 1, 0) == '\r';
     return cut_crlf ? line.content_end - 1 : line.content_end;
 }
 
