@@ -19,10 +19,7 @@ build_fuzz
 runs_for() {
   case $1 in
     fuzz_pst_scan|fuzz_pst_repair) echo $((12000 * scale)) ;;
-    # The round-trip target still finds an open framing divergence at
-    # execution 20,000-60,000 of this seed (corpus/open-findings/README.md).
-    fuzz_mbox_roundtrip) echo $((20000 * scale)) ;;
-    fuzz_mbox_scan|fuzz_message_file) echo $((60000 * scale)) ;;
+    fuzz_mbox_roundtrip|fuzz_mbox_scan|fuzz_message_file) echo $((60000 * scale)) ;;
     fuzz_pst_header|fuzz_pst_btree|fuzz_pst_block|fuzz_pst_ltp|fuzz_pst_rtf) echo $((1000000 * scale)) ;;
     *) echo $((150000 * scale)) ;;
   esac
