@@ -216,13 +216,6 @@ mime::HeaderBlock Framer::candidate_headers(std::uint64_t pos) const {
     while (hb.how == mime::BlockEnd::non_header && hb.end < window.size() && is_damaged(hb.end)) {
         plain = false;
         std::uint64_t next = damaged_run_end(hb.end, window.size());
-        // Damage before a message's start ends this one (walk_body), and
-        // repair ends the block there with an empty line.
-        if (damage_ends_message_at(next)) {
-            hb.how = mime::BlockEnd::blank_line;
-            hb.body_begin = hb.end;
-            break;
-        }
         // Once the damage is cut, continuation lines after it fold into the
         // field before it.
         while (!hb.fields.empty() && next < window.size() &&
@@ -239,18 +232,6 @@ mime::HeaderBlock Framer::candidate_headers(std::uint64_t pos) const {
     plain = plain && (hb.how == mime::BlockEnd::blank_line || hb.how == mime::BlockEnd::non_header);
     last_candidate_ = CandidateHeaders{pos, hb, plain};
     return hb;
-}
-
-bool Framer::damage_ends_message_at(std::uint64_t pos) const {
-    if (pos >= in_.size()) return false;  // the block then ends with the store, as written
-    // Asked for every damaged run of every candidate block: from inside
-    // another look-ahead, the runs of blocks within blocks multiply (a
-    // 7 KB input took a second), so only the outermost block asks.
-    if (look_ahead_depth_ > 0) return false;
-    ++look_ahead_depth_;
-    const bool starts = message_starts_at(pos);
-    --look_ahead_depth_;
-    return starts;
 }
 
 bool Framer::ends_as_written(const mime::HeaderBlock& hb) const {

@@ -186,9 +186,6 @@ private:
     std::optional<std::uint64_t> accepted_;
     // The last candidate header block read: the look-ahead that accepts a
     // separator reads the block its message then starts with.
-    // Whether damage that ends at `pos` ends the message it is in, as
-    // walk_body judges it: a message starts there.
-    [[nodiscard]] bool damage_ends_message_at(std::uint64_t pos) const;
     struct CandidateHeaders {
         std::uint64_t pos;
         mime::HeaderBlock block;
