@@ -9,6 +9,7 @@
 #include "parsers/mime/headers.h"
 #include "parsers/mime/walker.h"
 #include "repair/store/identity.h"
+#include "repair/store/piece_lines.h"
 #include "repair/mbox/status_flags.h"
 #include "repair/store/salvage.h"
 
@@ -33,15 +34,10 @@ std::string message_id_in(const std::string& block) {
 std::string written_message_id(const OutMessage& m) {
     const mime::HeaderLimits limits;
     std::string block;
-    for (const ByteView& piece : m.pieces) {
-        for (std::uint64_t p = 0; p < piece.size();) {
-            const std::uint64_t e = piece.next_line(p);
-            const std::string_view line = piece.sub(p, e - p).text();
-            block.append(line);
-            p = e;
-            if (line == "\n" || line == "\r\n" || block.size() > limits.max_block_bytes) return message_id_in(block);
-        }
-    }
+    for_each_piece_line(m.pieces, [&](std::string_view line) {
+        block.append(line);
+        return line != "\n" && line != "\r\n" && block.size() <= limits.max_block_bytes;
+    });
     if (!block.empty() && block.back() != '\n') block += '\n';
     return message_id_in(block);
 }

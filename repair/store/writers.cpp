@@ -11,6 +11,7 @@
 #include "parsers/maildir/filename.h"
 #include "parsers/mime/headers.h"
 #include "repair/store/file_writer.h"
+#include "repair/store/piece_lines.h"
 #include "repair/store/sink.h"
 
 namespace mailfsck {
@@ -35,19 +36,14 @@ bool is_quoted_from(std::string_view line) {
 }
 
 // Calls f(line) for each logical line of the message (mboxrd quoting undone
-// when the input used it). Pieces hold whole lines.
+// when the input used it).
 template <typename F>
 void for_each_line(const OutMessage& m, F&& f) {
-    for (const ByteView& piece : m.pieces) {
-        std::uint64_t p = 0;
-        while (p < piece.size()) {
-            const std::uint64_t e = piece.next_line(p);
-            std::string_view line = piece.sub(p, e - p).text();
-            if (m.unquote_mboxrd && line.size() > 1 && line[0] == '>' && is_quoted_from(line)) line.remove_prefix(1);
-            f(line);
-            p = e;
-        }
-    }
+    for_each_piece_line(m.pieces, [&](std::string_view line) {
+        if (m.unquote_mboxrd && line.size() > 1 && line[0] == '>' && is_quoted_from(line)) line.remove_prefix(1);
+        f(line);
+        return true;
+    });
 }
 
 // lost+found/<offset>.bin for a single-file store; for a directory store
