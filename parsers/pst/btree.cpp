@@ -52,12 +52,14 @@ NbtEntry read_nbt(const ByteView& page, std::uint64_t pos, const Layout& layout)
     return e;
 }
 
-// The key of the entry at `pos`, leaf or branch: a BID, or a NID, which
-// fills only the low 32 bits of its field ([MS-PST] 2.2.2.1).
+// The key of the entry at `pos`, leaf or branch: a BID less its reserved
+// bit 0, which lookups ignore ([MS-PST] 2.2.2.2), so two ids that differ
+// only there are one key; or a NID, which fills only the low 32 bits of
+// its field ([MS-PST] 2.2.2.1).
 std::uint64_t entry_key(const ByteView& page, std::uint64_t pos, const Layout& layout, PageType type) {
     Cursor c(page, pos);
     const std::uint64_t key = read_id(c, layout);
-    return type == PageType::nbt ? key & 0xFFFFFFFF : key;
+    return type == PageType::nbt ? key & 0xFFFFFFFF : bid_key(key);
 }
 
 std::uint32_t leaf_size(PageType type, const Layout& layout) {
