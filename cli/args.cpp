@@ -4,7 +4,7 @@ namespace mailfsck::cli {
 
 std::string usage() {
     return "usage: mailfsck scan STORE... [--json FILE|-] [--format FORMAT] [--no-hash] [--quick] [--deleted] [-q]\n"
-           "       mailfsck repair STORE -o OUTDIR [--to native|mbox|maildir|eml] [--drop-uids] [--deleted]\n"
+           "       mailfsck repair STORE -o OUTDIR [--to native|mbox|maildir|eml|pst] [--drop-uids] [--deleted]\n"
            "                       [--json FILE|-] [--format FORMAT] [-q]\n"
            "       mailfsck verify STORE [--against OTHER] [--json FILE|-] [--format FORMAT] [-q]\n"
            "       mailfsck inspect STORE [--json FILE|-] [--format mbox]\n"
@@ -79,10 +79,8 @@ Args parse_args(const std::vector<std::string>& argv) {
     if (a.quick && a.command != "scan") throw UsageError("--quick is only for scan");
     if (a.deleted && a.command != "scan" && a.command != "repair") throw UsageError("--deleted is only for scan and repair");
     if (a.deleted && a.quick) throw UsageError("--deleted reads every message; it cannot go with --quick");
-    if (a.to != "native" && a.to != "mbox" && a.to != "eml" && a.to != "maildir") {
-        if (a.to == "pst") throw UsageError("--to pst is not supported yet");
-        throw UsageError("--to must be native, mbox, maildir or eml");
-    }
+    if (a.to != "native" && a.to != "mbox" && a.to != "eml" && a.to != "maildir" && a.to != "pst")
+        throw UsageError("--to must be native, mbox, maildir, eml or pst");
     return a;
 }
 

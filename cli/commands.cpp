@@ -151,6 +151,7 @@ std::string output_store_name(const std::string& input) {
 
 // --to native keeps the input's format; a single .eml becomes a folder of them.
 OutputFormat output_format(const std::string& to, StoreFormat input) {
+    if (to == "pst") return OutputFormat::pst;
     if (to == "mbox") return OutputFormat::mbox;
     if (to == "eml") return OutputFormat::eml;
     if (to == "maildir") return OutputFormat::maildir;
@@ -160,7 +161,7 @@ OutputFormat output_format(const std::string& to, StoreFormat input) {
         case StoreFormat::eml: return OutputFormat::eml;
         case StoreFormat::pst: break;
     }
-    return OutputFormat::mbox;
+    return OutputFormat::pst;
 }
 
 std::string_view output_format_name(OutputFormat f) {
@@ -168,6 +169,7 @@ std::string_view output_format_name(OutputFormat f) {
         case OutputFormat::mbox: return "mbox";
         case OutputFormat::maildir: return "maildir";
         case OutputFormat::eml: return "eml";
+        case OutputFormat::pst: return "pst";
     }
     return "?";
 }
@@ -279,9 +281,9 @@ int run_repair(const Args& a) {
     std::optional<OpenStore> opened = open_or_say(input, a);
     if (!opened) return exit_operational;
     const OpenStore& store = *opened;
-    if (store.format == StoreFormat::pst && a.to == "native")
-        throw UsageError("writing a rebuilt PST is not supported yet: salvage " + input +
-                         " into another format with --to eml, --to mbox or --to maildir");
+    if (store.format != StoreFormat::pst && a.to == "pst")
+        throw UsageError("--to pst takes a PST or OST for now: salvage " + input +
+                         " into mbox, Maildir or .eml (--to native, mbox, maildir or eml)");
     SalvageLog log;
     log.mode = Mode::repair;
     StoreLog& s = log.stores.emplace_back();
@@ -310,7 +312,8 @@ int run_repair(const Args& a) {
     sink->finish();
     s.output = OutputInfo{out.string(), std::string(output_format_name(format)), sink->messages_written(),
                           sink->lost_found_files()};
-    if (format != OutputFormat::eml) s.output->path = (out / name).string();
+    if (format == OutputFormat::pst) s.output->path = (out / (name + ".pst")).string();
+    else if (format != OutputFormat::eml) s.output->path = (out / name).string();
     const nlohmann::json j = report_json(log, MAILFSCK_VERSION, utc_now());
     dir.write_file("report.json", dump_json(j));
     dir.write_file("report.txt", report_text(log));

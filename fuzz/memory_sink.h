@@ -21,7 +21,7 @@ public:
 template <void (*Write)(ByteOut&, const OutMessage&)>
 class MemorySink final : public MessageSink {
 public:
-    void begin_folder(const std::string& /*folder*/) override {}
+    void begin_folder(const std::string& /*folder*/, const FolderInfo& /*info*/) override {}
     void message(const OutMessage& m) override {
         Write(out, m);
         ++written;

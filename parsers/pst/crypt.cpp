@@ -92,4 +92,12 @@ void decrypt(Crypt method, std::uint64_t bid, std::span<unsigned char> data) {
     }
 }
 
+void encrypt(Crypt method, std::uint64_t bid, std::span<unsigned char> data) {
+    if (method != Crypt::permute) {
+        decrypt(method, bid, data);  // none, and cyclic, which is its own inverse
+        return;
+    }
+    for (unsigned char& b : data) b = mpbb_r[b];
+}
+
 }  // namespace mailfsck::pst

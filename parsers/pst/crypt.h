@@ -17,4 +17,8 @@ enum class Crypt : std::uint8_t { none = 0, permute = 1, cyclic = 2 };
 // Decrypts, in place, the data of the external block with id `bid`.
 void decrypt(Crypt method, std::uint64_t bid, std::span<unsigned char> data);
 
+// Encrypts, in place, what decrypt() turns back into `data` (for code that
+// builds files; nothing that reads a store calls it).
+void encrypt(Crypt method, std::uint64_t bid, std::span<unsigned char> data);
+
 }  // namespace mailfsck::pst

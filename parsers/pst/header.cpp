@@ -5,14 +5,8 @@
 namespace mailfsck::pst {
 namespace {
 
-// Where the fields that move between ANSI and Unicode sit ([MS-PST]
-// 2.2.2.6); the 4K format keeps the Unicode header.
-struct Offsets {
-    std::uint64_t bid_next_b, bid_next_p, unique, rgnid, root, bref_nbt, bref_bbt, amap_valid, sentinel, crypt;
-};
-
-constexpr Offsets unicode_offsets{516, 32, 40, 44, 180, 216, 232, 248, 512, 513};
-constexpr Offsets ansi_offsets{24, 28, 32, 36, 164, 184, 192, 200, 460, 461};
+constexpr HeaderOffsets unicode_offsets{516, 32, 40, 44, 180, 216, 232, 248, 512, 513};
+constexpr HeaderOffsets ansi_offsets{24, 28, 32, 36, 164, 184, 192, 200, 460, 461};
 
 // dwCRCPartial covers 471 bytes from wMagicClient; dwCRCFull, Unicode
 // only, 516 bytes from the same place.
@@ -23,6 +17,8 @@ constexpr std::uint64_t crc_full_offset = 524;
 constexpr std::uint64_t header_size = 564;
 
 }  // namespace
+
+const HeaderOffsets& header_offsets(bool wide) { return wide ? unicode_offsets : ansi_offsets; }
 
 bool Header::has(HeaderDefectKind k) const {
     return std::any_of(defects.begin(), defects.end(), [&](const HeaderDefect& d) { return d.kind == k; });
@@ -54,7 +50,7 @@ Header read_header(const ByteView& file) {
     }
     const Layout& layout = layout_for(*h.format);
     const bool wide = layout.wide;
-    const Offsets& o = wide ? unicode_offsets : ansi_offsets;
+    const HeaderOffsets& o = header_offsets(wide);
     const auto id = [&](std::uint64_t at) {
         Cursor f(file, at);
         return wide ? f.u64le() : f.u32le();

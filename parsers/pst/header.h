@@ -70,6 +70,15 @@ struct Header {
     [[nodiscard]] bool has(HeaderDefectKind k) const;
 };
 
+// Where the fields that move between ANSI and Unicode sit ([MS-PST]
+// 2.2.2.6); the 4K format keeps the Unicode header. `root` is ROOT's
+// offset ([MS-PST] 2.2.2.5): dwReserved, then ibFileEof, ibAMapLast,
+// cbAMapFree and cbPMapFree, each an id wide.
+struct HeaderOffsets {
+    std::uint64_t bid_next_b, bid_next_p, unique, rgnid, root, bref_nbt, bref_bbt, amap_valid, sentinel, crypt;
+};
+[[nodiscard]] const HeaderOffsets& header_offsets(bool wide);
+
 inline constexpr std::uint32_t header_magic = 0x4E444221;  // "!BDN" read little-endian
 
 // Reads the header at the start of `file` (the whole file, so sizes can be

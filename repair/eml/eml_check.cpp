@@ -61,7 +61,7 @@ private:
             add(ProblemId::store_unreadable, rel, "directory", l.error);
             return;
         }
-        if (sink_) sink_->begin_folder(folder_of(rel));
+        if (sink_) sink_->begin_folder(folder_of(rel), {});
         // Files first, so each folder's messages arrive together.
         for (const DirEntry& e : l.entries) {
             if (hooks_.interrupted && hooks_.interrupted->load()) {

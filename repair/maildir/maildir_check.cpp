@@ -182,7 +182,7 @@ private:
     void folder(const std::string& rel, const Listing& l, int depth) {
         const std::string name = logical_name(rel);
         const std::string dir_name = rel.substr(rel.rfind('/') == std::string::npos ? 0 : rel.rfind('/') + 1);
-        if (sink_) sink_->begin_folder(name);
+        if (sink_) sink_->begin_folder(name, {});
         std::string missing;
         for (const char* sub : {"cur", "new", "tmp"})
             if (!has_subdir(l, sub)) missing += std::string(missing.empty() ? "" : ", ") + sub + "/";

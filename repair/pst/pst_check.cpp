@@ -718,6 +718,7 @@ public:
     void run() {
         find_lost_nodes();
         name_map();
+        special_folders();
         walk({nid_root_folder, "", "", 0});
         // Hidden items clients keep for themselves: no mail, but counted so
         // that every item of the store is accounted for; one line a store.
@@ -758,6 +759,35 @@ private:
         std::replace(name.begin(), name.end(), '.', '_');
         std::replace(name.begin(), name.end(), '/', '_');
         return name;
+    }
+
+    // The store's special folders ([MS-PST] 2.4.3.1): the NID its entry
+    // IDs name. For outputs that keep the roles; nothing is checked here.
+    void special_folders() {
+        if (!c_.sink_) return;
+        const std::optional<NodeRef> store = m_.node(nid_message_store);
+        if (!store) return;
+        std::vector<ReadIssue> issues;
+        const PropertyContext pc = m_.properties(*store, issues);
+        if (const Property* p = pc.find(tag::display_name)) store_name_ = utf8(*p).value_or("");
+        for (const auto& [tag, role] : {std::pair{std::uint16_t{0x35E0}, FolderInfo::Role::ipm_subtree},
+                                        std::pair{std::uint16_t{0x35E3}, FolderInfo::Role::deleted_items},
+                                        std::pair{std::uint16_t{0x35E7}, FolderInfo::Role::search_root}}) {
+            const Property* p = pc.find(tag);
+            // EntryID ([MS-PST] 2.4.3.2): rgbFlags, uid, then the NID.
+            if (!p || p->value.size() != 24) continue;
+            const ByteView id(p->value.data(), p->value.size(), 0);
+            special_.emplace(Cursor(id, 20).u32le(), role);
+        }
+    }
+
+    FolderInfo folder_info(std::uint32_t nid, const PropertyContext& pc) const {
+        FolderInfo info;
+        if (const auto it = special_.find(nid); it != special_.end()) info.role = it->second;
+        else if (nid_type(nid) == nid_type_search_folder) info.role = FolderInfo::Role::search_folder;
+        if (const Property* p = pc.find(tag::container_class)) info.container_class = utf8(*p).value_or("");
+        if (nid == nid_root_folder) info.store_name = store_name_;
+        return info;
     }
 
     // Without the map, contacts and calendar items lose their named
@@ -819,7 +849,7 @@ private:
             const std::string path = f.depth == 0 ? std::string()
                                      : f.parent_path.empty() ? component(name)
                                                              : f.parent_path + "." + component(name);
-            if (c_.sink_) c_.sink_->begin_folder(path);
+            if (c_.sink_) c_.sink_->begin_folder(path, folder_info(f.nid, pc));
             folder_paths_.emplace(f.nid, path);
             const Rows hierarchy = rows(f.nid, nid_type_hierarchy_table);
             if (hierarchy.sound) sound_hierarchy_.insert(f.nid);
@@ -1044,6 +1074,8 @@ private:
                 o.state = OutMessage::State::partial;
                 o.missing = what;
             }
+            o.pst_message = &msg;
+            o.pst_names = names_.valid ? &names_ : nullptr;
             if (out.object)
                 o.item_file = OutMessage::ItemFile{out.object->extension,
                                                    ByteView(reinterpret_cast<const unsigned char*>(out.object_bytes.data()),
@@ -1109,7 +1141,7 @@ private:
                 message(n, recovered_deleted);
                 continue;
             }
-            if (!announced && c_.sink_) c_.sink_->begin_folder(lost_and_found);
+            if (!announced && c_.sink_) c_.sink_->begin_folder(lost_and_found, {});
             announced = true;
             c_.add(ProblemId::pst_orphan_message, n.at, c_.layout_->nbt_entry, "NBT entry",
                    "message " + std::to_string(n.nid) + ", parent " + std::to_string(n.parent));
@@ -1223,7 +1255,7 @@ private:
             if (lost_used_[i] || l.shared) continue;
             if (const auto v = exported_versions_.find(l.version_key); v != exported_versions_.end() && l.modified < v->second)
                 continue;
-            if (exported == 0 && c_.sink_) c_.sink_->begin_folder(lost_and_found);
+            if (exported == 0 && c_.sink_) c_.sink_->begin_folder(lost_and_found, {});
             export_lost(l, ProblemId::pst_message_from_heap, 0, 0, lost_and_found, std::string("in ") + lost_and_found);
             ++exported;
         }
@@ -1243,7 +1275,7 @@ private:
     }
 
     void announce_deleted() {
-        if (!deleted_announced_ && c_.sink_) c_.sink_->begin_folder(recovered_deleted);
+        if (!deleted_announced_ && c_.sink_) c_.sink_->begin_folder(recovered_deleted, {});
         deleted_announced_ = true;
     }
 
@@ -1275,6 +1307,8 @@ private:
     std::unordered_set<std::uint32_t> seen_folders_;
     std::unordered_set<std::uint32_t> listed_;  // messages exported through a folder
     std::unordered_map<std::uint32_t, std::string> folder_paths_;
+    std::unordered_map<std::uint32_t, FolderInfo::Role> special_;
+    std::string store_name_;
     std::unordered_set<std::uint32_t> sound_hierarchy_;  // folders whose tables were read whole
     std::unordered_set<std::uint32_t> sound_contents_;
     std::unordered_set<std::uint32_t> deleted_folders_;  // carved entries taken as deleted

@@ -64,6 +64,34 @@ void FileWriter::close() {
     fd_ = -1;
 }
 
+PositionedFile::PositionedFile(const std::filesystem::path& path) : path_(path) {
+    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd_ < 0) throw std::runtime_error("cannot create " + path.string() + ": " + std::strerror(errno));
+}
+
+PositionedFile::~PositionedFile() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+void PositionedFile::write_at(std::uint64_t offset, ByteView bytes) {
+    std::uint64_t done = 0;
+    while (done < bytes.size()) {
+        const ssize_t n = ::pwrite(fd_, bytes.data() + done, bytes.size() - done, static_cast<off_t>(offset + done));
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw std::runtime_error("cannot write " + path_.string() + ": " + std::strerror(errno));
+        }
+        done += static_cast<std::uint64_t>(n);
+    }
+}
+
+void PositionedFile::close() {
+    if (::fsync(fd_) != 0) throw std::runtime_error("cannot fsync " + path_.string() + ": " + std::strerror(errno));
+    const int fd = fd_;
+    fd_ = -1;
+    if (::close(fd) != 0) throw std::runtime_error("cannot close " + path_.string() + ": " + std::strerror(errno));
+}
+
 void set_mtime(const std::filesystem::path& path, std::int64_t seconds) {
     const timespec t{static_cast<time_t>(seconds), 0};
     const std::array<timespec, 2> times{t, t};

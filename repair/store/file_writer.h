@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "repair/pst_writer/ndb_writer.h"
 #include "repair/store/sink.h"
 
 namespace mailfsck {
@@ -33,6 +34,23 @@ private:
     Sync sync_;
     std::string buf_;
     std::uint64_t written_ = 0;
+    std::filesystem::path path_;
+};
+
+// A durable output file written at given offsets (a PST: its header last),
+// fsynced on close.
+class PositionedFile final : public pstw::RandomOut {
+public:
+    explicit PositionedFile(const std::filesystem::path& path);
+    ~PositionedFile() override;
+    PositionedFile(const PositionedFile&) = delete;
+    PositionedFile& operator=(const PositionedFile&) = delete;
+    void write_at(std::uint64_t offset, ByteView bytes) override;
+    // Fsyncs and closes; throws on any failure.
+    void close();
+
+private:
+    int fd_ = -1;
     std::filesystem::path path_;
 };
 

@@ -15,6 +15,11 @@
 
 #include "parsers/bytes/bytes.h"
 
+namespace mailfsck::pst {
+struct Message;
+class NameMap;
+}  // namespace mailfsck::pst
+
 namespace mailfsck {
 
 // One message, ready to write. `pieces` hold whole lines from the header
@@ -59,6 +64,10 @@ struct OutMessage {
     std::string source;
     State state = State::intact;
     std::string missing;
+    // A message read from a PST, as its properties, and the map naming its
+    // named properties: what PST output copies (it ignores `pieces`).
+    const pst::Message* pst_message = nullptr;
+    const pst::NameMap* pst_names = nullptr;
 };
 
 // One folder's IMAP UID assignments that still hold, to carry over so that
@@ -75,12 +84,22 @@ struct UidIndex {
     std::vector<Entry> entries;  // ascending UIDs
 };
 
+// What a folder is beyond its path, when the input says (PST folders):
+// the store's special folders and the kind of items it holds, for outputs
+// that keep them (PST output gives them to its own special folders).
+struct FolderInfo {
+    enum class Role { ordinary, ipm_subtree, deleted_items, search_root, search_folder };
+    Role role = Role::ordinary;
+    std::string container_class;  // PR_CONTAINER_CLASS: "IPF.Contact", ...
+    std::string store_name;       // the root folder's only: the store's display name
+};
+
 class MessageSink {
 public:
     virtual ~MessageSink() = default;
     // Messages arrive folder by folder; each folder is announced first, so
     // an empty one exists in the output too.
-    virtual void begin_folder(const std::string& folder) = 0;
+    virtual void begin_folder(const std::string& folder, const FolderInfo& info) = 0;
     virtual void message(const OutMessage& m) = 0;
     // Bytes that fit no message, kept for a human in lost+found/, named
     // after the input file (directory stores) and the offset.
@@ -99,7 +118,7 @@ public:
     [[nodiscard]] virtual std::uint64_t lost_found_files() const = 0;
 };
 
-enum class OutputFormat { mbox, eml, maildir };
+enum class OutputFormat { mbox, eml, maildir, pst };
 
 // Where formatted output goes: a durable file, or memory (fuzz targets).
 class ByteOut {

@@ -1,5 +1,6 @@
 // The mbox (mboxrd) and one-file-per-message writers.
 #include <cstdio>
+#include <map>
 #include <ctime>
 #include <memory>
 #include <unordered_map>
@@ -8,8 +9,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "parsers/bytes/sha256.h"
 #include "parsers/maildir/filename.h"
 #include "parsers/mime/headers.h"
+#include "repair/pst_writer/store_writer.h"
 #include "repair/store/file_writer.h"
 #include "repair/store/piece_lines.h"
 #include "repair/store/sink.h"
@@ -171,8 +174,8 @@ std::filesystem::path folder_path(const std::string& folder) {
 // One mbox per folder: the top folder is `name`, folder "a.b" is "name.a.b".
 class MboxSink final : public SinkBase {
 public:
-    MboxSink(const OutputDir& dir, const std::string& name) : SinkBase(dir), name_(name) { MboxSink::begin_folder(""); }
-    void begin_folder(const std::string& folder) override {
+    MboxSink(const OutputDir& dir, const std::string& name) : SinkBase(dir), name_(name) { MboxSink::begin_folder("", {}); }
+    void begin_folder(const std::string& folder, const FolderInfo& /*info*/) override {
         if (out_ && folder == folder_) return;
         if (out_) out_->close();
         folder_ = folder;
@@ -184,7 +187,7 @@ public:
         out_ = std::make_unique<FileWriter>(dir_.staging() / file);
     }
     void message(const OutMessage& m) override {
-        begin_folder(m.folder);
+        begin_folder(m.folder, {});
         indexed(m, dir_.staging() / file_, out_->written());
         write_mboxrd(*out_, m);
         ++written_;
@@ -207,8 +210,8 @@ private:
 // calendar item also as its .vcf or .ics beside it.
 class EmlSink final : public SinkBase {
 public:
-    explicit EmlSink(const OutputDir& dir) : SinkBase(dir) { EmlSink::begin_folder(""); }
-    void begin_folder(const std::string& folder) override {
+    explicit EmlSink(const OutputDir& dir) : SinkBase(dir) { EmlSink::begin_folder("", {}); }
+    void begin_folder(const std::string& folder, const FolderInfo& /*info*/) override {
         std::filesystem::create_directories(dir_.staging() / "messages" / folder_path(folder));
     }
     void message(const OutMessage& m) override {
@@ -273,9 +276,9 @@ private:
 class MaildirSink final : public SinkBase {
 public:
     MaildirSink(const OutputDir& dir, const std::string& name) : SinkBase(dir), root_(dir.staging() / name) {
-        MaildirSink::begin_folder("");
+        MaildirSink::begin_folder("", {});
     }
-    void begin_folder(const std::string& folder) override {
+    void begin_folder(const std::string& folder, const FolderInfo& /*info*/) override {
         if (started_ && folder == folder_) return;
         started_ = true;
         folder_ = folder;
@@ -286,7 +289,7 @@ public:
         if (!folder.empty()) FileWriter(here_ / "maildirfolder", Sync::with_directory).close();
     }
     void message(const OutMessage& m) override {
-        begin_folder(m.folder);
+        begin_folder(m.folder, {});
         const std::string wanted = m.unique.empty() ? std::to_string(m.mtime.value_or(0)) + ".M" +
                                                           std::to_string(written_ + 1) + "P0.mailfsck"
                                                     : m.unique;
@@ -309,7 +312,7 @@ public:
         ++written_;
     }
     void uid_index(const std::string& folder, const UidIndex& index) override {
-        begin_folder(folder);
+        begin_folder(folder, {});
         const bool dovecot = index.kind == UidIndex::Kind::dovecot;
         std::string text = dovecot ? "3 V" + std::to_string(index.uid_validity) + " N" + std::to_string(index.next_uid)
                                    : "1 " + std::to_string(index.uid_validity) + " " + std::to_string(index.next_uid);
@@ -326,7 +329,7 @@ public:
     }
     void store_file(const std::string& folder, const std::string& name, const ByteView& bytes,
                     std::optional<std::int64_t> mtime) override {
-        begin_folder(folder);
+        begin_folder(folder, {});
         const std::filesystem::path path = here_ / name;
         std::filesystem::create_directories(path.parent_path());
         if (std::filesystem::exists(path)) return;  // maildirfolder, written already
@@ -378,10 +381,76 @@ void write_mboxrd(ByteOut& out, const OutMessage& m) {
     out.write("\n");
 }
 
+// A new PST (repair/pst_writer/): the salvaged folder tree under the
+// store's own mandatory folders, each message copied property by property.
+class PstSink final : public SinkBase {
+public:
+    PstSink(const OutputDir& dir, const std::string& store_name)
+        : SinkBase(dir), path_(dir.staging() / (store_name + ".pst")), file_(path_), store_(file_, options(store_name)) {}
+
+    void begin_folder(const std::string& folder, const FolderInfo& info) override {
+        if (!info.store_name.empty()) store_.set_display_name(info.store_name);
+        if (folders_.count(folder) == 0) folders_.emplace(folder, new_folder(folder, info));
+    }
+    void message(const OutMessage& m) override {
+        if (!m.pst_message) throw std::logic_error("PST output takes messages read from a PST");
+        store_.add_message(folder_for(m.folder), *m.pst_message, m.pst_names);
+        ++written_;
+        indexed(m, path_, std::nullopt);
+    }
+
+private:
+    static pstw::StoreOptions options(const std::string& store_name) {
+        pstw::StoreOptions o;
+        o.display_name = store_name;
+        // A record key of the store's own, the same for the same name, so
+        // the same input gives the same bytes.
+        Sha256 sha;
+        sha.update("mailfsck PST record key " + store_name);
+        const std::string digest = sha.hex();
+        for (std::size_t i = 0; i < o.record_key.size(); ++i)
+            o.record_key[i] = static_cast<unsigned char>(std::stoi(digest.substr(2 * i, 2), nullptr, 16));
+        return o;
+    }
+    void finish_output() override {
+        store_.finish();
+        file_.close();
+    }
+    // The source's special folders are this store's own; its root (and
+    // anything filed there) is the IPM subtree, so that every other folder
+    // (Lost and Found among them) lands where Outlook shows it. Search
+    // folders hold no items of their own: they go to the search root.
+    std::uint32_t new_folder(const std::string& path, const FolderInfo& info) {
+        switch (info.role) {
+            case FolderInfo::Role::ipm_subtree: return store_.ipm_subtree();
+            case FolderInfo::Role::deleted_items: return store_.deleted_items();
+            case FolderInfo::Role::search_root:
+            case FolderInfo::Role::search_folder: return store_.search_root();
+            case FolderInfo::Role::ordinary: break;
+        }
+        if (path.empty()) return store_.ipm_subtree();
+        const auto dot = path.rfind('.');
+        const std::uint32_t parent = folder_for(dot == std::string::npos ? std::string() : path.substr(0, dot));
+        return store_.add_folder(parent, dot == std::string::npos ? path : path.substr(dot + 1), info.container_class);
+    }
+    std::uint32_t folder_for(const std::string& path) {
+        if (const auto it = folders_.find(path); it != folders_.end()) return it->second;
+        const std::uint32_t nid = new_folder(path, {});
+        folders_.emplace(path, nid);
+        return nid;
+    }
+
+    std::filesystem::path path_;
+    PositionedFile file_;
+    pstw::StoreWriter store_;
+    std::map<std::string, std::uint32_t> folders_;
+};
+
 std::unique_ptr<MessageSink> make_sink(OutputFormat format, const OutputDir& dir, const std::string& store_name) {
     switch (format) {
         case OutputFormat::eml: return std::make_unique<EmlSink>(dir);
         case OutputFormat::maildir: return std::make_unique<MaildirSink>(dir, store_name);
+        case OutputFormat::pst: return std::make_unique<PstSink>(dir, store_name);
         case OutputFormat::mbox: break;
     }
     return std::make_unique<MboxSink>(dir, store_name);

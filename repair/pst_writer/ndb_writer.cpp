@@ -1,0 +1,347 @@
+#include "ndb_writer.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "parsers/pst/header.h"
+#include "parsers/pst/maps.h"
+#include "parsers/pst/page.h"
+
+namespace mailfsck::pstw {
+namespace {
+
+using Bytes = std::vector<unsigned char>;
+
+void put_le(unsigned char* at, std::uint64_t v, unsigned width) {
+    for (unsigned i = 0; i < width; ++i) at[i] = static_cast<unsigned char>(v >> (8 * i));
+}
+
+std::uint64_t round_up(std::uint64_t v, std::uint64_t align) { return (v + align - 1) / align * align; }
+
+// Internal block headers ([MS-PST] 2.2.2.8.3): btype, cLevel, cEnt, and
+// lcbTotal (data trees) or dwPadding (subnode trees).
+constexpr std::uint8_t btype_data_tree = 1;
+constexpr std::uint8_t btype_subnode_tree = 2;
+constexpr std::uint32_t internal_header = 8;
+constexpr std::uint32_t slentry_size = 24;
+constexpr std::uint32_t sientry_size = 16;
+
+// cRef counts the BBT's own reference besides the one node or internal
+// block that uses each block we write (as in every Outlook file).
+constexpr std::uint16_t written_cref = 2;
+
+// The header's fields ([MS-PST] 2.2.2.6, Unicode), beside those the reader
+// shares through read_header.
+constexpr std::uint16_t client_pst = 0x4D53;  // "SM"
+constexpr std::uint16_t version_unicode = 23;
+constexpr std::uint16_t version_client = 19;
+constexpr std::uint8_t amap_valid2 = 2;
+
+}  // namespace
+
+NdbWriter::NdbWriter(RandomOut& out, pst::Crypt crypt)
+    : out_(&out), crypt_(crypt), layout_(&pst::layout_for(pst::Format::unicode)),
+      sweep_(layout_->first_amap), span_start_(layout_->first_amap),
+      span_(layout_->amap_span, 0), span_used_(layout_->amap_span / layout_->amap_unit, false) {
+    // The span's own map pages come first in it.
+    for (const pst::MapPage& m : pst::map_pages(*layout_, span_start_, span_start_ + layout_->amap_span)) {
+        const std::uint64_t first = (m.ib - span_start_) / layout_->amap_unit;
+        std::fill_n(span_used_.begin() + static_cast<std::ptrdiff_t>(first), layout_->page_size / layout_->amap_unit, true);
+        sweep_ = std::max(sweep_, m.ib + layout_->page_size);
+    }
+}
+
+std::uint64_t NdbWriter::allocate(std::uint64_t size, std::uint64_t align) {
+    if (finished_) throw std::logic_error("PST writer: allocation after finish");
+    std::uint64_t ib = round_up(sweep_, align);
+    while (ib + size > span_start_ + layout_->amap_span) {
+        close_span();
+        ib = round_up(sweep_, align);
+    }
+    const std::uint64_t first = (ib - span_start_) / layout_->amap_unit;
+    const std::uint64_t units = round_up(size, layout_->amap_unit) / layout_->amap_unit;
+    std::fill_n(span_used_.begin() + static_cast<std::ptrdiff_t>(first), units, true);
+    sweep_ = ib + size;
+    return ib;
+}
+
+void NdbWriter::put(std::uint64_t ib, ByteView bytes) {
+    std::copy_n(bytes.data(), bytes.size(), span_.begin() + static_cast<std::ptrdiff_t>(ib - span_start_));
+}
+
+void NdbWriter::close_span() {
+    const pst::Layout& l = *layout_;
+    std::uint64_t free_units = 0;
+    for (const pst::MapPage& m : pst::map_pages(l, span_start_, span_start_ + l.amap_span)) {
+        unsigned char* page = span_.data() + (m.ib - span_start_);
+        unsigned char* bits = page + l.amap_bits_offset;
+        switch (m.type) {
+            case pst::PageType::amap:
+                // One bit per unit, most significant first.
+                for (std::size_t u = 0; u < span_used_.size(); ++u) {
+                    if (span_used_[u]) bits[u / 8] = static_cast<unsigned char>(bits[u / 8] | (0x80 >> (u % 8)));
+                    else ++free_units;
+                }
+                last_map_ = m.ib;
+                break;
+            // Deprecated maps ([MS-PST] 2.2.2.7.3, 2.2.2.7.5, 2.2.2.7.6),
+            // written as Outlook leaves them: PMaps and FPMaps all
+            // "allocated", FMaps naming no free run.
+            case pst::PageType::pmap:
+            case pst::PageType::fpmap: std::fill_n(page, l.page_size - l.page_trailer, 0xFF); break;
+            default: break;
+        }
+        unsigned char* trailer = page + l.page_size - l.page_trailer;
+        trailer[0] = trailer[1] = static_cast<unsigned char>(m.type);
+        put_le(trailer + 8, m.ib, 8);  // a map page's id is its offset
+        pst::seal_page({page, l.page_size}, l, m.ib);
+    }
+    free_bytes_ += free_units * l.amap_unit;
+    out_->write_at(span_start_, ByteView(span_.data(), span_.size()));
+
+    span_start_ += l.amap_span;
+    std::fill(span_.begin(), span_.end(), 0);
+    std::fill(span_used_.begin(), span_used_.end(), false);
+    sweep_ = span_start_;
+    for (const pst::MapPage& m : pst::map_pages(l, span_start_, span_start_ + l.amap_span)) {
+        const std::uint64_t first = (m.ib - span_start_) / l.amap_unit;
+        std::fill_n(span_used_.begin() + static_cast<std::ptrdiff_t>(first), l.page_size / l.amap_unit, true);
+        sweep_ = std::max(sweep_, m.ib + l.page_size);
+    }
+}
+
+std::uint64_t NdbWriter::block(ByteView data, bool internal) {
+    const pst::Layout& l = *layout_;
+    if (data.size() > l.max_block_data()) throw std::logic_error("PST writer: block too large");
+    const std::uint64_t bid = next_bid_ | (internal ? pst::bid_internal : 0);
+    next_bid_ += 4;
+    const std::uint64_t size = l.align_block(data.size());
+    const std::uint64_t ib = allocate(size, l.block_align);
+    Bytes bytes(size, 0);
+    std::copy_n(data.data(), data.size(), bytes.begin());
+    if (!internal) pst::encrypt(crypt_, bid, {bytes.data(), data.size()});
+    // BLOCKTRAILER ([MS-PST] 2.2.2.8.1): cb, wSig, dwCRC, bid.
+    unsigned char* trailer = bytes.data() + size - l.block_trailer;
+    put_le(trailer, data.size(), 2);
+    put_le(trailer + 2, pst::signature(ib, bid), 2);
+    put_le(trailer + 4, pst::crc32(ByteView(bytes.data(), data.size())), 4);
+    put_le(trailer + 8, bid, 8);
+    put(ib, ByteView(bytes.data(), bytes.size()));
+    blocks_.push_back({bid, ib, static_cast<std::uint16_t>(data.size())});
+    return bid;
+}
+
+std::uint64_t NdbWriter::data_tree(ByteView data) {
+    std::vector<Bytes> blocks;
+    const std::uint64_t step = layout_->max_block_data();
+    for (std::uint64_t at = 0; at < data.size(); at += step) {
+        const ByteView piece = data.sub(at, step);
+        blocks.emplace_back(piece.data(), piece.data() + piece.size());
+    }
+    return data_tree(blocks);
+}
+
+std::uint64_t NdbWriter::data_tree(const std::vector<Bytes>& blocks) {
+    if (blocks.empty()) return 0;
+    std::vector<std::uint64_t> bids;
+    std::uint64_t total = 0;
+    // Every block but the last is full ([MS-PST] 2.2.2.8.3.1), as the
+    // checker expects: a heap's or a row matrix's free room is padding.
+    Bytes padded;
+    for (std::size_t i = 0; i < blocks.size(); ++i) {
+        ByteView b(blocks[i].data(), blocks[i].size());
+        if (i + 1 < blocks.size() && b.size() < layout_->max_block_data()) {
+            padded.assign(blocks[i].begin(), blocks[i].end());
+            padded.resize(layout_->max_block_data(), 0);
+            b = ByteView(padded.data(), padded.size());
+        }
+        bids.push_back(block(b, false));
+        total += b.size();
+    }
+    if (bids.size() == 1) return bids.front();
+    if (total > UINT32_MAX) throw std::length_error("PST writer: node data beyond 4 GiB");
+    return internal_levels(std::move(bids), static_cast<std::uint32_t>(total));
+}
+
+// XBLOCKs over the data blocks, and an XXBLOCK over those when one XBLOCK
+// cannot hold them all ([MS-PST] 2.2.2.8.3.1, 2.2.2.8.3.2).
+std::uint64_t NdbWriter::internal_levels(std::vector<std::uint64_t> bids, std::uint32_t total) {
+    const std::uint64_t per_block = (layout_->max_block_data() - internal_header) / 8;
+    const std::uint64_t step = layout_->max_block_data();
+    const auto xblock = [&](std::uint8_t level, const std::uint64_t* first, std::size_t count, std::uint64_t bytes) {
+        Bytes b(internal_header + 8 * count, 0);
+        b[0] = btype_data_tree;
+        b[1] = level;
+        put_le(b.data() + 2, count, 2);
+        put_le(b.data() + 4, bytes, 4);
+        for (std::size_t i = 0; i < count; ++i) put_le(b.data() + internal_header + 8 * i, first[i], 8);
+        return block(ByteView(b.data(), b.size()), true);
+    };
+    if (bids.size() <= per_block) return xblock(1, bids.data(), bids.size(), total);
+    if (bids.size() > per_block * per_block) throw std::length_error("PST writer: node data too large for an XXBLOCK");
+    std::vector<std::uint64_t> xblocks;
+    for (std::size_t i = 0; i < bids.size(); i += per_block) {
+        const std::size_t count = std::min<std::size_t>(per_block, bids.size() - i);
+        // Every block but the last is full.
+        const std::uint64_t bytes = std::min<std::uint64_t>(count * step, total - i * step);
+        xblocks.push_back(xblock(1, bids.data() + i, count, bytes));
+    }
+    return xblock(2, xblocks.data(), xblocks.size(), total);
+}
+
+std::uint64_t NdbWriter::sl_level(const std::vector<SubnodeEntry>& entries) {
+    Bytes b(internal_header + slentry_size * entries.size(), 0);
+    b[0] = btype_subnode_tree;
+    b[1] = 0;
+    put_le(b.data() + 2, entries.size(), 2);
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        unsigned char* e = b.data() + internal_header + slentry_size * i;
+        put_le(e, entries[i].nid, 8);
+        put_le(e + 8, entries[i].bid_data, 8);
+        put_le(e + 16, entries[i].bid_sub, 8);
+    }
+    return block(ByteView(b.data(), b.size()), true);
+}
+
+// An SLBLOCK, or an SIBLOCK over SLBLOCKs ([MS-PST] 2.2.2.8.3.3).
+std::uint64_t NdbWriter::subnode_tree(std::vector<SubnodeEntry> entries) {
+    if (entries.empty()) return 0;
+    std::sort(entries.begin(), entries.end(), [](const SubnodeEntry& a, const SubnodeEntry& b) { return a.nid < b.nid; });
+    const std::size_t per_sl = (layout_->max_block_data() - internal_header) / slentry_size;
+    if (entries.size() <= per_sl) return sl_level(entries);
+    const std::size_t per_si = (layout_->max_block_data() - internal_header) / sientry_size;
+    if (entries.size() > per_sl * per_si) throw std::length_error("PST writer: too many subnodes");
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> children;
+    for (std::size_t i = 0; i < entries.size(); i += per_sl) {
+        const std::size_t count = std::min(per_sl, entries.size() - i);
+        const std::vector<SubnodeEntry> part(entries.begin() + static_cast<std::ptrdiff_t>(i),
+                                             entries.begin() + static_cast<std::ptrdiff_t>(i + count));
+        children.emplace_back(part.front().nid, sl_level(part));
+    }
+    Bytes b(internal_header + sientry_size * children.size(), 0);
+    b[0] = btype_subnode_tree;
+    b[1] = 1;
+    put_le(b.data() + 2, children.size(), 2);
+    for (std::size_t i = 0; i < children.size(); ++i) {
+        put_le(b.data() + internal_header + sientry_size * i, children[i].first, 8);
+        put_le(b.data() + internal_header + sientry_size * i + 8, children[i].second, 8);
+    }
+    return block(ByteView(b.data(), b.size()), true);
+}
+
+void NdbWriter::node(std::uint32_t nid, std::uint64_t bid_data, std::uint64_t bid_sub, std::uint32_t parent) {
+    nodes_.push_back({nid, bid_data, bid_sub, parent});
+}
+
+NdbWriter::PageRef NdbWriter::page(pst::PageType type, const std::vector<Bytes>& entries, std::size_t first,
+                                   std::size_t count, std::uint32_t entry_size, std::uint8_t level) {
+    const pst::Layout& l = *layout_;
+    const std::uint64_t ib = allocate(l.page_size, l.page_size);
+    const std::uint64_t bid = next_page_bid_++;
+    unsigned char* p = span_.data() + (ib - span_start_);
+    for (std::size_t i = 0; i < count; ++i) std::copy(entries[first + i].begin(), entries[first + i].end(), p + i * entry_size);
+    // cEnt, cEntMax, cbEnt, cLevel ([MS-PST] 2.2.2.7.7.1).
+    unsigned char* meta = p + l.bt_meta_offset;
+    meta[0] = static_cast<unsigned char>(count);
+    meta[1] = static_cast<unsigned char>(l.bt_entries_bytes / entry_size);
+    meta[2] = static_cast<unsigned char>(entry_size);
+    meta[3] = level;
+    unsigned char* trailer = p + l.page_size - l.page_trailer;
+    trailer[0] = trailer[1] = static_cast<unsigned char>(type);
+    put_le(trailer + 8, bid, 8);
+    pst::seal_page({p, l.page_size}, l, ib);
+    std::uint64_t key = 0;
+    for (unsigned i = 0; count > 0 && i < 8; ++i) key |= std::uint64_t{entries[first][i]} << (8 * i);
+    return {key, bid, ib};
+}
+
+NdbWriter::PageRef NdbWriter::btree(pst::PageType type, const std::vector<Bytes>& entries, std::uint32_t entry_size) {
+    const pst::Layout& l = *layout_;
+    std::vector<PageRef> level;
+    const std::size_t per_leaf = l.bt_entries_bytes / entry_size;
+    for (std::size_t i = 0; i < entries.size() || i == 0; i += per_leaf)
+        level.push_back(page(type, entries, i, std::min(per_leaf, entries.size() - i), entry_size, 0));
+    // BTENTRY ([MS-PST] 2.2.2.7.7.2): the child's first key and its BREF.
+    const std::size_t per_branch = l.bt_entries_bytes / l.branch_entry;
+    for (std::uint8_t depth = 1; level.size() > 1; ++depth) {
+        std::vector<Bytes> branch;
+        for (const PageRef& r : level) {
+            Bytes e(l.branch_entry, 0);
+            put_le(e.data(), r.key, 8);
+            put_le(e.data() + 8, r.bid, 8);
+            put_le(e.data() + 16, r.ib, 8);
+            branch.push_back(std::move(e));
+        }
+        level.clear();
+        for (std::size_t i = 0; i < branch.size(); i += per_branch)
+            level.push_back(page(type, branch, i, std::min(per_branch, branch.size() - i), l.branch_entry, depth));
+    }
+    return level.front();
+}
+
+void NdbWriter::finish() {
+    const pst::Layout& l = *layout_;
+    // BBTENTRY ([MS-PST] 2.2.2.7.7.3): BREF, cb, cRef; ascending ids, as
+    // they were handed out.
+    std::vector<Bytes> bbt;
+    for (const Block& b : blocks_) {
+        Bytes e(l.bbt_entry, 0);
+        put_le(e.data(), b.bid, 8);
+        put_le(e.data() + 8, b.ib, 8);
+        put_le(e.data() + 16, b.cb, 2);
+        put_le(e.data() + 18, written_cref, 2);
+        bbt.push_back(std::move(e));
+    }
+    // NBTENTRY ([MS-PST] 2.2.2.7.7.4): nid, bidData, bidSub, nidParent.
+    std::sort(nodes_.begin(), nodes_.end(), [](const Node& a, const Node& b) { return a.nid < b.nid; });
+    for (std::size_t i = 1; i < nodes_.size(); ++i)
+        if (nodes_[i].nid == nodes_[i - 1].nid) throw std::logic_error("PST writer: node written twice");
+    std::vector<Bytes> nbt;
+    for (const Node& n : nodes_) {
+        Bytes e(l.nbt_entry, 0);
+        put_le(e.data(), n.nid, 8);
+        put_le(e.data() + 8, n.bid_data, 8);
+        put_le(e.data() + 16, n.bid_sub, 8);
+        put_le(e.data() + 24, n.parent, 4);
+        nbt.push_back(std::move(e));
+    }
+    const PageRef bbt_root = btree(pst::PageType::bbt, bbt, l.bbt_entry);
+    const PageRef nbt_root = btree(pst::PageType::nbt, nbt, l.nbt_entry);
+    close_span();
+    write_header(nbt_root, bbt_root);
+    finished_ = true;
+}
+
+void NdbWriter::write_header(const PageRef& nbt, const PageRef& bbt) {
+    // Everything before the first AMap: the header, then zeros (the DList
+    // page among them is left empty, as files before Outlook 2007 SP2 do).
+    Bytes h(layout_->first_amap, 0);
+    unsigned char* p = h.data();
+    put_le(p, pst::header_magic, 4);
+    put_le(p + 8, client_pst, 2);
+    put_le(p + 10, version_unicode, 2);
+    put_le(p + 12, version_client, 2);
+    p[14] = p[15] = 0x01;  // bPlatformCreate, bPlatformAccess
+    const pst::HeaderOffsets& o = pst::header_offsets(true);
+    put_le(p + o.bid_next_p, next_page_bid_, 8);
+    put_le(p + o.unique, 1, 4);
+    for (std::size_t i = 0; i < rgnid_.size(); ++i) put_le(p + o.rgnid + 4 * i, rgnid_[i], 4);
+    // ROOT ([MS-PST] 2.2.2.5): the file ends where the last span does.
+    put_le(p + o.root + 4, span_start_, 8);
+    put_le(p + o.root + 12, last_map_, 8);
+    put_le(p + o.root + 20, free_bytes_, 8);
+    put_le(p + o.bref_nbt, nbt.bid, 8);
+    put_le(p + o.bref_nbt + 8, nbt.ib, 8);
+    put_le(p + o.bref_bbt, bbt.bid, 8);
+    put_le(p + o.bref_bbt + 8, bbt.ib, 8);
+    p[o.amap_valid] = amap_valid2;
+    // rgbFM and rgbFP, deprecated, between ROOT's dwAlign and bSentinel.
+    std::fill(p + o.root + 76, p + o.sentinel, 0xFF);
+    p[o.sentinel] = 0x80;
+    p[o.crypt] = static_cast<unsigned char>(crypt_);
+    put_le(p + o.bid_next_b, next_bid_, 8);
+    pst::seal_header({h.data(), h.size()});
+    out_->write_at(0, ByteView(h.data(), h.size()));
+}
+
+}  // namespace mailfsck::pstw

@@ -1,0 +1,87 @@
+// The messaging layer of a new PST ([MS-PST] 2.4, 2.7): the message store,
+// the name-to-id map, the mandatory folders and tables every PST holds, and
+// the folders and messages added to it. Messages are written as they come;
+// folders, whose tables and counts depend on everything under them, when
+// the store is finished, so the counts are right by construction.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "parsers/pst/message.h"
+#include "repair/pst_writer/ltp_writer.h"
+#include "repair/pst_writer/name_map_writer.h"
+#include "repair/pst_writer/ndb_writer.h"
+
+namespace mailfsck::pstw {
+
+struct StoreOptions {
+    std::string display_name = "Personal Folders";
+    // PR_RECORD_KEY: the store's provider UID, which every entry ID names
+    // ([MS-PST] 2.4.3.2). A salvaged store keeps its own, so the entry IDs
+    // its items carry still resolve.
+    std::array<unsigned char, 16> record_key{};
+    pst::Crypt crypt = pst::Crypt::permute;
+};
+
+class StoreWriter {
+public:
+    StoreWriter(RandomOut& out, StoreOptions options);
+
+    // The folders every store has, for callers to file into.
+    [[nodiscard]] std::uint32_t ipm_subtree() const { return ipm_subtree_; }
+    [[nodiscard]] std::uint32_t deleted_items() const { return deleted_items_; }
+    [[nodiscard]] std::uint32_t search_root() const { return search_root_; }
+    [[nodiscard]] std::uint32_t root() const;
+
+    // The store's PR_DISPLAY_NAME, if another than the options gave.
+    void set_display_name(std::string name) { options_.display_name = std::move(name); }
+    // A new folder under `parent`; its NID.
+    std::uint32_t add_folder(std::uint32_t parent, const std::string& name, const std::string& container_class = {});
+    // A message filed in `folder`, every property it has copied (bodies,
+    // recipients, attachments and embedded messages with it). Named
+    // properties are given this store's ids for the names `names` (the
+    // source's map) gives them; those it cannot name are left out.
+    void add_message(std::uint32_t folder, const pst::Message& message, const pst::NameMap* names);
+
+    // Writes the folders and the special nodes, then the node database;
+    // the file is complete when this returns.
+    void finish();
+
+private:
+    struct Folder {
+        std::uint32_t nid = 0;
+        std::uint32_t parent = 0;
+        std::vector<pst::Property> properties;  // display name, container class
+        std::vector<std::uint32_t> children;
+        std::vector<pst::TableRow> contents;  // contents table rows
+        std::uint32_t unread = 0;
+        bool search = false;                  // a search folder: no hierarchy or FAI table
+    };
+    std::uint32_t new_folder(std::uint32_t nid, std::uint32_t parent, const std::string& name, bool search);
+    std::pair<std::uint64_t, std::uint64_t> write_message(const pst::Message& message, const pst::NameMap* names,
+                                                          unsigned depth);
+    std::vector<pst::Property> carried(const std::vector<pst::Property>& properties, const pst::NameMap* names);
+    void write_folder(const Folder& f);
+    void write_special_nodes();
+    void write_pc_node(std::uint32_t nid, std::uint32_t parent, std::vector<pst::Property> properties);
+    void write_tc_node(std::uint32_t nid, const std::vector<std::uint32_t>& columns,
+                       const std::vector<pst::TableRow>& rows);
+    [[nodiscard]] std::vector<unsigned char> entry_id(std::uint32_t nid) const;
+
+    NdbWriter ndb_;
+    StoreOptions options_;
+    NameMapWriter names_;
+    std::map<std::uint32_t, Folder> folders_;
+    std::uint32_t ipm_subtree_ = 0;
+    std::uint32_t deleted_items_ = 0;
+    std::uint32_t search_root_ = 0;
+    std::uint32_t next_folder_index_ = 0x400;
+    std::uint32_t next_message_index_ = 0x10000;
+    bool finished_ = false;
+};
+
+}  // namespace mailfsck::pstw
