@@ -742,6 +742,7 @@ private:
     static constexpr unsigned max_folder_depth = 64;
     static constexpr const char* lost_and_found = "Lost and Found";
     static constexpr const char* recovered_deleted = "Recovered (deleted)";
+    inline static const FolderInfo made_by_repair{FolderInfo::Role::made_by_repair, {}, {}, {}};
 
     std::uint64_t at(std::uint32_t nid) const {
         const std::optional<NbtEntry> e = nodes_.node(nid);
@@ -781,12 +782,19 @@ private:
         }
     }
 
-    FolderInfo folder_info(std::uint32_t nid, const PropertyContext& pc) const {
+    FolderInfo folder_info(const Pending& f, const std::string& name, const PropertyContext& pc) const {
         FolderInfo info;
-        if (const auto it = special_.find(nid); it != special_.end()) info.role = it->second;
-        else if (nid_type(nid) == nid_type_search_folder) info.role = FolderInfo::Role::search_folder;
+        info.name = name;
+        if (const auto it = special_.find(f.nid); it != special_.end()) info.role = it->second;
+        else if (nid_type(f.nid) == nid_type_search_folder) info.role = FolderInfo::Role::search_folder;
+        // An OST's store names no special folders: Exchange's own names
+        // for the mailbox's IPM subtree and search root say which they are.
+        else if (special_.empty() && f.depth == 2 && f.parent_path == "Root - Mailbox" && name == "IPM_SUBTREE")
+            info.role = FolderInfo::Role::ipm_subtree;
+        else if (special_.empty() && f.depth == 2 && f.parent_path == "Root - Mailbox" && name == "Finder")
+            info.role = FolderInfo::Role::search_root;
         if (const Property* p = pc.find(tag::container_class)) info.container_class = utf8(*p).value_or("");
-        if (nid == nid_root_folder) info.store_name = store_name_;
+        if (f.nid == nid_root_folder) info.store_name = store_name_;
         return info;
     }
 
@@ -849,7 +857,7 @@ private:
             const std::string path = f.depth == 0 ? std::string()
                                      : f.parent_path.empty() ? component(name)
                                                              : f.parent_path + "." + component(name);
-            if (c_.sink_) c_.sink_->begin_folder(path, folder_info(f.nid, pc));
+            if (c_.sink_) c_.sink_->begin_folder(path, folder_info(f, name, pc));
             folder_paths_.emplace(f.nid, path);
             const Rows hierarchy = rows(f.nid, nid_type_hierarchy_table);
             if (hierarchy.sound) sound_hierarchy_.insert(f.nid);
@@ -1141,7 +1149,7 @@ private:
                 message(n, recovered_deleted);
                 continue;
             }
-            if (!announced && c_.sink_) c_.sink_->begin_folder(lost_and_found, {});
+            if (!announced && c_.sink_) c_.sink_->begin_folder(lost_and_found, made_by_repair);
             announced = true;
             c_.add(ProblemId::pst_orphan_message, n.at, c_.layout_->nbt_entry, "NBT entry",
                    "message " + std::to_string(n.nid) + ", parent " + std::to_string(n.parent));
@@ -1255,7 +1263,7 @@ private:
             if (lost_used_[i] || l.shared) continue;
             if (const auto v = exported_versions_.find(l.version_key); v != exported_versions_.end() && l.modified < v->second)
                 continue;
-            if (exported == 0 && c_.sink_) c_.sink_->begin_folder(lost_and_found, {});
+            if (exported == 0 && c_.sink_) c_.sink_->begin_folder(lost_and_found, made_by_repair);
             export_lost(l, ProblemId::pst_message_from_heap, 0, 0, lost_and_found, std::string("in ") + lost_and_found);
             ++exported;
         }
@@ -1275,7 +1283,7 @@ private:
     }
 
     void announce_deleted() {
-        if (!deleted_announced_ && c_.sink_) c_.sink_->begin_folder(recovered_deleted, {});
+        if (!deleted_announced_ && c_.sink_) c_.sink_->begin_folder(recovered_deleted, made_by_repair);
         deleted_announced_ = true;
     }
 

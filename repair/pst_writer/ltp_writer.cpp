@@ -130,6 +130,7 @@ std::vector<Bytes> HeapWriter::blocks() const {
 }
 
 std::uint32_t NodeBuilder::place(ByteView value) {
+    if (value.empty()) return 0;  // as Outlook writes empty values; libpst reads an empty allocation as a value
     if (value.size() <= max_heap_allocation) return heap_.allocate(value).value;
     const std::uint32_t nid = next_value_index_++ << 5 | nid_type_ltp;
     subnodes_.push_back({nid, ndb_->data_tree(value), 0});
@@ -186,7 +187,13 @@ pst::Hid write_bth(HeapWriter& heap, std::uint8_t key_size, std::uint8_t data_si
 }
 
 void write_pc(NodeBuilder& node, std::vector<pst::Property> properties) {
-    std::sort(properties.begin(), properties.end(), [](const pst::Property& a, const pst::Property& b) { return a.id < b.id; });
+    // A PC holds one value an id: of two (a source map naming one name
+    // twice gives two ids the same new one), the first is kept.
+    std::stable_sort(properties.begin(), properties.end(),
+                     [](const pst::Property& a, const pst::Property& b) { return a.id < b.id; });
+    properties.erase(std::unique(properties.begin(), properties.end(),
+                                 [](const pst::Property& a, const pst::Property& b) { return a.id == b.id; }),
+                     properties.end());
     // PC records ([MS-PST] 2.3.3.3): wPropId, wPropType, dwValueHnid;
     // values of up to four bytes inline, the rest placed.
     std::vector<Bytes> records;

@@ -76,6 +76,16 @@ Property prop(std::uint16_t id, pst::PropType type, Bytes value) {
     return Property{id, static_cast<std::uint16_t>(type), std::move(value), false};
 }
 
+// Folder names compare as Outlook compares them: ASCII letters in either case.
+bool same_name(const Bytes& a, const Bytes& b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        const auto fold = [](unsigned char c) { return c >= 'A' && c <= 'Z' ? static_cast<unsigned char>(c | 0x20) : c; };
+        if (i % 2 == 1 ? a[i] != b[i] : fold(a[i]) != fold(b[i])) return false;
+    }
+    return true;
+}
+
 std::uint32_t tag_of(const Property& p) { return std::uint32_t{p.id} << 16 | p.type; }
 
 // The cells of `properties` a table with `columns` shows.
@@ -117,8 +127,18 @@ std::uint32_t StoreWriter::new_folder(std::uint32_t nid, std::uint32_t parent, c
     return nid;
 }
 
+void StoreWriter::rename_folder(std::uint32_t nid, const std::string& name) {
+    for (Property& p : folders_.at(nid).properties)
+        if (p.id == pst::tag::display_name) p.value = utf16(name);
+}
+
 std::uint32_t StoreWriter::add_folder(std::uint32_t parent, const std::string& name, const std::string& container_class) {
     if (finished_ || !folders_.count(parent)) throw std::logic_error("PST writer: no such parent folder");
+    // Outlook allows no two subfolders of one name: a second is the first.
+    const Bytes wanted = utf16(name);
+    for (const std::uint32_t c : folders_.at(parent).children)
+        for (const Property& p : folders_.at(c).properties)
+            if (p.id == pst::tag::display_name && same_name(p.value, wanted)) return c;
     const std::uint32_t nid = ++next_folder_index_ << 5 | pst::nid_type_normal_folder;
     new_folder(nid, parent, name, false);
     if (!container_class.empty())

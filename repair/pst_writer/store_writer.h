@@ -39,6 +39,8 @@ public:
 
     // The store's PR_DISPLAY_NAME, if another than the options gave.
     void set_display_name(std::string name) { options_.display_name = std::move(name); }
+    // Gives a folder (one of the special ones) another name.
+    void rename_folder(std::uint32_t nid, const std::string& name);
     // A new folder under `parent`; its NID.
     std::uint32_t add_folder(std::uint32_t parent, const std::string& name, const std::string& container_class = {});
     // A message filed in `folder`, every property it has copied (bodies,

@@ -85,11 +85,13 @@ struct UidIndex {
 };
 
 // What a folder is beyond its path, when the input says (PST folders):
-// the store's special folders and the kind of items it holds, for outputs
-// that keep them (PST output gives them to its own special folders).
+// the store's special folders, the folders repair makes, the folder's own
+// name (a path component has '.' and '/' replaced) and the kind of items
+// it holds, for outputs that keep them (PST output).
 struct FolderInfo {
-    enum class Role { ordinary, ipm_subtree, deleted_items, search_root, search_folder };
+    enum class Role { ordinary, ipm_subtree, deleted_items, search_root, search_folder, made_by_repair };
     Role role = Role::ordinary;
+    std::string name;             // PR_DISPLAY_NAME; "" when the path says it all
     std::string container_class;  // PR_CONTAINER_CLASS: "IPF.Contact", ...
     std::string store_name;       // the root folder's only: the store's display name
 };

@@ -416,22 +416,31 @@ private:
         store_.finish();
         file_.close();
     }
-    // The source's special folders are this store's own; its root (and
-    // anything filed there) is the IPM subtree, so that every other folder
-    // (Lost and Found among them) lands where Outlook shows it. Search
-    // folders hold no items of their own: they go to the search root.
+    // The source's special folders are this store's own, renamed as the
+    // source named them. The folders repair makes (Lost and Found) go
+    // into the IPM subtree, where Outlook shows them; so do messages filed
+    // in the root. Search folders hold no items of their own and are not
+    // carried over (Outlook makes its own again): what is filed under
+    // them goes to the search root.
     std::uint32_t new_folder(const std::string& path, const FolderInfo& info) {
+        const auto dot = path.rfind('.');
+        const std::string name = !info.name.empty() ? info.name : dot == std::string::npos ? path : path.substr(dot + 1);
+        const auto special = [&](std::uint32_t nid) {
+            if (!name.empty()) store_.rename_folder(nid, name);
+            return nid;
+        };
         switch (info.role) {
-            case FolderInfo::Role::ipm_subtree: return store_.ipm_subtree();
-            case FolderInfo::Role::deleted_items: return store_.deleted_items();
-            case FolderInfo::Role::search_root:
+            case FolderInfo::Role::ipm_subtree: return special(store_.ipm_subtree());
+            case FolderInfo::Role::deleted_items: return special(store_.deleted_items());
+            case FolderInfo::Role::search_root: return special(store_.search_root());
             case FolderInfo::Role::search_folder: return store_.search_root();
+            case FolderInfo::Role::made_by_repair: return store_.add_folder(store_.ipm_subtree(), name);
             case FolderInfo::Role::ordinary: break;
         }
         if (path.empty()) return store_.ipm_subtree();
-        const auto dot = path.rfind('.');
-        const std::uint32_t parent = folder_for(dot == std::string::npos ? std::string() : path.substr(0, dot));
-        return store_.add_folder(parent, dot == std::string::npos ? path : path.substr(dot + 1), info.container_class);
+        const std::uint32_t parent =
+            dot == std::string::npos ? store_.root() : folder_for(path.substr(0, dot));
+        return store_.add_folder(parent, name, info.container_class);
     }
     std::uint32_t folder_for(const std::string& path) {
         if (const auto it = folders_.find(path); it != folders_.end()) return it->second;
