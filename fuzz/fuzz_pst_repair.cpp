@@ -1,20 +1,56 @@
 // PST salvage as a round trip: whatever repair exports from any bytes read
 // as a PST (every message composed by our own MIME code) is an mbox that a
 // second check finds clean (copies of one message aside), holding exactly
-// the messages written. Every other input is read in the checksum mode
+// the messages written; and the same salvage written as a new PST (the PST
+// writer) is a PST that a second check finds clean, holding them too. Every other input is read in the checksum mode
 // (pst_checksums.h), independently of the choice to recover deleted ones.
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "fuzz/memory_sink.h"
 #include "fuzz/pst_checksums.h"
+#include "repair/store/pst_output.h"
 #include "repair/store/store.h"
 
 namespace {
 
 using MemorySink = mailfsck::fuzz::MemorySink<&mailfsck::write_mboxrd>;
 using mailfsck::fuzz::fail_round_trip;
+
+struct MemoryFile final : mailfsck::pstw::RandomOut {
+    std::string bytes;
+    void write_at(std::uint64_t offset, mailfsck::ByteView b) override {
+        if (bytes.size() < offset + b.size()) bytes.resize(offset + b.size());
+        std::copy_n(b.data(), b.size(), bytes.begin() + static_cast<std::ptrdiff_t>(offset));
+    }
+};
+
+// Every message both as mbox and into a new PST.
+class BothSink final : public mailfsck::MessageSink {
+public:
+    BothSink() : pst(file, "fuzz") {}
+    void begin_folder(const std::string& folder, const mailfsck::FolderInfo& info) override {
+        mbox.begin_folder(folder, info);
+        pst.begin_folder(folder, info);
+    }
+    void message(const mailfsck::OutMessage& m) override {
+        mbox.message(m);
+        pst.message(m);
+    }
+    void lost_found(const std::string& /*file*/, std::uint64_t /*offset*/,
+                    const std::vector<mailfsck::ByteView>& /*pieces*/) override {}
+    void uid_index(const std::string& /*folder*/, const mailfsck::UidIndex& /*index*/) override {}
+    void store_file(const std::string& /*folder*/, const std::string& /*name*/, const mailfsck::ByteView& /*bytes*/,
+                    std::optional<std::int64_t> /*mtime*/) override {}
+    void finish() override { pst.finish(); }
+    [[nodiscard]] std::uint64_t messages_written() const override { return mbox.written; }
+    [[nodiscard]] std::uint64_t lost_found_files() const override { return 0; }
+    MemorySink mbox;
+    MemoryFile file;
+    mailfsck::PstOutput pst;
+};
 
 }  // namespace
 
@@ -24,7 +60,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         sealed = mailfsck::fuzz::sealed_file(data, size);
         data = sealed.data();
     }
-    MemorySink sink;
+    BothSink sink;
     mailfsck::OpenStore pst;
     pst.path = "fuzz.pst";
     pst.format = mailfsck::StoreFormat::pst;
@@ -35,11 +71,25 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     mailfsck::CheckHooks hooks;
     hooks.recover_deleted = size % 2 == 1;
     mailfsck::check_store(pst, first, &sink, hooks);
-    if (sink.written == 0) return 0;
+    sink.finish();
+    const std::uint64_t written = sink.messages_written();
+
+    mailfsck::OpenStore rebuilt;
+    rebuilt.path = "rebuilt.pst";
+    rebuilt.format = mailfsck::StoreFormat::pst;
+    rebuilt.source = mailfsck::Source::in_memory(mailfsck::ByteView(sink.file.bytes));
+    mailfsck::StoreLog again;
+    mailfsck::check_store(rebuilt, again, nullptr, {});
+    for (const auto& f : again.findings)
+        if (mailfsck::problem(f.id).severity >= mailfsck::Severity::warning)
+            fail_round_trip("the rebuilt PST is not clean", again);
+    if (again.messages.found != written) fail_round_trip("the rebuilt PST holds a different number of messages", again);
+
+    if (written == 0) return 0;
     mailfsck::OpenStore mbox;
     mbox.path = "rebuilt.mbox";
     mbox.format = mailfsck::StoreFormat::mbox;
-    mbox.source = mailfsck::Source::in_memory(mailfsck::ByteView(sink.out.text));
+    mbox.source = mailfsck::Source::in_memory(mailfsck::ByteView(sink.mbox.out.text));
     mailfsck::StoreLog second;
     mailfsck::check_store(mbox, second, nullptr, {});
     // A PST may hold copies of one message, which an mbox check rightly
@@ -47,7 +97,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (const auto& f : second.findings)
         if (mailfsck::problem(f.id).severity >= mailfsck::Severity::warning && f.id != mailfsck::ProblemId::mbox_duplicate)
             fail_round_trip("the exported mbox is not clean", second);
-    if (second.messages.found != sink.written)
+    if (second.messages.found != written)
         fail_round_trip("the exported mbox holds a different number of messages", second);
     return 0;
 }

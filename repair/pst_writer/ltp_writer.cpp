@@ -156,6 +156,7 @@ pst::Hid write_bth(HeapWriter& heap, std::uint8_t key_size, std::uint8_t data_si
         std::uint32_t hid = 0;
     };
     std::vector<Entry> level;
+    level.reserve(records.size());
     for (const Bytes& r : records) level.push_back({r, 0});
     std::size_t record_size = std::size_t{key_size} + data_size;
     std::uint8_t index_levels = 0;

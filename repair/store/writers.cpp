@@ -1,6 +1,5 @@
 // The mbox (mboxrd) and one-file-per-message writers.
 #include <cstdio>
-#include <map>
 #include <ctime>
 #include <memory>
 #include <unordered_map>
@@ -9,12 +8,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "parsers/bytes/sha256.h"
 #include "parsers/maildir/filename.h"
 #include "parsers/mime/headers.h"
-#include "repair/pst_writer/store_writer.h"
 #include "repair/store/file_writer.h"
 #include "repair/store/piece_lines.h"
+#include "repair/store/pst_output.h"
 #include "repair/store/sink.h"
 
 namespace mailfsck {
@@ -381,78 +379,28 @@ void write_mboxrd(ByteOut& out, const OutMessage& m) {
     out.write("\n");
 }
 
-// A new PST (repair/pst_writer/): the salvaged folder tree under the
-// store's own mandatory folders, each message copied property by property.
+// A new PST (pst_output.h), with the index and lost+found every sink keeps.
 class PstSink final : public SinkBase {
 public:
     PstSink(const OutputDir& dir, const std::string& store_name)
-        : SinkBase(dir), path_(dir.staging() / (store_name + ".pst")), file_(path_), store_(file_, options(store_name)) {}
+        : SinkBase(dir), path_(dir.staging() / (store_name + ".pst")), file_(path_), store_(file_, store_name) {}
 
-    void begin_folder(const std::string& folder, const FolderInfo& info) override {
-        if (!info.store_name.empty()) store_.set_display_name(info.store_name);
-        if (folders_.count(folder) == 0) folders_.emplace(folder, new_folder(folder, info));
-    }
+    void begin_folder(const std::string& folder, const FolderInfo& info) override { store_.begin_folder(folder, info); }
     void message(const OutMessage& m) override {
-        if (!m.pst_message) throw std::logic_error("PST output takes messages read from a PST");
-        store_.add_message(folder_for(m.folder), *m.pst_message, m.pst_names);
+        store_.message(m);
         ++written_;
         indexed(m, path_, std::nullopt);
     }
 
 private:
-    static pstw::StoreOptions options(const std::string& store_name) {
-        pstw::StoreOptions o;
-        o.display_name = store_name;
-        // A record key of the store's own, the same for the same name, so
-        // the same input gives the same bytes.
-        Sha256 sha;
-        sha.update("mailfsck PST record key " + store_name);
-        const std::string digest = sha.hex();
-        for (std::size_t i = 0; i < o.record_key.size(); ++i)
-            o.record_key[i] = static_cast<unsigned char>(std::stoi(digest.substr(2 * i, 2), nullptr, 16));
-        return o;
-    }
     void finish_output() override {
         store_.finish();
         file_.close();
     }
-    // The source's special folders are this store's own, renamed as the
-    // source named them. The folders repair makes (Lost and Found) go
-    // into the IPM subtree, where Outlook shows them; so do messages filed
-    // in the root. Search folders hold no items of their own and are not
-    // carried over (Outlook makes its own again): what is filed under
-    // them goes to the search root.
-    std::uint32_t new_folder(const std::string& path, const FolderInfo& info) {
-        const auto dot = path.rfind('.');
-        const std::string name = !info.name.empty() ? info.name : dot == std::string::npos ? path : path.substr(dot + 1);
-        const auto special = [&](std::uint32_t nid) {
-            if (!name.empty()) store_.rename_folder(nid, name);
-            return nid;
-        };
-        switch (info.role) {
-            case FolderInfo::Role::ipm_subtree: return special(store_.ipm_subtree());
-            case FolderInfo::Role::deleted_items: return special(store_.deleted_items());
-            case FolderInfo::Role::search_root: return special(store_.search_root());
-            case FolderInfo::Role::search_folder: return store_.search_root();
-            case FolderInfo::Role::made_by_repair: return store_.add_folder(store_.ipm_subtree(), name);
-            case FolderInfo::Role::ordinary: break;
-        }
-        if (path.empty()) return store_.ipm_subtree();
-        const std::uint32_t parent =
-            dot == std::string::npos ? store_.root() : folder_for(path.substr(0, dot));
-        return store_.add_folder(parent, name, info.container_class);
-    }
-    std::uint32_t folder_for(const std::string& path) {
-        if (const auto it = folders_.find(path); it != folders_.end()) return it->second;
-        const std::uint32_t nid = new_folder(path, {});
-        folders_.emplace(path, nid);
-        return nid;
-    }
 
     std::filesystem::path path_;
     PositionedFile file_;
-    pstw::StoreWriter store_;
-    std::map<std::string, std::uint32_t> folders_;
+    PstOutput store_;
 };
 
 std::unique_ptr<MessageSink> make_sink(OutputFormat format, const OutputDir& dir, const std::string& store_name) {

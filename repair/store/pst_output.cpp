@@ -1,0 +1,68 @@
+#include "pst_output.h"
+
+#include <stdexcept>
+
+#include "parsers/bytes/sha256.h"
+
+namespace mailfsck {
+namespace {
+
+pstw::StoreOptions options(const std::string& store_name) {
+    pstw::StoreOptions o;
+    o.display_name = store_name;
+    Sha256 sha;
+    sha.update("mailfsck PST record key " + store_name);
+    const std::string digest = sha.hex();
+    for (std::size_t i = 0; i < o.record_key.size(); ++i)
+        o.record_key[i] = static_cast<unsigned char>(std::stoi(digest.substr(2 * i, 2), nullptr, 16));
+    return o;
+}
+
+}  // namespace
+
+PstOutput::PstOutput(pstw::RandomOut& out, const std::string& store_name) : store_(out, options(store_name)) {}
+
+void PstOutput::begin_folder(const std::string& folder, const FolderInfo& info) {
+    if (!info.store_name.empty()) store_.set_display_name(info.store_name);
+    // A std::map's iterators outlive the parents new_folder may add.
+    if (auto [it, added] = folders_.try_emplace(folder, 0); added) it->second = new_folder(folder, info);
+}
+
+void PstOutput::message(const OutMessage& m) {
+    if (!m.pst_message) throw std::logic_error("PST output takes messages read from a PST");
+    store_.add_message(folder_for(m.folder), *m.pst_message, m.pst_names);
+}
+
+// The source's special folders are this store's own, renamed as the
+// source named them. The folders repair makes (Lost and Found) go
+// into the IPM subtree, where Outlook shows them; so do messages filed
+// in the root. Search folders hold no items of their own and are not
+// carried over (Outlook makes its own again): what is filed under
+// them goes to the search root.
+std::uint32_t PstOutput::new_folder(const std::string& path, const FolderInfo& info) {
+    const auto dot = path.rfind('.');
+    const std::string name = !info.name.empty() ? info.name : dot == std::string::npos ? path : path.substr(dot + 1);
+    const auto special = [&](std::uint32_t nid) {
+        if (!name.empty()) store_.rename_folder(nid, name);
+        return nid;
+    };
+    switch (info.role) {
+        case FolderInfo::Role::ipm_subtree: return special(store_.ipm_subtree());
+        case FolderInfo::Role::deleted_items: return special(store_.deleted_items());
+        case FolderInfo::Role::search_root: return special(store_.search_root());
+        case FolderInfo::Role::search_folder: return store_.search_root();
+        case FolderInfo::Role::made_by_repair: return store_.add_folder(store_.ipm_subtree(), name);
+        case FolderInfo::Role::ordinary: break;
+    }
+    if (path.empty()) return store_.ipm_subtree();
+    const std::uint32_t parent = dot == std::string::npos ? store_.root() : folder_for(path.substr(0, dot));
+    return store_.add_folder(parent, name, info.container_class);
+}
+
+std::uint32_t PstOutput::folder_for(const std::string& path) {
+    auto [it, added] = folders_.try_emplace(path, 0);
+    if (added) it->second = new_folder(path, {});
+    return it->second;
+}
+
+}  // namespace mailfsck
