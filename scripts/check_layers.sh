@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fails when a lower layer includes a higher one. Layers, lowest first:
-#   parsers/bytes -> parsers/{mime,mbox,maildir} -> repair/{catalogue,log} -> repair/{store,mbox} -> cli
+#   parsers/bytes -> parsers/{mime,mbox,maildir,pst} -> repair/{catalogue,log} -> repair/pst_writer
+#   -> repair/{store,mbox,maildir,eml,pst} -> cli
 # CMake links each layer only to those below it; this catches header-only
 # upward includes, which the linker cannot see.
 set -euo pipefail
@@ -21,6 +22,7 @@ check parsers/mbox repair/ cli/
 check parsers/maildir repair/ cli/ parsers/mbox
 check repair/catalogue repair/store repair/mbox cli/
 check repair/log repair/store repair/mbox cli/
+check repair/pst_writer repair/store repair/mbox repair/maildir repair/eml repair/pst/ cli/
 check repair/store cli/
 check repair/mbox cli/
 [ $status -eq 0 ] && echo "layers ok"

@@ -66,6 +66,9 @@ public:
         ::madvise(static_cast<char*>(map_) + released_, offset - released_, MADV_DONTNEED);
         released_ = offset;
     }
+    void release_all() const override {
+        if (map_ != nullptr) ::madvise(map_, size_, MADV_DONTNEED);
+    }
 
 private:
     void* map_ = nullptr;
@@ -89,6 +92,7 @@ public:
     }
     [[nodiscard]] ByteView bytes() const override { return {bytes_.get(), size_, 0}; }
     void release_below(std::uint64_t /*offset*/) const override {}
+    void release_all() const override {}
 
 private:
     std::unique_ptr<unsigned char[]> bytes_;
@@ -100,6 +104,7 @@ public:
     explicit MemorySource(ByteView v) : Source(Compression::none, v.size()), v_(v) {}
     [[nodiscard]] ByteView bytes() const override { return v_; }
     void release_below(std::uint64_t /*offset*/) const override {}
+    void release_all() const override {}
 
 private:
     ByteView v_;

@@ -53,6 +53,9 @@ public:
     // drop those pages, so resident memory stays flat on a 50 GB store.
     // Reading them later is still valid (they fault back in).
     virtual void release_below(std::uint64_t offset) const = 0;
+    // The same for a caller that reads all over the store (a PST's B-trees
+    // and blocks): every mapped page may be dropped.
+    virtual void release_all() const = 0;
     [[nodiscard]] Compression compression() const { return compression_; }
     // Size of the file as stored on disk.
     [[nodiscard]] std::uint64_t stored_size() const { return stored_size_; }

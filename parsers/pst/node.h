@@ -132,6 +132,9 @@ public:
                       const std::function<void(std::uint64_t bid, std::uint32_t subnode)>& visit) const;
 
     [[nodiscard]] const Layout& layout() const { return *layout_; }
+    // Blocks looked up so far (each a B-tree descent and a block read):
+    // for callers that bound the pages of a mapping they keep resident.
+    [[nodiscard]] std::uint64_t blocks_read() const { return blocks_read_; }
 
 private:
     // An internal block's entries, or nullopt (and an issue).
@@ -141,6 +144,7 @@ private:
     const Layout* layout_;
     Crypt crypt_;
     const BlockIndex* index_;
+    mutable std::uint64_t blocks_read_ = 0;
 };
 
 // A node's data may be large (attachments) but not beyond PST limits: an

@@ -139,7 +139,7 @@ class PstChecker {
 public:
     PstChecker(const Source& source, StoreLog& log, MessageSink* sink, const CheckHooks& hooks,
                const PstCheckOptions& options)
-        : file_(source.bytes()), log_(log), sink_(sink), hooks_(hooks),
+        : source_(source), file_(source.bytes()), log_(log), sink_(sink), hooks_(hooks),
           budget_(std::max<std::size_t>(options.records_per_pass, 1)) {}
 
     void run() {
@@ -180,6 +180,20 @@ public:
         next_ids();
         if (!stopped() && !quick()) messaging();
         flush_overflow();
+    }
+
+    // Blocks and pages are read all over the file, in B-tree order:
+    // resident pages of the mapping would grow with the file. Every 64 MiB
+    // read, all are dropped (those needed again fault back in from the page
+    // cache). A B-tree page read maps more than itself: the kernel maps the
+    // cached pages around a fault too (Linux's fault_around_bytes, 64 KiB).
+    static constexpr std::uint64_t fault_around = std::uint64_t{64} << 10;
+    void mapped(std::uint64_t bytes) {
+        constexpr std::uint64_t release_every = std::uint64_t{64} << 20;
+        mapped_ += bytes;
+        if (mapped_ < release_every) return;
+        source_.release_all();
+        mapped_ = 0;
     }
 
 private:
@@ -273,10 +287,23 @@ private:
 
     // Walks a tree again for a later pass; its findings were logged by the first walk.
     void rewalk(PageType type, const TreeVisitor& v) {
-        (void)walk_tree(file_, *layout_, type, type == PageType::bbt ? header_.bbt : header_.nbt, v);
+        (void)walk_tree(file_, *layout_, type, type == PageType::bbt ? header_.bbt : header_.nbt, counted(v));
     }
 
-    std::optional<BbtEntry> lookup(std::uint64_t bid) const { return find_block(file_, *layout_, header_.bbt, bid); }
+    // `v`, each page it visits counted as mapped.
+    TreeVisitor counted(const TreeVisitor& v) {
+        TreeVisitor c = v;
+        c.page = [this, page = v.page](const Bref& p) {
+            if (page) page(p);
+            mapped(fault_around);
+        };
+        return c;
+    }
+
+    std::optional<BbtEntry> lookup(std::uint64_t bid) {
+        mapped(fault_around);  // a descent reads a few pages, mostly the same ones
+        return find_block(file_, *layout_, header_.bbt, bid);
+    }
 
     // The internal block an entry describes, when its bytes check out.
     std::optional<InternalBlock> internal_block(const BbtEntry& e, std::vector<BlockDefect>& defects) {
@@ -301,6 +328,7 @@ private:
             if (seen > 0 && seen % budget_ == 0) bid_bounds_.push_back(bid_key(e.bid));
             ++seen;
             highest_block_ = std::max(highest_block_, bid_key(e.bid));
+            mapped(e.cb);
             std::vector<BlockDefect> defects;
             if ((e.bid & bid_internal) == 0) {
                 (void)check_block(file_, *layout_, e, defects);
@@ -316,7 +344,7 @@ private:
             }
             for (const BlockDefect& d : defects) add(problem_for(d.kind), d.offset, d.length, "block", d.detail);
         };
-        const TreeWalk walk = walk_tree(file_, *layout_, PageType::bbt, header_.bbt, v);
+        const TreeWalk walk = walk_tree(file_, *layout_, PageType::bbt, header_.bbt, counted(v));
         tree_findings(walk, "BBT");
         bbt_damaged_ = !walk.defects.empty();
         blocks_ = seen;
@@ -419,7 +447,7 @@ private:
                 add(ProblemId::pst_node_parent, n.at, layout_->nbt_entry, "NBT entry",
                     "node " + std::to_string(nid) + "'s parent " + std::to_string(n.parent) + " does not exist");
         };
-        const TreeWalk walk = walk_tree(file_, *layout_, PageType::nbt, header_.nbt, v);
+        const TreeWalk walk = walk_tree(file_, *layout_, PageType::nbt, header_.nbt, counted(v));
         tree_findings(walk, "NBT");
         nbt_damaged_ = !walk.defects.empty();
         pages_ += walk.pages;
@@ -560,6 +588,7 @@ private:
 
     // One AMap page against the extents in use (sorted) in its span.
     void check_amap(std::uint64_t at, std::uint64_t end, const std::vector<Extent>& used, std::uint64_t& free_units) {
+        mapped(fault_around);
         const Layout& l = *layout_;
         const std::optional<ByteView> page = page_at(file_, at, l);
         std::vector<PageDefect> found;
@@ -606,6 +635,7 @@ private:
     // PMap, FMap and FPMap pages are deprecated and their content ignored,
     // but they must stay in place with their checksums ([MS-PST] 2.2.2.7.3).
     void check_map_page(const MapPage& m) {
+        mapped(fault_around);
         const std::optional<ByteView> page = page_at(file_, m.ib, *layout_);
         std::vector<PageDefect> found;
         if (!page || !check_page_trailer(*page, *layout_, m.type, m.ib, found))
@@ -673,11 +703,13 @@ private:
     class MessagingPass;
     void messaging();
 
+    const Source& source_;
     ByteView file_;
     StoreLog& log_;
     MessageSink* sink_;
     const CheckHooks& hooks_;
     std::size_t budget_;
+    std::uint64_t mapped_ = 0;
     Header header_;
     const Layout* layout_ = nullptr;
     std::uint64_t blocks_ = 0;
@@ -994,6 +1026,18 @@ private:
         return {std::move(tc.rows), tc.valid && tc.defects.empty() && issues.empty()};
     }
 
+    // About the bytes a message's reading touched: its values'.
+    static std::uint64_t bytes_of(const Message& m) {
+        std::uint64_t n = 0;
+        for (const Property& p : m.properties.properties) n += p.value.size();
+        for (const Attachment& a : m.attachments) {
+            for (const Property& p : a.properties.properties) n += p.value.size();
+            if (a.object) n += a.object->size();
+            if (a.embedded) n += bytes_of(*a.embedded);
+        }
+        return n;
+    }
+
     // `lacking`: what is known to be missing before reading (a message
     // found by its heap alone, without its subnode tree).
     void message(const NbtEntry& e, const std::string& folder, const std::string& lacking = {}) {
@@ -1001,6 +1045,10 @@ private:
         ++c_.log_.messages.found;
         const bool compose = c_.sink_ != nullptr || static_cast<bool>(c_.hooks_.on_message);
         const Message msg = read_message(m_, NodeRef{nid, e.bid_data, e.bid_sub}, compose);
+        // What was read since the last message (this one, and the tables
+        // that led to it) stays mapped until the checker lets it go.
+        c_.mapped(bytes_of(msg) + (reader_.blocks_read() - blocks_counted_) * fault_around);
+        blocks_counted_ = reader_.blocks_read();
         if (!msg.properties.valid) {
             ++c_.log_.messages.lost;
             c_.add(ProblemId::pst_object_unreadable, e.at, c_.layout_->nbt_entry, "message",
@@ -1316,6 +1364,7 @@ private:
     std::unordered_set<std::uint32_t> listed_;  // messages exported through a folder
     std::unordered_map<std::uint32_t, std::string> folder_paths_;
     std::unordered_map<std::uint32_t, FolderInfo::Role> special_;
+    std::uint64_t blocks_counted_ = 0;
     std::string store_name_;
     std::unordered_set<std::uint32_t> sound_hierarchy_;  // folders whose tables were read whole
     std::unordered_set<std::uint32_t> sound_contents_;
