@@ -20,13 +20,11 @@ constexpr std::uint32_t nid_hierarchy_table_template = 0x60D;
 constexpr std::uint32_t nid_contents_table_template = 0x60E;
 constexpr std::uint32_t nid_assoc_contents_table_template = 0x60F;
 constexpr std::uint32_t nid_search_contents_table_template = 0x610;
-// The spam search folder ([MS-PST] 2.7.3.4.4) and its nodes.
+// The spam search folder ([MS-PST] 2.7.3.4.4); its update queue, criteria
+// and search contents table share its index.
 constexpr std::uint32_t nid_spam_search_folder = 0x2223;
-constexpr std::uint32_t nid_spam_update_queue = 0x2226;
-constexpr std::uint32_t nid_spam_criteria = 0x2227;
-constexpr std::uint32_t nid_spam_contents_table = 0x2230;
-
 constexpr std::uint32_t nid_type_search_update_queue = 0x06;
+constexpr std::uint32_t nid_type_search_criteria_object = 0x07;
 constexpr std::uint32_t nid_type_search_contents_table = 0x10;
 
 // Template columns ([MS-PST] 2.4.4.4.1 hierarchy, 2.4.4.5.1 contents,
@@ -63,7 +61,6 @@ constexpr std::uint16_t tag_search_criteria = 0x660B;
 constexpr std::uint16_t tag_attach_data_object = 0x3701;
 constexpr std::uint32_t valid_folder_mask = 0x01 | 0x08 | 0x80;  // IPM subtree, wastebasket, finder
 constexpr std::uint32_t msgflag_read = 0x01;
-constexpr std::uint32_t attach_embedded_msg = 5;
 constexpr std::uint32_t nid_type_ltp = 0x1F;
 
 Bytes le(std::uint64_t v, unsigned width) {
@@ -260,7 +257,7 @@ void StoreWriter::write_folder(const Folder& f) {
     write_pc_node(f.nid, f.parent, props);
     if (f.search) {
         ndb_.node(pst::sibling_nid(f.nid, nid_type_search_update_queue), 0, 0, 0);
-        write_pc_node(pst::sibling_nid(f.nid, 0x07), 0,
+        write_pc_node(pst::sibling_nid(f.nid, nid_type_search_criteria_object), 0,
                       {prop(tag_search_criteria, pst::PropType::integer32, le(0, 4))});
         write_tc_node(pst::sibling_nid(f.nid, nid_type_search_contents_table), search_contents_columns, {});
         return;
