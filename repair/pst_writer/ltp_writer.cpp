@@ -80,6 +80,31 @@ Bytes utf16(const std::string& utf8) {
     return out;
 }
 
+Bytes well_formed_utf16(const Bytes& value) {
+    Bytes out;
+    out.reserve(value.size() + 1);
+    const auto unit_at = [&](std::size_t i) { return static_cast<std::uint32_t>(value[i] | value[i + 1] << 8); };
+    const auto put = [&](std::uint32_t u) {
+        out.push_back(static_cast<unsigned char>(u));
+        out.push_back(static_cast<unsigned char>(u >> 8));
+    };
+    std::size_t i = 0;
+    for (; i + 1 < value.size(); i += 2) {
+        const std::uint32_t u = unit_at(i);
+        const bool high = u >= 0xD800 && u <= 0xDBFF;
+        const bool low = u >= 0xDC00 && u <= 0xDFFF;
+        if (high && i + 3 < value.size() && unit_at(i + 2) >= 0xDC00 && unit_at(i + 2) <= 0xDFFF) {
+            put(u);
+            put(unit_at(i + 2));
+            i += 2;
+        } else {
+            put(high || low ? 0xFFFD : u);
+        }
+    }
+    if (i < value.size()) put(0xFFFD);
+    return out;
+}
+
 pst::Hid HeapWriter::allocate(ByteView data) {
     if (data.size() > max_heap_allocation) throw std::logic_error("PST writer: heap allocation too large");
     const std::size_t room = pst::layout_for(pst::Format::unicode).max_block_data();

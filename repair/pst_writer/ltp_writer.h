@@ -69,6 +69,9 @@ private:
 // UTF-8 text as a PtypString value (UTF-16LE); bytes that are no UTF-8
 // become U+FFFD.
 [[nodiscard]] Bytes utf16(const std::string& utf8);
+// A PtypString value as well-formed UTF-16LE: an unpaired surrogate or a
+// last odd byte becomes U+FFFD, as the checker says it is written.
+[[nodiscard]] Bytes well_formed_utf16(const Bytes& value);
 
 // A BTree-on-Heap ([MS-PST] 2.3.2) over `records` (each a key of
 // `key_size` bytes then `data_size` bytes, ascending by key); returns its

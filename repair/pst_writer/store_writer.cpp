@@ -147,15 +147,15 @@ std::vector<Property> StoreWriter::carried(const std::vector<Property>& properti
     std::vector<Property> out;
     for (const Property& p : properties) {
         if (p.missing) continue;
-        if (p.id < 0x8000) {
-            out.push_back(p);
-            continue;
+        std::optional<std::uint16_t> id = p.id;
+        if (p.id >= 0x8000) {
+            const pst::PropertyName* name = names ? names->name(p.id) : nullptr;
+            id = name ? names_.id(*name) : std::nullopt;
         }
-        const pst::PropertyName* name = names ? names->name(p.id) : nullptr;
-        const std::optional<std::uint16_t> id = name ? names_.id(*name) : std::nullopt;
         if (!id) continue;
         out.push_back(p);
         out.back().id = *id;
+        if (p.type == static_cast<std::uint16_t>(pst::PropType::string)) out.back().value = well_formed_utf16(p.value);
     }
     return out;
 }

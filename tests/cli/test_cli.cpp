@@ -112,6 +112,11 @@ TEST_CASE("usage errors exit 16 and write nothing") {
     CHECK(status_of(tool + " scan --format nonsense " + q(in)) == 16);
     CHECK(status_of(tool + " verify --deleted " + q(in)) == 16);
     CHECK(status_of(tool + " scan --deleted --quick " + q(in)) == 16);
+    CHECK(status_of(tool + " repair --to nonsense -o " + q(t.path() / "o1") + " " + q(in)) == 16);
+    // The PST writer takes what the PST reader salvages: no mbox yet.
+    CHECK(status_of(tool + " repair --to pst -o " + q(t.path() / "o2") + " " + q(in)) == 16);
+    CHECK_FALSE(fs::exists(t.path() / "o1"));
+    CHECK_FALSE(fs::exists(t.path() / "o2"));
     CHECK(fs::file_size(in) == clean_mbox.size());
     CHECK(read_file(t.path() / "full" / "x") == "x");
 }

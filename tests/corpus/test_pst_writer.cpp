@@ -317,3 +317,16 @@ TEST_CASE("large items: XXBLOCK data trees, SIBLOCK subnode trees, row matrices 
     const std::string got = read_file(exported.string() + ".export/Top of Personal Folders/Inbox/Message00001/Attachments/1_big.bin");
     CHECK(got == std::string(want.begin(), want.end()));
 }
+
+TEST_CASE("repair of a PST writes a PST by default, named after the input, with its report") {
+    const auto sample = shared_path("pst/emk_pstsdk/sample1.pst");
+    if (!sample) return;
+    TempDir t("pst-writer-native");
+    const fs::path out = t.path() / "out";
+    REQUIRE(run(tool + " repair -q -o " + q(out) + " " + q(*sample) + " >/dev/null 2>&1").status == 0);
+    CHECK(fs::exists(out / "sample1.pst"));
+    const json report = json::parse(read_file(out / "report.json"));
+    CHECK(report["stores"][0]["output"]["format"] == "pst");
+    CHECK(report["stores"][0]["output"]["path"] == (out / "sample1.pst").string());
+    CHECK(run(pff_nodes + " " + q(out / "sample1.pst") + " >/dev/null 2>&1").status == 0);
+}
