@@ -182,6 +182,7 @@ public:
         flush_overflow();
     }
 
+private:
     // Blocks and pages are read all over the file, in B-tree order:
     // resident pages of the mapping would grow with the file. Every 64 MiB
     // read, all are dropped (those needed again fault back in from the page
@@ -196,7 +197,6 @@ public:
         mapped_ = 0;
     }
 
-private:
     std::string crypt_name() const {
         switch (header_.crypt) {
             case 0: return "none";
