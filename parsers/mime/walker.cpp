@@ -164,6 +164,7 @@ struct Frame {
     std::uint32_t depth = 0;
     bool digest = false;  // parts default to message/rfc822 (RFC 2046 §5.1.5)
     bool opened = false;  // a delimiter (not the close delimiter) was seen
+    std::uint32_t entity = 0;  // its index in Summary::entities, when recorded
 };
 
 struct DelimiterMatch {
@@ -197,6 +198,7 @@ public:
                 continue;
             }
             finish_leaf();
+            end_entities(frames_[match->frame].entity, line, match->close);
             abandon_frames(match->frame + 1, line.begin);
             Frame& frame = frames_.back();
             if (match->close) {
@@ -211,6 +213,7 @@ public:
         }
         finish_leaf();
         end_of_input();
+        for (const std::uint32_t e : open_entities_) summary_.entities[e].end = v_.size();
         return std::move(summary_);
     }
 
@@ -238,11 +241,13 @@ private:
             const HeaderBlock hb = read_part_header(pos);
             report_header_block(hb, pos);
             const EntityType type = classify(hb, digest_child);
+            const bool opaque = type.kind != EntityKind::leaf && depth >= limits_.max_depth;
+            open_entity(opaque ? EntityKind::leaf : type.kind, depth, pos, hb.end);
             if (type.kind == EntityKind::leaf) {
                 if (type.base64) base64_.start();
                 return hb.end;
             }
-            if (depth >= limits_.max_depth) {
+            if (opaque) {
                 if (!nesting_reported_)
                     record(DefectKind::nesting_too_deep, pos, hb.end - pos,
                            "deeper than " + std::to_string(limits_.max_depth) + " levels; content left opaque");
@@ -250,12 +255,44 @@ private:
                 return hb.end;
             }
             if (type.kind == EntityKind::multipart) {
-                frames_.push_back(Frame{std::string(dashes) + type.boundary, pos, depth, type.digest, false});
+                frames_.push_back(Frame{std::string(dashes) + type.boundary, pos, depth, type.digest, false,
+                                        open_entities_.empty() ? 0 : open_entities_.back()});
                 return hb.end;
             }
             pos = hb.end;
             ++depth;
             digest_child = false;
+        }
+    }
+
+    void open_entity(EntityKind kind, std::uint32_t depth, std::uint64_t begin, std::uint64_t body_begin) {
+        if (!limits_.record_entities) return;
+        const auto index = static_cast<std::uint32_t>(summary_.entities.size());
+        const Entity::Kind k = kind == EntityKind::multipart ? Entity::Kind::multipart
+                               : kind == EntityKind::message ? Entity::Kind::message
+                                                             : Entity::Kind::leaf;
+        const std::uint32_t parent = open_entities_.empty() ? 0 : open_entities_.back();
+        summary_.entities.push_back(Entity{k, parent, depth, begin, body_begin, body_begin});
+        open_entities_.push_back(index);
+    }
+
+    // A delimiter of the multipart `multipart` ends the entities opened
+    // within it since its last delimiter; a close delimiter ends it too.
+    void end_entities(std::uint32_t multipart, const Line& delimiter, bool close) {
+        if (!limits_.record_entities) return;
+        std::uint64_t end = delimiter.begin;
+        if (end > 0 && v_.at_or(end - 1, 0) == '\n') --end;
+        if (end > 0 && v_.at_or(end - 1, 0) == '\r') --end;
+        // A part whose empty header block took that line break ends
+        // after it, and so does every entity around it.
+        while (!open_entities_.empty() && open_entities_.back() != multipart) {
+            Entity& e = summary_.entities[open_entities_.back()];
+            end = e.end = std::max(end, e.body_begin);
+            open_entities_.pop_back();
+        }
+        if (close && !open_entities_.empty()) {
+            summary_.entities[open_entities_.back()].end = std::max(end, content_end(v_, delimiter));
+            open_entities_.pop_back();
         }
     }
 
@@ -406,6 +443,7 @@ private:
     HeaderLimits header_limits_;
     Summary summary_;
     std::vector<Frame> frames_;  // open multiparts, outermost first; at most limits_.max_depth
+    std::vector<std::uint32_t> open_entities_;  // indices into summary_.entities, outermost first
     Base64Check base64_;
     bool nesting_reported_ = false;
     bool parts_exhausted_ = false;

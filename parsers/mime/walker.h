@@ -37,6 +37,25 @@ struct Defect {
 struct Limits {
     std::uint32_t max_depth = 64;
     std::uint32_t max_parts = 10000;
+    // Lists the entities (Summary::entities): what converting a message
+    // needs, and a check does not.
+    bool record_entities = false;
+};
+
+// One entity of the structure: the message, a part, or the message a
+// message/rfc822 part holds (the entity after it, its child). Offsets are
+// relative to the walked view. A part ends before the line break that
+// precedes the delimiter after it (RFC 2046 5.1.1: that break belongs to
+// the delimiter); a multipart after its close delimiter, before the line
+// break that ends it.
+struct Entity {
+    enum class Kind { leaf, multipart, message };
+    Kind kind = Kind::leaf;
+    std::uint32_t parent = 0;  // index of the enclosing entity; the message's is 0, its own
+    std::uint32_t depth = 0;
+    std::uint64_t begin = 0;       // the header block
+    std::uint64_t body_begin = 0;  // after the header block
+    std::uint64_t end = 0;
 };
 
 struct Summary {
@@ -49,6 +68,10 @@ struct Summary {
     // what a repair appends to close a truncated message.
     std::vector<std::string> open_boundaries;
     std::vector<Defect> defects;
+    // In document order, when Limits::record_entities; at most
+    // Limits::max_parts. Entities nested deeper than Limits::max_depth,
+    // or beyond the part limit, are part of the body of the last listed.
+    std::vector<Entity> entities;
 };
 
 // Walks `message` (its header block starts at relative 0).

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "parsers/mime/decode.h"
 #include "parsers/mime/headers.h"
 #include "parsers/mime/walker.h"
 #include "tests/unit/support.h"
@@ -654,4 +655,126 @@ TEST_CASE("a last line that lost the LF of its CRLF is still a delimiter line") 
     // A lone CR inside a line is content: "--b\rx" names no boundary.
     const Summary t = walk_text("Content-Type: multipart/mixed; boundary=b\n\n--b\rx\n");
     CHECK(only(t, DefectKind::boundary_never_opened).offset == 0);
+}
+
+TEST_CASE("listed entities: a part ends before the line break its delimiter owns, and inside its parent") {
+    const std::string m =
+        "Content-Type: multipart/mixed; boundary=o\r\n\r\n"
+        "--o\r\nContent-Type: message/rfc822\r\n\r\n"
+        "Content-Type: multipart/mixed; boundary=i\r\n\r\n"
+        "--i\r\n\r\ninner\r\n--i--\r\n"
+        "--o\r\n\r\n--o--\r\n";
+    Limits listing;
+    listing.record_entities = true;
+    const Summary s = walk(ByteView(m), listing);
+    REQUIRE(s.entities.size() == 5);
+    const auto at = [&](const std::string& text, std::size_t from = 0) { return m.find(text, from); };
+    const std::size_t first_o = at("--o\r\n");
+    const std::size_t inner_header = at("Content-Type: multipart/mixed; boundary=i");
+    const std::size_t second_o = at("--o\r\n", first_o + 1);
+    const std::size_t close_o = at("--o--");
+    using K = Entity::Kind;
+    // The message: from the top to the end of its close delimiter.
+    CHECK(s.entities[0].kind == K::multipart);
+    CHECK(s.entities[0].end == close_o + 5);
+    // The message/rfc822 part and the multipart it holds end where the CRLF
+    // before the second "--o" starts: the inner close delimiter's line break.
+    CHECK(s.entities[1].kind == K::message);
+    CHECK(s.entities[1].parent == 0);
+    CHECK(s.entities[1].begin == first_o + 5);
+    CHECK(s.entities[1].body_begin == inner_header);
+    CHECK(s.entities[1].end == second_o - 2);
+    CHECK(s.entities[2].kind == K::multipart);
+    CHECK(s.entities[2].parent == 1);
+    CHECK(s.entities[2].begin == inner_header);
+    CHECK(s.entities[2].end == second_o - 2);
+    CHECK(s.entities[3].kind == K::leaf);
+    CHECK(s.entities[3].parent == 2);
+    CHECK(m.substr(s.entities[3].body_begin, s.entities[3].end - s.entities[3].body_begin) == "inner");
+    // An empty header block took the CRLF before "--o--": an empty body there.
+    CHECK(s.entities[4].parent == 0);
+    CHECK(s.entities[4].begin == second_o + 5);
+    CHECK(s.entities[4].body_begin == close_o);
+    CHECK(s.entities[4].end == close_o);
+    CHECK(walk(ByteView(m)).entities.empty());  // only listed when asked
+}
+
+TEST_CASE("decoding: RFC 2047 words as the RFC's own examples decode") {
+    // RFC 2047 section 8.
+    CHECK(decode_header_text("(=?ISO-8859-1?Q?a?=)") == "(a)");
+    CHECK(decode_header_text("(=?ISO-8859-1?Q?a?= b)") == "(a b)");
+    CHECK(decode_header_text("(=?ISO-8859-1?Q?a?= =?ISO-8859-1?Q?b?=)") == "(ab)");
+    CHECK(decode_header_text("(=?ISO-8859-1?Q?a?=  \r\n    =?ISO-8859-1?Q?b?=)") == "(ab)");
+    CHECK(decode_header_text("(=?ISO-8859-1?Q?a_b?=)") == "(a b)");
+    CHECK(decode_header_text("(=?ISO-8859-1?Q?a?= =?ISO-8859-2?Q?_b?=)") == "(a b)");
+    CHECK(decode_header_text("=?ISO-8859-1?Q?Andr=E9?= Pirard") == "Andr\xC3\xA9 Pirard");
+    // U+20AC (E2 82 AC in UTF-8) split between two words of one charset.
+    CHECK(decode_header_text("=?utf-8?B?4oI=?= =?utf-8?B?rA==?=") == "\xE2\x82\xAC");
+    // Not words: kept as written.
+    CHECK(decode_header_text("=?utf-8?X?abc?= and =?broken") == "=?utf-8?X?abc?= and =?broken");
+}
+
+TEST_CASE("decoding: transfer encodings and charsets") {
+    CHECK(decode_transfer("a=3Db=\r\nc=\nd", "quoted-printable") == "a=bcd");
+    CHECK(decode_transfer("caf=E9 =ZZ", "Quoted-Printable") == "caf\xE9 =ZZ");
+    CHECK(decode_transfer("aGVs\r\nbG8=", "base64") == "hello");
+    CHECK(decode_transfer("aGVsbG8=junk", "base64") == "hello");  // RFC 2045 6.8: padding ends the data
+    CHECK(decode_transfer("as is", "8bit") == "as is");
+    CHECK(to_utf8("\xE9", "iso-8859-1") == "\xC3\xA9");
+    CHECK(to_utf8("\xE9", "\"ISO-8859-1\"") == "\xC3\xA9");
+    CHECK(to_utf8("\xC0", "koi8-r") == "\xD1\x8E");      // KOI8-R 0xC0 is U+044E
+    CHECK(to_utf8("\x80", "windows-1252") == "\xE2\x82\xAC");
+    CHECK(to_utf8("\xC3\xA9", "") == "\xC3\xA9");        // undeclared, valid UTF-8
+    CHECK(to_utf8("\x80", "us-ascii") == "\xE2\x82\xAC");  // undeclared 8-bit: windows-1252
+    CHECK(to_utf8("\xE9", "x-no-such-charset") == "\xC3\xA9");
+    CHECK(to_utf8("a\xFF" "b", "utf-8") == "a\xEF\xBF\xBD" "b");
+    CHECK(to_utf8("a\xFF" "b", "euc-jp") == "a\xEF\xBF\xBD" "b");
+}
+
+TEST_CASE("decoding: RFC 2231 parameters as the RFC's own examples decode") {
+    CHECK(decoded_parameter("application/x-stuff; title*=us-ascii'en-us'This%20is%20%2A%2A%2Afun%2A%2A%2A", "title") ==
+          "This is ***fun***");
+    CHECK(decoded_parameter("application/x-stuff; title*0*=us-ascii'en'This%20is%20even%20more%20; "
+                            "title*1*=%2A%2A%2Afun%2A%2A%2A%20; title*2=\"isn't it!\"",
+                            "title") == "This is even more ***fun*** isn't it!");
+    CHECK(decoded_parameter("attachment; filename=\"=?utf-8?Q?r=C3=A9sum=C3=A9.pdf?=\"", "filename") ==
+          "r\xC3\xA9sum\xC3\xA9.pdf");
+    CHECK(decoded_parameter("attachment", "filename") == std::nullopt);
+}
+
+TEST_CASE("decoding: address lists as RFC 5322's examples read") {
+    // Appendix A.1.2.
+    const std::vector<Mailbox> a = parse_address_list(
+        "\"Joe Q. Public\" <john.q.public@example.com>, Mary Smith <mary@x.test>, jdoe@example.org, Who? <one@y.test>");
+    REQUIRE(a.size() == 4);
+    CHECK(a[0].name == "Joe Q. Public");
+    CHECK(a[0].address == "john.q.public@example.com");
+    CHECK(a[2].name.empty());
+    CHECK(a[2].address == "jdoe@example.org");
+    CHECK(a[3].name == "Who?");
+    // Appendix A.1.3: groups are flattened, an empty group adds nothing.
+    const std::vector<Mailbox> g =
+        parse_address_list("A Group:Ed Jones <c@a.test>,joe@where.test,John <jdoe@one.test>; Undisclosed recipients:;");
+    REQUIRE(g.size() == 3);
+    CHECK(g[0].name == "Ed Jones");
+    CHECK(g[1].address == "joe@where.test");
+    // The obsolete form names the mailbox in a comment; a quoted local part keeps its quotes.
+    const std::vector<Mailbox> o = parse_address_list("nsb@thumper.bellcore.com (Nathaniel Borenstein)");
+    REQUIRE(o.size() == 1);
+    CHECK(o[0].name == "Nathaniel Borenstein");
+    CHECK(o[0].address == "nsb@thumper.bellcore.com");
+    CHECK(parse_address_list("\" PayPal \"@aeonms.com")[0].address == "\" PayPal \"@aeonms.com");
+    CHECK(parse_address_list("=?utf-8?Q?Ren=C3=A9?= <r@x>")[0].name == "Ren\xC3\xA9");
+}
+
+TEST_CASE("decoding: dates as RFC 5322's examples read") {
+    // Appendix A.1.1 and the obsolete forms of A.6.2; seconds from Python's calendar.timegm.
+    CHECK(parse_date("Fri, 21 Nov 1997 09:55:06 -0600") == 880127706);
+    CHECK(parse_date("21 Nov 97 09:55:06 GMT") == 880106106);
+    CHECK(parse_date("Thu,\r\n      13\r\n        Feb\r\n          1969\r\n      23:32\r\n               -0330 (Newfoundland Time)") ==
+          -27723480);
+    CHECK(parse_date("Fri, 21 Nov 1997 09:55:06 CST") == 880127706);  // CST is -0600
+    CHECK(parse_date("Fri Nov 21 09:55:06 1997") == 880106106);        // an mbox From_ line's asctime
+    CHECK(parse_date("31 Feb 1997 09:55:06 GMT") == std::nullopt);
+    CHECK(parse_date("no date at all") == std::nullopt);
 }
