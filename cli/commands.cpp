@@ -281,9 +281,6 @@ int run_repair(const Args& a) {
     std::optional<OpenStore> opened = open_or_say(input, a);
     if (!opened) return exit_operational;
     const OpenStore& store = *opened;
-    if (store.format != StoreFormat::pst && a.to == "pst")
-        throw UsageError("--to pst takes a PST or OST for now: salvage " + input +
-                         " into mbox, Maildir or .eml (--to native, mbox, maildir or eml)");
     SalvageLog log;
     log.mode = Mode::repair;
     StoreLog& s = log.stores.emplace_back();
@@ -291,7 +288,13 @@ int run_repair(const Args& a) {
     const OutputFormat format = output_format(a.to, store.format);
     OutputDir dir(out);
     const std::string name = output_store_name(input);
-    auto sink = make_sink(format, dir, name);
+    // A Maildir's top folder is the account's inbox; an mbox file or a
+    // directory of .eml files is one folder, named as the input is.
+    std::string mail_root = store.format == StoreFormat::pst ? "" : store.format == StoreFormat::maildir ? "Inbox" : name;
+    for (const char* ext : {".mbox", ".mbx"})
+        if (mail_root.size() > std::string_view(ext).size() && mail_root.ends_with(ext))
+            mail_root.resize(mail_root.size() - std::string_view(ext).size());
+    auto sink = make_sink(format, dir, name, mail_root);
     auto sha = std::async(std::launch::async, [input, file = store.source != nullptr && !a.no_hash] {
         return file ? sha256_file(input, &interrupted) : std::string();
     });

@@ -14,21 +14,12 @@
 
 #include "fuzz/memory_sink.h"
 #include "fuzz/pst_checksums.h"
-#include "repair/store/pst_output.h"
-#include "repair/store/store.h"
 
 namespace {
 
 using MemorySink = mailfsck::fuzz::MemorySink<&mailfsck::write_mboxrd>;
+using mailfsck::fuzz::check_rebuilt_pst;
 using mailfsck::fuzz::fail_round_trip;
-
-struct MemoryFile final : mailfsck::pstw::RandomOut {
-    std::string bytes;
-    void write_at(std::uint64_t offset, mailfsck::ByteView b) override {
-        if (bytes.size() < offset + b.size()) bytes.resize(offset + b.size());
-        std::copy_n(b.data(), b.size(), bytes.begin() + static_cast<std::ptrdiff_t>(offset));
-    }
-};
 
 // Every message as mbox and, when asked, into a new PST.
 class BothSink final : public mailfsck::MessageSink {
@@ -55,24 +46,9 @@ public:
     [[nodiscard]] std::uint64_t messages_written() const override { return mbox.written; }
     [[nodiscard]] std::uint64_t lost_found_files() const override { return 0; }
     MemorySink mbox;
-    MemoryFile file;
+    mailfsck::fuzz::MemoryFile file;
     std::optional<mailfsck::PstOutput> pst;
 };
-
-// The new PST rescans clean, holding every message written.
-void check_rebuilt_pst(const std::string& bytes, std::uint64_t written) {
-    mailfsck::OpenStore rebuilt;
-    rebuilt.path = "rebuilt.pst";
-    rebuilt.format = mailfsck::StoreFormat::pst;
-    rebuilt.source = mailfsck::Source::in_memory(mailfsck::ByteView(bytes));
-    mailfsck::StoreLog again;
-    mailfsck::check_store(rebuilt, again, nullptr, {});
-    for (const auto& f : again.findings)
-        if (mailfsck::problem(f.id).severity >= mailfsck::Severity::warning)
-            fail_round_trip("the rebuilt PST is not clean", again);
-    if (again.messages.found != written) fail_round_trip("the rebuilt PST holds a different number of messages", again);
-
-}
 
 }  // namespace
 

@@ -1,22 +1,21 @@
-// For fuzz targets' round trips: a MessageSink that writes into memory
-// (messages in the form `Write` gives them, everything else dropped), and
-// the report that ends a round trip that failed.
+// For fuzz targets' round trips: MessageSinks that write into memory
+// (messages in the form `Write` gives them, or a new PST; everything else
+// dropped), the check that a PST written so rescans clean, and the report
+// that ends a round trip that failed.
 #pragma once
 
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 
+#include <algorithm>
+
 #include "repair/log/salvage_log.h"
+#include "repair/store/pst_output.h"
 #include "repair/store/sink.h"
+#include "repair/store/store.h"
 
 namespace mailfsck::fuzz {
-
-class StringOut final : public ByteOut {
-public:
-    void write(std::string_view bytes) override { text.append(bytes); }
-    std::string text;
-};
 
 template <void (*Write)(ByteOut&, const OutMessage&)>
 class MemorySink final : public MessageSink {
@@ -45,6 +44,49 @@ public:
                      static_cast<unsigned long long>(f.offset), static_cast<unsigned long long>(f.length),
                      f.detail.c_str());
     std::abort();
+}
+
+struct MemoryFile final : pstw::RandomOut {
+    std::string bytes;
+    void write_at(std::uint64_t offset, ByteView b) override {
+        if (bytes.size() < offset + b.size()) bytes.resize(offset + b.size());
+        std::copy_n(b.data(), b.size(), bytes.begin() + static_cast<std::ptrdiff_t>(offset));
+    }
+};
+
+// Messages into a new PST in memory (PstOutput; `mail_root` as it says).
+class PstMemorySink final : public MessageSink {
+public:
+    explicit PstMemorySink(const std::string& mail_root) : pst(file, "fuzz", mail_root) {}
+    void begin_folder(const std::string& folder, const FolderInfo& info) override { pst.begin_folder(folder, info); }
+    void message(const OutMessage& m) override {
+        pst.message(m);
+        ++written;
+    }
+    void lost_found(const std::string& /*file*/, std::uint64_t /*offset*/,
+                    const std::vector<ByteView>& /*pieces*/) override {}
+    void uid_index(const std::string& /*folder*/, const UidIndex& /*index*/) override {}
+    void store_file(const std::string& /*folder*/, const std::string& /*name*/, const ByteView& /*bytes*/,
+                    std::optional<std::int64_t> /*mtime*/) override {}
+    void finish() override { pst.finish(); }
+    [[nodiscard]] std::uint64_t messages_written() const override { return written; }
+    [[nodiscard]] std::uint64_t lost_found_files() const override { return 0; }
+    MemoryFile file;
+    PstOutput pst;
+    std::uint64_t written = 0;
+};
+
+// A PST the writer made rescans clean, holding every message written.
+inline void check_rebuilt_pst(const std::string& bytes, std::uint64_t written) {
+    OpenStore rebuilt;
+    rebuilt.path = "rebuilt.pst";
+    rebuilt.format = StoreFormat::pst;
+    rebuilt.source = Source::in_memory(ByteView(bytes));
+    StoreLog again;
+    check_store(rebuilt, again, nullptr, {});
+    for (const auto& f : again.findings)
+        if (problem(f.id).severity >= Severity::warning) fail_round_trip("the rebuilt PST is not clean", again);
+    if (again.messages.found != written) fail_round_trip("the rebuilt PST holds a different number of messages", again);
 }
 
 }  // namespace mailfsck::fuzz

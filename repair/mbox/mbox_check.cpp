@@ -124,10 +124,7 @@ private:
 
     // The message as write_mboxrd writes it, less its From_ line.
     static std::string written_form(const OutMessage& m) {
-        struct StringOut final : ByteOut {
-            void write(std::string_view bytes) override { text.append(bytes); }
-            std::string text;
-        } out;
+        StringOut out;
         OutMessage bare = m;
         bare.separator = "From ";
         write_mboxrd(out, bare);

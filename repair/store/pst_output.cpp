@@ -3,6 +3,8 @@
 #include <stdexcept>
 
 #include "parsers/bytes/sha256.h"
+#include "parsers/mime/decode.h"
+#include "repair/pst_writer/from_mime.h"
 
 namespace mailfsck {
 namespace {
@@ -20,7 +22,8 @@ pstw::StoreOptions options(const std::string& store_name) {
 
 }  // namespace
 
-PstOutput::PstOutput(pstw::RandomOut& out, const std::string& store_name) : store_(out, options(store_name)) {}
+PstOutput::PstOutput(pstw::RandomOut& out, const std::string& store_name, std::string mail_root)
+    : store_(out, options(store_name)), mail_root_(std::move(mail_root)) {}
 
 void PstOutput::begin_folder(const std::string& folder, const FolderInfo& info) {
     if (!info.store_name.empty()) store_.set_display_name(info.store_name);
@@ -29,8 +32,16 @@ void PstOutput::begin_folder(const std::string& folder, const FolderInfo& info) 
 }
 
 void PstOutput::message(const OutMessage& m) {
-    if (!m.pst_message) throw std::logic_error("PST output takes messages read from a PST");
-    store_.add_message(folder_for(m.folder), *m.pst_message, m.pst_names);
+    if (m.pst_message) {
+        store_.add_message(folder_for(m.folder), *m.pst_message, m.pst_names);
+        return;
+    }
+    StringOut bytes;
+    write_message_file(bytes, m);
+    pstw::MailState state{m.flags, m.mtime};
+    // An mbox keeps the delivery date in the From_ line.
+    if (!state.received && m.separator.starts_with("From ")) state.received = mime::parse_date(m.separator.substr(5));
+    store_.add_message(folder_for(m.folder), pstw::message_from_mime(bytes.text, state), nullptr);
 }
 
 // The source's special folders are this store's own, renamed as the
@@ -53,6 +64,10 @@ std::uint32_t PstOutput::new_folder(const std::string& path, const FolderInfo& i
         case FolderInfo::Role::search_folder: return store_.search_root();
         case FolderInfo::Role::made_by_repair: return store_.add_folder(store_.ipm_subtree(), name);
         case FolderInfo::Role::ordinary: break;
+    }
+    if (!mail_root_.empty()) {
+        const std::uint32_t parent = dot == std::string::npos ? store_.ipm_subtree() : folder_for(path.substr(0, dot));
+        return store_.add_folder(parent, path.empty() ? mail_root_ : name, "IPF.Note");
     }
     if (path.empty()) return store_.ipm_subtree();
     const std::uint32_t parent = dot == std::string::npos ? store_.root() : folder_for(path.substr(0, dot));

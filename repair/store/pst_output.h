@@ -16,10 +16,15 @@ namespace mailfsck {
 class PstOutput {
 public:
     // `store_name` names the store and, hashed, makes its record key, so
-    // that the same input gives the same bytes.
-    PstOutput(pstw::RandomOut& out, const std::string& store_name);
+    // that the same input gives the same bytes. `mail_root` is "" for a
+    // PST source, whose folder paths start at the PST's root folder. A
+    // mail store's (mbox, Maildir, .eml) paths start at its top folder,
+    // which becomes a folder named `mail_root` in the IPM subtree, and its
+    // other folders siblings of it, as an IMAP account shows them.
+    PstOutput(pstw::RandomOut& out, const std::string& store_name, std::string mail_root = {});
     void begin_folder(const std::string& folder, const FolderInfo& info);
-    // `m` must carry its PST message (OutMessage::pst_message).
+    // A message read from a PST is copied property by property
+    // (OutMessage::pst_message); any other is converted from its bytes.
     void message(const OutMessage& m);
     // Writes everything that waits for the end (folders, B-trees, maps).
     void finish() { store_.finish(); }
@@ -29,6 +34,7 @@ private:
     std::uint32_t folder_for(const std::string& path);
 
     pstw::StoreWriter store_;
+    std::string mail_root_;
     std::map<std::string, std::uint32_t> folders_;  // by source path
 };
 

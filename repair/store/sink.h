@@ -129,6 +129,12 @@ public:
     virtual void write(std::string_view bytes) = 0;
 };
 
+class StringOut final : public ByteOut {
+public:
+    void write(std::string_view bytes) override { text.append(bytes); }
+    std::string text;
+};
+
 // Appends `m` as mboxrd: a From_ line (its own when it had a dated one),
 // every ">*From " line with one more '>', Content-Length (when present)
 // rewritten to the body length as written, and the closing delimiters of
@@ -161,7 +167,10 @@ private:
     bool committed_ = false;
 };
 
-// A sink writing `format` into `dir`; the rebuilt mbox is named `store_name`.
-std::unique_ptr<MessageSink> make_sink(OutputFormat format, const OutputDir& dir, const std::string& store_name);
+// A sink writing `format` into `dir`; the rebuilt mbox or PST is named
+// `store_name`. `mail_root`: for PST output of a mail store (mbox, Maildir,
+// .eml), the folder its top folder becomes (PstOutput); "" for a PST.
+std::unique_ptr<MessageSink> make_sink(OutputFormat format, const OutputDir& dir, const std::string& store_name,
+                                       const std::string& mail_root = {});
 
 }  // namespace mailfsck

@@ -382,8 +382,8 @@ void write_mboxrd(ByteOut& out, const OutMessage& m) {
 // A new PST (pst_output.h), with the index and lost+found every sink keeps.
 class PstSink final : public SinkBase {
 public:
-    PstSink(const OutputDir& dir, const std::string& store_name)
-        : SinkBase(dir), path_(dir.staging() / (store_name + ".pst")), file_(path_), store_(file_, store_name) {}
+    PstSink(const OutputDir& dir, const std::string& store_name, const std::string& mail_root)
+        : SinkBase(dir), path_(dir.staging() / (store_name + ".pst")), file_(path_), store_(file_, store_name, mail_root) {}
 
     void begin_folder(const std::string& folder, const FolderInfo& info) override { store_.begin_folder(folder, info); }
     void message(const OutMessage& m) override {
@@ -403,11 +403,12 @@ private:
     PstOutput store_;
 };
 
-std::unique_ptr<MessageSink> make_sink(OutputFormat format, const OutputDir& dir, const std::string& store_name) {
+std::unique_ptr<MessageSink> make_sink(OutputFormat format, const OutputDir& dir, const std::string& store_name,
+                                       const std::string& mail_root) {
     switch (format) {
         case OutputFormat::eml: return std::make_unique<EmlSink>(dir);
         case OutputFormat::maildir: return std::make_unique<MaildirSink>(dir, store_name);
-        case OutputFormat::pst: return std::make_unique<PstSink>(dir, store_name);
+        case OutputFormat::pst: return std::make_unique<PstSink>(dir, store_name, mail_root);
         case OutputFormat::mbox: break;
     }
     return std::make_unique<MboxSink>(dir, store_name);

@@ -8,6 +8,7 @@
 #include "tests/unit/support.h"
 
 namespace fs = std::filesystem;
+using mailfsck::test::q;
 using mailfsck::test::run;
 using mailfsck::test::shared_path;
 using mailfsck::test::TempDir;
@@ -16,8 +17,6 @@ using nlohmann::json;
 namespace {
 
 const std::string tool = MAILFSCK_BINARY_DIR "/cli/mailfsck";
-
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
 
 std::size_t count_code(const json& store, const std::string& code) {
     std::size_t n = 0;

@@ -15,6 +15,7 @@
 
 namespace fs = std::filesystem;
 using mailfsck::test::read_file;
+using mailfsck::test::q;
 using mailfsck::test::run;
 using mailfsck::test::shared_path;
 using mailfsck::test::TempDir;
@@ -24,8 +25,6 @@ namespace {
 
 const std::string tool = MAILFSCK_BINARY_DIR "/cli/mailfsck";
 const std::string oracle = MAILFSCK_SOURCE_DIR "/tests/oracle/maildir_facts.py";
-
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
 
 struct Tree {
     const char* rel;

@@ -12,6 +12,7 @@
 
 namespace fs = std::filesystem;
 using mailfsck::test::read_file;
+using mailfsck::test::q;
 using mailfsck::test::run;
 using mailfsck::test::shared_path;
 using mailfsck::test::TempDir;
@@ -21,8 +22,6 @@ namespace dmg = mailfsck::damage;
 namespace {
 
 const std::string tool = MAILFSCK_BINARY_DIR "/cli/mailfsck";
-
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
 
 json scan_json(const fs::path& store, int& status) {
     const auto r = run(tool + " scan -q --json - " + q(store) + " 2>/dev/null");

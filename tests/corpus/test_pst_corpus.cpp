@@ -18,6 +18,8 @@
 
 namespace fs = std::filesystem;
 using mailfsck::test::read_file;
+using mailfsck::test::files_ending;
+using mailfsck::test::q;
 using mailfsck::test::run;
 using mailfsck::test::shared_path;
 using mailfsck::test::TempDir;
@@ -29,19 +31,6 @@ namespace {
 const std::string tool = MAILFSCK_BINARY_DIR "/cli/mailfsck";
 const std::string pff_nodes = MAILFSCK_PFF_NODES;
 const std::string header_oracle = MAILFSCK_SOURCE_DIR "/tests/oracle/pst_header.py";
-
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
-
-std::vector<fs::path> corpus_files(const fs::path& dir) {
-    std::vector<fs::path> out;
-    for (const auto& e : fs::recursive_directory_iterator(dir)) {
-        const std::string name = e.path().filename().string();
-        if (e.is_regular_file() && (name.ends_with(".pst") || name.ends_with(".ost") || name.ends_with(".pst.xz")))
-            out.push_back(e.path());
-    }
-    std::sort(out.begin(), out.end());
-    return out;
-}
 
 // The oracles read plain files: an .xz is inflated into `dir` first.
 fs::path plain(const fs::path& f, const fs::path& dir) {
@@ -111,7 +100,7 @@ TEST_CASE("every corpus PST/OST walks clean, and its header and B-trees agree wi
     const auto dir = shared_path("pst");
     if (!dir) return;
     TempDir t("pst-corpus");
-    const std::vector<fs::path> files = corpus_files(*dir);
+    const std::vector<fs::path> files = files_ending(*dir, {".pst", ".ost", ".pst.xz"});
     REQUIRE(files.size() == 57);  // PROVENANCE.md's 60 minus its two password lists and itself
     for (const fs::path& f : files) {
         INFO(f.string());
@@ -353,7 +342,7 @@ TEST_CASE("lookups from the B-tree roots find every block and node the walk list
     const auto dir = shared_path("pst");
     if (!dir) return;
     TempDir t("pst-lookup");
-    for (const fs::path& f : corpus_files(*dir)) {
+    for (const fs::path& f : files_ending(*dir, {".pst", ".ost", ".pst.xz"})) {
         INFO(f.string());
         const OpenedPst pst(plain(f, t.path()));
         const auto& [bytes, file, h, layout, index, reader, m] = pst;
@@ -432,7 +421,7 @@ TEST_CASE("every folder, message and table node reads and decrypts to the heap i
     if (!dir) return;
     TempDir t("pst-nodes");
     std::set<int> methods;
-    for (const fs::path& f : corpus_files(*dir)) {
+    for (const fs::path& f : files_ending(*dir, {".pst", ".ost", ".pst.xz"})) {
         INFO(f.string());
         const OpenedPst pst(plain(f, t.path()));
         const auto& [bytes, file, h, layout, index, reader, m] = pst;
@@ -543,7 +532,7 @@ TEST_CASE("folder hierarchy and contents tables agree with libpff's item tree") 
     if (!dir) return;
     TempDir t("pst-ltp");
     std::size_t folders_seen = 0, messages_seen = 0;
-    for (const fs::path& f : corpus_files(*dir)) {
+    for (const fs::path& f : files_ending(*dir, {".pst", ".ost", ".pst.xz"})) {
         INFO(f.string());
         const fs::path p = plain(f, t.path());
         const OpenedPst pst(p);
@@ -604,7 +593,7 @@ TEST_CASE("messages read through the LTP have libpff's subjects and attachments"
     if (!dir) return;
     TempDir t("pst-messages");
     std::size_t messages = 0, attachments = 0, rtf_bodies = 0;
-    for (const fs::path& f : corpus_files(*dir)) {
+    for (const fs::path& f : files_ending(*dir, {".pst", ".ost", ".pst.xz"})) {
         INFO(f.string());
         const fs::path p = plain(f, t.path());
         const OpenedPst pst(p);
@@ -703,7 +692,7 @@ TEST_CASE("PST repaired to .eml: libpff's folders, subjects, bodies, senders and
     TempDir t("pst-export");
     const std::string facts_oracle = MAILFSCK_SOURCE_DIR "/tests/oracle/eml_facts.py";
     std::size_t compared = 0, bodies = 0, senders = 0;
-    for (const fs::path& f : corpus_files(*dir)) {
+    for (const fs::path& f : files_ending(*dir, {".pst", ".ost", ".pst.xz"})) {
         INFO(f.string());
         const fs::path p = plain(f, t.path());
         const fs::path out = t.path() / ("out-" + p.filename().string());
@@ -984,7 +973,7 @@ TEST_CASE("PST export: readpst's item counts per folder, and its contacts and ap
     TempDir t("pst-readpst");
     const std::string objects_oracle = "/usr/bin/python3 " MAILFSCK_SOURCE_DIR "/tests/oracle/item_objects.py";
     std::size_t folders_compared = 0, contacts = 0, appointments = 0;
-    for (const fs::path& f : corpus_files(*dir)) {
+    for (const fs::path& f : files_ending(*dir, {".pst", ".ost", ".pst.xz"})) {
         INFO(f.string());
         const fs::path p = plain(f, t.path());
         const fs::path out = t.path() / ("ours-" + p.filename().string());
@@ -1054,7 +1043,7 @@ TEST_CASE("PST folder-associated items are counted as libpff counts them") {
     if (!dir) return;
     TempDir t("pst-associated");
     std::uint64_t total = 0;
-    for (const fs::path& f : corpus_files(*dir)) {
+    for (const fs::path& f : files_ending(*dir, {".pst", ".ost", ".pst.xz"})) {
         INFO(f.string());
         const fs::path p = plain(f, t.path());
         std::uint64_t theirs = 0, ours = 0;
@@ -1091,7 +1080,7 @@ TEST_CASE("PST items other than mail list their properties, named ones with the 
         {"{00062002-0000-0000-C000-000000000046}:0x8208", "PtypString"},      // PidLidLocation
     };
     std::size_t checked = 0, listings = 0;
-    for (const fs::path& f : corpus_files(*dir)) {
+    for (const fs::path& f : files_ending(*dir, {".pst", ".ost", ".pst.xz"})) {
         INFO(f.string());
         const fs::path p = plain(f, t.path());
         const fs::path out = t.path() / ("out-" + p.filename().string());
@@ -1130,7 +1119,7 @@ TEST_CASE("carving finds every block and B-tree page of a healthy PST where libp
     if (!dir) return;
     TempDir t("pst-carve");
     std::size_t blocks = 0, stale = 0, pages = 0;
-    for (const fs::path& f : corpus_files(*dir)) {
+    for (const fs::path& f : files_ending(*dir, {".pst", ".ost", ".pst.xz"})) {
         INFO(f.string());
         const fs::path p = plain(f, t.path());
         const json pff = run_json(pff_nodes + " " + q(p));

@@ -20,6 +20,7 @@
 
 namespace fs = std::filesystem;
 using mailfsck::test::read_file;
+using mailfsck::test::q;
 using mailfsck::test::run;
 using mailfsck::test::shared_path;
 using mailfsck::test::write_file;
@@ -406,7 +407,6 @@ private:
         write_file(out, bytes_);
         return json::parse(run(tool + " " + command + " -q --json - " + q(out) + " 2>/dev/null").out)["stores"][0];
     }
-    static std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
     static json run_json(const std::string& command) { return json::parse(run(command).out); }
     // dwCRC: the trailer's last 16 bytes of the 64-aligned block are cb,
     // wSig, dwCRC, bid; the CRC covers the cb data bytes.

@@ -20,6 +20,8 @@
 
 namespace fs = std::filesystem;
 using mailfsck::test::read_file;
+using mailfsck::test::files_ending;
+using mailfsck::test::q;
 using mailfsck::test::run;
 using mailfsck::test::shared_path;
 using mailfsck::test::TempDir;
@@ -32,18 +34,6 @@ namespace {
 
 const std::string tool = MAILFSCK_BINARY_DIR "/cli/mailfsck";
 const std::string pff_nodes = MAILFSCK_PFF_NODES;
-
-std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
-
-std::vector<fs::path> corpus_files(const fs::path& dir) {
-    std::vector<fs::path> out;
-    for (const auto& e : fs::recursive_directory_iterator(dir)) {
-        const std::string name = e.path().filename().string();
-        if (e.is_regular_file() && (name.ends_with(".pst") || name.ends_with(".ost"))) out.push_back(e.path());
-    }
-    std::sort(out.begin(), out.end());
-    return out;
-}
 
 // What libpff reads of a store's folders and messages. Folders by path of
 // display names below the root folder; an OST's mailbox folders sit under
@@ -151,7 +141,7 @@ TEST_CASE("every corpus PST/OST rebuilt --to pst: libpff reads the same folders 
     if (!dir) return;
     TempDir t("pst-writer");
     std::size_t files = 0, messages = 0, attachments = 0;
-    for (const fs::path& f : corpus_files(*dir)) {
+    for (const fs::path& f : files_ending(*dir, {".pst", ".ost"})) {
         INFO(f.string());
         const std::optional<PffFacts> original = pff_facts(f);
         if (!original) continue;  // libpff cannot open it (a password, damage): nothing to compare with
@@ -187,7 +177,7 @@ TEST_CASE("a rebuilt PST is deterministic, and readpst exports from it every mes
     if (!dir) return;
     TempDir t("pst-writer-readpst");
     std::size_t compared = 0;
-    for (const fs::path& f : corpus_files(*dir)) {
+    for (const fs::path& f : files_ending(*dir, {".pst", ".ost"})) {
         INFO(f.string());
         const fs::path first = rebuild(f, t.path() / "a");
         const fs::path second = rebuild(f, t.path() / "b");
@@ -329,4 +319,168 @@ TEST_CASE("repair of a PST writes a PST by default, named after the input, with 
     CHECK(report["stores"][0]["output"]["format"] == "pst");
     CHECK(report["stores"][0]["output"]["path"] == (out / "sample1.pst").string());
     CHECK(run(pff_nodes + " " + q(out / "sample1.pst") + " >/dev/null 2>&1").status == 0);
+}
+
+namespace {
+
+// One message as libpff reads it from a PST, in the terms mime_facts.py
+// gives for a MIME message.
+struct PffMessage {
+    std::string folder;
+    std::string subject;
+    std::string sender_name;
+    std::string sender_email;
+    std::string body;
+    std::multiset<std::string> attachments;  // "name:size", data attachments
+    std::size_t recipients = 0;
+    bool headers = false;
+};
+
+std::string words(const std::string& s) {
+    std::istringstream in(s);
+    std::string w;
+    std::string out;
+    while (in >> w) out += (out.empty() ? "" : " ") + w;
+    return out;
+}
+
+std::string without_cr(std::string s) {
+    s.erase(std::remove(s.begin(), s.end(), '\r'), s.end());
+    return s;
+}
+
+// The top-level messages of a PST, in libpff's order (each folder's
+// contents table, folders in tree order).
+std::vector<PffMessage> pff_messages(const fs::path& f) {
+    const auto r = run(pff_nodes + " --names --no-internal --no-unallocated " + q(f) + " 2>/dev/null");
+    REQUIRE(r.status == 0);
+    const json j = json::parse(r.out);
+    std::map<std::uint32_t, std::pair<std::string, std::uint32_t>> folders;  // name, parent
+    std::map<std::uint32_t, std::multiset<std::string>> files;
+    std::map<std::uint32_t, std::size_t> recipients;
+    for (const auto& it : j["items"]) {
+        if (it["origin"] == "tree" && it.contains("nid") && (it["nid"].get<std::uint32_t>() & 0x1F) == pst::nid_type_normal_folder)
+            folders[it["nid"].get<std::uint32_t>()] = {it.value("name", std::string()), it["parent"].get<std::uint32_t>()};
+        if (it["origin"] == "attachment" && it.value("attachment_type", std::string()) == "data")
+            files[it["parent"].get<std::uint32_t>()].insert(it.value("long_filename", std::string()) + ":" +
+                                                             std::to_string(it.value("data_size", 0)));
+        if (it["origin"] == "recipients") recipients[it["parent"].get<std::uint32_t>()] = it.value("record_sets", 0);
+    }
+    const auto path = [&](std::uint32_t nid) {
+        std::string p;
+        for (int depth = 0; depth < 64 && nid != pst::nid_root_folder && folders.count(nid); ++depth) {
+            p = p.empty() ? folders[nid].first : folders[nid].first + "/" + p;
+            nid = folders[nid].second;
+        }
+        return p;
+    };
+    std::vector<PffMessage> out;
+    for (const auto& it : j["items"]) {
+        if (it["origin"] != "tree" || !it.contains("nid") || (it["nid"].get<std::uint32_t>() & 0x1F) != pst::nid_type_message) continue;
+        const auto nid = it["nid"].get<std::uint32_t>();
+        out.push_back({path(it["parent"].get<std::uint32_t>()), words(it.value("subject", std::string())),
+                       words(it.value("sender_name", std::string())), it.value("sender_email", std::string()),
+                       without_cr(it.value("body", std::string())), files[nid], recipients[nid],
+                       it.value("transport_headers", false)});
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("every corpus mbox --to pst: libpff reads each message's subject, sender, body and attachments as Python's email package reads them") {
+    const auto dir = shared_path("mail");
+    if (!dir) return;
+    TempDir t("pst-writer-mail");
+    std::size_t messages = 0;
+    std::size_t bodies = 0;
+    std::size_t attachments = 0;
+    unsigned n = 0;
+    for (const fs::path& f : files_ending(*dir, {".mbox"})) {
+        INFO(f);
+        const fs::path as_pst = t.path() / ("pst" + std::to_string(n));
+        const fs::path as_eml = t.path() / ("eml" + std::to_string(n++));
+        const int status = run(tool + " repair -q --to pst -o " + q(as_pst) + " " + q(f) + " >/dev/null 2>&1").status;
+        // A file that is no store (the corpus has a few) is refused whatever the output.
+        CHECK(run(tool + " repair -q --to eml -o " + q(as_eml) + " " + q(f) + " >/dev/null 2>&1").status == status);
+        if (status > 1) continue;
+        const std::string name = f.filename().string();
+        const fs::path pst_file = as_pst / (name + ".pst");
+        // The oracle reads the same salvage, written as .eml files.
+        const auto oracle = run("python3 " MAILFSCK_SOURCE_DIR "/tests/oracle/mime_facts.py " + q(as_eml / "messages"));
+        REQUIRE(oracle.status == 0);
+        const json py = json::parse(oracle.out);
+        const std::vector<PffMessage> ours = pff_messages(pst_file);
+        REQUIRE(ours.size() == py.size());
+        CHECK(run(tool + " scan -q " + q(pst_file) + " >/dev/null 2>&1").status == 0);
+        for (std::size_t i = 0; i < ours.size(); ++i) {
+            INFO("message " << i + 1);
+            const PffMessage& m = ours[i];
+            const json& p = py[i];
+            CHECK(m.folder == "Top of Personal Folders/" + f.stem().string());
+            CHECK(m.headers);
+            if (!p["subject"].is_null()) CHECK(m.subject == p["subject"].get<std::string>());
+            if (!p["sender_name"].is_null()) {
+                CHECK(m.sender_name == p["sender_name"].get<std::string>());
+                CHECK(m.sender_email == p["sender_email"].get<std::string>());
+            }
+            if (!p["body"].is_null()) {
+                CHECK(m.body == without_cr(p["body"].get<std::string>()));
+                ++bodies;
+            }
+            if (!p["recipients"].is_null()) CHECK(m.recipients == p["recipients"].get<std::size_t>());
+            const auto want = p["attachments"].get<std::vector<std::string>>();
+            CHECK(m.attachments == std::multiset<std::string>(want.begin(), want.end()));
+            attachments += want.size();
+            ++messages;
+        }
+    }
+    // Guards that the corpus was read and most bodies compared, not expected values.
+    CHECK(messages > 100);
+    CHECK(bodies * 2 > messages);
+    CHECK(attachments > 0);
+}
+
+TEST_CASE("corpus Maildirs --to pst: the inbox and every folder under the IPM subtree, with its messages") {
+    TempDir t("pst-writer-maildir");
+    unsigned n = 0;
+    for (const char* rel : {"mail/djcb_mu/testdata/testdir2", "mail/itc-s22021_wasbook/Maildir", "mail/djcb_mu/testdata/testdir"}) {
+        const auto dir = shared_path(rel);
+        if (!dir) return;
+        INFO(rel);
+        const fs::path out = t.path() / std::to_string(n);
+        const fs::path as_maildir = t.path() / ("maildir" + std::to_string(n++));
+        REQUIRE(run(tool + " repair -q --to pst -o " + q(out) + " " + q(*dir) + " >/dev/null 2>&1").status <= 1);
+        REQUIRE(run(tool + " repair -q --to maildir -o " + q(as_maildir) + " " + q(*dir) + " >/dev/null 2>&1").status <= 1);
+        // The oracle reads the same salvage written as a Maildir. Its
+        // folders by their IMAP names: the top one is the inbox, a
+        // Maildir++ ".a.b" is a/b.
+        const auto oracle = run("python3 " MAILFSCK_SOURCE_DIR "/tests/oracle/maildir_facts.py " +
+                                q(as_maildir / dir->filename()));
+        REQUIRE(oracle.status == 0);
+        const json facts = json::parse(oracle.out);
+        std::map<std::string, std::size_t> want;
+        for (const auto& f : facts["folders"]) {
+            const std::size_t count = f.value("n_cur", 0) + f.value("n_new", 0);
+            if (count == 0) continue;
+            std::string path = f["path"].get<std::string>();
+            if (path.empty() || path == ".") path = "Inbox";
+            std::string imap;
+            for (std::size_t i = 0; i < path.size(); ++i) {
+                if (path[i] == '.' && (i == 0 || path[i - 1] == '/')) continue;
+                imap += path[i] == '.' || path[i] == '/' ? '/' : path[i];
+            }
+            want["Top of Personal Folders/" + imap] += count;
+        }
+        std::map<std::string, std::size_t> got;
+        fs::path file;
+        for (const auto& e : fs::directory_iterator(out))
+            if (e.path().extension() == ".pst") file = e.path();
+        for (const PffMessage& m : pff_messages(file)) {
+            ++got[m.folder];
+            CHECK(m.headers);
+        }
+        CHECK(got == want);
+        CHECK(run(tool + " scan -q " + q(file) + " >/dev/null 2>&1").status == 0);
+    }
 }

@@ -2,6 +2,7 @@
 
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <array>
 #include <catch2/catch.hpp>
 #include <cstdio>
@@ -24,6 +25,19 @@ std::optional<std::filesystem::path> existing_shared(const std::string& area, co
 }
 
 }  // namespace
+
+std::vector<std::filesystem::path> files_ending(const std::filesystem::path& dir, const std::vector<std::string>& suffixes) {
+    std::vector<std::filesystem::path> out;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+        const std::string name = e.path().filename().string();
+        if (e.is_regular_file() && std::any_of(suffixes.begin(), suffixes.end(), [&](const std::string& s) { return name.ends_with(s); }))
+            out.push_back(e.path());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+std::string q(const std::filesystem::path& p) { return "'" + p.string() + "'"; }
 
 std::optional<std::filesystem::path> shared_path(const std::string& rel) { return existing_shared("corpus", rel); }
 

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace mailfsck::test {
 
@@ -14,6 +15,12 @@ std::optional<std::filesystem::path> shared_path(const std::string& rel);
 // ../shared/research/<rel> (research notes and crash reproducers), with the
 // same skip-or-fail behaviour as shared_path.
 std::optional<std::filesystem::path> shared_research_path(const std::string& rel);
+
+// The regular files under `dir` whose names end with one of `suffixes`, sorted.
+std::vector<std::filesystem::path> files_ending(const std::filesystem::path& dir, const std::vector<std::string>& suffixes);
+
+// A path quoted for the shell (the tests' own paths: no single quotes).
+std::string q(const std::filesystem::path& p);
 
 std::string read_file(const std::filesystem::path& p);
 void write_file(const std::filesystem::path& p, const std::string& bytes);
