@@ -3,8 +3,11 @@
 #include <array>
 #include <string_view>
 
+#include <algorithm>
+
 #include "parsers/bytes/sha256.h"
 #include "parsers/mime/headers.h"
+#include "repair/pst_writer/from_mime.h"
 
 namespace mailfsck {
 namespace {
@@ -22,6 +25,56 @@ bool store_managed_field(std::string_view name) {
 std::string_view field_name(std::string_view line) {
     const std::size_t colon = line.find(':');
     return colon == std::string_view::npos ? std::string_view{} : line.substr(0, colon);
+}
+
+std::string text_of(const pst::PropertyContext& pc, std::uint16_t id) {
+    const pst::Property* p = pc.find(id);
+    return p ? pst::utf8(*p).value_or("") : std::string();
+}
+
+// Text with the differences between stores taken out: CRs, From-quoting,
+// blanks at line ends and at the end.
+std::string normalised_text(std::string_view s) {
+    std::string out;
+    std::size_t i = 0;
+    while (i < s.size()) {
+        const std::size_t nl = std::min(s.find('\n', i), s.size());
+        std::string_view line = s.substr(i, nl - i);
+        i = nl + 1;
+        std::size_t q = 0;
+        while (q < line.size() && line[q] == '>') ++q;
+        if (q > 0 && line.substr(q, 5) == "From ") line.remove_prefix(q);
+        while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
+        out.append(line);
+        out.push_back('\n');
+    }
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+}
+
+std::string facts_of(const std::vector<ByteView>& pieces) {
+    std::string bytes;
+    for (const ByteView& piece : pieces) bytes.append(piece.text());
+    const pst::Message m = pstw::message_from_mime(bytes, {});
+    std::vector<std::string> attachments;
+    for (const pst::Attachment& a : m.attachments) {
+        Sha256 data;
+        if (const pst::Property* d = a.properties.find(pst::tag::attach_data))
+            data.update(std::string_view(reinterpret_cast<const char*>(d->value.data()), d->value.size()));
+        if (a.embedded) data.update(text_of(a.embedded->properties, pst::tag::subject));
+        // Only the bytes: a writer names a nameless attachment (compose_message's "attachment-N").
+        attachments.push_back(data.hex());
+    }
+    std::sort(attachments.begin(), attachments.end());
+    Sha256 sha;
+    for (const std::string& part : {text_of(m.properties, pst::tag::internet_message_id),
+                                    text_of(m.properties, pst::tag::subject),
+                                    normalised_text(text_of(m.properties, pst::tag::body))}) {
+        sha.update(std::to_string(part.size()) + ":");
+        sha.update(part);
+    }
+    for (const std::string& a : attachments) sha.update(a + "\n");
+    return sha.hex();
 }
 
 }  // namespace
@@ -71,6 +124,7 @@ MessageIdentity identify(const std::vector<ByteView>& pieces) {
         }
     }
     id.content_sha256 = sha.hex();
+    id.facts_sha256 = facts_of(pieces);
     return id;
 }
 

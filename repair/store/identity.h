@@ -5,6 +5,8 @@
 // change: line endings (CRLF/LF), From-quoting (any number of '>' before
 // "From "), trailing empty lines, and the status headers mail stores add
 // and rewrite (Status, X-UID, X-Mozilla-Status, Content-Length, ...).
+// A message converted into a PST and read back as MIME is another text of
+// the same message: its facts (what a PST keeps of it) still agree.
 #pragma once
 
 #include <string>
@@ -17,6 +19,10 @@ namespace mailfsck {
 struct MessageIdentity {
     std::string message_id;  // as written, angle brackets included; may be empty
     std::string content_sha256;
+    // Of the message as a PST holds it (repair/pst_writer/from_mime.h): its
+    // Message-ID, subject, plain body (line ends and From-quoting
+    // normalised) and attachments' bytes.
+    std::string facts_sha256;
 };
 
 // `pieces` hold whole lines from the first header line to the message's end.

@@ -388,7 +388,7 @@ std::vector<PffMessage> pff_messages(const fs::path& f) {
 
 }  // namespace
 
-TEST_CASE("every corpus mbox --to pst: libpff reads each message's subject, sender, body and attachments as Python's email package reads them") {
+TEST_CASE("every corpus mbox --to pst: libpff reads each message's subject, sender, recipients, body and attachments as Python's email package reads them; verify finds them all") {
     const auto dir = shared_path("mail");
     if (!dir) return;
     TempDir t("pst-writer-mail");
@@ -413,6 +413,8 @@ TEST_CASE("every corpus mbox --to pst: libpff reads each message's subject, send
         const std::vector<PffMessage> ours = pff_messages(pst_file);
         REQUIRE(ours.size() == py.size());
         CHECK(run(tool + " scan -q " + q(pst_file) + " >/dev/null 2>&1").status == 0);
+        // verify finds every message of the original in the PST (by its facts: the formats differ).
+        CHECK(run(tool + " verify -q " + q(pst_file) + " --against " + q(f) + " >/dev/null 2>&1").status == 0);
         for (std::size_t i = 0; i < ours.size(); ++i) {
             INFO("message " << i + 1);
             const PffMessage& m = ours[i];
@@ -482,5 +484,6 @@ TEST_CASE("corpus Maildirs --to pst: the inbox and every folder under the IPM su
         }
         CHECK(got == want);
         CHECK(run(tool + " scan -q " + q(file) + " >/dev/null 2>&1").status == 0);
+        CHECK(run(tool + " verify -q " + q(file) + " --against " + q(*dir) + " >/dev/null 2>&1").status == 0);
     }
 }
