@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 namespace mailfsck {
 
@@ -121,5 +122,19 @@ private:
     std::uint64_t pos_;
     bool ok_;
 };
+
+// Little-endian integers of `width` bytes (at most 8), for the code that
+// seals and writes files.
+inline void put_le(unsigned char* at, std::uint64_t v, unsigned width) {
+    for (unsigned i = 0; i < width; ++i) at[i] = static_cast<unsigned char>(v >> (8 * i));
+}
+inline void append_le(std::vector<unsigned char>& out, std::uint64_t v, unsigned width) {
+    for (unsigned i = 0; i < width; ++i) out.push_back(static_cast<unsigned char>(v >> (8 * i)));
+}
+[[nodiscard]] inline std::vector<unsigned char> le_bytes(std::uint64_t v, unsigned width) {
+    std::vector<unsigned char> out;
+    append_le(out, v, width);
+    return out;
+}
 
 }  // namespace mailfsck

@@ -29,10 +29,6 @@ namespace {
 // AMap, PMap, FMap and FPMap); B-tree and DList pages do.
 bool is_signed(PageType t) { return t == PageType::bbt || t == PageType::nbt || t == PageType::dlist; }
 
-void put_le(std::span<std::uint8_t> bytes, std::size_t at, std::uint64_t v, std::size_t n) {
-    for (std::size_t i = 0; i < n; ++i) bytes[at + i] = static_cast<std::uint8_t>(v >> (8 * i));
-}
-
 }  // namespace
 
 void seal_page(std::span<std::uint8_t> page, const Layout& layout, std::uint64_t ib) {
@@ -40,9 +36,9 @@ void seal_page(std::span<std::uint8_t> page, const Layout& layout, std::uint64_t
     const ByteView view(page.data(), page.size());
     const PageTrailer t = read_page_trailer(view, layout);
     const std::size_t at = layout.page_size - layout.page_trailer;
-    put_le(page, at + 2, is_signed(static_cast<PageType>(t.ptype)) ? signature(ib, t.bid) : 0, 2);
+    put_le(page.data() + at + 2, is_signed(static_cast<PageType>(t.ptype)) ? signature(ib, t.bid) : 0, 2);
     // The CRC follows wSig in the wide formats, the 4-byte id in ANSI.
-    put_le(page, at + (layout.wide ? 4 : 8), crc32(view.sub(0, at)), 4);
+    put_le(page.data() + at + (layout.wide ? 4 : 8), crc32(view.sub(0, at)), 4);
 }
 
 bool check_page_trailer(const ByteView& page, const Layout& layout, PageType expected,

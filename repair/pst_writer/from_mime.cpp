@@ -44,23 +44,17 @@ constexpr std::uint32_t codepage_utf8 = 65001;
 constexpr std::array<unsigned char, 16> one_off_provider = {0x81, 0x2B, 0x1F, 0xA4, 0xBE, 0xA3, 0x10, 0x19,
                                                            0x9D, 0x6E, 0x00, 0xDD, 0x01, 0x0F, 0x54, 0x02};
 
-Bytes le(std::uint64_t v, unsigned width) {
-    Bytes b(width);
-    for (unsigned i = 0; i < width; ++i) b[i] = static_cast<unsigned char>(v >> (8 * i));
-    return b;
-}
-
 Property prop(std::uint16_t id, PropType type, Bytes value) {
     return Property{id, static_cast<std::uint16_t>(type), std::move(value), false};
 }
 Property text(std::uint16_t id, const std::string& utf8) { return prop(id, PropType::string, utf16(utf8)); }
-Property integer(std::uint16_t id, std::uint32_t v) { return prop(id, PropType::integer32, le(v, 4)); }
+Property integer(std::uint16_t id, std::uint32_t v) { return prop(id, PropType::integer32, le_bytes(v, 4)); }
 Property binary(std::uint16_t id, std::string_view bytes) {
     return prop(id, PropType::binary, Bytes(bytes.begin(), bytes.end()));
 }
 Property time(std::uint16_t id, std::int64_t unix_seconds) {
     const auto filetime = static_cast<std::uint64_t>(unix_seconds + 11644473600LL) * 10000000ULL;
-    return prop(id, PropType::time, le(filetime, 8));
+    return prop(id, PropType::time, le_bytes(filetime, 8));
 }
 
 std::string ascii_lower(std::string_view s) {
@@ -93,7 +87,7 @@ std::string crlf(std::string_view s) {
 Bytes one_off_entry_id(const mime::Mailbox& m) {
     Bytes id(4, 0);
     id.insert(id.end(), one_off_provider.begin(), one_off_provider.end());
-    const Bytes flags = le(0x8000 | 0x0001, 2);  // Unicode strings; no rich information
+    const Bytes flags = le_bytes(0x8000 | 0x0001, 2);  // Unicode strings; no rich information
     id.insert(id.end(), {0, 0});
     id.insert(id.end(), flags.begin(), flags.end());
     for (const std::string& s : {m.name.empty() ? m.address : m.name, std::string("SMTP"), m.address}) {

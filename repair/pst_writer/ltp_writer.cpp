@@ -6,12 +6,6 @@
 namespace mailfsck::pstw {
 namespace {
 
-void put_le(unsigned char* at, std::uint64_t v, unsigned width) {
-    for (unsigned i = 0; i < width; ++i) at[i] = static_cast<unsigned char>(v >> (8 * i));
-}
-void append_le(Bytes& out, std::uint64_t v, unsigned width) {
-    for (unsigned i = 0; i < width; ++i) out.push_back(static_cast<unsigned char>(v >> (8 * i)));
-}
 
 // Heap block headers ([MS-PST] 2.3.1.2-2.3.1.4): HNHDR opens the first
 // block, HNBITMAPHDR every 128th from the 8th, HNPAGEHDR the rest.

@@ -54,7 +54,7 @@ public:
     HeapWriter& heap() { return heap_; }
     NdbWriter& ndb() { return *ndb_; }
     // A subnode of the node's own making (attachments, recipient table).
-    void add_subnode(const SubnodeEntry& s) { subnodes_.push_back(s); }
+    void add_subnode(const pst::Subnode& s) { subnodes_.push_back(s); }
     // Writes the heap as the node's data tree and the subnode tree:
     // {bid_data, bid_sub}.
     std::pair<std::uint64_t, std::uint64_t> write();
@@ -62,7 +62,7 @@ public:
 private:
     NdbWriter* ndb_;
     HeapWriter heap_;
-    std::vector<SubnodeEntry> subnodes_;
+    std::vector<pst::Subnode> subnodes_;
     std::uint32_t next_value_index_ = 1;
 };
 

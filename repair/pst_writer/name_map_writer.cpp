@@ -9,9 +9,6 @@ namespace {
 constexpr std::uint32_t bucket_count = 251;  // what Outlook uses
 constexpr std::size_t max_names = 0x7FFF;
 
-void append_le(Bytes& out, std::uint64_t v, unsigned width) {
-    for (unsigned i = 0; i < width; ++i) out.push_back(static_cast<unsigned char>(v >> (8 * i)));
-}
 
 pst::Property binary(std::uint16_t id, Bytes value) {
     return pst::Property{id, static_cast<std::uint16_t>(pst::PropType::binary), std::move(value), false};

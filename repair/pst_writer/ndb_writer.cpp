@@ -12,9 +12,6 @@ namespace {
 
 using Bytes = std::vector<unsigned char>;
 
-void put_le(unsigned char* at, std::uint64_t v, unsigned width) {
-    for (unsigned i = 0; i < width; ++i) at[i] = static_cast<unsigned char>(v >> (8 * i));
-}
 
 std::uint64_t round_up(std::uint64_t v, std::uint64_t align) { return (v + align - 1) / align * align; }
 
@@ -169,13 +166,9 @@ std::uint64_t NdbWriter::internal_levels(std::vector<std::uint64_t> bids, std::u
     const std::uint64_t per_block = (layout_->max_block_data() - internal_header) / 8;
     const std::uint64_t step = layout_->max_block_data();
     const auto xblock = [&](std::uint8_t level, const std::uint64_t* first, std::size_t count, std::uint64_t bytes) {
-        Bytes b(internal_header + 8 * count, 0);
-        b[0] = btype_data_tree;
-        b[1] = level;
-        put_le(b.data() + 2, count, 2);
-        put_le(b.data() + 4, bytes, 4);
-        for (std::size_t i = 0; i < count; ++i) put_le(b.data() + internal_header + 8 * i, first[i], 8);
-        return block(ByteView(b.data(), b.size()), true);
+        Bytes entries;
+        for (std::size_t i = 0; i < count; ++i) append_le(entries, first[i], 8);
+        return internal_block(btype_data_tree, level, count, bytes, entries);
     };
     if (bids.size() <= per_block) return xblock(1, bids.data(), bids.size(), total);
     if (bids.size() > per_block * per_block) throw std::length_error("PST writer: node data too large for an XXBLOCK");
@@ -189,24 +182,31 @@ std::uint64_t NdbWriter::internal_levels(std::vector<std::uint64_t> bids, std::u
     return xblock(2, xblocks.data(), xblocks.size(), total);
 }
 
-std::uint64_t NdbWriter::sl_level(const std::vector<SubnodeEntry>& entries) {
-    Bytes b(internal_header + slentry_size * entries.size(), 0);
-    b[0] = btype_subnode_tree;
-    b[1] = 0;
-    put_le(b.data() + 2, entries.size(), 2);
-    for (std::size_t i = 0; i < entries.size(); ++i) {
-        unsigned char* e = b.data() + internal_header + slentry_size * i;
-        put_le(e, entries[i].nid, 8);
-        put_le(e + 8, entries[i].bid_data, 8);
-        put_le(e + 16, entries[i].bid_sub, 8);
-    }
+// An internal block ([MS-PST] 2.2.2.8.3): type, level, entry count, the
+// data tree's total size (padding in subnode blocks), then the entries.
+std::uint64_t NdbWriter::internal_block(std::uint8_t btype, std::uint8_t level, std::size_t count, std::uint64_t total,
+                                        const Bytes& entries) {
+    Bytes b{btype, level};
+    append_le(b, count, 2);
+    append_le(b, total, 4);
+    b.insert(b.end(), entries.begin(), entries.end());
     return block(ByteView(b.data(), b.size()), true);
 }
 
+std::uint64_t NdbWriter::sl_level(const std::vector<pst::Subnode>& entries) {
+    Bytes e;
+    for (const pst::Subnode& s : entries) {
+        append_le(e, s.nid, 8);
+        append_le(e, s.bid_data, 8);
+        append_le(e, s.bid_sub, 8);
+    }
+    return internal_block(btype_subnode_tree, 0, entries.size(), 0, e);
+}
+
 // An SLBLOCK, or an SIBLOCK over SLBLOCKs ([MS-PST] 2.2.2.8.3.3).
-std::uint64_t NdbWriter::subnode_tree(std::vector<SubnodeEntry> entries) {
+std::uint64_t NdbWriter::subnode_tree(std::vector<pst::Subnode> entries) {
     if (entries.empty()) return 0;
-    std::sort(entries.begin(), entries.end(), [](const SubnodeEntry& a, const SubnodeEntry& b) { return a.nid < b.nid; });
+    std::sort(entries.begin(), entries.end(), [](const pst::Subnode& a, const pst::Subnode& b) { return a.nid < b.nid; });
     const std::size_t per_sl = (layout_->max_block_data() - internal_header) / slentry_size;
     if (entries.size() <= per_sl) return sl_level(entries);
     const std::size_t per_si = (layout_->max_block_data() - internal_header) / sientry_size;
@@ -214,19 +214,16 @@ std::uint64_t NdbWriter::subnode_tree(std::vector<SubnodeEntry> entries) {
     std::vector<std::pair<std::uint32_t, std::uint64_t>> children;
     for (std::size_t i = 0; i < entries.size(); i += per_sl) {
         const std::size_t count = std::min(per_sl, entries.size() - i);
-        const std::vector<SubnodeEntry> part(entries.begin() + static_cast<std::ptrdiff_t>(i),
+        const std::vector<pst::Subnode> part(entries.begin() + static_cast<std::ptrdiff_t>(i),
                                              entries.begin() + static_cast<std::ptrdiff_t>(i + count));
         children.emplace_back(part.front().nid, sl_level(part));
     }
-    Bytes b(internal_header + sientry_size * children.size(), 0);
-    b[0] = btype_subnode_tree;
-    b[1] = 1;
-    put_le(b.data() + 2, children.size(), 2);
-    for (std::size_t i = 0; i < children.size(); ++i) {
-        put_le(b.data() + internal_header + sientry_size * i, children[i].first, 8);
-        put_le(b.data() + internal_header + sientry_size * i + 8, children[i].second, 8);
+    Bytes e;
+    for (const auto& [nid, bid] : children) {
+        append_le(e, nid, 8);
+        append_le(e, bid, 8);
     }
-    return block(ByteView(b.data(), b.size()), true);
+    return internal_block(btype_subnode_tree, 1, children.size(), 0, e);
 }
 
 void NdbWriter::node(std::uint32_t nid, std::uint64_t bid_data, std::uint64_t bid_sub, std::uint32_t parent) {

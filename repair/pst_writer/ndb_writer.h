@@ -15,6 +15,7 @@
 #include "parsers/bytes/bytes.h"
 #include "parsers/pst/crypt.h"
 #include "parsers/pst/format.h"
+#include "parsers/pst/node.h"
 
 namespace mailfsck::pstw {
 
@@ -23,13 +24,6 @@ class RandomOut {
 public:
     virtual ~RandomOut() = default;
     virtual void write_at(std::uint64_t offset, ByteView bytes) = 0;
-};
-
-// One entry of a subnode tree ([MS-PST] 2.2.2.8.3.3.1.1).
-struct SubnodeEntry {
-    std::uint32_t nid = 0;
-    std::uint64_t bid_data = 0;
-    std::uint64_t bid_sub = 0;
 };
 
 class NdbWriter {
@@ -45,7 +39,7 @@ public:
     std::uint64_t data_tree(const std::vector<std::vector<unsigned char>>& blocks);
     // The subnode tree of `entries` (in any order): an SLBLOCK, or an
     // SIBLOCK over SLBLOCKs. 0 for no entries.
-    std::uint64_t subnode_tree(std::vector<SubnodeEntry> entries);
+    std::uint64_t subnode_tree(std::vector<pst::Subnode> entries);
     // A top-level node (an NBT entry).
     void node(std::uint32_t nid, std::uint64_t bid_data, std::uint64_t bid_sub, std::uint32_t parent);
 
@@ -77,7 +71,9 @@ private:
 
     std::uint64_t block(ByteView data, bool internal);
     std::uint64_t internal_levels(std::vector<std::uint64_t> bids, std::uint32_t total);
-    std::uint64_t sl_level(const std::vector<SubnodeEntry>& entries);
+    std::uint64_t internal_block(std::uint8_t btype, std::uint8_t level, std::size_t count, std::uint64_t total,
+                                 const std::vector<unsigned char>& entries);
+    std::uint64_t sl_level(const std::vector<pst::Subnode>& entries);
     // Space for `size` bytes aligned to `align`, past any map page.
     std::uint64_t allocate(std::uint64_t size, std::uint64_t align);
     void put(std::uint64_t ib, ByteView bytes);

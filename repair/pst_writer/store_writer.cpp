@@ -63,12 +63,6 @@ constexpr std::uint32_t valid_folder_mask = 0x01 | 0x08 | 0x80;  // IPM subtree,
 constexpr std::uint32_t msgflag_read = 0x01;
 constexpr std::uint32_t nid_type_ltp = 0x1F;
 
-Bytes le(std::uint64_t v, unsigned width) {
-    Bytes b(width);
-    for (unsigned i = 0; i < width; ++i) b[i] = static_cast<unsigned char>(v >> (8 * i));
-    return b;
-}
-
 Property prop(std::uint16_t id, pst::PropType type, Bytes value) {
     return Property{id, static_cast<std::uint16_t>(type), std::move(value), false};
 }
@@ -199,7 +193,7 @@ std::pair<std::uint64_t, std::uint64_t> StoreWriter::write_message(const pst::Me
         // PtypObject values name a subnode and its size ([MS-PST] 2.3.3.5).
         const auto object = [&](std::uint32_t sub_nid, std::uint64_t bid_data, std::uint64_t bid_sub, std::uint64_t size) {
             attachment.add_subnode({sub_nid, bid_data, bid_sub});
-            props.push_back(prop(tag_attach_data_object, pst::PropType::object, le(sub_nid | size << 32, 8)));
+            props.push_back(prop(tag_attach_data_object, pst::PropType::object, le_bytes(sub_nid | size << 32, 8)));
         };
         if (a.embedded && depth + 1 < pst::max_embedding_depth) {
             const auto [d, s] = write_message(*a.embedded, names, depth + 1);
@@ -251,14 +245,14 @@ void StoreWriter::write_tc_node(std::uint32_t nid, const std::vector<std::uint32
 // and its update queue and criteria instead ([MS-PST] 2.4.8.6).
 void StoreWriter::write_folder(const Folder& f) {
     std::vector<Property> props = f.properties;
-    props.push_back(prop(pst::tag::content_count, pst::PropType::integer32, le(f.contents.size(), 4)));
-    props.push_back(prop(pst::tag::content_unread, pst::PropType::integer32, le(f.unread, 4)));
-    props.push_back(prop(pst::tag::subfolders, pst::PropType::boolean, le(f.children.empty() ? 0 : 1, 1)));
+    props.push_back(prop(pst::tag::content_count, pst::PropType::integer32, le_bytes(f.contents.size(), 4)));
+    props.push_back(prop(pst::tag::content_unread, pst::PropType::integer32, le_bytes(f.unread, 4)));
+    props.push_back(prop(pst::tag::subfolders, pst::PropType::boolean, le_bytes(f.children.empty() ? 0 : 1, 1)));
     write_pc_node(f.nid, f.parent, props);
     if (f.search) {
         ndb_.node(pst::sibling_nid(f.nid, nid_type_search_update_queue), 0, 0, 0);
         write_pc_node(pst::sibling_nid(f.nid, nid_type_search_criteria_object), 0,
-                      {prop(tag_search_criteria, pst::PropType::integer32, le(0, 4))});
+                      {prop(tag_search_criteria, pst::PropType::integer32, le_bytes(0, 4))});
         write_tc_node(pst::sibling_nid(f.nid, nid_type_search_contents_table), search_contents_columns, {});
         return;
     }
@@ -266,9 +260,9 @@ void StoreWriter::write_folder(const Folder& f) {
     for (const std::uint32_t c : f.children) {
         const Folder& child = folders_.at(c);
         std::vector<Property> cells = child.properties;
-        cells.push_back(prop(pst::tag::content_count, pst::PropType::integer32, le(child.contents.size(), 4)));
-        cells.push_back(prop(pst::tag::content_unread, pst::PropType::integer32, le(child.unread, 4)));
-        cells.push_back(prop(pst::tag::subfolders, pst::PropType::boolean, le(child.children.empty() ? 0 : 1, 1)));
+        cells.push_back(prop(pst::tag::content_count, pst::PropType::integer32, le_bytes(child.contents.size(), 4)));
+        cells.push_back(prop(pst::tag::content_unread, pst::PropType::integer32, le_bytes(child.unread, 4)));
+        cells.push_back(prop(pst::tag::subfolders, pst::PropType::boolean, le_bytes(child.children.empty() ? 0 : 1, 1)));
         children.push_back({c, cells_for(cells, hierarchy_columns)});
     }
     write_tc_node(pst::sibling_nid(f.nid, pst::nid_type_hierarchy_table), hierarchy_columns, children);
@@ -281,11 +275,11 @@ void StoreWriter::write_special_nodes() {
     std::vector<Property> store{
         prop(tag_record_key, pst::PropType::binary, Bytes(options_.record_key.begin(), options_.record_key.end())),
         prop(pst::tag::display_name, pst::PropType::string, utf16(options_.display_name)),
-        prop(tag_valid_folder_mask, pst::PropType::integer32, le(valid_folder_mask, 4)),
+        prop(tag_valid_folder_mask, pst::PropType::integer32, le_bytes(valid_folder_mask, 4)),
         prop(tag_ipm_subtree_entry_id, pst::PropType::binary, entry_id(ipm_subtree_)),
         prop(tag_ipm_wastebasket_entry_id, pst::PropType::binary, entry_id(deleted_items_)),
         prop(tag_finder_entry_id, pst::PropType::binary, entry_id(search_root_)),
-        prop(tag_pst_password, pst::PropType::integer32, le(0, 4)),
+        prop(tag_pst_password, pst::PropType::integer32, le_bytes(0, 4)),
     };
     write_pc_node(pst::nid_message_store, 0, store);
 
@@ -294,7 +288,7 @@ void StoreWriter::write_special_nodes() {
     ndb_.node(nid_search_management_queue, 0, 0, 0);
     ndb_.node(nid_search_domain_object, 0, 0, 0);
     // The search activity list names the search folders ([MS-PST] 2.4.8.4.2).
-    const Bytes activity = le(nid_spam_search_folder, 4);
+    const Bytes activity = le_bytes(nid_spam_search_folder, 4);
     ndb_.node(nid_search_activity_list, ndb_.data_tree(ByteView(activity.data(), activity.size())), 0, 0);
 
     write_tc_node(nid_hierarchy_table_template, hierarchy_columns, {});
