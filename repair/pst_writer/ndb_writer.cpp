@@ -124,7 +124,13 @@ std::uint64_t NdbWriter::block(ByteView data, bool internal) {
     put_le(trailer + 4, pst::crc32(ByteView(bytes.data(), data.size())), 4);
     put_le(trailer + 8, bid, 8);
     put(ib, ByteView(bytes.data(), bytes.size()));
-    blocks_.push_back({bid, ib, static_cast<std::uint16_t>(data.size())});
+    // BBTENTRY ([MS-PST] 2.2.2.7.7.3): BREF, cb, cRef.
+    append_le(bbt_entries_, bid, 8);
+    append_le(bbt_entries_, ib, 8);
+    append_le(bbt_entries_, data.size(), 2);
+    append_le(bbt_entries_, written_cref, 2);
+    bbt_entries_.resize(bbt_entries_.size() + l.bbt_entry - 20, 0);
+    if (bbt_entries_.size() / l.bbt_entry == l.bt_entries_bytes / l.bbt_entry) bbt_leaf();
     return bid;
 }
 
@@ -230,13 +236,13 @@ void NdbWriter::node(std::uint32_t nid, std::uint64_t bid_data, std::uint64_t bi
     nodes_.push_back({nid, bid_data, bid_sub, parent});
 }
 
-NdbWriter::PageRef NdbWriter::page(pst::PageType type, const std::vector<Bytes>& entries, std::size_t first,
-                                   std::size_t count, std::uint32_t entry_size, std::uint8_t level) {
+NdbWriter::PageRef NdbWriter::page(pst::PageType type, const unsigned char* entries, std::size_t count,
+                                   std::uint32_t entry_size, std::uint8_t level) {
     const pst::Layout& l = *layout_;
     const std::uint64_t ib = allocate(l.page_size, l.page_size);
     const std::uint64_t bid = next_page_bid_++;
     unsigned char* p = span_.data() + (ib - span_start_);
-    for (std::size_t i = 0; i < count; ++i) std::copy(entries[first + i].begin(), entries[first + i].end(), p + i * entry_size);
+    std::copy_n(entries, count * entry_size, p);
     // cEnt, cEntMax, cbEnt, cLevel ([MS-PST] 2.2.2.7.7.1).
     unsigned char* meta = p + l.bt_meta_offset;
     meta[0] = static_cast<unsigned char>(count);
@@ -248,62 +254,61 @@ NdbWriter::PageRef NdbWriter::page(pst::PageType type, const std::vector<Bytes>&
     put_le(trailer + 8, bid, 8);
     pst::seal_page({p, l.page_size}, l, ib);
     std::uint64_t key = 0;
-    for (unsigned i = 0; count > 0 && i < 8; ++i) key |= std::uint64_t{entries[first][i]} << (8 * i);
+    for (unsigned i = 0; count > 0 && i < 8; ++i) key |= std::uint64_t{entries[i]} << (8 * i);
     return {key, bid, ib};
 }
 
-NdbWriter::PageRef NdbWriter::btree(pst::PageType type, const std::vector<Bytes>& entries, std::uint32_t entry_size) {
+void NdbWriter::bbt_leaf() {
+    const std::uint32_t size = layout_->bbt_entry;
+    bbt_leaves_.push_back(page(pst::PageType::bbt, bbt_entries_.data(), bbt_entries_.size() / size, size, 0));
+    bbt_entries_.clear();
+}
+
+NdbWriter::PageRef NdbWriter::branches(pst::PageType type, std::vector<PageRef> level) {
     const pst::Layout& l = *layout_;
-    std::vector<PageRef> level;
-    const std::size_t per_leaf = l.bt_entries_bytes / entry_size;
-    for (std::size_t i = 0; i < entries.size() || i == 0; i += per_leaf)
-        level.push_back(page(type, entries, i, std::min(per_leaf, entries.size() - i), entry_size, 0));
     // BTENTRY ([MS-PST] 2.2.2.7.7.2): the child's first key and its BREF.
     const std::size_t per_branch = l.bt_entries_bytes / l.branch_entry;
     for (std::uint8_t depth = 1; level.size() > 1; ++depth) {
-        std::vector<Bytes> branch;
-        for (const PageRef& r : level) {
-            Bytes e(l.branch_entry, 0);
-            put_le(e.data(), r.key, 8);
-            put_le(e.data() + 8, r.bid, 8);
-            put_le(e.data() + 16, r.ib, 8);
-            branch.push_back(std::move(e));
+        std::vector<PageRef> upper;
+        for (std::size_t i = 0; i < level.size(); i += per_branch) {
+            Bytes entries;
+            const std::size_t count = std::min(per_branch, level.size() - i);
+            for (std::size_t j = i; j < i + count; ++j) {
+                append_le(entries, level[j].key, 8);
+                append_le(entries, level[j].bid, 8);
+                append_le(entries, level[j].ib, 8);
+                entries.resize(entries.size() + l.branch_entry - 24, 0);
+            }
+            upper.push_back(page(type, entries.data(), count, l.branch_entry, depth));
         }
-        level.clear();
-        for (std::size_t i = 0; i < branch.size(); i += per_branch)
-            level.push_back(page(type, branch, i, std::min(per_branch, branch.size() - i), l.branch_entry, depth));
+        level = std::move(upper);
     }
     return level.front();
 }
 
 void NdbWriter::finish() {
     const pst::Layout& l = *layout_;
-    // BBTENTRY ([MS-PST] 2.2.2.7.7.3): BREF, cb, cRef; ascending ids, as
-    // they were handed out.
-    std::vector<Bytes> bbt;
-    for (const Block& b : blocks_) {
-        Bytes e(l.bbt_entry, 0);
-        put_le(e.data(), b.bid, 8);
-        put_le(e.data() + 8, b.ib, 8);
-        put_le(e.data() + 16, b.cb, 2);
-        put_le(e.data() + 18, written_cref, 2);
-        bbt.push_back(std::move(e));
-    }
+    if (!bbt_entries_.empty() || bbt_leaves_.empty()) bbt_leaf();
+    const PageRef bbt_root = branches(pst::PageType::bbt, std::move(bbt_leaves_));
     // NBTENTRY ([MS-PST] 2.2.2.7.7.4): nid, bidData, bidSub, nidParent.
     std::sort(nodes_.begin(), nodes_.end(), [](const Node& a, const Node& b) { return a.nid < b.nid; });
     for (std::size_t i = 1; i < nodes_.size(); ++i)
         if (nodes_[i].nid == nodes_[i - 1].nid) throw std::logic_error("PST writer: node written twice");
-    std::vector<Bytes> nbt;
-    for (const Node& n : nodes_) {
-        Bytes e(l.nbt_entry, 0);
-        put_le(e.data(), n.nid, 8);
-        put_le(e.data() + 8, n.bid_data, 8);
-        put_le(e.data() + 16, n.bid_sub, 8);
-        put_le(e.data() + 24, n.parent, 4);
-        nbt.push_back(std::move(e));
+    const std::size_t per_leaf = l.bt_entries_bytes / l.nbt_entry;
+    std::vector<PageRef> nbt_leaves;
+    for (std::size_t i = 0; i < nodes_.size() || i == 0; i += per_leaf) {
+        Bytes entries;
+        const std::size_t count = std::min(per_leaf, nodes_.size() - i);
+        for (std::size_t j = i; j < i + count; ++j) {
+            append_le(entries, nodes_[j].nid, 8);
+            append_le(entries, nodes_[j].bid_data, 8);
+            append_le(entries, nodes_[j].bid_sub, 8);
+            append_le(entries, nodes_[j].parent, 4);
+            entries.resize(entries.size() + l.nbt_entry - 28, 0);
+        }
+        nbt_leaves.push_back(page(pst::PageType::nbt, entries.data(), count, l.nbt_entry, 0));
     }
-    const PageRef bbt_root = btree(pst::PageType::bbt, bbt, l.bbt_entry);
-    const PageRef nbt_root = btree(pst::PageType::nbt, nbt, l.nbt_entry);
+    const PageRef nbt_root = branches(pst::PageType::nbt, std::move(nbt_leaves));
     close_span();
     write_header(nbt_root, bbt_root);
     finished_ = true;

@@ -52,11 +52,6 @@ public:
     [[nodiscard]] const pst::Layout& layout() const { return *layout_; }
 
 private:
-    struct Block {
-        std::uint64_t bid = 0;
-        std::uint64_t ib = 0;
-        std::uint16_t cb = 0;
-    };
     struct Node {
         std::uint32_t nid = 0;
         std::uint64_t bid_data = 0;
@@ -78,11 +73,14 @@ private:
     std::uint64_t allocate(std::uint64_t size, std::uint64_t align);
     void put(std::uint64_t ib, ByteView bytes);
     void close_span();
-    // A B-tree, leaves up, over `entries` (each `entry_size` bytes, keyed
-    // by its first 8); returns the root page.
-    PageRef btree(pst::PageType type, const std::vector<std::vector<unsigned char>>& entries, std::uint32_t entry_size);
-    PageRef page(pst::PageType type, const std::vector<std::vector<unsigned char>>& entries, std::size_t first,
-                 std::size_t count, std::uint32_t entry_size, std::uint8_t level);
+    // A B-tree page of `count` entries of `entry_size` bytes, each keyed by
+    // its first 8.
+    PageRef page(pst::PageType type, const unsigned char* entries, std::size_t count, std::uint32_t entry_size,
+                 std::uint8_t level);
+    // The BBT leaf of the entries waiting, written as soon as it is full.
+    void bbt_leaf();
+    // The levels of a B-tree above its leaves; returns the root page.
+    PageRef branches(pst::PageType type, std::vector<PageRef> level);
     void write_header(const PageRef& nbt, const PageRef& bbt);
 
     RandomOut* out_;
@@ -96,7 +94,11 @@ private:
     std::vector<bool> span_used_;      // its allocation units
     std::uint64_t free_bytes_ = 0;     // cbAMapFree over the spans closed
     std::uint64_t last_map_ = 0;       // ibAMapLast
-    std::vector<Block> blocks_;
+    // The BBT is written as blocks are: block ids ascend as they are
+    // handed out, so a leaf is final once full, and memory holds one leaf
+    // and a reference per leaf, not an entry per block.
+    std::vector<unsigned char> bbt_entries_;
+    std::vector<PageRef> bbt_leaves_;
     std::vector<Node> nodes_;
     std::array<std::uint32_t, 32> rgnid_{};
     bool finished_ = false;
