@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 
+#include "parsers/bytes/utf8.h"
+
 namespace mailfsck::maildir {
 
 namespace {
@@ -123,44 +125,6 @@ void read_info(const ByteView& name, std::uint64_t separator, ParsedName& out) {
     read_flags(name, info + 2, out);
 }
 
-// Length of the UTF-8 sequence starting with `lead`, 0 when no sequence
-// starts with it; `low`/`high` bound the second byte, which is how overlong
-// forms, surrogates and code points past U+10FFFF are excluded.
-struct Utf8Lead {
-    unsigned length;
-    unsigned char low;
-    unsigned char high;
-};
-
-Utf8Lead utf8_lead(unsigned char lead) {
-    if (lead < 0x80) return {1, 0, 0};
-    if (lead >= 0xC2 && lead <= 0xDF) return {2, 0x80, 0xBF};
-    if (lead == 0xE0) return {3, 0xA0, 0xBF};
-    if (lead == 0xED) return {3, 0x80, 0x9F};
-    if (lead >= 0xE1 && lead <= 0xEF) return {3, 0x80, 0xBF};
-    if (lead == 0xF0) return {4, 0x90, 0xBF};
-    if (lead >= 0xF1 && lead <= 0xF3) return {4, 0x80, 0xBF};
-    if (lead == 0xF4) return {4, 0x80, 0x8F};
-    return {0, 0, 0};
-}
-
-// Position of the first byte that breaks UTF-8, if any.
-std::optional<std::uint64_t> first_invalid_utf8(const ByteView& v) {
-    std::uint64_t i = 0;
-    while (i < v.size()) {
-        const Utf8Lead lead = utf8_lead(v.at_or(i, 0));
-        if (lead.length == 0) return i;
-        if (lead.length > 1) {
-            const unsigned char second = v.at_or(i + 1, 0);
-            if (second < lead.low || second > lead.high) return i;
-            for (unsigned k = 2; k < lead.length; ++k)
-                if ((v.at_or(i + k, 0) & 0xC0U) != 0x80U) return i;
-        }
-        i += lead.length;
-    }
-    return std::nullopt;
-}
-
 std::optional<std::uint64_t> first_control_character(const ByteView& v) {
     for (std::uint64_t i = 0; i < v.size(); ++i) {
         const unsigned char c = v.at_or(i, 0);
@@ -170,7 +134,7 @@ std::optional<std::uint64_t> first_control_character(const ByteView& v) {
 }
 
 void check_bytes(const ByteView& name, ParsedName& out) {
-    if (auto bad = first_invalid_utf8(name))
+    if (auto bad = first_invalid_utf8(name.text()))
         out.defects.push_back({NameDefectKind::invalid_utf8, static_cast<std::size_t>(*bad)});
     if (auto ctl = first_control_character(name))
         out.defects.push_back({NameDefectKind::control_character, static_cast<std::size_t>(*ctl)});

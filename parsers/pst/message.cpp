@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "parsers/bytes/utf8.h"
+
 namespace mailfsck::pst {
 namespace {
 
@@ -14,24 +16,6 @@ std::optional<std::uint32_t> object_nid(const Property& p) {
     if (p.value.size() < 4) return std::nullopt;
     return static_cast<std::uint32_t>(p.value[0] | p.value[1] << 8 | p.value[2] << 16 |
                                       static_cast<std::uint32_t>(p.value[3]) << 24);
-}
-
-void append_utf8(std::string& out, std::uint32_t cp) {
-    if (cp < 0x80) {
-        out.push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-        out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-        out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else {
-        out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-        out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    }
 }
 
 std::string from_utf16(const std::vector<unsigned char>& v, bool* invalid) {

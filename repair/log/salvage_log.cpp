@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "parsers/bytes/utf8.h"
+
 namespace mailfsck {
 
 void ByteLedger::add(Disposition d, std::uint64_t offset, std::uint64_t length) {
@@ -46,36 +48,6 @@ Severity StoreLog::worst() const {
     return s;
 }
 
-namespace {
-
-// Length of the valid UTF-8 sequence at s[i], or 0 (overlongs, surrogates
-// and values past U+10FFFF are invalid).
-std::size_t utf8_length(std::string_view s, std::size_t i) {
-    const auto b = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-    const unsigned char c = b(i);
-    std::size_t n = 0;
-    unsigned lo = 0x80, hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) n = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        if (c == 0xE0) lo = 0xA0;
-        if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        if (c == 0xF0) lo = 0x90;
-        if (c == 0xF4) hi = 0x8F;
-    } else {
-        return 0;
-    }
-    if (i + n > s.size()) return 0;
-    if (b(i + 1) < lo || b(i + 1) > hi) return 0;
-    for (std::size_t k = 2; k < n; ++k)
-        if (b(i + k) < 0x80 || b(i + k) > 0xBF) return 0;
-    return n;
-}
-
-}  // namespace
-
 std::string escaped_name(std::string_view raw) {
     static constexpr char hex[] = "0123456789abcdef";
     std::string out;
@@ -83,7 +55,7 @@ std::string escaped_name(std::string_view raw) {
     for (std::size_t i = 0; i < raw.size();) {
         const auto c = static_cast<unsigned char>(raw[i]);
         if (c >= 0x80) {
-            if (const std::size_t n = utf8_length(raw, i)) {
+            if (const std::size_t n = utf8_sequence(raw, i)) {
                 out.append(raw.substr(i, n));
                 i += n;
                 continue;

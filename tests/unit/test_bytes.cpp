@@ -2,6 +2,7 @@
 
 #include "parsers/bytes/bytes.h"
 #include "parsers/bytes/source.h"
+#include "parsers/bytes/utf8.h"
 
 using namespace mailfsck;
 
@@ -64,4 +65,22 @@ TEST_CASE("find_line_starting finds prefixes only at line starts, across SIMD bl
     const ByteView tail(std::string_view("abc\n--"));
     CHECK(tail.find_line_starting("--", 1) == 4u);
     CHECK_FALSE(ByteView().find_line_starting("--", 0).has_value());
+}
+
+// RFC 3629 section 7's examples are well formed; the rest are the forms its
+// section 3 excludes, each at a byte where an accepting decoder would go wrong.
+TEST_CASE("UTF-8 is checked as RFC 3629 defines it") {
+    CHECK(valid_utf8("\x41\xE2\x89\xA2\xCE\x91\x2E"));           // A<NOT IDENTICAL TO><ALPHA>.
+    CHECK(valid_utf8("\xED\x95\x9C\xEA\xB5\xAD\xEC\x96\xB4"));  // Korean "hangugeo"
+    CHECK(valid_utf8("\xEF\xBB\xBF\xF0\xA3\x8E\xB4"));           // BOM, U+233B4
+    CHECK(first_invalid_utf8("a\xC0\xAF") == 1u);                      // overlong '/'
+    CHECK(first_invalid_utf8("ab\xE0\x80\xAF") == 2u);                // overlong, 3 bytes
+    CHECK(first_invalid_utf8("\xED\xA0\x80") == 0u);                  // surrogate U+D800
+    CHECK(first_invalid_utf8("\xF4\x90\x80\x80") == 0u);             // U+110000
+    CHECK(first_invalid_utf8("x\xE2\x89") == 1u);                      // cut short
+    CHECK(first_invalid_utf8("\x80") == 0u);                            // lone continuation
+
+    std::string out;
+    for (const std::uint32_t cp : {0x41u, 0x2262u, 0x391u, 0x2Eu, 0x233B4u}) append_utf8(out, cp);
+    CHECK(out == "\x41\xE2\x89\xA2\xCE\x91\x2E\xF0\xA3\x8E\xB4");
 }
