@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <ctime>
 #include <filesystem>
@@ -15,11 +14,13 @@
 
 #include "cli/exit_codes.h"
 #include "cli/progress.h"
+#include "parsers/mime/headers.h"
 #include "repair/catalogue/catalogue.h"
 #include "repair/log/report.h"
 #include "repair/mbox/mbox_inspect.h"
 #include "repair/pst/pst_inspect.h"
 #include "repair/store/file_writer.h"
+#include "repair/store/identity.h"
 #include "repair/store/store.h"
 
 namespace mailfsck::cli {
@@ -142,8 +143,7 @@ std::string output_store_name(const std::string& input) {
             name.resize(name.size() - std::string_view(ext).size());
     // A PST's messages are written as mbox, Maildir or .eml: the output
     // must not carry a name that says PST.
-    std::string lower = name;
-    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    const std::string lower = mime::ascii_lower(name);
     if (lower.size() > 4 && (lower.ends_with(".pst") || lower.ends_with(".ost"))) name.resize(name.size() - 4);
     if (name.empty() || name == "." || name == "..") name = "store";
     return name;

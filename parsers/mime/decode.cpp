@@ -16,21 +16,6 @@ namespace {
 
 constexpr std::string_view replacement = "\xEF\xBF\xBD";  // U+FFFD
 
-bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && is_blank(s.front())) s.remove_prefix(1);
-    while (!s.empty() && is_blank(s.back())) s.remove_suffix(1);
-    return s;
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return out;
-}
-
 int hex_value(char c) {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
@@ -211,7 +196,7 @@ public:
                 continue;
             }
             const std::string_view between = s.substr(i, start - i);
-            if (!(had_word_ && trim(between).empty())) plain(between);
+            if (!(had_word_ && trim_blanks(between).empty())) plain(between);
             if (w->charset != charset_) flush();
             charset_ = w->charset;
             bytes_ += w->q ? decode_quoted_printable(w->text, true) : decode_base64(w->text);
@@ -243,7 +228,7 @@ private:
         const std::string_view text = s.substr(q1 + 3, close - q1 - 3);
         if (std::any_of(text.begin(), text.end(), is_blank)) return std::nullopt;
         // RFC 2231 5: a language after '*' is no part of the charset.
-        return Word{lower(charset.substr(0, charset.find('*'))), e == 'Q' || e == 'q', text, close + 2};
+        return Word{ascii_lower(charset.substr(0, charset.find('*'))), e == 'Q' || e == 'q', text, close + 2};
     }
 
     void plain(std::string_view text) {
@@ -265,14 +250,6 @@ private:
     bool had_word_ = false;
 };
 
-std::string unfold(std::string_view raw) {
-    std::string out;
-    out.reserve(raw.size());
-    for (const char c : raw)
-        if (c != '\r' && c != '\n') out.push_back(c);
-    return out;
-}
-
 std::string percent_decoded(std::string_view s) {
     std::string out;
     for (std::size_t i = 0; i < s.size(); ++i) {
@@ -291,7 +268,7 @@ std::string extended_value(std::string_view v, std::string& charset) {
     const std::size_t a = v.find('\'');
     const std::size_t b = a == std::string_view::npos ? a : v.find('\'', a + 1);
     if (b == std::string_view::npos) return percent_decoded(v);
-    charset = lower(v.substr(0, a));
+    charset = ascii_lower(v.substr(0, a));
     return percent_decoded(v.substr(b + 1));
 }
 
@@ -308,22 +285,22 @@ struct AddressItem {
 void finish_item(AddressItem& item, std::vector<Mailbox>& out, std::size_t max) {
     Mailbox m;
     if (item.has_angle) {
-        std::string_view a = trim(item.angle);
+        std::string_view a = trim_blanks(item.angle);
         // An obsolete route ("@a,@b:user@c") is no part of the address.
         if (a.starts_with('@') && a.find(':') != std::string_view::npos) a = a.substr(a.find(':') + 1);
         m.address = std::string(a);
-        m.name = decode_header_text(trim(item.display));
+        m.name = decode_header_text(trim_blanks(item.display));
     } else {
         // Blanks may surround an addr-spec's dots and '@' (RFC 5322 4.4);
         // text without an '@' is no address and is kept as written.
         const bool spec = item.spec.find('@') != std::string::npos;
         bool quoted = false;
-        for (const char c : trim(item.spec)) {
+        for (const char c : trim_blanks(item.spec)) {
             if (c == '"') quoted = !quoted;
             if (quoted || !is_blank(c)) m.address.push_back(c);
             else if (!spec && m.address.back() != ' ') m.address.push_back(' ');
         }
-        m.name = decode_header_text(trim(item.comment));
+        m.name = decode_header_text(trim_blanks(item.comment));
     }
     if ((!m.address.empty() || !m.name.empty()) && out.size() < max) out.push_back(std::move(m));
     item = AddressItem{};
@@ -359,7 +336,7 @@ std::optional<int> zone_offset(std::string_view t) {
         const int seconds = (*v / 100 * 60 + *v % 100) * 60;
         return t[0] == '-' ? -seconds : seconds;
     }
-    const std::string z = lower(t);
+    const std::string z = ascii_lower(t);
     static constexpr std::array<std::pair<std::string_view, int>, 10> names = {{
         {"ut", 0}, {"utc", 0}, {"gmt", 0}, {"z", 0}, {"edt", -4}, {"est", -5}, {"cdt", -5}, {"cst", -6}, {"mdt", -6},
         {"mst", -7},
@@ -376,7 +353,7 @@ std::optional<unsigned> month_of(std::string_view t) {
     static constexpr std::array<std::string_view, 12> months = {"jan", "feb", "mar", "apr", "may", "jun",
                                                                "jul", "aug", "sep", "oct", "nov", "dec"};
     if (t.size() < 3) return std::nullopt;
-    const std::string m = lower(t.substr(0, 3));
+    const std::string m = ascii_lower(t.substr(0, 3));
     for (unsigned i = 0; i < months.size(); ++i)
         if (m == months[i]) return i + 1;
     return std::nullopt;
@@ -392,14 +369,14 @@ unsigned days_in_month(int y, unsigned m) {
 }  // namespace
 
 std::string decode_transfer(std::string_view body, std::string_view encoding) {
-    const std::string e = lower(trim(encoding));
+    const std::string e = ascii_lower(trim_blanks(encoding));
     if (e == "base64") return decode_base64(body);
     if (e == "quoted-printable") return decode_quoted_printable(body, false);
     return std::string(body);
 }
 
 std::string to_utf8(std::string_view text, std::string_view charset) {
-    const std::string label = lower(trim(charset));
+    const std::string label = ascii_lower(trim_blanks(charset));
     if (label == "utf-8" || label == "utf8") return repaired_utf8(text);
     const std::string name = iconv_name(label);
     if (!name.empty())
@@ -408,7 +385,7 @@ std::string to_utf8(std::string_view text, std::string_view charset) {
 }
 
 std::string decode_header_text(std::string_view raw_value) {
-    return std::string(trim(WordDecoder().run(unfold(raw_value))));
+    return std::string(trim_blanks(WordDecoder().run(unfold(raw_value))));
 }
 
 std::optional<std::string> decoded_parameter(std::string_view value, std::string_view name) {

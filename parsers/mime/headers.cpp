@@ -1,19 +1,37 @@
 #include "headers.h"
 
-
 namespace mailfsck::mime {
 
 namespace {
-constexpr char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c; }
+constexpr char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c; }
 }  // namespace
 
-// ASCII only, on purpose: header names are ASCII, and the C locale's
-// tolower is a function call per byte.
 bool iequals(std::string_view a, std::string_view b) {
     if (a.size() != b.size()) return false;
     for (std::size_t i = 0; i < a.size(); ++i)
-        if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+        if (lower(a[i]) != lower(b[i])) return false;
     return true;
+}
+
+std::string ascii_lower(std::string_view s) {
+    std::string out(s);
+    for (char& c : out) c = lower(c);
+    return out;
+}
+
+std::string_view trim_blanks(std::string_view s) {
+    while (!s.empty() && is_blank(s.front())) s.remove_prefix(1);
+    while (!s.empty() && is_blank(s.back())) s.remove_suffix(1);
+    return s;
+}
+
+std::string unfold(std::string_view raw, std::size_t max) {
+    std::string out;
+    for (const char c : raw) {
+        if (out.size() >= max) break;
+        if (c != '\r' && c != '\n') out.push_back(c);
+    }
+    return out;
 }
 
 bool is_field_line(const ByteView& v, const Line& line) {
@@ -97,7 +115,7 @@ std::optional<std::string> header_parameter(std::string_view value, std::string_
         const std::size_t semi = value.find(';', i);
         if (semi == std::string_view::npos) return std::nullopt;
         i = semi + 1;
-        while (i < value.size() && (value[i] == ' ' || value[i] == '\t' || value[i] == '\r' || value[i] == '\n')) ++i;
+        while (i < value.size() && is_blank(value[i])) ++i;
         // A parameter without '=' must not swallow the next one ("a; b; boundary=x").
         const std::size_t eq = value.find_first_of("=;", i);
         if (eq == std::string_view::npos) return std::nullopt;

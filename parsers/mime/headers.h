@@ -63,6 +63,23 @@ struct HeaderBlock {
 // Case-insensitive ASCII comparison.
 [[nodiscard]] bool iequals(std::string_view a, std::string_view b);
 
+// ASCII only, on purpose: mail's keywords (header names, media types,
+// encodings, charset labels) are ASCII, and the C locale's tolower is a
+// function call per byte that a locale could change.
+[[nodiscard]] std::string ascii_lower(std::string_view s);
+
+// SP, HTAB, CR, LF: what separates tokens in a field, folded or not.
+[[nodiscard]] constexpr bool is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+
+// `s` without the blanks at its ends.
+[[nodiscard]] std::string_view trim_blanks(std::string_view s);
+
+// A raw field value with folding undone as RFC 5322 2.2.3 says: line
+// breaks removed, every other byte kept, at most `max` bytes of it.
+// unfolded_value also collapses blank runs, which would change a quoted
+// value such as boundary="a  b".
+[[nodiscard]] std::string unfold(std::string_view raw, std::size_t max = std::string_view::npos);
+
 // A parameter of a structured field value, e.g. boundary="x" in Content-Type.
 [[nodiscard]] std::optional<std::string> header_parameter(std::string_view value, std::string_view name);
 

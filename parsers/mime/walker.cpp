@@ -30,48 +30,13 @@ std::uint64_t content_end(const ByteView& v, const Line& line) {
     return cut_crlf ? line.content_end - 1 : line.content_end;
 }
 
-std::string ascii_lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(), [](char c) {
-        return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-    });
-    return out;
-}
-
 bool is_lwsp(unsigned char c) { return c == ' ' || c == '\t'; }
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && is_lwsp(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-    while (!s.empty() && is_lwsp(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-    return s;
-}
-
-// The field value with folding undone as RFC 5322 §2.2.3 says: line breaks
-// removed, every other byte kept. unfolded_value also collapses blank runs,
-// which would change a quoted boundary such as "a  b".
-std::string unfold_exactly(const ByteView& v, const Field& f, std::size_t max) {
-    const std::string_view raw = f.raw_value(v).text();
-    std::string out;
-    for (const char c : raw) {
-        if (out.size() >= max) break;
-        if (c != '\r' && c != '\n') out.push_back(c);
-    }
-    return out;
-}
 
 std::string short_detail(std::string_view prefix, std::string_view text) {
     std::string out(prefix);
     out.append(text.substr(0, max_detail_bytes));
     if (text.size() > max_detail_bytes) out.append("...");
     return out;
-}
-
-// "type/subtype" lowercased, or empty when the value is not a valid media
-// type: like Python's email package, an unusable Content-Type falls back to
-// the default type instead of guessing.
-std::string media_type(std::string_view content_type) {
-    const std::string type = ascii_lower(trim(content_type.substr(0, content_type.find(';'))));
-    return std::count(type.begin(), type.end(), '/') == 1 ? type : std::string();
 }
 
 constexpr std::array<bool, 256> alphabet = [] {
@@ -347,10 +312,10 @@ private:
     [[nodiscard]] EntityType classify(const HeaderBlock& hb, bool digest_child) {
         EntityType t;
         const Field* cte = hb.find(v_, "Content-Transfer-Encoding");
-        const std::string encoding = cte != nullptr ? ascii_lower(trim(unfolded_value(v_, *cte, 64))) : std::string();
+        const std::string encoding = cte != nullptr ? ascii_lower(trim_blanks(unfolded_value(v_, *cte, 64))) : std::string();
         t.base64 = encoding == "base64";
         const Field* ct = hb.find(v_, "Content-Type");
-        const std::string value = ct != nullptr ? unfold_exactly(v_, *ct, max_content_type_bytes) : std::string();
+        const std::string value = ct != nullptr ? unfold(ct->raw_value(v_).text(), max_content_type_bytes) : std::string();
         std::string media = media_type(value);
         if (media.empty()) media = digest_child ? "message/rfc822" : "text/plain";
 
@@ -363,7 +328,7 @@ private:
                 // The body is then opaque text: RFC 2046 §5.1.1 wants 1 to 70 characters.
                 if (ct != nullptr)
                     record(DefectKind::missing_boundary_param, ct->begin, ct->end - ct->begin,
-                           short_detail("", trim(value)));
+                           short_detail("", trim_blanks(value)));
                 return t;
             }
             t.kind = EntityKind::multipart;
@@ -450,6 +415,11 @@ private:
 };
 
 }  // namespace
+
+std::string media_type(std::string_view content_type) {
+    const std::string type = ascii_lower(trim_blanks(content_type.substr(0, content_type.find(';'))));
+    return std::count(type.begin(), type.end(), '/') == 1 ? type : std::string();
+}
 
 Summary walk(const ByteView& message, const Limits& limits) { return Walker(message, limits).run(); }
 

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "parsers/bytes/bytes.h"
@@ -73,6 +74,11 @@ struct Summary {
     // or beyond the part limit, are part of the body of the last listed.
     std::vector<Entity> entities;
 };
+
+// The "type/subtype" of a Content-Type value, lowercased; empty when it
+// is not a valid media type. Like Python's email package, the walk then
+// takes the default type instead of guessing.
+[[nodiscard]] std::string media_type(std::string_view content_type);
 
 // Walks `message` (its header block starts at relative 0).
 [[nodiscard]] Summary walk(const ByteView& message, const Limits& limits = {});

@@ -2,8 +2,7 @@
 
 #include <sys/stat.h>
 
-#include <cctype>
-
+#include "parsers/mime/headers.h"
 #include "repair/store/message_file.h"
 #include "repair/store/tree.h"
 
@@ -20,9 +19,8 @@ bool has_message_extension(std::string_view name) {
 // or an appointment's message): its BEGIN line reads like a header field.
 bool is_card_or_calendar(const ByteView& bytes) {
     const Line first = line_at(bytes, 0);
-    std::string line(bytes.sub(first.begin, first.content_length()).text());
-    for (char& c : line) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    return line == "BEGIN:VCARD" || line == "BEGIN:VCALENDAR";
+    const std::string_view line = bytes.sub(first.begin, first.content_length()).text();
+    return mime::iequals(line, "BEGIN:VCARD") || mime::iequals(line, "BEGIN:VCALENDAR");
 }
 
 std::string folder_of(const std::string& rel_dir) {

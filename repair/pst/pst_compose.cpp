@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include "parsers/bytes/sha256.h"
+#include "parsers/mime/headers.h"
 #include "parsers/pst/rtf.h"
 
 namespace mailfsck {
@@ -290,8 +291,7 @@ Part binary_part(const std::string& type, const std::vector<unsigned char>& data
 
 // Header names the composer writes itself.
 bool composed_here(std::string_view line) {
-    std::string name(line.substr(0, line.find(':')));
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    const std::string name = mime::ascii_lower(line.substr(0, line.find(':')));
     return name == "mime-version" || name.rfind("content-", 0) == 0;
 }
 
@@ -346,8 +346,7 @@ public:
         // copy lacks of the fields a message needs is made from properties.
         std::string headers = transport_headers(text(tag::transport_headers));
         const auto has = [&](std::string_view field) {
-            std::string lower = std::string("\n") + headers;
-            std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+            const std::string lower = mime::ascii_lower(std::string("\n") + headers);
             return lower.find(std::string("\n") + std::string(field) + ":") != std::string::npos;
         };
         if (!has("date"))

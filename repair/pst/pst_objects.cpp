@@ -1,11 +1,11 @@
 #include "pst_objects.h"
 
-#include <cctype>
 #include <cstdio>
 #include <cstring>
 #include <vector>
 
 #include "parsers/bytes/sha256.h"
+#include "parsers/mime/headers.h"
 #include "repair/pst/pst_compose.h"
 
 namespace mailfsck {
@@ -265,9 +265,7 @@ ItemObject vcard(const Item& item) {
 
 // Message classes compare without regard to case ([MS-OXCMSG] 2.2.1.3).
 bool class_is(std::string_view cls, std::string_view prefix) {
-    return cls.size() >= prefix.size() && std::equal(prefix.begin(), prefix.end(), cls.begin(), [](char a, char b) {
-               return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-           });
+    return cls.size() >= prefix.size() && mime::iequals(cls.substr(0, prefix.size()), prefix);
 }
 
 // The iCalendar method a meeting message carries ([RFC 5546] 1.4).

@@ -57,13 +57,6 @@ Property time(std::uint16_t id, std::int64_t unix_seconds) {
     return prop(id, PropType::time, le_bytes(filetime, 8));
 }
 
-std::string ascii_lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return out;
-}
-
 std::string ascii_upper(std::string_view s) {
     std::string out(s);
     for (char& c : out)
@@ -169,7 +162,7 @@ private:
         if (const auto r = field("In-Reply-To")) p.push_back(text(tag_in_reply_to, mime::decode_header_text(*r)));
         if (const auto r = field("References")) p.push_back(text(tag_internet_references, mime::decode_header_text(*r)));
         if (const auto i = field("Importance")) {
-            const std::string level = ascii_lower(mime::decode_header_text(*i));
+            const std::string level = mime::ascii_lower(mime::decode_header_text(*i));
             p.push_back(integer(tag_importance, level == "high" ? 2 : level == "low" ? 0 : 1));
         }
     }
@@ -245,22 +238,15 @@ private:
         const auto value = [&](std::string_view name) -> std::string {
             const mime::Field* f = hb.find(block, name);
             if (!f) return {};
-            std::string s;
-            for (const char c : f->raw_value(block).text())
-                if (c != '\r' && c != '\n') s.push_back(c);
-            return s;
+            return mime::unfold(f->raw_value(block).text());
         };
         PartHeader h;
         const std::string type = value("Content-Type");
-        const std::string media = ascii_lower(type.substr(0, type.find(';')));
-        const auto blank = [](char c) { return c == ' ' || c == '\t'; };
-        h.media = std::string(media.begin() + (std::find_if_not(media.begin(), media.end(), blank) - media.begin()), media.end());
-        while (!h.media.empty() && blank(h.media.back())) h.media.pop_back();
-        if (std::count(h.media.begin(), h.media.end(), '/') != 1) h.media.clear();
+        h.media = mime::media_type(type);
         h.charset = mime::header_parameter(type, "charset").value_or("");
         h.encoding = value("Content-Transfer-Encoding");
         const std::string disposition = value("Content-Disposition");
-        h.attachment = ascii_lower(disposition.substr(0, disposition.find(';'))).find("attachment") != std::string::npos;
+        h.attachment = mime::ascii_lower(disposition.substr(0, disposition.find(';'))).find("attachment") != std::string::npos;
         h.filename = mime::decoded_parameter(disposition, "filename").value_or(mime::decoded_parameter(type, "name").value_or(""));
         std::string cid = mime::decode_header_text(value("Content-ID"));
         if (cid.size() >= 2 && cid.front() == '<' && cid.back() == '>') cid = cid.substr(1, cid.size() - 2);
