@@ -388,7 +388,7 @@ std::vector<PffMessage> pff_messages(const fs::path& f) {
 
 }  // namespace
 
-TEST_CASE("every corpus mbox --to pst: libpff reads each message's subject, sender, recipients, body and attachments as Python's email package reads them; verify finds them all") {
+TEST_CASE("every corpus mbox --to pst: libpff reads each message's subject, sender, recipients, body and attachments as Python's email package reads them, and verify finds them all") {
     const auto dir = shared_path("mail");
     if (!dir) return;
     TempDir t("pst-writer-mail");

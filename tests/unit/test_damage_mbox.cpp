@@ -532,7 +532,7 @@ dmg::BuiltMbox own_store(int copies) {
     return dmg::build_mbox(messages);
 }
 
-TEST_CASE("the same seed gives the same damage; the input is left alone") {
+TEST_CASE("the same seed gives the same damage, and the input is left alone") {
     const dmg::BuiltMbox b = own_store(12);
     const std::string before = b.bytes;
     for (const dmg::Op op : dmg::ops_for(dmg::StoreKind::mbox)) {

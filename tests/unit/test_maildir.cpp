@@ -111,7 +111,7 @@ TEST_CASE("info separators used where ':' is not allowed", "[maildir][name]") {
     CHECK(sized.vsize == 6U);
 }
 
-TEST_CASE("'!', ';' and ',' inside a unique part are not separators", "[maildir][name]") {
+TEST_CASE("'!', semicolon and ',' inside a unique part are not separators", "[maildir][name]") {
     for (const std::string name : {"a!b", "x,y", "a;2,S.eml", "msg!2", "fw-question-1443197278.mbx", "a,3,S"}) {
         INFO(name);
         const ParsedName n = parse(name);
@@ -298,7 +298,7 @@ TEST_CASE("a Dovecot v3 uidlist: header keys, entries, extension fields", "[mail
     CHECK(u.highest_uid == 3);
 }
 
-TEST_CASE("v3 header keys come in any order; unknown keys are skipped", "[maildir][uidlist]") {
+TEST_CASE("v3 header keys come in any order, and unknown keys are skipped", "[maildir][uidlist]") {
     const Uidlist u = uidlist("3 N7 X1 G1 V9\n");
     CHECK(u.defects.empty());
     CHECK(u.header.uid_validity == 9U);

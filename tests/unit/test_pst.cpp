@@ -76,7 +76,7 @@ TEST_CASE("layouts: the three formats' sizes from [MS-PST] 2.2.2.7-8 and libpff'
 // An unpaired surrogate or an odd byte count is damage: it becomes U+FFFD
 // and is flagged, the rest of the string kept. Expected UTF-8 from the
 // Unicode code charts.
-TEST_CASE("UTF-16 string properties decode to UTF-8; unpaired surrogates are flagged, not dropped") {
+TEST_CASE("UTF-16 string properties decode to UTF-8, and unpaired surrogates are flagged, not dropped") {
     const auto decode = [](std::vector<unsigned char> bytes, bool& invalid) {
         pst::Property p{0x0037, 0x001F, std::move(bytes), false};
         invalid = false;
