@@ -47,29 +47,38 @@ std::optional<StoreFormat> forced_format(const Args& a) {
     return f;
 }
 
-// Opens and checks one store into `log`; operational failures become
-// log.error rather than exceptions, so a multi-store scan goes on.
-void check_one(const std::string& path, const Args& a, StoreLog& log, MessageSink* sink, CheckHooks hooks,
-               std::optional<OpenStore>* keep = nullptr) {
+// Opens one store to check into `log`. Operational failures here and in
+// check_one become log.error rather than exceptions, so a multi-store scan
+// goes on.
+std::optional<OpenStore> open_one(const std::string& path, const Args& a, StoreLog& log) {
     log.path = path;
     try {
-        OpenStore store = open_store(path, forced_format(a));
+        return open_store(path, forced_format(a));
+    } catch (const UsageError&) {
+        throw;
+    } catch (const std::exception& e) {
+        log.error = e.what();
+        return std::nullopt;
+    }
+}
+
+void check_one(const OpenStore& store, const Args& a, StoreLog& log, CheckHooks hooks) {
+    try {
         // The fingerprint reads the file again; do it on the second core.
         // A directory store has no single fingerprint.
-        auto sha = std::async(std::launch::async, [path, file = store.source != nullptr && !a.no_hash] {
+        auto sha = std::async(std::launch::async, [path = store.path, file = store.source != nullptr && !a.no_hash] {
             return file ? sha256_file(path, &interrupted) : std::string();
         });
-        Progress progress(path, !a.quiet);
+        Progress progress(store.path, !a.quiet);
         hooks.progress = [&](std::uint64_t done, std::uint64_t total) { progress.update(done, total); };
         hooks.interrupted = &interrupted;
         hooks.structure_only = a.quick;
         hooks.recover_deleted = a.deleted;
-        check_store(store, log, sink, hooks);
+        check_store(store, log, nullptr, hooks);
         if (log.error) return;  // the hashing thread stops on the same flag; its future waits for it
         log.sha256 = sha.get();
         if (store.source && store.source->compression() != Compression::none)
             log.add(ProblemId::store_compressed, 0, log.size, "store", std::nullopt, log.compression);
-        if (keep) keep->emplace(std::move(store));
     } catch (const UsageError&) {
         throw;
     } catch (const std::exception& e) {
@@ -261,8 +270,8 @@ int run_scan(const Args& a) {
     SalvageLog log;
     log.mode = Mode::scan;
     for (const std::string& path : a.stores) {
-        log.stores.emplace_back();
-        check_one(path, a, log.stores.back(), nullptr, {});
+        StoreLog& store_log = log.stores.emplace_back();
+        if (const std::optional<OpenStore> store = open_one(path, a, store_log)) check_one(*store, a, store_log, {});
         if (interrupted) break;
     }
     say_errors(log);
@@ -328,8 +337,14 @@ int run_repair(const Args& a) {
 int run_verify(const Args& a) {
     SalvageLog log;
     log.mode = Mode::verify;
-    // A message is there when its content is, or (the stores being of
-    // different formats) its facts are.
+    // Both are opened first: the kind of comparison depends on both formats.
+    log.stores.resize(a.against ? 2 : 1);
+    const std::optional<OpenStore> store = open_one(a.stores.front(), a, log.stores.front());
+    std::optional<OpenStore> against;
+    if (a.against) against = open_one(*a.against, a, log.stores.back());
+    // A message is there when its content is or, the stores being of
+    // different formats, when its facts are (what a PST keeps of it).
+    const bool by_facts = store && against && store->format != against->format;
     struct Seen {
         std::multimap<std::string, std::string> by_id;  // Message-ID -> content hash
         std::set<std::string> hashes;
@@ -337,32 +352,37 @@ int run_verify(const Args& a) {
     };
     Seen store_seen;
     CheckHooks collect;
-    collect.on_message = [&](std::uint64_t, std::uint64_t, const MessageIdentity& id) {
+    collect.on_message = [&](std::uint64_t, std::uint64_t, const std::vector<ByteView>& pieces) {
+        const MessageIdentity id = identify(pieces);
         if (!id.message_id.empty()) store_seen.by_id.emplace(id.message_id, id.content_sha256);
         store_seen.hashes.insert(id.content_sha256);
-        store_seen.facts.insert(id.facts_sha256);
+        if (by_facts) store_seen.facts.insert(message_facts(pieces));
     };
-    log.stores.emplace_back();
-    check_one(a.stores.front(), a, log.stores.back(), nullptr, collect);
+    if (store) check_one(*store, a, log.stores.front(), collect);
 
     std::vector<std::string> differences;
-    if (a.against && !log.stores.back().error) {
+    bool compared = false;
+    if (against && !log.stores.front().error) {
         CheckHooks compare;
-        compare.on_message = [&](std::uint64_t no, std::uint64_t offset, const MessageIdentity& id) {
-            if (store_seen.hashes.count(id.content_sha256) || store_seen.facts.count(id.facts_sha256)) return;
+        compare.on_message = [&](std::uint64_t no, std::uint64_t offset, const std::vector<ByteView>& pieces) {
+            const MessageIdentity id = identify(pieces);
+            if (store_seen.hashes.count(id.content_sha256) || (by_facts && store_seen.facts.count(message_facts(pieces))))
+                return;
             const auto range = store_seen.by_id.equal_range(id.message_id);
             const bool id_known = !id.message_id.empty() && range.first != range.second;
             differences.push_back(std::string(id_known ? "changed" : "missing") + ": message " + std::to_string(no) +
                                   " at offset " + std::to_string(offset) + " of " + *a.against +
                                   (id.message_id.empty() ? " (no Message-ID)" : " " + id.message_id));
         };
-        log.stores.emplace_back();
-        check_one(*a.against, a, log.stores.back(), nullptr, compare);
+        check_one(*against, a, log.stores.back(), compare);
+        compared = !log.stores.back().error;
+    } else if (against) {
+        log.stores.pop_back();  // never checked: it has nothing to report
     }
     say_errors(log);
     emit(log, a);
     for (const std::string& d : differences) std::cout << d << "\n";
-    if (a.against && !log.stores.back().error)
+    if (compared)
         std::cout << differences.size() << " message(s) of " << *a.against << " missing or changed in "
                   << a.stores.front() << "\n";
     // The store under test decides; the one it is compared against is
@@ -371,7 +391,7 @@ int run_verify(const Args& a) {
     SalvageLog verified;
     verified.stores.push_back(log.stores.front());
     int code = exit_for(verified, false);
-    if (a.against && log.stores.back().error) code |= exit_operational;
+    if (a.against && log.stores.size() == 2 && log.stores.back().error) code |= exit_operational;
     if (!differences.empty()) code |= exit_uncorrected;
     if (code == exit_ok) std::cout << "verified: " << a.stores.front() << " is sound\n";
     return code;

@@ -8,7 +8,6 @@
 #include "parsers/mbox/from_line.h"
 #include "parsers/mime/headers.h"
 #include "parsers/mime/walker.h"
-#include "repair/store/identity.h"
 #include "repair/store/piece_lines.h"
 #include "repair/mbox/status_flags.h"
 #include "repair/store/salvage.h"
@@ -88,7 +87,7 @@ private:
             log_.bytes.add(Disposition::duplicate, s.begin, s.end - s.begin);
             return;
         }
-        if (hooks_.on_message) hooks_.on_message(no, s.begin, identify(m->out.pieces));
+        if (hooks_.on_message) hooks_.on_message(no, s.begin, m->out.pieces);
         salvager_.keep(s, no, *m);
     }
 

@@ -19,7 +19,6 @@
 #include "parsers/pst/rebuild.h"
 #include "parsers/pst/rtf.h"
 #include "repair/pst/pst_compose.h"
-#include "repair/store/identity.h"
 
 namespace mailfsck {
 namespace {
@@ -1117,7 +1116,7 @@ private:
             record_loss(e, out.subject, msg.issues, what + "; written without it");
         }
         const std::vector<ByteView> pieces{ByteView(reinterpret_cast<const unsigned char*>(out.bytes.data()), out.bytes.size(), 0)};
-        if (c_.hooks_.on_message) c_.hooks_.on_message(c_.log_.messages.found, e.at, identify(pieces));
+        if (c_.hooks_.on_message) c_.hooks_.on_message(c_.log_.messages.found, e.at, pieces);
         if (c_.sink_) {
             OutMessage o;
             o.pieces = pieces;

@@ -1,9 +1,8 @@
 #include "identity.h"
 
+#include <algorithm>
 #include <array>
 #include <string_view>
-
-#include <algorithm>
 
 #include "parsers/bytes/sha256.h"
 #include "parsers/mime/headers.h"
@@ -52,7 +51,9 @@ std::string normalised_text(std::string_view s) {
     return out;
 }
 
-std::string facts_of(const std::vector<ByteView>& pieces) {
+}  // namespace
+
+std::string message_facts(const std::vector<ByteView>& pieces) {
     std::string bytes;
     for (const ByteView& piece : pieces) bytes.append(piece.text());
     const pst::Message m = pstw::message_from_mime(bytes, {});
@@ -77,8 +78,6 @@ std::string facts_of(const std::vector<ByteView>& pieces) {
     return sha.hex();
 }
 
-}  // namespace
-
 MessageIdentity identify(const std::vector<ByteView>& pieces) {
     MessageIdentity id;
     Sha256 sha;
@@ -102,10 +101,7 @@ MessageIdentity identify(const std::vector<ByteView>& pieces) {
                     const std::string_view name = field_name(content);
                     skipping_field = store_managed_field(name);
                     if (id.message_id.empty() && mime::iequals(name, "Message-ID")) {
-                        std::string_view v = content.substr(name.size() + 1);
-                        while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-                        while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-                        id.message_id = std::string(v.substr(0, 998));
+                        id.message_id = std::string(mime::trim_blanks(content.substr(name.size() + 1)).substr(0, 998));
                     }
                 }
                 if (skipping_field) continue;
@@ -124,7 +120,6 @@ MessageIdentity identify(const std::vector<ByteView>& pieces) {
         }
     }
     id.content_sha256 = sha.hex();
-    id.facts_sha256 = facts_of(pieces);
     return id;
 }
 

@@ -19,13 +19,18 @@ namespace mailfsck {
 struct MessageIdentity {
     std::string message_id;  // as written, angle brackets included; may be empty
     std::string content_sha256;
-    // Of the message as a PST holds it (repair/pst_writer/from_mime.h): its
-    // Message-ID, subject, plain body (line ends and From-quoting
-    // normalised) and attachments' bytes.
-    std::string facts_sha256;
 };
 
 // `pieces` hold whole lines from the first header line to the message's end.
 [[nodiscard]] MessageIdentity identify(const std::vector<ByteView>& pieces);
+
+// A hash of the message as a PST holds it (repair/pst_writer/from_mime.h):
+// its Message-ID, subject, plain body (line ends and From-quoting
+// normalised) and attachments' bytes. Converting costs far more than
+// hashing, so only a comparison across formats asks for it, and it asks
+// the same of both sides: a PST message's facts are those of the MIME
+// text composed from it, never of its properties read directly, or a
+// difference in composing would read as a changed message.
+[[nodiscard]] std::string message_facts(const std::vector<ByteView>& pieces);
 
 }  // namespace mailfsck

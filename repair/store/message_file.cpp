@@ -2,7 +2,6 @@
 
 #include "parsers/mbox/framer.h"
 #include "parsers/mime/headers.h"
-#include "repair/store/identity.h"
 #include "repair/store/salvage.h"
 
 namespace mailfsck {
@@ -43,7 +42,7 @@ FileOutcome check_message_file(const MessageFile& f, std::uint64_t no, StoreLog&
                 out.is_new = f.meta.is_new;
                 out.mtime = f.meta.mtime;
                 out.unique = f.meta.unique;
-                if (hooks.on_message) hooks.on_message(no, seg->begin, identify(out.pieces));
+                if (hooks.on_message) hooks.on_message(no, seg->begin, out.pieces);
                 salvager.keep(*seg, no, *m);
                 outcome = FileOutcome::kept;
                 break;

@@ -7,10 +7,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "parsers/bytes/source.h"
 #include "repair/log/salvage_log.h"
-#include "repair/store/identity.h"
 #include "repair/store/sink.h"
 
 namespace mailfsck {
@@ -44,8 +44,9 @@ struct CheckHooks {
     std::function<void(std::uint64_t, std::uint64_t)> progress;
     // Polled between messages; when it turns true the check stops early.
     const std::atomic<bool>* interrupted = nullptr;
-    // Called for every message that reaches the rebuilt store (verify --against).
-    std::function<void(std::uint64_t message_no, std::uint64_t offset, const MessageIdentity&)> on_message;
+    // Called with the text of every message that reaches the rebuilt store
+    // (verify --against identifies them).
+    std::function<void(std::uint64_t message_no, std::uint64_t offset, const std::vector<ByteView>& pieces)> on_message;
     // Repair: write no UID index (IMAP clients then download every folder
     // again) instead of carrying over the entries that still hold.
     bool drop_uid_indexes = false;
