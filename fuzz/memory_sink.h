@@ -5,10 +5,10 @@
 #pragma once
 
 #include <cstdio>
-#include <cstdlib>
-#include <string>
-
 #include <algorithm>
+#include <cstdlib>
+#include <optional>
+#include <string>
 
 #include "repair/log/salvage_log.h"
 #include "repair/store/pst_output.h"
@@ -16,26 +16,6 @@
 #include "repair/store/store.h"
 
 namespace mailfsck::fuzz {
-
-template <void (*Write)(ByteOut&, const OutMessage&)>
-class MemorySink final : public MessageSink {
-public:
-    void begin_folder(const std::string& /*folder*/, const FolderInfo& /*info*/) override {}
-    void message(const OutMessage& m) override {
-        Write(out, m);
-        ++written;
-    }
-    void lost_found(const std::string& /*file*/, std::uint64_t /*offset*/,
-                    const std::vector<ByteView>& /*pieces*/) override {}
-    void uid_index(const std::string& /*folder*/, const UidIndex& /*index*/) override {}
-    void store_file(const std::string& /*folder*/, const std::string& /*name*/, const ByteView& /*bytes*/,
-                    std::optional<std::int64_t> /*mtime*/) override {}
-    void finish() override {}
-    [[nodiscard]] std::uint64_t messages_written() const override { return written; }
-    [[nodiscard]] std::uint64_t lost_found_files() const override { return 0; }
-    StringOut out;
-    std::uint64_t written = 0;
-};
 
 [[noreturn]] inline void fail_round_trip(const char* why, const StoreLog& log) {
     std::fprintf(stderr, "round trip: %s\n", why);
@@ -54,13 +34,22 @@ struct MemoryFile final : pstw::RandomOut {
     }
 };
 
-// Messages into a new PST in memory (PstOutput; `mail_root` as it says).
-class PstMemorySink final : public MessageSink {
+// Every message into memory in the form `Write` gives it and, when a mail
+// root is given (PstOutput's `mail_root`), also into a new PST; everything
+// else dropped.
+template <void (*Write)(ByteOut&, const OutMessage&)>
+class MemorySink final : public MessageSink {
 public:
-    explicit PstMemorySink(const std::string& mail_root) : pst(file, "fuzz", mail_root) {}
-    void begin_folder(const std::string& folder, const FolderInfo& info) override { pst.begin_folder(folder, info); }
+    MemorySink() = default;
+    explicit MemorySink(const std::optional<std::string>& pst_mail_root) {
+        if (pst_mail_root) pst.emplace(file, "fuzz", *pst_mail_root);
+    }
+    void begin_folder(const std::string& folder, const FolderInfo& info) override {
+        if (pst) pst->begin_folder(folder, info);
+    }
     void message(const OutMessage& m) override {
-        pst.message(m);
+        Write(out, m);
+        if (pst) pst->message(m);
         ++written;
     }
     void lost_found(const std::string& /*file*/, std::uint64_t /*offset*/,
@@ -68,11 +57,14 @@ public:
     void uid_index(const std::string& /*folder*/, const UidIndex& /*index*/) override {}
     void store_file(const std::string& /*folder*/, const std::string& /*name*/, const ByteView& /*bytes*/,
                     std::optional<std::int64_t> /*mtime*/) override {}
-    void finish() override { pst.finish(); }
+    void finish() override {
+        if (pst) pst->finish();
+    }
     [[nodiscard]] std::uint64_t messages_written() const override { return written; }
     [[nodiscard]] std::uint64_t lost_found_files() const override { return 0; }
+    StringOut out;
     MemoryFile file;
-    PstOutput pst;
+    std::optional<PstOutput> pst;
     std::uint64_t written = 0;
 };
 
