@@ -50,9 +50,12 @@ public:
         if (p == MAP_FAILED) throw SourceError("cannot map file: " + errno_text());
         ::madvise(p, size_, MADV_SEQUENTIAL);
         map_ = p;
+        // Kept for read(); without it (no descriptor left), read() uses the mapping.
+        fd_ = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
     }
     ~MappedSource() override {
         if (map_ != nullptr) ::munmap(map_, size_);
+        if (fd_ >= 0) ::close(fd_);
     }
     MappedSource(const MappedSource&) = delete;
     MappedSource& operator=(const MappedSource&) = delete;
@@ -69,9 +72,24 @@ public:
     void release_all() const override {
         if (map_ != nullptr) ::madvise(map_, size_, MADV_DONTNEED);
     }
+    [[nodiscard]] ByteView read(std::uint64_t offset, std::uint64_t length,
+                                std::vector<unsigned char>& buffer) const override {
+        if (fd_ < 0) return bytes().sub(offset, length);
+        if (offset >= size_) return {buffer.data(), 0, offset};
+        buffer.resize(std::min(length, size_ - offset));
+        std::uint64_t done = 0;
+        while (done < buffer.size()) {
+            const ssize_t n = ::pread(fd_, buffer.data() + done, buffer.size() - done, static_cast<off_t>(offset + done));
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) break;  // the file shrank, or cannot be read: fewer bytes
+            done += static_cast<std::uint64_t>(n);
+        }
+        return {buffer.data(), done, offset};
+    }
 
 private:
     void* map_ = nullptr;
+    int fd_ = -1;
     std::uint64_t size_;
     mutable std::uint64_t released_ = 0;
 };
@@ -93,6 +111,10 @@ public:
     [[nodiscard]] ByteView bytes() const override { return {bytes_.get(), size_, 0}; }
     void release_below(std::uint64_t /*offset*/) const override {}
     void release_all() const override {}
+    [[nodiscard]] ByteView read(std::uint64_t offset, std::uint64_t length,
+                                std::vector<unsigned char>& /*buffer*/) const override {
+        return bytes().sub(offset, length);
+    }
 
 private:
     std::unique_ptr<unsigned char[]> bytes_;
@@ -105,6 +127,10 @@ public:
     [[nodiscard]] ByteView bytes() const override { return v_; }
     void release_below(std::uint64_t /*offset*/) const override {}
     void release_all() const override {}
+    [[nodiscard]] ByteView read(std::uint64_t offset, std::uint64_t length,
+                                std::vector<unsigned char>& /*buffer*/) const override {
+        return bytes().sub(offset, length);
+    }
 
 private:
     ByteView v_;

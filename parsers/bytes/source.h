@@ -14,6 +14,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "bytes.h"
 
@@ -56,6 +57,15 @@ public:
     // The same for a caller that reads all over the store (a PST's B-trees
     // and blocks): every mapped page may be dropped.
     virtual void release_all() const = 0;
+    // The bytes at [offset, offset + length), fewer at the end of the
+    // stream. A mapped source copies them into `buffer` with pread, which
+    // maps no page: for a caller reading small pieces all over a large
+    // store, mapping each piece costs far more than copying it (a fault
+    // maps 64 KiB around it, and a page fault is a trap that a virtual
+    // machine makes dear). Other sources return their own bytes. The view
+    // is valid until `buffer` changes; its base is `offset`.
+    [[nodiscard]] virtual ByteView read(std::uint64_t offset, std::uint64_t length,
+                                        std::vector<unsigned char>& buffer) const = 0;
     [[nodiscard]] Compression compression() const { return compression_; }
     // Size of the file as stored on disk.
     [[nodiscard]] std::uint64_t stored_size() const { return stored_size_; }

@@ -19,20 +19,25 @@ std::optional<BlockTrailer> read_block_trailer(const ByteView& file, std::uint64
     return t;
 }
 
-std::optional<ByteView> check_block(const ByteView& file, const Layout& layout, const BbtEntry& entry,
-                                    std::vector<BlockDefect>& defects) {
+bool check_block_place(std::uint64_t file_size, const Layout& layout, const BbtEntry& entry,
+                       std::vector<BlockDefect>& defects) {
     const std::uint64_t size = layout.align_block(entry.cb);
     if (entry.cb > layout.max_block_data())
         defects.push_back({BlockDefectKind::too_large, entry.at, layout.bbt_entry, "cb " + std::to_string(entry.cb)});
-    if (entry.ib % layout.block_align != 0 || entry.ib > file.size() || file.size() - entry.ib < size) {
+    if (entry.ib % layout.block_align != 0 || entry.ib > file_size || file_size - entry.ib < size) {
         // Reported at the BBT entry that points there: the block's claimed
         // place may not exist in the file at all.
         defects.push_back({BlockDefectKind::out_of_file, entry.at, layout.bbt_entry,
                            "block " + std::to_string(entry.bid) + " at " + std::to_string(entry.ib)});
-        return std::nullopt;
+        return false;
     }
-    const std::uint64_t trailer_at = entry.ib + size - layout.block_trailer;
-    const BlockTrailer t = read_block_trailer(file, entry.ib + size, layout).value_or(BlockTrailer{});
+    return true;
+}
+
+ByteView check_block_bytes(const ByteView& stored, const Layout& layout, const BbtEntry& entry,
+                           std::vector<BlockDefect>& defects) {
+    const std::uint64_t trailer_at = entry.ib + layout.align_block(entry.cb) - layout.block_trailer;
+    const BlockTrailer t = read_block_trailer(stored, layout.align_block(entry.cb), layout).value_or(BlockTrailer{});
     if (t.cb != entry.cb)
         defects.push_back({BlockDefectKind::cb_mismatch, trailer_at, 2,
                            "trailer says " + std::to_string(t.cb) + ", BBT says " + std::to_string(entry.cb)});
@@ -41,9 +46,15 @@ std::optional<ByteView> check_block(const ByteView& file, const Layout& layout, 
                            "trailer says " + std::to_string(t.bid) + ", BBT says " + std::to_string(entry.bid)});
     if (t.signature != signature(entry.ib, entry.bid))
         defects.push_back({BlockDefectKind::bad_signature, trailer_at + 2, 2, {}});
-    const ByteView data = file.sub(entry.ib, entry.cb);
-    if (crc32(data) != t.crc) defects.push_back({BlockDefectKind::bad_crc, entry.ib, size, {}});
+    const ByteView data = stored.sub(0, entry.cb);
+    if (crc32(data) != t.crc) defects.push_back({BlockDefectKind::bad_crc, entry.ib, layout.align_block(entry.cb), {}});
     return data;
+}
+
+std::optional<ByteView> check_block(const ByteView& file, const Layout& layout, const BbtEntry& entry,
+                                    std::vector<BlockDefect>& defects) {
+    if (!check_block_place(file.size(), layout, entry, defects)) return std::nullopt;
+    return check_block_bytes(file.sub(entry.ib, layout.align_block(entry.cb)), layout, entry, defects);
 }
 
 std::string_view defect_name(BlockDefectKind k) {

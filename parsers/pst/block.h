@@ -47,6 +47,16 @@ struct BlockDefect {
 std::optional<ByteView> check_block(const ByteView& file, const Layout& layout, const BbtEntry& entry,
                                     std::vector<BlockDefect>& defects);
 
+// check_block in two steps, for a caller that reads a block's bytes
+// itself: the entry's place (aligned, size within limits, inside a file
+// of `file_size` bytes; false when it is not inside), then its bytes
+// (`stored`, the layout.align_block(entry.cb) bytes at entry.ib: trailer
+// and CRC), whose data it returns.
+[[nodiscard]] bool check_block_place(std::uint64_t file_size, const Layout& layout, const BbtEntry& entry,
+                                     std::vector<BlockDefect>& defects);
+[[nodiscard]] ByteView check_block_bytes(const ByteView& stored, const Layout& layout, const BbtEntry& entry,
+                                         std::vector<BlockDefect>& defects);
+
 // Internal blocks ([MS-PST] 2.2.2.8.3): btype 1 is a data tree level
 // (cLevel 1 XBLOCK, 2 XXBLOCK), btype 2 a subnode tree level (cLevel 0
 // SLBLOCK, 1 SIBLOCK).

@@ -46,8 +46,8 @@ std::string_view fault_name(ReadFault f) {
 
 namespace {
 
-bool trailer_zeroed(const ByteView& file, const Layout& layout, const BbtEntry& e) {
-    const std::optional<BlockTrailer> t = read_block_trailer(file, e.ib + layout.align_block(e.cb), layout);
+bool trailer_zeroed(const ByteView& stored, const Layout& layout, const BbtEntry& e) {
+    const std::optional<BlockTrailer> t = read_block_trailer(stored, layout.align_block(e.cb), layout);
     return t && t->cb == 0 && t->bid == 0 && t->signature == 0 && t->crc == 0;
 }
 
@@ -61,7 +61,14 @@ std::optional<std::vector<unsigned char>> NodeReader::block(std::uint64_t bid, s
         return std::nullopt;
     }
     std::vector<BlockDefect> defects;
-    const std::optional<ByteView> stored = check_block(file_, *layout_, *e, defects);
+    std::optional<ByteView> data;  // as stored: compressed (4K) and encrypted
+    bool zeroed = false;
+    if (check_block_place(file_.size(), *layout_, *e, defects)) {
+        const std::uint64_t size = layout_->align_block(e->cb);
+        const ByteView stored = source_ != nullptr ? source_->read(e->ib, size, stored_) : file_.sub(e->ib, size);
+        data = check_block_bytes(stored, *layout_, *e, defects);
+        zeroed = !defects.empty() && trailer_zeroed(stored, *layout_, *e);
+    }
     // A trailer that names the block where the index places it, with a CRC
     // that fails, is a block with a few bad bytes (a flipped bit, a torn
     // sector); a zeroed trailer (a zeroed sector at the block's end) leaves
@@ -69,14 +76,13 @@ std::optional<std::vector<unsigned char>> NodeReader::block(std::uint64_t bid, s
     // and the node is reported partial. A trailer naming another block
     // means the index points at the wrong bytes: those are not used.
     const bool crc_only = defects.size() == 1 && defects.front().kind == BlockDefectKind::bad_crc;
-    const bool usable = crc_only || (stored && trailer_zeroed(file_, *layout_, *e));
-    if (!stored || (!defects.empty() && !usable)) {
+    if (!data || (!defects.empty() && !crc_only && !zeroed)) {
         issues.push_back({ReadFault::damaged, bid, e->ib});
         return std::nullopt;
     }
     if (!defects.empty()) issues.push_back({ReadFault::unverified, bid, e->ib});
     std::vector<unsigned char> inflated;
-    const std::optional<ByteView> content = block_content(*stored, e->cb_inflated, inflated);
+    const std::optional<ByteView> content = block_content(*data, e->cb_inflated, inflated);
     if (!content) {
         issues.push_back({ReadFault::not_inflatable, bid, e->ib});
         return std::nullopt;

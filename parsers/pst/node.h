@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "parsers/bytes/bytes.h"
+#include "parsers/bytes/source.h"
 #include "parsers/pst/block.h"
 #include "parsers/pst/btree.h"
 #include "parsers/pst/crypt.h"
@@ -136,6 +137,10 @@ public:
     // for callers that bound the pages of a mapping they keep resident.
     [[nodiscard]] std::uint64_t blocks_read() const { return blocks_read_; }
 
+    // Block bytes are then read through `source` (whose bytes the file
+    // view is): copied, not mapped (Source::read).
+    void read_through(const Source& source) { source_ = &source; }
+
 private:
     // An internal block's entries, or nullopt (and an issue).
     std::optional<InternalBlock> internal(std::uint64_t bid, std::vector<ReadIssue>& issues) const;
@@ -144,6 +149,8 @@ private:
     const Layout* layout_;
     Crypt crypt_;
     const BlockIndex* index_;
+    const Source* source_ = nullptr;
+    mutable std::vector<unsigned char> stored_;  // a block's bytes as read through source_
     mutable std::uint64_t blocks_read_ = 0;
 };
 

@@ -182,11 +182,12 @@ public:
     }
 
 private:
-    // Blocks and pages are read all over the file, in B-tree order:
+    // B-tree pages are read through the mapping, all over the file:
     // resident pages of the mapping would grow with the file. Every 64 MiB
-    // read, all are dropped (those needed again fault back in from the page
-    // cache). A B-tree page read maps more than itself: the kernel maps the
+    // mapped, all are dropped (those needed again fault back in from the
+    // page cache). A page read maps more than itself: the kernel maps the
     // cached pages around a fault too (Linux's fault_around_bytes, 64 KiB).
+    // Blocks and map pages are copied instead (block(), page()).
     static constexpr std::uint64_t fault_around = std::uint64_t{64} << 10;
     void mapped(std::uint64_t bytes) {
         constexpr std::uint64_t release_every = std::uint64_t{64} << 20;
@@ -305,8 +306,23 @@ private:
     }
 
     // The internal block an entry describes, when its bytes check out.
+    // A block's data as stored, checked (check_block). Blocks lie all over
+    // the file, and are read by copying (Source::read), not through the
+    // mapping: the view is valid until the next read.
+    std::optional<ByteView> block(const BbtEntry& e, std::vector<BlockDefect>& defects) {
+        if (!check_block_place(file_.size(), *layout_, e, defects)) return std::nullopt;
+        return check_block_bytes(source_.read(e.ib, layout_->align_block(e.cb), read_), *layout_, e, defects);
+    }
+
+    // A page, read as blocks are (page_at).
+    std::optional<ByteView> page(std::uint64_t at) {
+        const ByteView p = source_.read(at, layout_->page_size, read_);
+        if (p.size() < layout_->page_size) return std::nullopt;
+        return p;
+    }
+
     std::optional<InternalBlock> internal_block(const BbtEntry& e, std::vector<BlockDefect>& defects) {
-        const std::optional<ByteView> stored = check_block(file_, *layout_, e, defects);
+        const std::optional<ByteView> stored = block(e, defects);
         if (!stored || !defects.empty()) return std::nullopt;
         const std::optional<ByteView> content = block_content(*stored, e.cb_inflated, inflated_);
         if (!content) {
@@ -327,10 +343,9 @@ private:
             if (seen > 0 && seen % budget_ == 0) bid_bounds_.push_back(bid_key(e.bid));
             ++seen;
             highest_block_ = std::max(highest_block_, bid_key(e.bid));
-            mapped(e.cb);
             std::vector<BlockDefect> defects;
             if ((e.bid & bid_internal) == 0) {
-                (void)check_block(file_, *layout_, e, defects);
+                (void)block(e, defects);
             } else if (const std::optional<InternalBlock> ib = internal_block(e, defects)) {
                 if (!ib->valid) {
                     add(ib->btype == 1 ? ProblemId::pst_data_tree : ProblemId::pst_subnode_tree, e.ib, e.cb, "block",
@@ -587,9 +602,8 @@ private:
 
     // One AMap page against the extents in use (sorted) in its span.
     void check_amap(std::uint64_t at, std::uint64_t end, const std::vector<Extent>& used, std::uint64_t& free_units) {
-        mapped(fault_around);
         const Layout& l = *layout_;
-        const std::optional<ByteView> page = page_at(file_, at, l);
+        const std::optional<ByteView> page = this->page(at);
         std::vector<PageDefect> found;
         if (!page || !check_page_trailer(*page, l, PageType::amap, at, found)) {
             add(ProblemId::pst_amap_page, at, l.page_size, "AMap page",
@@ -634,8 +648,7 @@ private:
     // PMap, FMap and FPMap pages are deprecated and their content ignored,
     // but they must stay in place with their checksums ([MS-PST] 2.2.2.7.3).
     void check_map_page(const MapPage& m) {
-        mapped(fault_around);
-        const std::optional<ByteView> page = page_at(file_, m.ib, *layout_);
+        const std::optional<ByteView> page = this->page(m.ib);
         std::vector<PageDefect> found;
         if (!page || !check_page_trailer(*page, *layout_, m.type, m.ib, found))
             add(ProblemId::pst_map_page, m.ib, layout_->page_size, map_name(m.type),
@@ -659,7 +672,7 @@ private:
     void check_dlist(std::uint64_t end) {
         const Layout& l = *layout_;
         const std::uint64_t at = dlist_offset(l);
-        const std::optional<ByteView> page = page_at(file_, at, l);
+        const std::optional<ByteView> page = this->page(at);
         if (!page || page->size() == 0) return;
         bool zero = true;
         for (std::uint64_t i = 0; i < page->size() && zero; ++i) zero = page->at_or(i, 0) == 0;
@@ -717,6 +730,7 @@ private:
     std::uint64_t highest_page_ = 0;
     std::vector<std::uint64_t> bid_bounds_;  // where each reference-count range starts
     std::vector<unsigned char> inflated_;    // reused for each compressed internal block
+    std::vector<unsigned char> read_;        // the bytes block() and page() read last
     std::map<ProblemId, std::size_t> per_kind_;
     bool header_rebuilt_ = false;
     // A tree whose walk from its root found damage: the messaging layer
@@ -744,7 +758,9 @@ public:
                   const std::vector<BbtEntry>* heap_blocks)
         : c_(c), blocks_(blocks), nodes_(nodes), all_nodes_(std::move(all_nodes)), carved_nodes_(carved_nodes),
           heap_blocks_(heap_blocks),
-          reader_(c.file_, *c.layout_, static_cast<Crypt>(c.header_.crypt), blocks), m_(reader_, nodes) {}
+          reader_(c.file_, *c.layout_, static_cast<Crypt>(c.header_.crypt), blocks), m_(reader_, nodes) {
+        reader_.read_through(c.source_);
+    }
 
     void run() {
         find_lost_nodes();
@@ -1025,18 +1041,6 @@ private:
         return {std::move(tc.rows), tc.valid && tc.defects.empty() && issues.empty()};
     }
 
-    // About the bytes a message's reading touched: its values'.
-    static std::uint64_t bytes_of(const Message& m) {
-        std::uint64_t n = 0;
-        for (const Property& p : m.properties.properties) n += p.value.size();
-        for (const Attachment& a : m.attachments) {
-            for (const Property& p : a.properties.properties) n += p.value.size();
-            if (a.object) n += a.object->size();
-            if (a.embedded) n += bytes_of(*a.embedded);
-        }
-        return n;
-    }
-
     // `lacking`: what is known to be missing before reading (a message
     // found by its heap alone, without its subnode tree).
     void message(const NbtEntry& e, const std::string& folder, const std::string& lacking = {}) {
@@ -1044,9 +1048,10 @@ private:
         ++c_.log_.messages.found;
         const bool compose = c_.sink_ != nullptr || static_cast<bool>(c_.hooks_.on_message);
         const Message msg = read_message(m_, NodeRef{nid, e.bid_data, e.bid_sub}, compose);
-        // What was read since the last message (this one, and the tables
-        // that led to it) stays mapped until the checker lets it go.
-        c_.mapped(bytes_of(msg) + (reader_.blocks_read() - blocks_counted_) * fault_around);
+        // The B-tree pages that the lookups of its blocks (and of the
+        // tables that led to it) read stay mapped until the checker lets
+        // them go; the blocks themselves were copied.
+        c_.mapped((reader_.blocks_read() - blocks_counted_) * fault_around);
         blocks_counted_ = reader_.blocks_read();
         if (!msg.properties.valid) {
             ++c_.log_.messages.lost;

@@ -3,8 +3,10 @@
 #include "parsers/bytes/bytes.h"
 #include "parsers/bytes/source.h"
 #include "parsers/bytes/utf8.h"
+#include "tests/unit/support.h"
 
 using namespace mailfsck;
+using namespace mailfsck::test;
 
 TEST_CASE("ByteView clamps sub-views and keeps absolute offsets") {
     const ByteView v(std::string_view("0123456789"), 100);
@@ -83,4 +85,28 @@ TEST_CASE("UTF-8 is checked as RFC 3629 defines it") {
     std::string out;
     for (const std::uint32_t cp : {0x41u, 0x2262u, 0x391u, 0x2Eu, 0x233B4u}) append_utf8(out, cp);
     CHECK(out == "\x41\xE2\x89\xA2\xCE\x91\x2E\xF0\xA3\x8E\xB4");
+}
+
+// read() gives the bytes the mapping holds, copied for a file large enough
+// to be mapped, and fewer of them at the end of the file, with the base of
+// the offset asked for; the file itself is never written.
+TEST_CASE("Source::read copies what bytes() maps, clamped at the end") {
+    TempDir t("source-read");
+    std::string content(1u << 20, '\0');
+    for (std::size_t i = 0; i < content.size(); ++i) content[i] = static_cast<char>((i * 7 + i / 4096) & 0xFF);
+    write_file(t.path() / "big", content);
+    const auto src = Source::open((t.path() / "big").string());
+    std::vector<unsigned char> buffer;
+    for (const std::uint64_t at : {0ull, 1ull, 4095ull, 500000ull, (1ull << 20) - 10}) {
+        const ByteView v = src->read(at, 8192, buffer);
+        INFO(at);
+        CHECK(v.base() == at);
+        CHECK(v.size() == std::min<std::uint64_t>(8192, content.size() - at));
+        CHECK(v.text() == std::string_view(content).substr(at, 8192));
+        CHECK(v.data() == buffer.data());  // copied, not the mapping
+    }
+    CHECK(src->read(1u << 20, 10, buffer).size() == 0);
+    CHECK(src->read(5u << 20, 10, buffer).size() == 0);
+    const ByteView mem(std::string_view("in memory"));
+    CHECK(Source::in_memory(mem)->read(3, 100, buffer).text() == "memory");
 }
