@@ -18,9 +18,11 @@ std::optional<std::uint32_t> object_nid(const Property& p) {
                                       static_cast<std::uint32_t>(p.value[3]) << 24);
 }
 
-std::string from_utf16(const std::vector<unsigned char>& v, bool* invalid) {
-    std::string out;
-    out.reserve(v.size() / 2);
+// Calls `emit` with each code point of UTF-16LE `v` (U+FFFD for an
+// unpaired surrogate); false when a unit was not well formed.
+template <typename Emit>
+bool decode_utf16(const std::vector<unsigned char>& v, Emit emit) {
+    bool valid = v.size() % 2 == 0;
     std::size_t n = v.size() / 2;
     // Writers end strings with a NUL or two; it is no content.
     while (n > 0 && v[2 * n - 2] == 0 && v[2 * n - 1] == 0) --n;
@@ -29,19 +31,26 @@ std::string from_utf16(const std::vector<unsigned char>& v, bool* invalid) {
         if (u >= 0xD800 && u < 0xDC00 && i + 1 < n) {
             const std::uint32_t lo = v[2 * i + 2] | v[2 * i + 3] << 8;
             if (lo >= 0xDC00 && lo < 0xE000) {
-                append_utf8(out, 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00));
+                emit(0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00));
                 ++i;
                 continue;
             }
         }
         if (u >= 0xD800 && u < 0xE000) {
-            if (invalid) *invalid = true;
-            append_utf8(out, 0xFFFD);
+            valid = false;
+            emit(0xFFFD);
             continue;
         }
-        append_utf8(out, u);
+        emit(u);
     }
-    if (v.size() % 2 != 0 && invalid) *invalid = true;
+    return valid;
+}
+
+std::string from_utf16(const std::vector<unsigned char>& v, bool* invalid) {
+    std::string out;
+    out.reserve(v.size() / 2);
+    const bool valid = decode_utf16(v, [&](std::uint32_t cp) { append_utf8(out, cp); });
+    if (!valid && invalid) *invalid = true;
     return out;
 }
 
@@ -78,6 +87,10 @@ std::string from_codepage(const std::vector<unsigned char>& v, std::uint32_t cod
 }
 
 }  // namespace
+
+bool well_formed_utf16(const Property& p) {
+    return p.type != static_cast<std::uint16_t>(PropType::string) || decode_utf16(p.value, [](std::uint32_t) {});
+}
 
 std::optional<std::string> utf8(const Property& p, std::uint32_t codepage, bool* invalid) {
     if (p.type == static_cast<std::uint16_t>(PropType::string)) return from_utf16(p.value, invalid);

@@ -94,6 +94,10 @@ inline constexpr std::uint16_t message_codepage = 0x3FFD;
 // nullopt.
 [[nodiscard]] std::optional<std::string> utf8(const Property& p, std::uint32_t codepage = 0, bool* invalid = nullptr);
 
+// Whether a PtypString's value is well-formed UTF-16LE (what utf8 would
+// flag invalid), without converting it; true for other types.
+[[nodiscard]] bool well_formed_utf16(const Property& p);
+
 // One row of a message's recipient table, as text.
 struct Recipient {
     unsigned type = 1;  // PR_RECIPIENT_TYPE: 1 To, 2 Cc, 3 Bcc

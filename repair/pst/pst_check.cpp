@@ -1077,9 +1077,7 @@ private:
             }
         ltp_findings(nid, msg.defects, "message");
         for (const Property& p : msg.properties.properties) {
-            bool invalid = false;
-            if (p.type == static_cast<std::uint16_t>(PropType::string) && !p.missing) (void)utf8(p, 0, &invalid);
-            if (invalid)
+            if (!p.missing && !well_formed_utf16(p))
                 c_.add(ProblemId::pst_bad_utf16, e.at, c_.layout_->nbt_entry, "message",
                        "message " + std::to_string(nid) + ", property " + std::to_string(p.id));
         }
