@@ -26,6 +26,11 @@ enum class Compression { none, gzip, bzip2, xz };
 
 // Operational failure (cannot open, cannot map, bad compressed stream): not
 // a finding about the store's content but a reason the check could not run.
+// Bytes of files (and shared memory) this process has mapped and resident
+// now, from /proc/self/statm; 0 when that cannot be read. For a caller that
+// bounds how much of a mapped store stays resident.
+[[nodiscard]] std::uint64_t resident_file_bytes();
+
 class SourceError : public std::runtime_error {
 public:
     using std::runtime_error::runtime_error;

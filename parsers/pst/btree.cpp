@@ -83,9 +83,19 @@ struct Accepted {
     BtPageInfo info;
 };
 
+// The page at `ib` (page_at), copied into `buffer` when read through a source.
+std::optional<ByteView> read_page(const ByteView& file, std::uint64_t ib, const Layout& layout, const Source* through,
+                                  std::vector<unsigned char>& buffer) {
+    const std::optional<ByteView> page = page_at(file, ib, layout);
+    if (!page || through == nullptr) return page;
+    const ByteView copy = through->read(ib, layout.page_size, buffer);
+    if (copy.size() != layout.page_size) return std::nullopt;
+    return copy;
+}
+
 std::optional<Accepted> accept(const ByteView& file, const Layout& layout, PageType type, const Frame& f,
-                               TreeWalk& walk) {
-    const std::optional<ByteView> page = page_at(file, f.ref.ib, layout);
+                               TreeWalk& walk, const Source* through, std::vector<unsigned char>& buffer) {
+    const std::optional<ByteView> page = read_page(file, f.ref.ib, layout, through, buffer);
     if (!page || f.ref.ib % layout.page_size != 0) {
         // At the entry that points there: the page itself may not exist.
         walk.defects.push_back({PageDefectKind::out_of_file, f.from, layout.branch_entry,
@@ -126,8 +136,9 @@ std::optional<Accepted> accept(const ByteView& file, const Layout& layout, PageT
 }  // namespace
 
 TreeWalk walk_tree(const ByteView& file, const Layout& layout, PageType type, const Bref& root,
-                   const TreeVisitor& visit) {
+                   const TreeVisitor& visit, const Source* through) {
     TreeWalk walk;
+    std::vector<unsigned char> buffer;  // the page being walked, when copied
     // Memory stays proportional to the branch pages alone (one in twenty
     // pages): a leaf is checked against its ancestors, which is where any
     // cycle through it must pass, and a leaf reached twice is caught by the
@@ -150,7 +161,7 @@ TreeWalk walk_tree(const ByteView& file, const Layout& layout, PageType type, co
                                     "page at " + std::to_string(f.ref.ib) + " reached again"});
             continue;
         }
-        const std::optional<Accepted> a = accept(file, layout, type, f, walk);
+        const std::optional<Accepted> a = accept(file, layout, type, f, walk, through, buffer);
         if (!a) continue;
         ++walk.pages;
         walk.depth = std::max(walk.depth, f.depth);
@@ -210,10 +221,10 @@ namespace {
 // Descends from `root` to the leaf that would hold `key`; returns the leaf
 // page and the position of the entry with that key.
 std::optional<std::pair<ByteView, std::uint64_t>> find_leaf(const ByteView& file, const Layout& layout, PageType type,
-                                                            const Bref& root, std::uint64_t key) {
+                                                            const Bref& root, std::uint64_t key, const PageCache* cache) {
     Bref ref = root;
     for (std::uint32_t depth = 0; depth < max_btree_depth; ++depth) {
-        const std::optional<ByteView> page = page_at(file, ref.ib, layout);
+        const std::optional<ByteView> page = cache != nullptr ? cache->page(ref.ib) : page_at(file, ref.ib, layout);
         if (!page) return std::nullopt;
         const PageTrailer t = read_page_trailer(*page, layout);
         if (t.ptype != static_cast<std::uint8_t>(type)) return std::nullopt;
@@ -242,14 +253,39 @@ std::optional<std::pair<ByteView, std::uint64_t>> find_leaf(const ByteView& file
 
 }  // namespace
 
-std::optional<BbtEntry> find_block(const ByteView& file, const Layout& layout, const Bref& root, std::uint64_t bid) {
-    const auto leaf = find_leaf(file, layout, PageType::bbt, root, bid_key(bid));
+std::optional<ByteView> PageCache::page(std::uint64_t ib) const {
+    const std::uint64_t size = source_->bytes().size();
+    if (ib > size || size - ib < layout_->page_size) return std::nullopt;
+    ++clock_;
+    for (Entry& e : entries_)
+        if (e.ib == ib && !e.bytes.empty()) {
+            e.used = clock_;
+            return ByteView(e.bytes.data(), e.bytes.size(), ib);
+        }
+    if (entries_.size() < capacity) entries_.emplace_back();
+    Entry& e = *std::min_element(entries_.begin(), entries_.end(),
+                                 [](const Entry& a, const Entry& b) { return a.used < b.used; });
+    e.ib = ib;
+    e.used = clock_;
+    const ByteView copy = source_->read(ib, layout_->page_size, e.bytes);
+    if (copy.size() != layout_->page_size) {
+        e.bytes.clear();
+        return std::nullopt;
+    }
+    // A source that does not copy returns its own bytes, and `e` stays empty.
+    return copy;
+}
+
+std::optional<BbtEntry> find_block(const ByteView& file, const Layout& layout, const Bref& root, std::uint64_t bid,
+                                   const PageCache* cache) {
+    const auto leaf = find_leaf(file, layout, PageType::bbt, root, bid_key(bid), cache);
     if (!leaf) return std::nullopt;
     return read_bbt(leaf->first, leaf->second, layout);
 }
 
-std::optional<NbtEntry> find_node(const ByteView& file, const Layout& layout, const Bref& root, std::uint64_t nid) {
-    const auto leaf = find_leaf(file, layout, PageType::nbt, root, nid);
+std::optional<NbtEntry> find_node(const ByteView& file, const Layout& layout, const Bref& root, std::uint64_t nid,
+                                  const PageCache* cache) {
+    const auto leaf = find_leaf(file, layout, PageType::nbt, root, nid, cache);
     if (!leaf) return std::nullopt;
     return read_nbt(leaf->first, leaf->second, layout);
 }

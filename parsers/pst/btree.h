@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "parsers/bytes/bytes.h"
+#include "parsers/bytes/source.h"
 #include "parsers/pst/format.h"
 #include "parsers/pst/header.h"
 #include "parsers/pst/page.h"
@@ -54,19 +55,49 @@ struct TreeVisitor {
     std::function<void(const NbtEntry&)> nbt;
 };
 
+// Pages for lookups (`cache` below), copied out of a source, the most
+// recently used few kept: every lookup reads the pages near the root, and
+// the blocks of one message mostly share a leaf. Read through a mapping,
+// lookups all over a large file would fault on nearly every leaf.
+class PageCache {
+public:
+    PageCache(const Source& source, const Layout& layout) : source_(&source), layout_(&layout) {}
+    // page_at's contract. The view is valid until `capacity` other pages
+    // have been read.
+    [[nodiscard]] std::optional<ByteView> page(std::uint64_t ib) const;
+
+    static constexpr std::size_t capacity = 32;
+
+private:
+    struct Entry {
+        std::uint64_t ib = 0;
+        std::uint64_t used = 0;
+        std::vector<unsigned char> bytes;
+    };
+    const Source* source_;
+    const Layout* layout_;
+    mutable std::vector<Entry> entries_;
+    mutable std::uint64_t clock_ = 0;
+};
+
 // Walks the tree of `type` (bbt or nbt) from `root`; leaf entries reach the
 // visitor in strictly ascending key order, each key at most once, however
 // the pages are damaged. Memory: the branch pages' offsets only.
+//
+// `through`: when given (the source whose bytes `file` is), pages are
+// copied out of it (Source::read) rather than read through the mapping,
+// where each page of a tree spread over a large file costs a page fault.
+// Lookups, below, read through the mapping or a PageCache.
 TreeWalk walk_tree(const ByteView& file, const Layout& layout, PageType type, const Bref& root,
-                   const TreeVisitor& visit);
+                   const TreeVisitor& visit, const Source* through = nullptr);
 
 // Looks `key` up from `root` without walking the whole tree (bounded by
 // max_btree_depth page reads); nullopt when absent or unreachable. How the
 // layers above (LTP, messaging) will reach a node's blocks, with no table
 // of every block in memory.
 [[nodiscard]] std::optional<BbtEntry> find_block(const ByteView& file, const Layout& layout, const Bref& root,
-                                                 std::uint64_t bid);
+                                                 std::uint64_t bid, const PageCache* cache = nullptr);
 [[nodiscard]] std::optional<NbtEntry> find_node(const ByteView& file, const Layout& layout, const Bref& root,
-                                                std::uint64_t nid);
+                                                std::uint64_t nid, const PageCache* cache = nullptr);
 
 }  // namespace mailfsck::pst

@@ -8,9 +8,13 @@
 
 namespace mailfsck::pst {
 
-std::optional<BbtEntry> BTreeIndex::block(std::uint64_t bid) const { return find_block(file_, *layout_, bbt_, bid); }
+std::optional<BbtEntry> BTreeIndex::block(std::uint64_t bid) const {
+    return find_block(file_, *layout_, bbt_, bid, cache_ ? &*cache_ : nullptr);
+}
 
-std::optional<NbtEntry> BTreeIndex::node(std::uint32_t nid) const { return find_node(file_, *layout_, nbt_, nid); }
+std::optional<NbtEntry> BTreeIndex::node(std::uint32_t nid) const {
+    return find_node(file_, *layout_, nbt_, nid, cache_ ? &*cache_ : nullptr);
+}
 
 SalvageIndex::SalvageIndex(std::vector<BbtEntry> blocks, std::vector<NbtEntry> nodes)
     : blocks_(std::move(blocks)), nodes_(std::move(nodes)) {

@@ -41,12 +41,16 @@ public:
         : file_(file), layout_(&layout), bbt_(bbt), nbt_(nbt) {}
     [[nodiscard]] std::optional<BbtEntry> block(std::uint64_t bid) const override;
     [[nodiscard]] std::optional<NbtEntry> node(std::uint32_t nid) const override;
+    // Pages are then read through a PageCache over `source` (whose bytes
+    // the file view is), not through the mapping.
+    void read_through(const Source& source) { cache_.emplace(source, *layout_); }
 
 private:
     ByteView file_;
     const Layout* layout_;
     Bref bbt_;
     Bref nbt_;
+    std::optional<PageCache> cache_;
 };
 
 // An index held in memory, for salvage: built from whatever survives of a

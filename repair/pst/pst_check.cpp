@@ -193,8 +193,12 @@ private:
         constexpr std::uint64_t release_every = std::uint64_t{64} << 20;
         mapped_ += bytes;
         if (mapped_ < release_every) return;
-        source_.release_all();
         mapped_ = 0;
+        // The estimate counts every read as newly mapped, though most pages
+        // it names (the B-trees' upper levels) were mapped already: only
+        // what is resident decides.
+        if (resident_file_bytes() < resident_at_start_ + release_every) return;
+        source_.release_all();
     }
 
     std::string crypt_name() const {
@@ -287,7 +291,7 @@ private:
 
     // Walks a tree again for a later pass; its findings were logged by the first walk.
     void rewalk(PageType type, const TreeVisitor& v) {
-        (void)walk_tree(file_, *layout_, type, type == PageType::bbt ? header_.bbt : header_.nbt, counted(v));
+        (void)walk_tree(file_, *layout_, type, type == PageType::bbt ? header_.bbt : header_.nbt, counted(v), &source_);
     }
 
     // `v`, each page it visits counted as mapped.
@@ -300,9 +304,12 @@ private:
         return c;
     }
 
-    std::optional<BbtEntry> lookup(std::uint64_t bid) {
-        mapped(fault_around);  // a descent reads a few pages, mostly the same ones
-        return find_block(file_, *layout_, header_.bbt, bid);
+    std::optional<BbtEntry> lookup(std::uint64_t bid) { return find_block(file_, *layout_, header_.bbt, bid, &pages()); }
+
+    // The pages lookups read, once the layout is known.
+    const PageCache& pages() {
+        if (!lookups_) lookups_.emplace(source_, *layout_);
+        return *lookups_;
     }
 
     // The internal block an entry describes, when its bytes check out.
@@ -358,7 +365,7 @@ private:
             }
             for (const BlockDefect& d : defects) add(problem_for(d.kind), d.offset, d.length, "block", d.detail);
         };
-        const TreeWalk walk = walk_tree(file_, *layout_, PageType::bbt, header_.bbt, counted(v));
+        const TreeWalk walk = walk_tree(file_, *layout_, PageType::bbt, header_.bbt, counted(v), &source_);
         tree_findings(walk, "BBT");
         bbt_damaged_ = !walk.defects.empty();
         blocks_ = seen;
@@ -389,7 +396,7 @@ private:
             }
             // An XXBLOCK's children are XBLOCKs: their own totals count.
             std::vector<unsigned char> buffer;
-            const std::optional<ByteView> x_content = block_content(file_.sub(c->ib, c->cb), c->cb_inflated, buffer);
+            const std::optional<ByteView> x_content = block_content(source_.read(c->ib, c->cb, read_), c->cb_inflated, buffer);
             const InternalBlock x = x_content ? read_internal_block(*x_content, *layout_) : InternalBlock{};
             if (x.valid && x.btype == 1 && x.level == 1) {
                 total += x.total;
@@ -424,7 +431,7 @@ private:
         const std::optional<BbtEntry> c = lookup(child.bid);
         if (!c) return;  // reported by the reference count pass
         std::vector<unsigned char> buffer;
-        const std::optional<ByteView> content = block_content(file_.sub(c->ib, c->cb), c->cb_inflated, buffer);
+        const std::optional<ByteView> content = block_content(source_.read(c->ib, c->cb, read_), c->cb_inflated, buffer);
         const InternalBlock sl = content ? read_internal_block(*content, *layout_) : InternalBlock{};
         if (!sl.valid || sl.btype != 2 || sl.level != 0) {
             add(ProblemId::pst_subnode_tree, e.ib, e.cb, "block", "SIBLOCK child " + std::to_string(c->bid) + " is no SLBLOCK");
@@ -461,7 +468,7 @@ private:
                 add(ProblemId::pst_node_parent, n.at, layout_->nbt_entry, "NBT entry",
                     "node " + std::to_string(nid) + "'s parent " + std::to_string(n.parent) + " does not exist");
         };
-        const TreeWalk walk = walk_tree(file_, *layout_, PageType::nbt, header_.nbt, counted(v));
+        const TreeWalk walk = walk_tree(file_, *layout_, PageType::nbt, header_.nbt, counted(v), &source_);
         tree_findings(walk, "NBT");
         nbt_damaged_ = !walk.defects.empty();
         pages_ += walk.pages;
@@ -722,6 +729,8 @@ private:
     const CheckHooks& hooks_;
     std::size_t budget_;
     std::uint64_t mapped_ = 0;
+    std::optional<PageCache> lookups_;  // pages()
+    std::uint64_t resident_at_start_ = resident_file_bytes();  // the program's own files: code, libraries
     Header header_;
     const Layout* layout_ = nullptr;
     std::uint64_t blocks_ = 0;
@@ -1383,7 +1392,8 @@ private:
 // index rebuilt from carved pages and blocks (carve.h) for that tree and
 // the intact other one held in memory.
 void PstChecker::messaging() {
-    const BTreeIndex trees(file_, *layout_, header_.bbt, header_.nbt);
+    BTreeIndex trees(file_, *layout_, header_.bbt, header_.nbt);
+    trees.read_through(source_);
     if (!bbt_damaged_ && !nbt_damaged_) {
         const auto live_nodes = [&](const std::function<void(const NbtEntry&)>& visit) {
             TreeVisitor v;
