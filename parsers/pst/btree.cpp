@@ -83,16 +83,6 @@ struct Accepted {
     BtPageInfo info;
 };
 
-// The page at `ib` (page_at), copied into `buffer` when read through a source.
-std::optional<ByteView> read_page(const ByteView& file, std::uint64_t ib, const Layout& layout, const Source* through,
-                                  std::vector<unsigned char>& buffer) {
-    const std::optional<ByteView> page = page_at(file, ib, layout);
-    if (!page || through == nullptr) return page;
-    const ByteView copy = through->read(ib, layout.page_size, buffer);
-    if (copy.size() != layout.page_size) return std::nullopt;
-    return copy;
-}
-
 std::optional<Accepted> accept(const ByteView& file, const Layout& layout, PageType type, const Frame& f,
                                TreeWalk& walk, const Source* through, std::vector<unsigned char>& buffer) {
     const std::optional<ByteView> page = read_page(file, f.ref.ib, layout, through, buffer);
@@ -254,8 +244,6 @@ std::optional<std::pair<ByteView, std::uint64_t>> find_leaf(const ByteView& file
 }  // namespace
 
 std::optional<ByteView> PageCache::page(std::uint64_t ib) const {
-    const std::uint64_t size = source_->bytes().size();
-    if (ib > size || size - ib < layout_->page_size) return std::nullopt;
     ++clock_;
     for (Entry& e : entries_)
         if (e.ib == ib && !e.bytes.empty()) {
@@ -267,8 +255,8 @@ std::optional<ByteView> PageCache::page(std::uint64_t ib) const {
                                  [](const Entry& a, const Entry& b) { return a.used < b.used; });
     e.ib = ib;
     e.used = clock_;
-    const ByteView copy = source_->read(ib, layout_->page_size, e.bytes);
-    if (copy.size() != layout_->page_size) {
+    const std::optional<ByteView> copy = read_page(source_->bytes(), ib, *layout_, source_, e.bytes);
+    if (!copy) {
         e.bytes.clear();
         return std::nullopt;
     }

@@ -9,6 +9,15 @@ std::optional<ByteView> page_at(const ByteView& file, std::uint64_t ib, const La
     return file.sub(ib, layout.page_size);
 }
 
+std::optional<ByteView> read_page(const ByteView& file, std::uint64_t ib, const Layout& layout, const Source* through,
+                                  std::vector<unsigned char>& buffer) {
+    const std::optional<ByteView> page = page_at(file, ib, layout);
+    if (!page || through == nullptr) return page;
+    const ByteView copy = through->read(ib, layout.page_size, buffer);
+    if (copy.size() != layout.page_size) return std::nullopt;
+    return copy;
+}
+
 PageTrailer read_page_trailer(const ByteView& page, const Layout& layout) {
     // ANSI: ptype, ptypeRepeat, wSig, bid(4), dwCRC(4); Unicode and 4K:
     // ptype, ptypeRepeat, wSig, dwCRC(4), bid(8) ([MS-PST] 2.2.2.7.1).

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "parsers/bytes/bytes.h"
+#include "parsers/bytes/source.h"
 #include "parsers/pst/format.h"
 
 namespace mailfsck::pst {
@@ -47,6 +48,12 @@ struct PageDefect {
 
 // The page at `ib`, or nullopt when it does not fit in the file.
 [[nodiscard]] std::optional<ByteView> page_at(const ByteView& file, std::uint64_t ib, const Layout& layout);
+
+// page_at, the bytes copied into `buffer` (Source::read) when `through` is
+// given, for a caller reading pages all over a large store; the view is
+// valid until `buffer` changes.
+[[nodiscard]] std::optional<ByteView> read_page(const ByteView& file, std::uint64_t ib, const Layout& layout,
+                                                const Source* through, std::vector<unsigned char>& buffer);
 
 [[nodiscard]] PageTrailer read_page_trailer(const ByteView& page, const Layout& layout);
 

@@ -321,12 +321,8 @@ private:
         return check_block_bytes(source_.read(e.ib, layout_->align_block(e.cb), read_), *layout_, e, defects);
     }
 
-    // A page, read as blocks are (page_at).
-    std::optional<ByteView> page(std::uint64_t at) {
-        const ByteView p = source_.read(at, layout_->page_size, read_);
-        if (p.size() < layout_->page_size) return std::nullopt;
-        return p;
-    }
+    // A page, read as blocks are.
+    std::optional<ByteView> page(std::uint64_t at) { return read_page(file_, at, *layout_, &source_, read_); }
 
     std::optional<InternalBlock> internal_block(const BbtEntry& e, std::vector<BlockDefect>& defects) {
         const std::optional<ByteView> stored = block(e, defects);
