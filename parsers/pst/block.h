@@ -47,13 +47,14 @@ struct BlockDefect {
 std::optional<ByteView> check_block(const ByteView& file, const Layout& layout, const BbtEntry& entry,
                                     std::vector<BlockDefect>& defects);
 
-// check_block in two steps, for a caller that reads a block's bytes
-// itself: the entry's place (aligned, size within limits, inside a file
-// of `file_size` bytes; false when it is not inside), then its bytes
-// (`stored`, the layout.align_block(entry.cb) bytes at entry.ib: trailer
-// and CRC), whose data it returns.
-[[nodiscard]] bool check_block_place(std::uint64_t file_size, const Layout& layout, const BbtEntry& entry,
-                                     std::vector<BlockDefect>& defects);
+// check_block in two steps, for a caller that needs the bytes as stored
+// (trailer included) and reads blocks all over a large store: the bytes
+// the entry places (aligned, size within limits), when they lie inside the
+// file, copied into `buffer` (Source::read) when `through` is given; then
+// their trailer and CRC (check_block_bytes), which returns the data.
+[[nodiscard]] std::optional<ByteView> stored_block(const ByteView& file, const Layout& layout, const BbtEntry& entry,
+                                                   const Source* through, std::vector<unsigned char>& buffer,
+                                                   std::vector<BlockDefect>& defects);
 [[nodiscard]] ByteView check_block_bytes(const ByteView& stored, const Layout& layout, const BbtEntry& entry,
                                          std::vector<BlockDefect>& defects);
 

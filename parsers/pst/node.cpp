@@ -67,11 +67,9 @@ std::optional<std::vector<unsigned char>> NodeReader::block(std::uint64_t bid, s
     std::vector<BlockDefect> defects;
     std::optional<ByteView> data;  // as stored: compressed (4K) and encrypted
     bool zeroed = false;
-    if (check_block_place(file_.size(), *layout_, *e, defects)) {
-        const std::uint64_t size = layout_->align_block(e->cb);
-        const ByteView stored = source_ != nullptr ? source_->read(e->ib, size, stored_) : file_.sub(e->ib, size);
-        data = check_block_bytes(stored, *layout_, *e, defects);
-        zeroed = !defects.empty() && trailer_zeroed(stored, *layout_, *e);
+    if (const std::optional<ByteView> stored = stored_block(file_, *layout_, *e, source_, stored_, defects)) {
+        data = check_block_bytes(*stored, *layout_, *e, defects);
+        zeroed = !defects.empty() && trailer_zeroed(*stored, *layout_, *e);
     }
     // A trailer that names the block where the index places it, with a CRC
     // that fails, is a block with a few bad bytes (a flipped bit, a torn

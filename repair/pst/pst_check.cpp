@@ -317,8 +317,9 @@ private:
     // the file, and are read by copying (Source::read), not through the
     // mapping: the view is valid until the next read.
     std::optional<ByteView> block(const BbtEntry& e, std::vector<BlockDefect>& defects) {
-        if (!check_block_place(file_.size(), *layout_, e, defects)) return std::nullopt;
-        return check_block_bytes(source_.read(e.ib, layout_->align_block(e.cb), read_), *layout_, e, defects);
+        const std::optional<ByteView> stored = stored_block(file_, *layout_, e, &source_, read_, defects);
+        if (!stored) return std::nullopt;
+        return check_block_bytes(*stored, *layout_, e, defects);
     }
 
     // A page, read as blocks are.
