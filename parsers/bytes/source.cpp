@@ -71,6 +71,7 @@ public:
     }
     void release_all() const override {
         if (map_ != nullptr) ::madvise(map_, size_, MADV_DONTNEED);
+        released_ = 0;
     }
     [[nodiscard]] ByteView read(std::uint64_t offset, std::uint64_t length,
                                 std::vector<unsigned char>& buffer) const override {
@@ -232,26 +233,6 @@ std::unique_ptr<Source> Source::open(const std::string& path, Links links, int r
 }
 
 std::unique_ptr<Source> Source::in_memory(ByteView bytes) { return std::make_unique<MemorySource>(bytes); }
-
-std::uint64_t resident_file_bytes() {
-    // statm: size resident shared ..., in pages; "shared" is the resident
-    // file-backed and shared-memory pages.
-    Fd fd(::open("/proc/self/statm", O_RDONLY | O_CLOEXEC));
-    if (fd.get() < 0) return 0;
-    std::array<char, 128> text{};
-    const ssize_t n = ::read(fd.get(), text.data(), text.size() - 1);
-    if (n <= 0) return 0;
-    char* p = text.data();
-    unsigned long long shared = 0;
-    for (int field = 0; field < 3; ++field) {
-        char* end = nullptr;
-        errno = 0;
-        shared = std::strtoull(p, &end, 10);
-        if (end == p || errno != 0) return 0;
-        p = end;
-    }
-    return shared * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
-}
 
 std::string sha256_file(const std::string& path, const std::atomic<bool>* cancel) {
     Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));

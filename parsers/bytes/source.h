@@ -26,10 +26,6 @@ enum class Compression { none, gzip, bzip2, xz };
 
 // Operational failure (cannot open, cannot map, bad compressed stream): not
 // a finding about the store's content but a reason the check could not run.
-// Bytes of files (and shared memory) this process has mapped and resident
-// now, from /proc/self/statm; 0 when that cannot be read. For a caller that
-// bounds how much of a mapped store stays resident.
-[[nodiscard]] std::uint64_t resident_file_bytes();
 
 class SourceError : public std::runtime_error {
 public:
@@ -59,8 +55,9 @@ public:
     // drop those pages, so resident memory stays flat on a 50 GB store.
     // Reading them later is still valid (they fault back in).
     virtual void release_below(std::uint64_t offset) const = 0;
-    // The same for a caller that reads all over the store (a PST's B-trees
-    // and blocks): every mapped page may be dropped.
+    // The same for a caller that reads all over the store, or that starts
+    // again from the beginning: every mapped page may be dropped, and
+    // release_below counts afresh.
     virtual void release_all() const = 0;
     // The bytes at [offset, offset + length), fewer at the end of the
     // stream. A mapped source copies them into `buffer` with pread, which

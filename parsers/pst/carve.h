@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "parsers/bytes/bytes.h"
+#include "parsers/bytes/source.h"
 #include "parsers/pst/btree.h"
 #include "parsers/pst/format.h"
 #include "parsers/pst/header.h"
@@ -31,9 +32,11 @@ struct CarvedPage {
 };
 
 // Each visits its finds in file order; time linear in the file's size,
-// memory constant.
-void carve_blocks(const ByteView& file, const Layout& layout, const std::function<void(const CarvedBlock&)>& visit);
-void carve_pages(const ByteView& file, const Layout& layout, const std::function<void(const CarvedPage&)>& visit);
+// memory constant: the whole file is read through the source's mapping,
+// which is let go every few MiB behind the scan. Every function here reads
+// the file as `source` gives it.
+void carve_blocks(const Source& source, const Layout& layout, const std::function<void(const CarvedBlock&)>& visit);
+void carve_pages(const Source& source, const Layout& layout, const std::function<void(const CarvedPage&)>& visit);
 
 // The B-tree roots found without the header: for each tree, its newest
 // page (highest id) among those of the greatest level carving finds. Pages
@@ -45,7 +48,7 @@ struct CarvedRoots {
     Bref nbt;
 };
 
-[[nodiscard]] CarvedRoots carve_roots(const ByteView& file, const Layout& layout);
+[[nodiscard]] CarvedRoots carve_roots(const Source& source, const Layout& layout);
 
 // Index entries rebuilt from carving, for a tree whose walk from the root
 // failed. A block id is never reused and a changed block gets a new one,
@@ -53,7 +56,7 @@ struct CarvedRoots {
 // those of every carved BBT leaf page whose block checks out where it says
 // (so 4K entries keep their inflated sizes), then every carved block no
 // such entry names. Memory grows with the entries: salvage only.
-[[nodiscard]] std::vector<BbtEntry> carve_block_entries(const ByteView& file, const Layout& layout);
+[[nodiscard]] std::vector<BbtEntry> carve_block_entries(const Source& source, const Layout& layout);
 
 // The entries of every carved NBT leaf page whose data block (and subnode
 // block, if any) `live` accepts: a rewritten or deleted node's old blocks
@@ -61,7 +64,7 @@ struct CarvedRoots {
 // in several pages keeps the entry of the newest page (the highest page
 // id): a message moved to another folder keeps its blocks, and only the
 // newer page has its new parent.
-[[nodiscard]] std::vector<NbtEntry> carve_node_entries(const ByteView& file, const Layout& layout,
+[[nodiscard]] std::vector<NbtEntry> carve_node_entries(const Source& source, const Layout& layout,
                                                        const std::function<bool(std::uint64_t bid)>& live);
 
 }  // namespace mailfsck::pst

@@ -58,7 +58,6 @@ bool trailer_zeroed(const ByteView& stored, const Layout& layout, const BbtEntry
 }  // namespace
 
 std::optional<std::vector<unsigned char>> NodeReader::block(std::uint64_t bid, std::vector<ReadIssue>& issues) const {
-    ++blocks_read_;
     const std::optional<BbtEntry> e = index_->block(bid);
     if (!e) {
         issues.push_back({ReadFault::missing, bid, 0});

@@ -137,10 +137,6 @@ public:
                       const std::function<void(std::uint64_t bid, std::uint32_t subnode)>& visit) const;
 
     [[nodiscard]] const Layout& layout() const { return *layout_; }
-    // Blocks looked up so far (each a B-tree descent and a block read):
-    // for callers that bound the pages of a mapping they keep resident.
-    [[nodiscard]] std::uint64_t blocks_read() const { return blocks_read_; }
-
     // Block bytes are then read through `source` (whose bytes the file
     // view is): copied, not mapped (Source::read).
     void read_through(const Source& source) { source_ = &source; }
@@ -155,7 +151,6 @@ private:
     const BlockIndex* index_;
     const Source* source_ = nullptr;
     mutable std::vector<unsigned char> stored_;  // a block's bytes as read through source_
-    mutable std::uint64_t blocks_read_ = 0;
 };
 
 // A node's data may be large (attachments) but not beyond PST limits: an

@@ -182,25 +182,13 @@ public:
     }
 
 private:
-    // B-tree pages are read through the mapping, all over the file:
-    // resident pages of the mapping would grow with the file. Every 64 MiB
-    // mapped, all are dropped (those needed again fault back in from the
-    // page cache). A page read maps more than itself: the kernel maps the
-    // cached pages around a fault too (Linux's fault_around_bytes, 64 KiB).
-    // Blocks and map pages are copied instead (block(), page()).
-    static constexpr std::uint64_t fault_around = std::uint64_t{64} << 10;
-    void mapped(std::uint64_t bytes) {
-        constexpr std::uint64_t release_every = std::uint64_t{64} << 20;
-        mapped_ += bytes;
-        if (mapped_ < release_every) return;
-        mapped_ = 0;
-        // The estimate counts every read as newly mapped, though most pages
-        // it names (the B-trees' upper levels) were mapped already: only
-        // what is resident decides.
-        if (resident_file_bytes() < resident_at_start_ + release_every) return;
-        source_.release_all();
-    }
-
+    // The checker reads a store all over, and never through the mapping,
+    // lest resident memory grow with the file: blocks and pages are copied
+    // (block(), page(), walk_tree's `through`), lookups go through a small
+    // page cache (pages()), and carving lets the mapping go behind itself.
+    // A page fault maps 64 KiB around the page it needs, and costs a trap
+    // that a virtual machine makes dear: on a PST, whose blocks and B-tree
+    // leaves lie all over the file, copying what is read is also faster.
     std::string crypt_name() const {
         switch (header_.crypt) {
             case 0: return "none";
@@ -220,7 +208,7 @@ private:
         const std::optional<Format> format = find_btree_page(file_, file_.size());
         if (!format) return false;
         const Layout& layout = layout_for(*format);
-        const CarvedRoots roots = carve_roots(file_, layout);
+        const CarvedRoots roots = carve_roots(source_, layout);
         if (roots.bbt.bid == 0 || roots.nbt.bid == 0) return false;
         const std::optional<Crypt> crypt = find_crypt(layout, roots);
         if (!crypt) return false;
@@ -291,17 +279,7 @@ private:
 
     // Walks a tree again for a later pass; its findings were logged by the first walk.
     void rewalk(PageType type, const TreeVisitor& v) {
-        (void)walk_tree(file_, *layout_, type, type == PageType::bbt ? header_.bbt : header_.nbt, counted(v), &source_);
-    }
-
-    // `v`, each page it visits counted as mapped.
-    TreeVisitor counted(const TreeVisitor& v) {
-        TreeVisitor c = v;
-        c.page = [this, page = v.page](const Bref& p) {
-            if (page) page(p);
-            mapped(fault_around);
-        };
-        return c;
+        (void)walk_tree(file_, *layout_, type, type == PageType::bbt ? header_.bbt : header_.nbt, v, &source_);
     }
 
     std::optional<BbtEntry> lookup(std::uint64_t bid) { return find_block(file_, *layout_, header_.bbt, bid, &pages()); }
@@ -362,7 +340,7 @@ private:
             }
             for (const BlockDefect& d : defects) add(problem_for(d.kind), d.offset, d.length, "block", d.detail);
         };
-        const TreeWalk walk = walk_tree(file_, *layout_, PageType::bbt, header_.bbt, counted(v), &source_);
+        const TreeWalk walk = walk_tree(file_, *layout_, PageType::bbt, header_.bbt, v, &source_);
         tree_findings(walk, "BBT");
         bbt_damaged_ = !walk.defects.empty();
         blocks_ = seen;
@@ -441,7 +419,7 @@ private:
                     std::to_string(sl.entries.front().key & 0xFFFFFFFF));
     }
 
-    bool node_exists(std::uint32_t nid) const { return find_node(file_, *layout_, header_.nbt, nid).has_value(); }
+    bool node_exists(std::uint32_t nid) { return find_node(file_, *layout_, header_.nbt, nid, &pages()).has_value(); }
 
     // Pass 2: every node's id, parent, and the header's NID high-water marks.
     void check_nodes() {
@@ -465,7 +443,7 @@ private:
                 add(ProblemId::pst_node_parent, n.at, layout_->nbt_entry, "NBT entry",
                     "node " + std::to_string(nid) + "'s parent " + std::to_string(n.parent) + " does not exist");
         };
-        const TreeWalk walk = walk_tree(file_, *layout_, PageType::nbt, header_.nbt, counted(v), &source_);
+        const TreeWalk walk = walk_tree(file_, *layout_, PageType::nbt, header_.nbt, v, &source_);
         tree_findings(walk, "NBT");
         nbt_damaged_ = !walk.defects.empty();
         pages_ += walk.pages;
@@ -725,9 +703,7 @@ private:
     MessageSink* sink_;
     const CheckHooks& hooks_;
     std::size_t budget_;
-    std::uint64_t mapped_ = 0;
     std::optional<PageCache> lookups_;  // pages()
-    std::uint64_t resident_at_start_ = resident_file_bytes();  // the program's own files: code, libraries
     Header header_;
     const Layout* layout_ = nullptr;
     std::uint64_t blocks_ = 0;
@@ -1054,11 +1030,6 @@ private:
         ++c_.log_.messages.found;
         const bool compose = c_.sink_ != nullptr || static_cast<bool>(c_.hooks_.on_message);
         const Message msg = read_message(m_, NodeRef{nid, e.bid_data, e.bid_sub}, compose);
-        // The B-tree pages that the lookups of its blocks (and of the
-        // tables that led to it) read stay mapped until the checker lets
-        // them go; the blocks themselves were copied.
-        c_.mapped((reader_.blocks_read() - blocks_counted_) * fault_around);
-        blocks_counted_ = reader_.blocks_read();
         if (!msg.properties.valid) {
             ++c_.log_.messages.lost;
             c_.add(ProblemId::pst_object_unreadable, e.at, c_.layout_->nbt_entry, "message",
@@ -1372,7 +1343,6 @@ private:
     std::unordered_set<std::uint32_t> listed_;  // messages exported through a folder
     std::unordered_map<std::uint32_t, std::string> folder_paths_;
     std::unordered_map<std::uint32_t, FolderInfo::Role> special_;
-    std::uint64_t blocks_counted_ = 0;
     std::string store_name_;
     std::unordered_set<std::uint32_t> sound_hierarchy_;  // folders whose tables were read whole
     std::unordered_set<std::uint32_t> sound_contents_;
@@ -1402,14 +1372,14 @@ void PstChecker::messaging() {
             return;
         }
         // Deleted messages' blocks are in no B-tree: carving finds them.
-        const SalvageIndex carved(carve_block_entries(file_, *layout_), {});
+        const SalvageIndex carved(carve_block_entries(source_, *layout_), {});
         const LayeredIndex blocks(trees, carved);
         MessagingPass(*this, blocks, trees, live_nodes, false, &carved.blocks()).run();
         return;
     }
     std::vector<BbtEntry> blocks;
     if (bbt_damaged_) {
-        blocks = carve_block_entries(file_, *layout_);
+        blocks = carve_block_entries(source_, *layout_);
     } else {
         TreeVisitor v;
         v.bbt = [&](const BbtEntry& e) { blocks.push_back(e); };
@@ -1418,7 +1388,7 @@ void PstChecker::messaging() {
     const SalvageIndex block_index(std::move(blocks), {});
     std::vector<NbtEntry> nodes;
     if (nbt_damaged_) {
-        nodes = carve_node_entries(file_, *layout_, [&](std::uint64_t bid) { return block_index.block(bid).has_value(); });
+        nodes = carve_node_entries(source_, *layout_, [&](std::uint64_t bid) { return block_index.block(bid).has_value(); });
     } else {
         TreeVisitor v;
         v.nbt = [&](const NbtEntry& e) { nodes.push_back(e); };
