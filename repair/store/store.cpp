@@ -20,10 +20,25 @@ namespace {
 // Outlook places its first ones within the first few megabytes.
 constexpr std::uint64_t pst_search_limit = std::uint64_t{64} << 20;
 
+// The next "\nFrom " at or after `from`, searched a window at a time,
+// letting go of the mapping behind the search: a large file with no
+// separator (a PST, an archive) is searched to its end in constant memory.
+std::optional<std::uint64_t> next_from_line(const Source& source, std::uint64_t from) {
+    constexpr std::uint64_t window = std::uint64_t{64} << 20;
+    constexpr std::string_view needle = "\nFrom ";
+    const ByteView v = source.bytes();
+    for (std::uint64_t at = from; at < v.size(); at += window) {
+        if (const auto hit = v.sub(at, window + needle.size() - 1).find(needle)) return at + *hit;
+        source.release_below(at + window);
+    }
+    return std::nullopt;
+}
+
 // Where does a real mbox separator (a "From " line followed by a header
 // field) first occur? Damage may have destroyed the start of the file, so
-// the whole file is searched (memmem; one pass at memory speed).
-bool looks_like_mbox(const ByteView& v) {
+// the whole file is searched.
+bool looks_like_mbox(const Source& source) {
+    const ByteView v = source.bytes();
     std::uint64_t pos = 0;
     if (v.starts_with("\x01\x01\x01\x01\n") || v.starts_with("\x01\x01\x01\x01\r\n")) return true;
     while (true) {
@@ -33,14 +48,15 @@ bool looks_like_mbox(const ByteView& v) {
             const std::size_t colon = content.find(':');
             if (colon != std::string_view::npos && colon > 0 && content.find(' ') > colon) return true;
         }
-        const auto hit = v.find("\nFrom ", pos);
+        const auto hit = next_from_line(source, pos);
         if (!hit) return false;
         pos = *hit + 1;
     }
 }
 
 // Strict separators, each followed by a header field, up to `enough`.
-int separators(const ByteView& v, int enough) {
+int separators(const Source& source, int enough) {
+    const ByteView v = source.bytes();
     int n = 0;
     std::uint64_t pos = 0;
     while (n < enough) {
@@ -48,7 +64,7 @@ int separators(const ByteView& v, int enough) {
             const Line next = line_at(v, line_at(v, pos).end);
             if (mime::is_field_line(v, next)) ++n;
         }
-        const auto hit = v.find("\nFrom ", pos);
+        const auto hit = next_from_line(source, pos);
         if (!hit) break;
         pos = *hit + 1;
     }
@@ -58,9 +74,21 @@ int separators(const ByteView& v, int enough) {
 // A file that starts with a header field is one message unless more than
 // one separator follows (an mbox whose first separator was destroyed): a
 // single From_ line inside is a message quoted in the body.
-StoreFormat single_file_format(const ByteView& v) {
+StoreFormat single_file_format(const Source& source) {
+    const ByteView v = source.bytes();
     if (v.starts_with("From ") || !looks_like_message(v)) return StoreFormat::mbox;
-    return separators(v, 2) >= 2 ? StoreFormat::mbox : StoreFormat::eml;
+    return separators(source, 2) >= 2 ? StoreFormat::mbox : StoreFormat::eml;
+}
+
+// A PST is told by its header or, when that is gone, by a B-tree page,
+// each with a checksum no other file matches by chance; it is looked for
+// first, as a PST with no encryption may hold mbox or message text.
+StoreFormat detect_file_format(const Source& source) {
+    const ByteView v = source.bytes();
+    if (v.starts_with("!BDN") || pst::find_btree_page(v, pst_search_limit)) return StoreFormat::pst;
+    if (looks_like_mbox(source)) return single_file_format(source);
+    if (looks_like_message(v)) return StoreFormat::eml;
+    throw NotAStore("not a mail store: no PST (no !BDN header, no B-tree page), mbox (no From_ line followed by a header) or message");
 }
 
 OpenStore open_directory(const std::string& path, std::optional<StoreFormat> forced) {
@@ -113,25 +141,10 @@ OpenStore open_store(const std::string& path, std::optional<StoreFormat> forced)
     }
     const ByteView v = s.source->bytes();
     if (v.empty()) throw NotAStore("empty file; not a mail store (use --format mbox to check it as an empty mbox)");
-    if (v.starts_with("!BDN")) {
-        s.format = StoreFormat::pst;
-        return s;
-    }
-    if (looks_like_mbox(v)) {
-        s.format = single_file_format(v);
-        return s;
-    }
-    if (looks_like_message(v)) {
-        s.format = StoreFormat::eml;
-        return s;
-    }
-    // A PST whose header is gone still has its B-tree pages, each with a
-    // checksum no other file matches by chance.
-    if (pst::find_btree_page(v, pst_search_limit)) {
-        s.format = StoreFormat::pst;
-        return s;
-    }
-    throw NotAStore("not a mail store: no PST (no !BDN header, no B-tree page), mbox (no From_ line followed by a header) or message");
+    s.format = detect_file_format(*s.source);
+    // Detection may have read far into the file; the check starts afresh.
+    s.source->release_all();
+    return s;
 }
 
 void check_store(const OpenStore& store, StoreLog& log, MessageSink* sink, const CheckHooks& hooks) {

@@ -499,7 +499,8 @@ TEST_CASE("an SIBLOCK key that is not its SLBLOCK's first subnode is found") {
 // What is no PST is refused with exit 8 (fsck(8): operational error); a PST
 // whose header is gone is still recognised by its B-tree pages, its header
 // rebuilt from them (PST-0013) and checked, exit 4: the damage is found, and
-// a scan corrects nothing.
+// a scan corrects nothing. Mail text inside it (an unencrypted PST keeps
+// attached messages as they are) does not make it an mbox.
 TEST_CASE("files that are no PST are refused, and a PST without its header is still one") {
     const auto sample = shared_path("pst/emk_pstsdk/sample1.pst");
     if (!sample) return;
@@ -515,6 +516,7 @@ TEST_CASE("files that are no PST are refused, and a PST without its header is st
     }
     std::string headless = read_file(*sample);
     std::fill_n(headless.begin(), 512, '\0');
+    headless += "\nFrom someone@example.com Thu Jan  1 00:00:00 2026\nSubject: quoted\n\nbody\n";
     write_file(t.path() / "headless.pst", headless);
     int status = -1;
     const json st = scan(t.path() / "headless.pst", &status);
