@@ -57,6 +57,18 @@ bool trailer_zeroed(const ByteView& stored, const Layout& layout, const BbtEntry
 
 }  // namespace
 
+void SoundBlocks::add(std::uint64_t bid) {
+    const std::uint64_t i = index(bid);
+    if (i >= max_bits) return;
+    if (i >= bits_.size()) bits_.resize(i + 1);
+    bits_[i] = true;
+}
+
+bool SoundBlocks::contains(std::uint64_t bid) const {
+    const std::uint64_t i = index(bid);
+    return i < bits_.size() && bits_[i];
+}
+
 std::optional<std::vector<unsigned char>> NodeReader::block(std::uint64_t bid, std::vector<ReadIssue>& issues) const {
     const std::optional<BbtEntry> e = index_->block(bid);
     if (!e) {
@@ -81,7 +93,11 @@ std::optional<std::vector<unsigned char>> NodeReader::block(std::uint64_t bid, s
         issues.push_back({ReadFault::damaged, bid, e->ib});
         return std::nullopt;
     }
-    if (!defects.empty()) issues.push_back({ReadFault::unverified, bid, e->ib});
+    if (!defects.empty()) {
+        issues.push_back({ReadFault::unverified, bid, e->ib});
+    } else if (sound_ != nullptr) {
+        sound_->add(e->bid);
+    }
     std::vector<unsigned char> inflated;
     const std::optional<ByteView> content = block_content(*data, e->cb_inflated, inflated);
     if (!content) {

@@ -108,6 +108,25 @@ struct Subnode {
     std::uint64_t bid_sub = 0;
 };
 
+// Blocks found sound (trailer and CRC as the index has them), for a caller
+// that would otherwise read and check them again: on a large store, reading
+// every block a second time costs more than anything else a scan does. One
+// bit per block id, up to a bound, so that memory follows neither the
+// file's size nor a damaged index's ids; ids past the bound are not kept
+// (and are checked again).
+class SoundBlocks {
+public:
+    void add(std::uint64_t bid);
+    [[nodiscard]] bool contains(std::uint64_t bid) const;
+
+private:
+    // A block id's bit 0 is reserved and bit 1 marks an internal block
+    // ([MS-PST] 2.2.2.2): the index keeps bit 1.
+    static std::uint64_t index(std::uint64_t bid) { return bid >> 1; }
+    static constexpr std::uint64_t max_bits = std::uint64_t{1} << 27;  // 16 MiB
+    std::vector<bool> bits_;
+};
+
 class NodeReader {
 public:
     NodeReader(ByteView file, const Layout& layout, Crypt crypt, const BlockIndex& index)
@@ -140,6 +159,8 @@ public:
     // Block bytes are then read through `source` (whose bytes the file
     // view is): copied, not mapped (Source::read).
     void read_through(const Source& source) { source_ = &source; }
+    // Every block then read and found sound goes into `sound`.
+    void record_sound(SoundBlocks& sound) { sound_ = &sound; }
 
 private:
     // An internal block's entries, or nullopt (and an issue).
@@ -150,6 +171,7 @@ private:
     Crypt crypt_;
     const BlockIndex* index_;
     const Source* source_ = nullptr;
+    SoundBlocks* sound_ = nullptr;
     mutable std::vector<unsigned char> stored_;  // a block's bytes as read through source_
 };
 

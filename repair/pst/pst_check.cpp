@@ -178,6 +178,7 @@ public:
         if (bbt_ok && nbt_ok) allocation_maps();
         next_ids();
         if (!stopped() && !quick()) messaging();
+        if (bbt_ok && !stopped()) check_data_blocks();
         flush_overflow();
     }
 
@@ -290,7 +291,6 @@ private:
         return *lookups_;
     }
 
-    // The internal block an entry describes, when its bytes check out.
     // A block's data as stored, checked (check_block). Blocks lie all over
     // the file, and are read by copying (Source::read), not through the
     // mapping: the view is valid until the next read.
@@ -303,6 +303,7 @@ private:
     // A page, read as blocks are.
     std::optional<ByteView> page(std::uint64_t at) { return read_page(file_, at, *layout_, &source_, read_); }
 
+    // The internal block an entry describes, when its bytes check out.
     std::optional<InternalBlock> internal_block(const BbtEntry& e, std::vector<BlockDefect>& defects) {
         const std::optional<ByteView> stored = block(e, defects);
         if (!stored || !defects.empty()) return std::nullopt;
@@ -325,10 +326,9 @@ private:
             if (seen > 0 && seen % budget_ == 0) bid_bounds_.push_back(bid_key(e.bid));
             ++seen;
             highest_block_ = std::max(highest_block_, bid_key(e.bid));
+            if ((e.bid & bid_internal) == 0) return;  // check_data_blocks()
             std::vector<BlockDefect> defects;
-            if ((e.bid & bid_internal) == 0) {
-                (void)block(e, defects);
-            } else if (const std::optional<InternalBlock> ib = internal_block(e, defects)) {
+            if (const std::optional<InternalBlock> ib = internal_block(e, defects)) {
                 if (!ib->valid) {
                     add(ib->btype == 1 ? ProblemId::pst_data_tree : ProblemId::pst_subnode_tree, e.ib, e.cb, "block",
                         "btype " + std::to_string(ib->btype) + ", cLevel " + std::to_string(ib->level));
@@ -345,6 +345,57 @@ private:
         bbt_damaged_ = !walk.defects.empty();
         blocks_ = seen;
         pages_ += walk.pages;
+    }
+
+    // The last pass: the trailer and CRC of every data block that the
+    // messaging pass did not read and find sound (sound_), so that each
+    // block of a store is read once. They are read a batch at a time, in
+    // file order, each run of neighbouring blocks with one read (a gap of a
+    // few KiB is cheaper to read than a syscall); findings keep the BBT's
+    // order.
+    void check_data_blocks() {
+        std::vector<BbtEntry> batch;
+        TreeVisitor v;
+        v.bbt = [&](const BbtEntry& e) {
+            if ((e.bid & bid_internal) != 0 || sound_.contains(e.bid)) return;
+            batch.push_back(e);
+            if (batch.size() == block_batch) check_batch(batch);
+        };
+        rewalk(PageType::bbt, v);
+        check_batch(batch);
+    }
+
+    static constexpr std::size_t block_batch = 4096;
+    static constexpr std::uint64_t max_run = std::uint64_t{1} << 20;
+    static constexpr std::uint64_t max_gap = std::uint64_t{16} << 10;
+
+    void check_batch(std::vector<BbtEntry>& batch) {
+        std::vector<std::vector<BlockDefect>> defects(batch.size());
+        std::vector<std::size_t> placed;  // the blocks that lie in the file, in file order
+        std::vector<unsigned char> unused;
+        for (std::size_t i = 0; i < batch.size(); ++i)
+            if (stored_block(file_, *layout_, batch[i], nullptr, unused, defects[i])) placed.push_back(i);
+        std::sort(placed.begin(), placed.end(), [&](std::size_t a, std::size_t b) { return batch[a].ib < batch[b].ib; });
+        for (std::size_t first = 0; first < placed.size();) {
+            const std::uint64_t start = batch[placed[first]].ib;
+            std::uint64_t end = start + layout_->align_block(batch[placed[first]].cb);
+            std::size_t last = first + 1;
+            for (; last < placed.size(); ++last) {
+                const BbtEntry& e = batch[placed[last]];
+                const std::uint64_t e_end = e.ib + layout_->align_block(e.cb);
+                if (e.ib > end + max_gap || std::max(end, e_end) - start > max_run) break;
+                end = std::max(end, e_end);
+            }
+            const ByteView run = source_.read(start, end - start, read_);
+            for (std::size_t k = first; k < last; ++k) {
+                const BbtEntry& e = batch[placed[k]];
+                (void)check_block_bytes(run.sub(e.ib - start, layout_->align_block(e.cb)), *layout_, e, defects[placed[k]]);
+            }
+            first = last;
+        }
+        for (const std::vector<BlockDefect>& found : defects)
+            for (const BlockDefect& d : found) add(problem_for(d.kind), d.offset, d.length, "block", d.detail);
+        batch.clear();
     }
 
     void data_tree(const BbtEntry& e, const InternalBlock& ib) {
@@ -713,6 +764,7 @@ private:
     std::vector<std::uint64_t> bid_bounds_;  // where each reference-count range starts
     std::vector<unsigned char> inflated_;    // reused for each compressed internal block
     std::vector<unsigned char> read_;        // the bytes block() and page() read last
+    SoundBlocks sound_;                      // data blocks the messaging pass read and found sound
     std::map<ProblemId, std::size_t> per_kind_;
     bool header_rebuilt_ = false;
     // A tree whose walk from its root found damage: the messaging layer
@@ -742,6 +794,9 @@ public:
           heap_blocks_(heap_blocks),
           reader_(c.file_, *c.layout_, static_cast<Crypt>(c.header_.crypt), blocks), m_(reader_, nodes) {
         reader_.read_through(c.source_);
+        // Through the header's BBT, a block sound here is the one the BBT
+        // names, and need not be checked again (check_data_blocks).
+        if (!c.bbt_damaged_) reader_.record_sound(c.sound_);
     }
 
     void run() {

@@ -12,6 +12,7 @@
 #include "parsers/pst/ltp.h"
 #include "parsers/pst/message.h"
 #include "parsers/pst/named.h"
+#include "parsers/pst/node.h"
 #include "parsers/pst/page.h"
 #include "repair/pst/pst_compose.h"
 #include "tests/unit/support.h"
@@ -252,4 +253,19 @@ TEST_CASE("sealing makes the header's and pages' checksums what Outlook wrote") 
             CHECK(std::equal(page.begin(), page.end(), from));
         }
     }
+}
+
+// [MS-PST] 2.2.2.2: a BID's bit 0 is reserved (readers ignore it), bit 1
+// marks an internal block; the rest is the index.
+TEST_CASE("sound blocks are kept by id, bit 0 ignored and bit 1 not, within a bound") {
+    mailfsck::pst::SoundBlocks sound;
+    sound.add(0x104);
+    CHECK(sound.contains(0x104));
+    CHECK(sound.contains(0x105));
+    CHECK_FALSE(sound.contains(0x106));
+    CHECK_FALSE(sound.contains(0x108));
+    CHECK_FALSE(sound.contains(0x100));
+    // An id as large as a damaged index may hold costs nothing and is not kept.
+    sound.add(std::uint64_t{1} << 62);
+    CHECK_FALSE(sound.contains(std::uint64_t{1} << 62));
 }
