@@ -19,19 +19,26 @@ std::optional<BlockTrailer> read_block_trailer(const ByteView& file, std::uint64
     return t;
 }
 
-std::optional<ByteView> stored_block(const ByteView& file, const Layout& layout, const BbtEntry& entry,
-                                     const Source* through, std::vector<unsigned char>& buffer,
-                                     std::vector<BlockDefect>& defects) {
+bool block_placed(std::uint64_t file_size, const Layout& layout, const BbtEntry& entry,
+                  std::vector<BlockDefect>& defects) {
     const std::uint64_t size = layout.align_block(entry.cb);
     if (entry.cb > layout.max_block_data())
         defects.push_back({BlockDefectKind::too_large, entry.at, layout.bbt_entry, "cb " + std::to_string(entry.cb)});
-    if (entry.ib % layout.block_align != 0 || entry.ib > file.size() || file.size() - entry.ib < size) {
+    if (entry.ib % layout.block_align != 0 || entry.ib > file_size || file_size - entry.ib < size) {
         // Reported at the BBT entry that points there: the block's claimed
         // place may not exist in the file at all.
         defects.push_back({BlockDefectKind::out_of_file, entry.at, layout.bbt_entry,
                            "block " + std::to_string(entry.bid) + " at " + std::to_string(entry.ib)});
-        return std::nullopt;
+        return false;
     }
+    return true;
+}
+
+std::optional<ByteView> stored_block(const ByteView& file, const Layout& layout, const BbtEntry& entry,
+                                     const Source* through, std::vector<unsigned char>& buffer,
+                                     std::vector<BlockDefect>& defects) {
+    if (!block_placed(file.size(), layout, entry, defects)) return std::nullopt;
+    const std::uint64_t size = layout.align_block(entry.cb);
     return through != nullptr ? through->read(entry.ib, size, buffer) : file.sub(entry.ib, size);
 }
 
@@ -54,10 +61,8 @@ ByteView check_block_bytes(const ByteView& stored, const Layout& layout, const B
 
 std::optional<ByteView> check_block(const ByteView& file, const Layout& layout, const BbtEntry& entry,
                                     std::vector<BlockDefect>& defects) {
-    std::vector<unsigned char> unused;
-    const std::optional<ByteView> stored = stored_block(file, layout, entry, nullptr, unused, defects);
-    if (!stored) return std::nullopt;
-    return check_block_bytes(*stored, layout, entry, defects);
+    if (!block_placed(file.size(), layout, entry, defects)) return std::nullopt;
+    return check_block_bytes(file.sub(entry.ib, layout.align_block(entry.cb)), layout, entry, defects);
 }
 
 std::string_view defect_name(BlockDefectKind k) {

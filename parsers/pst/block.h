@@ -47,11 +47,14 @@ struct BlockDefect {
 std::optional<ByteView> check_block(const ByteView& file, const Layout& layout, const BbtEntry& entry,
                                     std::vector<BlockDefect>& defects);
 
-// check_block in two steps, for a caller that needs the bytes as stored
-// (trailer included) and reads blocks all over a large store: the bytes
-// the entry places (aligned, size within limits), when they lie inside the
-// file, copied into `buffer` (Source::read) when `through` is given; then
-// their trailer and CRC (check_block_bytes), which returns the data.
+// check_block in steps, for a caller that needs the bytes as stored
+// (trailer included) and reads blocks all over a large store: whether the
+// place the entry gives lies inside the file (aligned, size within limits;
+// block_placed); the bytes there, copied into `buffer` (Source::read) when
+// `through` is given (stored_block); then their trailer and CRC
+// (check_block_bytes), which returns the data.
+[[nodiscard]] bool block_placed(std::uint64_t file_size, const Layout& layout, const BbtEntry& entry,
+                                std::vector<BlockDefect>& defects);
 [[nodiscard]] std::optional<ByteView> stored_block(const ByteView& file, const Layout& layout, const BbtEntry& entry,
                                                    const Source* through, std::vector<unsigned char>& buffer,
                                                    std::vector<BlockDefect>& defects);

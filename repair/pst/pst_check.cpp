@@ -372,9 +372,8 @@ private:
     void check_batch(std::vector<BbtEntry>& batch) {
         std::vector<std::vector<BlockDefect>> defects(batch.size());
         std::vector<std::size_t> placed;  // the blocks that lie in the file, in file order
-        std::vector<unsigned char> unused;
         for (std::size_t i = 0; i < batch.size(); ++i)
-            if (stored_block(file_, *layout_, batch[i], nullptr, unused, defects[i])) placed.push_back(i);
+            if (block_placed(file_.size(), *layout_, batch[i], defects[i])) placed.push_back(i);
         std::sort(placed.begin(), placed.end(), [&](std::size_t a, std::size_t b) { return batch[a].ib < batch[b].ib; });
         for (std::size_t first = 0; first < placed.size();) {
             const std::uint64_t start = batch[placed[first]].ib;
