@@ -61,7 +61,9 @@ void SoundBlocks::add(std::uint64_t bid) {
     const std::uint64_t i = index(bid);
     if (i >= max_bits) return;
     if (i >= bits_.size()) bits_.resize(i + 1);
+    if (bits_[i]) return;
     bits_[i] = true;
+    ++size_;
 }
 
 bool SoundBlocks::contains(std::uint64_t bid) const {

@@ -118,6 +118,7 @@ class SoundBlocks {
 public:
     void add(std::uint64_t bid);
     [[nodiscard]] bool contains(std::uint64_t bid) const;
+    [[nodiscard]] std::uint64_t size() const { return size_; }
 
 private:
     // A block id's bit 0 is reserved and bit 1 marks an internal block
@@ -125,6 +126,7 @@ private:
     static std::uint64_t index(std::uint64_t bid) { return bid >> 1; }
     static constexpr std::uint64_t max_bits = std::uint64_t{1} << 27;  // 16 MiB
     std::vector<bool> bits_;
+    std::uint64_t size_ = 0;
 };
 
 class NodeReader {

@@ -258,8 +258,18 @@ private:
     bool quick() const { return sink_ == nullptr && hooks_.structure_only; }
 
     bool stopped() {
+        report_progress();
         if (hooks_.interrupted && hooks_.interrupted->load()) log_.error = "interrupted";
         return log_.error.has_value();
+    }
+
+    // Progress counts the blocks the first walk listed: internal blocks as
+    // that walk checks them, data blocks as the messaging pass finds them
+    // sound or the last pass checks them. Nothing is shown before the
+    // count is known; the walk that learns it is the shortest pass.
+    void report_progress() const {
+        if (hooks_.progress && blocks_ > 0)
+            hooks_.progress(std::min(blocks_checked_ + sound_.size(), blocks_), blocks_);
     }
 
     void add(ProblemId id, std::uint64_t offset, std::uint64_t length, std::string structure, std::string detail = {}) {
@@ -322,11 +332,11 @@ private:
         TreeVisitor v;
         v.page = [&](const Bref& p) { highest_page_ = std::max(highest_page_, p.bid); };
         v.bbt = [&](const BbtEntry& e) {
-            if (hooks_.progress && (seen & 1023) == 1023) hooks_.progress(e.ib, file_.size());
             if (seen > 0 && seen % budget_ == 0) bid_bounds_.push_back(bid_key(e.bid));
             ++seen;
             highest_block_ = std::max(highest_block_, bid_key(e.bid));
             if ((e.bid & bid_internal) == 0) return;  // check_data_blocks()
+            ++blocks_checked_;
             std::vector<BlockDefect> defects;
             if (const std::optional<InternalBlock> ib = internal_block(e, defects)) {
                 if (!ib->valid) {
@@ -392,6 +402,8 @@ private:
             }
             first = last;
         }
+        blocks_checked_ += batch.size();
+        report_progress();
         for (const std::vector<BlockDefect>& found : defects)
             for (const BlockDefect& d : found) add(problem_for(d.kind), d.offset, d.length, "block", d.detail);
         batch.clear();
@@ -757,6 +769,7 @@ private:
     Header header_;
     const Layout* layout_ = nullptr;
     std::uint64_t blocks_ = 0;
+    std::uint64_t blocks_checked_ = 0;  // by the first and the last pass; report_progress()
     std::uint64_t pages_ = 0;
     std::uint64_t highest_block_ = 0;
     std::uint64_t highest_page_ = 0;

@@ -40,7 +40,8 @@ struct OpenStore {
 [[nodiscard]] OpenStore open_store(const std::string& path, std::optional<StoreFormat> forced);
 
 struct CheckHooks {
-    // Called now and then with (bytes done, bytes total).
+    // Called now and then with (work done, work total), in a unit of the
+    // checker's choosing (bytes, files, blocks).
     std::function<void(std::uint64_t, std::uint64_t)> progress;
     // Polled between messages; when it turns true the check stops early.
     const std::atomic<bool>* interrupted = nullptr;
