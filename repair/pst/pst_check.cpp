@@ -230,16 +230,20 @@ private:
     // data block reads as a Heap-on-Node (bSig 0xEC) of a property context
     // (bClientSig 0xBC) ([MS-PST] 2.3.1.2).
     std::optional<Crypt> find_crypt(const Layout& layout, const CarvedRoots& roots) const {
+        const PageCache pages(source_, layout);
+        std::vector<unsigned char> stored_bytes;
+        std::vector<unsigned char> inflated;
         for (const std::uint32_t nid : {nid_message_store, nid_root_folder}) {
-            const std::optional<NbtEntry> node = find_node(file_, layout, roots.nbt, nid);
+            const std::optional<NbtEntry> node = find_node(file_, layout, roots.nbt, nid, &pages);
             if (!node) continue;
-            const std::optional<BbtEntry> block = find_block(file_, layout, roots.bbt, node->bid_data);
+            const std::optional<BbtEntry> block = find_block(file_, layout, roots.bbt, node->bid_data, &pages);
             if (!block || (block->bid & bid_internal) != 0) continue;
             std::vector<BlockDefect> defects;
-            const std::optional<ByteView> stored = check_block(file_, layout, *block, defects);
-            std::vector<unsigned char> inflated;
-            const std::optional<ByteView> data =
-                stored && defects.empty() ? block_content(*stored, block->cb_inflated, inflated) : std::nullopt;
+            const std::optional<ByteView> stored = stored_block(file_, layout, *block, &source_, stored_bytes, defects);
+            if (!stored) continue;
+            const ByteView checked = check_block_bytes(*stored, layout, *block, defects);
+            if (!defects.empty()) continue;
+            const std::optional<ByteView> data = block_content(checked, block->cb_inflated, inflated);
             if (!data || data->size() < 4) continue;
             for (const Crypt c : {Crypt::none, Crypt::permute, Crypt::cyclic}) {
                 std::vector<unsigned char> bytes(data->data(), data->data() + 4);
