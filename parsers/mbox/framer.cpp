@@ -260,11 +260,7 @@ mime::HeaderBlock Framer::candidate_headers(std::uint64_t pos) const {
 
 bool Framer::damage_ends_message_at(std::uint64_t pos) const {
     if (pos >= in_.size()) return false;  // the block then ends with the store, as written
-    // Only the outermost block asks. Asked inside look-aheads as well, each
-    // damaged run cost a look-ahead per depth (several times the work on
-    // blocks that run through holes); an inner block reads on past the
-    // damage, as every block did before this rule.
-    if (look_ahead_depth_ > 0) return false;
+    if (look_ahead_depth_ >= max_look_ahead_depth) return false;
     ++look_ahead_depth_;
     const bool starts = message_starts_at(pos);
     --look_ahead_depth_;
