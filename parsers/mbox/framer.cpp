@@ -18,17 +18,6 @@ constexpr std::uint64_t look_ahead_header_bytes = std::uint64_t{64} << 10;
 // How many destroyed separators in a row a look-ahead follows.
 constexpr int max_look_ahead_depth = 4;
 
-// Damaged runs a candidate header block is read past. Each one may end the
-// message (and so the block), which a look-ahead from its end decides: a
-// block of a thousand holes would ask a thousand look-aheads, each reading
-// on to the block's end. A block with more is taken for no header block,
-// though its rebuilt store, with the runs cut, may read one: damage leaves
-// a few runs in a block, not dozens with fields between them.
-constexpr int max_damaged_runs_in_block = 16;
-
-// message_starts_at answers kept (a cache: cleared when full).
-constexpr std::size_t max_remembered_starts = std::size_t{1} << 16;
-
 // Control bytes that no text mail carries. ESC (ISO-2022), FF, TAB, CR and
 // LF are text.
 constexpr bool is_control(unsigned char c) {
@@ -218,28 +207,15 @@ bool Framer::accept_separator(std::uint64_t pos, bool after_blank) const {
 }
 
 mime::HeaderBlock Framer::candidate_headers(std::uint64_t pos) const {
-    // A block read past damage depends on how deep the look-ahead is
-    // (damage_ends_message_at); a plain one does not.
-    if (last_candidate_ && last_candidate_->pos == pos &&
-        (last_candidate_->plain || last_candidate_->depth == look_ahead_depth_))
-        return last_candidate_->block;
+    if (last_candidate_ && last_candidate_->pos == pos) return last_candidate_->block;
     // Read as repair will write it: damaged lines in it are cut, so they are
     // passed over here too, or a store would read differently once repaired.
     const ByteView window = in_.sub(0, pos + look_ahead_header_bytes);
     mime::HeaderBlock hb = mime::read_header_block(window, pos);
     bool plain = true;
-    int runs = 0;
     while (hb.how == mime::BlockEnd::non_header && hb.end < window.size() && is_damaged(hb.end)) {
         plain = false;
-        if (++runs > max_damaged_runs_in_block) break;
         std::uint64_t next = damaged_run_end(hb.end, window.size());
-        // Damage before a message's start ends this one (walk_body), and
-        // repair ends the block there with an empty line.
-        if (damage_ends_message_at(next)) {
-            hb.how = mime::BlockEnd::blank_line;
-            hb.body_begin = hb.end;
-            break;
-        }
         // Once the damage is cut, continuation lines after it fold into the
         // field before it.
         while (!hb.fields.empty() && next < window.size() &&
@@ -254,17 +230,8 @@ mime::HeaderBlock Framer::candidate_headers(std::uint64_t pos) const {
     // A plain read that ended inside the window is exactly what
     // read_headers would read: keep it for the message that starts here.
     plain = plain && (hb.how == mime::BlockEnd::blank_line || hb.how == mime::BlockEnd::non_header);
-    last_candidate_ = CandidateHeaders{pos, look_ahead_depth_, hb, plain};
+    last_candidate_ = CandidateHeaders{pos, hb, plain};
     return hb;
-}
-
-bool Framer::damage_ends_message_at(std::uint64_t pos) const {
-    if (pos >= in_.size()) return false;  // the block then ends with the store, as written
-    if (look_ahead_depth_ >= max_look_ahead_depth) return false;
-    ++look_ahead_depth_;
-    const bool starts = message_starts_at(pos);
-    --look_ahead_depth_;
-    return starts;
 }
 
 bool Framer::ends_as_written(const mime::HeaderBlock& hb) const {
@@ -350,18 +317,9 @@ bool Framer::headerless_separator_at(std::uint64_t pos) const {
 
 bool Framer::message_starts_at(std::uint64_t pos) const {
     if (pos >= in_.size()) return true;
-    // The answer depends only on the position and the look-ahead depth, and
-    // the blocks that damage runs through ask it of the same positions
-    // again and again.
-    const std::uint64_t key = (pos << 3) | static_cast<std::uint64_t>(look_ahead_depth_);
-    if (const auto known = starts_.find(key); known != starts_.end()) return known->second;
-    const bool starts = mmdf_ ? is_mmdf_marker(in_.sub(pos, line_at(in_, pos).content_length()).text()) ||
-                                    header_block_at(pos, false)
-                              : accept_separator(pos, true) || header_block_at(pos, false) ||
-                                    destroyed_separator_at(line_at(in_, pos), true);
-    if (starts_.size() >= max_remembered_starts) starts_.clear();
-    starts_.emplace(key, starts);
-    return starts;
+    if (mmdf_) return is_mmdf_marker(in_.sub(pos, line_at(in_, pos).content_length()).text()) ||
+                      header_block_at(pos, false);
+    return accept_separator(pos, true) || header_block_at(pos, false) || destroyed_separator_at(line_at(in_, pos), true);
 }
 
 std::optional<Segment> Framer::next() {

@@ -18,7 +18,6 @@
 #include <deque>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "parsers/bytes/bytes.h"
@@ -161,9 +160,6 @@ private:
     // counts as evidence.
     [[nodiscard]] bool destroyed_separator_at(const Line& line, bool after_blank) const;
     [[nodiscard]] bool message_starts_at(std::uint64_t pos) const;
-    // Does damage that ends at `pos` end the message it is in, as walk_body
-    // judges it (a message starts there)? Asked one look-ahead deeper.
-    [[nodiscard]] bool damage_ends_message_at(std::uint64_t pos) const;
     [[nodiscard]] bool headerless_separator_at(std::uint64_t pos) const;
 
     void produce();
@@ -192,14 +188,11 @@ private:
     // separator reads the block its message then starts with.
     struct CandidateHeaders {
         std::uint64_t pos;
-        int depth;  // look_ahead_depth_ when it was read
         mime::HeaderBlock block;
         bool plain;  // no damaged line passed over, ended inside the window
     };
     mutable std::optional<CandidateHeaders> last_candidate_;
     mutable int look_ahead_depth_ = 0;
-    // message_starts_at's answers by (position << 3 | look-ahead depth).
-    mutable std::unordered_map<std::uint64_t, bool> starts_;
 };
 
 [[nodiscard]] std::string_view defect_name(DefectKind k);
