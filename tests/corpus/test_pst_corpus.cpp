@@ -15,6 +15,7 @@
 #include "parsers/pst/carve.h"
 #include "parsers/pst/message.h"
 #include "parsers/pst/rtf.h"
+#include "repair/store/store.h"
 #include "tests/unit/support.h"
 
 namespace fs = std::filesystem;
@@ -368,6 +369,36 @@ TEST_CASE("lookups from the B-tree roots find every block and node the walk list
         CHECK(mismatches == 0);
         // Block ids step by 4: one past the highest is no block.
         CHECK_FALSE(mailfsck::pst::find_block(file, layout, h.bbt, highest + 4).has_value());
+    }
+}
+
+// The progress bar is fed blocks: it must only go forward and end at the
+// number of blocks, which libpff's BBT gives (its live leaf entries),
+// whether messages are read or not.
+TEST_CASE("a PST check reports progress in blocks that never goes back and ends at libpff's block count") {
+    const auto enron = shared_path("pst/npm_pst-extractor/enron.pst");
+    if (!enron) return;
+    const json pff = run_json(pff_nodes + " --no-unallocated " + q(*enron));
+    std::uint64_t blocks = 0;
+    for (const auto& e : pff["internal"]["bbt"]["entry_list"]) blocks += e.contains("deleted") ? 0 : 1;
+    REQUIRE(blocks > 0);
+    for (const bool structure_only : {false, true}) {
+        INFO(structure_only);
+        const mailfsck::OpenStore store = mailfsck::open_store(enron->string(), std::nullopt);
+        std::vector<std::pair<std::uint64_t, std::uint64_t>> calls;
+        mailfsck::CheckHooks hooks;
+        hooks.structure_only = structure_only;
+        hooks.progress = [&](std::uint64_t done, std::uint64_t total) { calls.emplace_back(done, total); };
+        mailfsck::StoreLog log;
+        mailfsck::check_store(store, log, nullptr, hooks);
+        REQUIRE_FALSE(log.error);
+        REQUIRE(calls.size() > 1);
+        for (std::size_t i = 0; i < calls.size(); ++i) {
+            CHECK(calls[i].second == blocks);
+            CHECK(calls[i].first <= blocks);
+            if (i > 0) CHECK(calls[i].first >= calls[i - 1].first);
+        }
+        CHECK(calls.back().first == blocks);
     }
 }
 

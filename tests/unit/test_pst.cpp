@@ -15,7 +15,6 @@
 #include "parsers/pst/node.h"
 #include "parsers/pst/page.h"
 #include "repair/pst/pst_compose.h"
-#include "repair/store/store.h"
 #include "tests/unit/support.h"
 
 using namespace mailfsck;
@@ -275,31 +274,4 @@ TEST_CASE("sound blocks are kept by id, bit 0 ignored and bit 1 not, within a bo
     CHECK(sound.size() == 1);
     sound.add(0x106);
     CHECK(sound.size() == 2);
-}
-
-// The progress bar is fed blocks: it must only go forward and reach its
-// total, whether messages are read or not.
-TEST_CASE("a PST check reports progress that never goes back and ends at its total") {
-    const auto path = test::shared_path("pst/npm_pst-extractor/enron.pst");
-    if (!path) return;
-    for (const bool structure_only : {false, true}) {
-        INFO(structure_only);
-        const OpenStore store = open_store(path->string(), std::nullopt);
-        std::vector<std::pair<std::uint64_t, std::uint64_t>> calls;
-        CheckHooks hooks;
-        hooks.structure_only = structure_only;
-        hooks.progress = [&](std::uint64_t done, std::uint64_t total) { calls.emplace_back(done, total); };
-        StoreLog log;
-        check_store(store, log, nullptr, hooks);
-        REQUIRE_FALSE(log.error);
-        REQUIRE(calls.size() > 1);
-        const std::uint64_t total = calls.front().second;
-        CHECK(total > 0);
-        for (std::size_t i = 0; i < calls.size(); ++i) {
-            CHECK(calls[i].second == total);
-            CHECK(calls[i].first <= total);
-            if (i > 0) CHECK(calls[i].first >= calls[i - 1].first);
-        }
-        CHECK(calls.back().first == total);
-    }
 }
