@@ -18,6 +18,10 @@ constexpr std::uint64_t look_ahead_header_bytes = std::uint64_t{64} << 10;
 // How many destroyed separators in a row a look-ahead follows.
 constexpr int max_look_ahead_depth = 4;
 
+// Candidate stretches kept: more than one look-ahead window holds.
+constexpr std::size_t max_stretches_kept = std::size_t{1} << 15;
+constexpr std::size_t max_chains_kept = 8;
+
 // Control bytes that no text mail carries. ESC (ISO-2022), FF, TAB, CR and
 // LF are text.
 constexpr bool is_control(unsigned char c) {
@@ -190,8 +194,8 @@ bool Framer::accept_separator(std::uint64_t pos, bool after_blank) const {
     const Line line = line_at(in_, pos);
     const FromLineKind kind = classify_from_line(in_.sub(pos, line.content_length()).text());
     if (kind == FromLineKind::not_from) return false;
-    const mime::HeaderBlock hb = candidate_headers(line.end);
-    if (hb.fields.empty()) {
+    const Candidate hb = candidate_headers(line.end);
+    if (hb.fields == 0) {
         // A well-formed envelope line after an empty line still starts a
         // message even when its header block is gone.
         return kind == FromLineKind::strict && after_blank;
@@ -199,42 +203,152 @@ bool Framer::accept_separator(std::uint64_t pos, bool after_blank) const {
     // A strict envelope line after an empty line is the canonical separator.
     if (kind == FromLineKind::strict && after_blank) return true;
     const bool plausible = hb.how == mime::BlockEnd::blank_line || hb.how == mime::BlockEnd::end_of_input ||
-                           hb.fields.size() >= 3;
+                           hb.fields >= 3;
     if (!plausible) return false;
     // Without the empty line (a writer that omits it, or damage that took
     // it), a dated envelope or a stored message's trace fields decide.
     return after_blank || kind == FromLineKind::strict || header_block_at(line.end, true);
 }
 
-mime::HeaderBlock Framer::candidate_headers(std::uint64_t pos) const {
-    if (last_candidate_ && last_candidate_->pos == pos) return last_candidate_->block;
+Framer::Candidate Framer::candidate_headers(std::uint64_t pos) const {
+    if (last_candidate_ && last_candidate_->pos == pos) return last_candidate_->candidate;
     // Read as repair will write it: damaged lines in it are cut, so they are
     // passed over here too, or a store would read differently once repaired.
-    const ByteView window = in_.sub(0, pos + look_ahead_header_bytes);
-    mime::HeaderBlock hb = mime::read_header_block(window, pos);
+    const std::uint64_t window = std::min(in_.size(), pos + look_ahead_header_bytes);
+    std::optional<mime::HeaderBlock> first;
+    Candidate c;
     bool plain = true;
-    while (hb.how == mime::BlockEnd::non_header && hb.end < window.size() && is_damaged(hb.end)) {
+    for (std::uint64_t at = pos;;) {
+        if (const std::optional<std::uint64_t> after = follow_chain(at, window, c)) {
+            plain = false;
+            at = *after;
+            continue;
+        }
+        const Stretch s = stretch_at(at, window, at == pos ? &first : nullptr);
+        c.fields += s.part.fields;
+        c.trace = c.trace || s.part.trace;
+        c.origin = c.origin || s.part.origin;
+        c.how = s.part.how;
+        c.end = s.part.end;
+        if (!s.damaged_end) break;
         plain = false;
-        std::uint64_t next = damaged_run_end(hb.end, window.size());
+        if (s.part.fields > 0 && !s.window_bound) extend_chain(at, s);
         // Once the damage is cut, continuation lines after it fold into the
         // field before it.
-        while (!hb.fields.empty() && next < window.size() &&
-               (window.at_or(next, 0) == ' ' || window.at_or(next, 0) == '\t')) {
-            next = line_at(window, next).end;
-            hb.fields.back().end = next;
-        }
-        mime::HeaderBlock rest = mime::read_header_block(window, next);
-        rest.fields.insert(rest.fields.begin(), hb.fields.begin(), hb.fields.end());
-        hb = std::move(rest);
+        at = c.fields > 0 ? s.resume_folded : s.resume;
     }
     // A plain read that ended inside the window is exactly what
     // read_headers would read: keep it for the message that starts here.
-    plain = plain && (hb.how == mime::BlockEnd::blank_line || hb.how == mime::BlockEnd::non_header);
-    last_candidate_ = CandidateHeaders{pos, hb, plain};
-    return hb;
+    plain = plain && (c.how == mime::BlockEnd::blank_line || c.how == mime::BlockEnd::non_header);
+    if (!plain) {
+        first.reset();
+    } else if (!first) {
+        first = mime::read_header_block(in_.sub(0, window), pos);
+    }
+    last_candidate_ = CandidateHeaders{pos, c, std::move(first)};
+    return c;
 }
 
-bool Framer::ends_as_written(const mime::HeaderBlock& hb) const {
+std::optional<std::uint64_t> Framer::follow_chain(std::uint64_t at, std::uint64_t window, Candidate& c) const {
+    for (Chain& chain : chains_) {
+        // No candidate starts before the framer's position.
+        while (!chain.empty() && chain.front().pos < pos_) chain.pop_front();
+        const auto from = std::lower_bound(chain.begin(), chain.end(), at,
+                                           [](const ChainLink& l, std::uint64_t p) { return l.pos < p; });
+        if (from == chain.end() || from->pos != at) continue;
+        // A link read in another window reads the same in this one when all
+        // it depended on lies inside.
+        const auto past =
+            std::partition_point(from, chain.end(), [window](const ChainLink& l) { return l.reach <= window; });
+        if (past == from) return std::nullopt;
+        const ChainLink& last = *(past - 1);
+        c.fields += last.fields_before + last.part.fields - from->fields_before;
+        c.trace = c.trace || last.traces_before + (last.part.trace ? 1 : 0) > from->traces_before;
+        c.origin = c.origin || last.origins_before + (last.part.origin ? 1 : 0) > from->origins_before;
+        return last.next;
+    }
+    return std::nullopt;
+}
+
+void Framer::extend_chain(std::uint64_t at, const Stretch& s) const {
+    const auto ends_at = [at](const Chain& chain) { return !chain.empty() && chain.back().next == at; };
+    auto it = std::find_if(chains_.begin(), chains_.end(), ends_at);
+    if (it == chains_.end()) {
+        // A link inside a chain, or a branch joining it, is not kept twice.
+        const auto holds = [at](const Chain& chain) {
+            return !chain.empty() && chain.front().pos <= at && at < chain.back().next;
+        };
+        if (std::any_of(chains_.begin(), chains_.end(), holds)) return;
+        if (chains_.size() >= max_chains_kept) chains_.erase(chains_.begin());
+        chains_.emplace_back();
+        it = chains_.end() - 1;
+    } else {
+        std::rotate(it, it + 1, chains_.end());
+        it = chains_.end() - 1;
+    }
+    Chain& chain = *it;
+    if (chain.size() >= max_stretches_kept) chain.pop_front();
+    ChainLink link{at, s.reach, s.resume_folded, s.part, 0, 0, 0};
+    if (!chain.empty()) {
+        const ChainLink& b = chain.back();
+        link.fields_before = b.fields_before + b.part.fields;
+        link.traces_before = b.traces_before + (b.part.trace ? 1 : 0);
+        link.origins_before = b.origins_before + (b.part.origin ? 1 : 0);
+    }
+    chain.push_back(link);
+}
+
+Framer::Stretch Framer::stretch_at(std::uint64_t pos, std::uint64_t window,
+                                   std::optional<mime::HeaderBlock>* fresh) const {
+    if (const auto it = stretches_.find(pos); it != stretches_.end()) {
+        const Stretch& s = it->second;
+        if (s.window == window || (!s.window_bound && s.reach <= window)) return s;
+    }
+    if (stretches_.size() >= max_stretches_kept) stretches_.clear();
+    mime::HeaderBlock hb = mime::read_header_block(in_.sub(0, window), pos);
+    const Stretch s = read_stretch(hb, window);
+    stretches_.insert_or_assign(pos, s);
+    if (fresh != nullptr) *fresh = std::move(hb);
+    return s;
+}
+
+Framer::Stretch Framer::read_stretch(const mime::HeaderBlock& hb, std::uint64_t window) const {
+    Stretch s;
+    s.window = window;
+    s.part.fields = hb.fields.size();
+    for (const mime::Field& f : hb.fields) {
+        const std::string_view name = f.name(in_);
+        s.part.trace = s.part.trace || is_trace_field(name);
+        s.part.origin = s.part.origin || mime::iequals(name, "From") || mime::iequals(name, "Date");
+    }
+    s.part.how = hb.how;
+    s.part.end = hb.end;
+    switch (hb.how) {
+        case mime::BlockEnd::end_of_input:
+            s.reach = window;
+            s.window_bound = true;
+            return s;
+        case mime::BlockEnd::blank_line:
+        case mime::BlockEnd::too_large: s.reach = hb.end; return s;
+        case mime::BlockEnd::non_header: break;
+    }
+    // The line that ended the block was judged as the window cut it.
+    const std::uint64_t bad_end = line_at(in_, hb.end).end;
+    s.reach = bad_end;
+    s.window_bound = bad_end > window;
+    s.damaged_end = hb.end < window && is_damaged(hb.end);
+    if (!s.damaged_end) return s;
+    s.resume = damaged_run_end(hb.end, window);
+    const ByteView w = in_.sub(0, window);
+    std::uint64_t next = s.resume;
+    while (next < window && (w.at_or(next, 0) == ' ' || w.at_or(next, 0) == '\t')) next = line_at(w, next).end;
+    s.resume_folded = next;
+    s.reach = std::max(s.reach, next + 1);
+    s.window_bound = s.window_bound || next >= window;
+    return s;
+}
+
+bool Framer::ends_as_written(const Candidate& hb) const {
     // Repair ends the store, and every message before a separator, with an
     // empty line: a block that stops there now will end with one then.
     switch (hb.how) {
@@ -261,18 +375,9 @@ bool Framer::header_block_at(std::uint64_t pos, bool strong) const {
     std::uint64_t i = pos;
     while (i < in_.size() && in_.at_or(i, 0) > ' ' && in_.at_or(i, 0) < 127 && in_.at_or(i, 0) != ':') ++i;
     if (i == pos || in_.at_or(i, 0) != ':') return false;
-    const ByteView window = in_.sub(0, pos + look_ahead_header_bytes);
-    const mime::HeaderBlock hb = candidate_headers(pos);
-    if (hb.fields.size() < 2 || !ends_as_written(hb)) return false;
-    if (!strong) return true;
-    bool trace = false;
-    bool origin = false;
-    for (const mime::Field& f : hb.fields) {
-        const std::string_view name = f.name(window);
-        trace = trace || is_trace_field(name);
-        origin = origin || mime::iequals(name, "From") || mime::iequals(name, "Date");
-    }
-    return trace && origin;
+    const Candidate c = candidate_headers(pos);
+    if (c.fields < 2 || !ends_as_written(c)) return false;
+    return !strong || (c.trace && c.origin);
 }
 
 bool Framer::destroyed_separator_at(const Line& line, bool after_blank) const {
@@ -305,8 +410,8 @@ bool Framer::destroyed_separator_at(const Line& line, bool after_blank) const {
     // Printable text with a date in it is also what bodies hold: then only
     // a stored message's header block (trace fields, sender or date) will do.
     if (!damaged_head) return header_block_at(line.end, true);
-    const mime::HeaderBlock hb = candidate_headers(line.end);
-    return !hb.fields.empty() && (ends_as_written(hb) || hb.how == mime::BlockEnd::end_of_input);
+    const Candidate c = candidate_headers(line.end);
+    return c.fields > 0 && (ends_as_written(c) || c.how == mime::BlockEnd::end_of_input);
 }
 
 bool Framer::headerless_separator_at(std::uint64_t pos) const {
@@ -403,7 +508,7 @@ std::optional<std::uint64_t> Framer::first_damaged_line(std::uint64_t begin, std
 
 mime::HeaderBlock Framer::read_headers(std::uint64_t header_begin) const {
     const bool cached = last_candidate_ && last_candidate_->pos == header_begin && last_candidate_->plain;
-    mime::HeaderBlock hb = cached ? last_candidate_->block : mime::read_header_block(in_, header_begin);
+    mime::HeaderBlock hb = cached ? *last_candidate_->plain : mime::read_header_block(in_, header_begin);
     // A hole or garbage that starts inside a field's value reads as that
     // field's text; the block ends at the damaged line instead, as at any
     // line that is not a field, so the body walk cuts the damage.

@@ -18,6 +18,7 @@
 #include <deque>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "parsers/bytes/bytes.h"
@@ -150,11 +151,50 @@ private:
 
     // Start tests, each at a line start.
     [[nodiscard]] bool accept_separator(std::uint64_t pos, bool after_blank) const;
-    // The header block a candidate message starting at `pos` would have.
-    [[nodiscard]] mime::HeaderBlock candidate_headers(std::uint64_t pos) const;
+    // What the start tests need of the header block a candidate message
+    // starting at some position would have.
+    struct Candidate {
+        std::uint64_t fields = 0;
+        bool trace = false;   // a field only the transport or the store writes
+        bool origin = false;  // From or Date
+        mime::BlockEnd how = mime::BlockEnd::blank_line;
+        std::uint64_t end = 0;
+    };
+    // One stretch of fields of a candidate block, read in a look-ahead window
+    // ending at `window`, up to the line that ends it; when that line starts
+    // a damaged run, where reading goes on once repair has cut the run.
+    struct Stretch {
+        Candidate part;
+        bool damaged_end = false;
+        std::uint64_t resume = 0;         // after the run
+        std::uint64_t resume_folded = 0;  // after the run and the continuation lines that fold into the field before it
+        std::uint64_t window = 0;
+        std::uint64_t reach = 0;          // past the last byte the read depended on
+        bool window_bound = false;        // a longer or shorter window would read it differently
+    };
+    [[nodiscard]] Candidate candidate_headers(std::uint64_t pos) const;
+    // `fresh`, when given, receives the block read if the stretch was not kept.
+    [[nodiscard]] Stretch stretch_at(std::uint64_t pos, std::uint64_t window, std::optional<mime::HeaderBlock>* fresh) const;
+    [[nodiscard]] Stretch read_stretch(const mime::HeaderBlock& hb, std::uint64_t window) const;
+    // Stretches each ended by a damaged run, one after the other as a
+    // candidate block reads them, with running totals of what they hold.
+    struct ChainLink {
+        std::uint64_t pos = 0;
+        std::uint64_t reach = 0;
+        std::uint64_t next = 0;  // where the next stretch starts
+        Candidate part;
+        std::uint64_t fields_before = 0;
+        std::uint64_t traces_before = 0;
+        std::uint64_t origins_before = 0;
+    };
+    using Chain = std::deque<ChainLink>;
+    // Adds the links from `at` on that lie inside the window to `c`; where
+    // the stretch after them starts, or nullopt when no chain has a link at `at`.
+    [[nodiscard]] std::optional<std::uint64_t> follow_chain(std::uint64_t at, std::uint64_t window, Candidate& c) const;
+    void extend_chain(std::uint64_t at, const Stretch& s) const;
     [[nodiscard]] bool header_block_at(std::uint64_t pos, bool strong) const;
     // Will the block end with an empty line once repair has written it?
-    [[nodiscard]] bool ends_as_written(const mime::HeaderBlock& hb) const;
+    [[nodiscard]] bool ends_as_written(const Candidate& c) const;
     // A separator line damaged past recognition, before a header block.
     // Without an empty line before it only an envelope left in the line
     // counts as evidence.
@@ -188,10 +228,20 @@ private:
     // separator reads the block its message then starts with.
     struct CandidateHeaders {
         std::uint64_t pos;
-        mime::HeaderBlock block;
-        bool plain;  // no damaged line passed over, ended inside the window
+        Candidate candidate;
+        std::optional<mime::HeaderBlock> plain;  // when no damaged line was passed over and it ended inside the window
     };
     mutable std::optional<CandidateHeaders> last_candidate_;
+    // Stretches already read, by position: every line after a damaged run
+    // of a body asks for the candidate block there, and without them runs
+    // of fields and damage would be read again by each, in a time quadratic
+    // in the runs within the window. A cache, emptied when it grows large.
+    mutable std::unordered_map<std::uint64_t, Stretch> stretches_;
+    // Chains of stretches read, most recently extended last: with them a
+    // window of fields and damaged runs is added up in logarithmic time by
+    // each candidate that starts in it, and candidates cost linear time in
+    // all. A few, since look-aheads from one position may read other chains.
+    mutable std::vector<Chain> chains_;
     mutable int look_ahead_depth_ = 0;
 };
 

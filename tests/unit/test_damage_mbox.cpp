@@ -857,6 +857,33 @@ TEST_CASE("pathological stores are read to the end with a finding") {
         CHECK(log.bytes.unaccounted == 0);
         CHECK(none_serious(rescan_after_mbox_repair(in, tmp.path() / "out")));
     }
+    SECTION("100,000 fields each followed by a NUL hole") {
+        // Every hole ends a body line after which a message may start, and
+        // each such candidate header block reads on over the fields and holes
+        // after it, to the end of its 64 KiB look-ahead window. Read again
+        // by every candidate this took minutes (quadratic in the holes inside
+        // one window).
+        constexpr std::uint64_t pairs = 100'000;
+        const std::string pair = "X: y\n" + std::string(8, '\0') + "\n";
+        std::string store = envelope;
+        for (std::uint64_t i = 0; i < pairs; ++i) store += pair;
+        mbox::Framer framer{ByteView(store)};
+        std::uint64_t messages = 0;
+        std::uint64_t end = 0;
+        while (const std::optional<mbox::Segment> s = framer.next()) {
+            CHECK(s->begin == end);
+            end = s->end;
+            messages += s->kind == mbox::SegmentKind::message ? 1 : 0;
+        }
+        CHECK(end == store.size());
+        // A block that runs out of the window is no block; one that reaches
+        // the end of the store inside it is, when it holds two fields or more.
+        // So besides the first message, one starts at every pair from which
+        // the store's end lies within 64 KiB, but the last.
+        const std::uint64_t window = 64 * 1024;
+        const std::uint64_t first_inside = (pairs * pair.size() - window + pair.size() - 1) / pair.size();
+        CHECK(messages == 1 + (pairs - 1 - first_inside));
+    }
     SECTION("100,000 nested multiparts, none closed") {
         std::string store = envelope + "From: a@example.org\nMIME-Version: 1.0\n";
         for (int i = 0; i < 100'000; ++i) {
