@@ -101,13 +101,14 @@ std::optional<OpenStore> open_or_say(const std::string& path, const Args& a) {
 // Prints the report: JSON to stdout with --json -, else text on stdout and
 // JSON to the named file.
 void emit(const SalvageLog& log, const Args& a) {
-    const nlohmann::json j = report_json(log, MAILFSCK_VERSION, utc_now());
     if (a.json && *a.json == "-") {
-        std::cout << dump_json(j);
+        std::cout << dump_json(report_json(log, MAILFSCK_VERSION, utc_now()));
         return;
     }
     std::cout << report_text(log);
+    // The JSON tree takes several times the log's memory: built only when asked for.
     if (a.json) {
+        const nlohmann::json j = report_json(log, MAILFSCK_VERSION, utc_now());
         FileWriter w(*a.json + ".tmp");
         w.write(dump_json(j));
         w.close();
