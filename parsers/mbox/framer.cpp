@@ -307,7 +307,9 @@ Framer::Stretch Framer::stretch_at(std::uint64_t pos, std::uint64_t window,
     if (stretches_.size() >= max_stretches_kept) stretches_.clear();
     mime::HeaderBlock hb = mime::read_header_block(in_.sub(0, window), pos);
     const Stretch s = read_stretch(hb, window);
-    stretches_.insert_or_assign(pos, s);
+    // Other candidates read a stretch again only when it ends in damage or
+    // follows damage; a block with none is read by those starting there.
+    if (s.damaged_end || fresh == nullptr) stretches_.insert_or_assign(pos, s);
     if (fresh != nullptr) *fresh = std::move(hb);
     return s;
 }
