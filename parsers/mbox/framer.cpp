@@ -304,13 +304,80 @@ Framer::Stretch Framer::stretch_at(std::uint64_t pos, std::uint64_t window,
         const Stretch& s = it->second;
         if (s.window == window || (!s.window_bound && s.reach <= window)) return s;
     }
+    if (fresh == nullptr) {
+        if (const std::optional<Stretch> s = narrowed_stretch(pos, window)) return *s;
+    }
     if (stretches_.size() >= max_stretches_kept) stretches_.clear();
     mime::HeaderBlock hb = mime::read_header_block(in_.sub(0, window), pos);
     const Stretch s = read_stretch(hb, window);
     // Other candidates read a stretch again only when it ends in damage or
     // follows damage; a block with none is read by those starting there.
     if (s.damaged_end || fresh == nullptr) stretches_.insert_or_assign(pos, s);
+    // Every candidate of a chain reaches the stretch after it, each in a
+    // window a little wider: one that runs out of them all is read once.
+    if (fresh == nullptr && s.window_bound && !s.damaged_end) read_wide_stretch(pos);
     if (fresh != nullptr) *fresh = std::move(hb);
+    return s;
+}
+
+void Framer::read_wide_stretch(std::uint64_t pos) const {
+    // A candidate reaching this stretch starts before it: no window it has
+    // ends past this one.
+    const std::uint64_t window = std::min(in_.size(), pos + look_ahead_header_bytes);
+    const mime::HeaderBlock hb = mime::read_header_block(in_.sub(0, window), pos);
+    WideStretch w;
+    w.pos = pos;
+    w.window = window;
+    w.fields_end = hb.fields.empty() ? pos : hb.fields.back().end;
+    std::uint32_t traces = 0;
+    std::uint32_t origins = 0;
+    for (const mime::Field& f : hb.fields) {
+        w.field_begins.push_back(f.begin);
+        w.traces_before.push_back(traces);
+        w.origins_before.push_back(origins);
+        const std::string_view name = f.name(in_);
+        traces += is_trace_field(name) ? 1 : 0;
+        origins += mime::iequals(name, "From") || mime::iequals(name, "Date") ? 1 : 0;
+    }
+    w.traces_before.push_back(traces);
+    w.origins_before.push_back(origins);
+    wide_ = std::move(w);
+}
+
+std::optional<Framer::Stretch> Framer::narrowed_stretch(std::uint64_t pos, std::uint64_t window) const {
+    if (!wide_ || wide_->pos != pos || window > wide_->window || window <= pos || window > wide_->fields_end)
+        return std::nullopt;
+    const WideStretch& w = *wide_;
+    // The window ends inside the fields: every line before the one it cuts
+    // reads as in the wide read; the cut line is judged as the window cuts it.
+    const ByteView v = in_.sub(0, window);
+    std::uint64_t cut = window;
+    if (in_.at_or(window - 1, 0) != '\n') {
+        const std::size_t nl = in_.sub(pos, window - 1 - pos).text().rfind('\n');
+        cut = nl == std::string_view::npos ? pos : pos + nl + 1;
+    }
+    const auto first = std::lower_bound(w.field_begins.begin(), w.field_begins.end(), cut);
+    auto index = static_cast<std::size_t>(first - w.field_begins.begin());
+    Stretch s;
+    s.window = window;
+    s.reach = window;
+    s.window_bound = true;
+    s.part.how = mime::BlockEnd::end_of_input;
+    s.part.end = window;
+    if (cut < window && first != w.field_begins.end() && *first == cut) {
+        // A field's first line: still one if its name and colon are inside.
+        if (mime::is_field_line(v, line_at(v, cut))) {
+            ++index;
+        } else {
+            if (is_damaged(cut)) return std::nullopt;
+            s.part.how = mime::BlockEnd::non_header;
+            s.part.end = cut;
+        }
+    }
+    // Otherwise a continuation line, folded into the field before it.
+    s.part.fields = index;
+    s.part.trace = w.traces_before[index] > 0;
+    s.part.origin = w.origins_before[index] > 0;
     return s;
 }
 

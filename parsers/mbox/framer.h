@@ -176,6 +176,19 @@ private:
     // `fresh`, when given, receives the block read if the stretch was not kept.
     [[nodiscard]] Stretch stretch_at(std::uint64_t pos, std::uint64_t window, std::optional<mime::HeaderBlock>* fresh) const;
     [[nodiscard]] Stretch read_stretch(const mime::HeaderBlock& hb, std::uint64_t window) const;
+    // A stretch that runs out of each window it is read in, read once in the
+    // widest window any candidate before it has: what a narrower window would
+    // read, or nullopt where that needs a read of its own.
+    struct WideStretch {
+        std::uint64_t pos = 0;
+        std::uint64_t window = 0;
+        std::uint64_t fields_end = 0;
+        std::vector<std::uint64_t> field_begins;
+        std::vector<std::uint32_t> traces_before;   // per field, and one past the last
+        std::vector<std::uint32_t> origins_before;
+    };
+    void read_wide_stretch(std::uint64_t pos) const;
+    [[nodiscard]] std::optional<Stretch> narrowed_stretch(std::uint64_t pos, std::uint64_t window) const;
     // Stretches each ended by a damaged run, one after the other as a
     // candidate block reads them, with running totals of what they hold.
     struct ChainLink {
@@ -242,6 +255,7 @@ private:
     // each candidate that starts in it, and candidates cost linear time in
     // all. A few, since look-aheads from one position may read other chains.
     mutable std::vector<Chain> chains_;
+    mutable std::optional<WideStretch> wide_;
     mutable int look_ahead_depth_ = 0;
 };
 

@@ -884,6 +884,27 @@ TEST_CASE("pathological stores are read to the end with a finding") {
         const std::uint64_t first_inside = (pairs * pair.size() - window + pair.size() - 1) / pair.size();
         CHECK(messages == 1 + (pairs - 1 - first_inside));
     }
+    SECTION("runs of fields and NUL holes, each before a header block longer than the look-ahead window") {
+        // Every candidate block after a hole reads on to the long block and
+        // runs out of its window there, each window a little further on: read
+        // anew by each, the long block took minutes over ten of these.
+        std::string store = envelope + "From: a@example.org\n\n";
+        std::uint64_t holes = 0;
+        for (int round = 0; round < 10; ++round) {
+            for (int i = 0; i < 4'000; ++i, ++holes) store += "X: y\n" + std::string(8, '\0') + "\n";
+            for (int i = 0; i < 20'000; ++i) store += "X-" + std::to_string(i) + ": y\n";
+        }
+        mbox::Framer framer{ByteView(store)};
+        const std::optional<mbox::Segment> m = framer.next();
+        REQUIRE(m);
+        // No block ends inside its window, so nothing after the first
+        // message's body starts another; each hole is cut from it.
+        CHECK(m->kind == mbox::SegmentKind::message);
+        CHECK(m->end == store.size());
+        CHECK(holes > mbox::max_cuts_per_message);
+        CHECK(m->cuts.size() == mbox::max_cuts_per_message);
+        CHECK_FALSE(framer.next());
+    }
     SECTION("100,000 nested multiparts, none closed") {
         std::string store = envelope + "From: a@example.org\nMIME-Version: 1.0\n";
         for (int i = 0; i < 100'000; ++i) {
