@@ -229,14 +229,13 @@ std::optional<std::pair<ByteView, std::uint64_t>> find_leaf(const ByteView& file
             return std::nullopt;
         }
         // The last branch whose key is not above the one sought.
-        std::optional<Branch> chosen;
+        std::optional<std::uint64_t> chosen;
         for (std::uint32_t i = 0; i < info.count; ++i) {
-            const Branch b = read_branch(*page, std::uint64_t{i} * want, layout);
             if (entry_key(*page, std::uint64_t{i} * want, layout, type) > key) break;
-            chosen = b;
+            chosen = std::uint64_t{i} * want;
         }
         if (!chosen) return std::nullopt;
-        ref = chosen->child;
+        ref = read_branch(*page, *chosen, layout).child;
     }
     return std::nullopt;
 }
