@@ -89,7 +89,12 @@ std::string from_codepage(const std::vector<unsigned char>& v, std::uint32_t cod
 }  // namespace
 
 bool well_formed_utf16(const Property& p) {
-    return p.type != static_cast<std::uint16_t>(PropType::string) || decode_utf16(p.value, [](std::uint32_t) {});
+    if (p.type != static_cast<std::uint16_t>(PropType::string)) return true;
+    // Bodies are long and rarely hold a surrogate: only a string that has
+    // one needs the walk that pairs them.
+    bool surrogate = false;
+    for (std::size_t i = 1; i < p.value.size(); i += 2) surrogate |= (p.value[i] & 0xF8) == 0xD8;
+    return surrogate ? decode_utf16(p.value, [](std::uint32_t) {}) : p.value.size() % 2 == 0;
 }
 
 std::optional<std::string> utf8(const Property& p, std::uint32_t codepage, bool* invalid) {

@@ -94,6 +94,18 @@ TEST_CASE("UTF-16 string properties decode to UTF-8, and unpaired surrogates are
     // A lone low surrogate, and an odd trailing byte.
     CHECK(decode({0x00, 0xDE, 'C', 0, 'D'}, invalid) == "\xEF\xBF\xBD" "C");
     CHECK(invalid);
+    // The scan's check gives the same verdicts without decoding: a
+    // surrogate pair, a lone surrogate at the end (high) or start (low), an
+    // odd byte count after plain text, and a byte string, which it leaves to
+    // the code page.
+    const auto well_formed = [](std::vector<unsigned char> bytes, std::uint16_t type = 0x001F) {
+        return pst::well_formed_utf16(pst::Property{0x0037, type, std::move(bytes), false});
+    };
+    CHECK(well_formed({'A', 0, 0x3D, 0xD8, 0x00, 0xDE, 0, 0}));
+    CHECK_FALSE(well_formed({'A', 0, 0x3D, 0xD8}));
+    CHECK_FALSE(well_formed({0x00, 0xDC, 'A', 0}));
+    CHECK_FALSE(well_formed({'A', 0, 'B'}));
+    CHECK(well_formed({'A', 0, 'B'}, 0x001E));
     // PtypString8 in windows-1252: 0x80 is the euro sign.
     pst::Property s8{0x0037, 0x001E, {'x', 0x80, 0}, false};
     CHECK(pst::utf8(s8, 1252).value() == "x\xE2\x82\xAC");
