@@ -86,6 +86,7 @@ inline constexpr std::uint16_t sender_smtp = 0x5D01;
 inline constexpr std::uint16_t sent_representing_smtp = 0x5D02;
 inline constexpr std::uint16_t internet_codepage = 0x3FDE;
 inline constexpr std::uint16_t message_codepage = 0x3FFD;
+inline constexpr std::uint16_t pst_password = 0x67FF;  // the CRC-32 of the store's password
 }  // namespace tag
 
 // A string property as UTF-8: PtypString from UTF-16LE (an unpaired

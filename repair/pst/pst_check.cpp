@@ -871,6 +871,8 @@ private:
         std::vector<ReadIssue> issues;
         const PropertyContext pc = m_.properties(*store, issues);
         if (const Property* p = pc.find(tag::display_name)) store_name_ = utf8(*p).value_or("");
+        if (const Property* p = pc.find(tag::pst_password); p && p->type == static_cast<std::uint16_t>(PropType::integer32))
+            store_password_crc_ = Cursor(ByteView(p->value.data(), p->value.size(), 0)).u32le();
         for (const auto& [tag, role] : {std::pair{std::uint16_t{0x35E0}, FolderInfo::Role::ipm_subtree},
                                         std::pair{std::uint16_t{0x35E3}, FolderInfo::Role::deleted_items},
                                         std::pair{std::uint16_t{0x35E7}, FolderInfo::Role::search_root}}) {
@@ -894,7 +896,10 @@ private:
         else if (special_.empty() && f.depth == 2 && f.parent_path == "Root - Mailbox" && name == "Finder")
             info.role = FolderInfo::Role::search_root;
         if (const Property* p = pc.find(tag::container_class)) info.container_class = utf8(*p).value_or("");
-        if (f.nid == nid_root_folder) info.store_name = store_name_;
+        if (f.nid == nid_root_folder) {
+            info.store_name = store_name_;
+            info.store_password_crc = store_password_crc_;
+        }
         return info;
     }
 
@@ -1415,6 +1420,7 @@ private:
     std::unordered_map<std::uint32_t, std::string> folder_paths_;
     std::unordered_map<std::uint32_t, FolderInfo::Role> special_;
     std::string store_name_;
+    std::uint32_t store_password_crc_ = 0;
     std::unordered_set<std::uint32_t> sound_hierarchy_;  // folders whose tables were read whole
     std::unordered_set<std::uint32_t> sound_contents_;
     std::unordered_set<std::uint32_t> deleted_folders_;  // carved entries taken as deleted

@@ -56,7 +56,6 @@ constexpr std::uint16_t tag_ipm_subtree_entry_id = 0x35E0;
 constexpr std::uint16_t tag_ipm_wastebasket_entry_id = 0x35E3;
 constexpr std::uint16_t tag_finder_entry_id = 0x35E7;
 constexpr std::uint16_t tag_valid_folder_mask = 0x35DF;
-constexpr std::uint16_t tag_pst_password = 0x67FF;
 constexpr std::uint16_t tag_search_criteria = 0x660B;
 constexpr std::uint16_t tag_attach_data_object = 0x3701;
 constexpr std::uint32_t valid_folder_mask = 0x01 | 0x08 | 0x80;  // IPM subtree, wastebasket, finder
@@ -279,7 +278,7 @@ void StoreWriter::write_special_nodes() {
         prop(tag_ipm_subtree_entry_id, pst::PropType::binary, entry_id(ipm_subtree_)),
         prop(tag_ipm_wastebasket_entry_id, pst::PropType::binary, entry_id(deleted_items_)),
         prop(tag_finder_entry_id, pst::PropType::binary, entry_id(search_root_)),
-        prop(tag_pst_password, pst::PropType::integer32, le_bytes(0, 4)),
+        prop(pst::tag::pst_password, pst::PropType::integer32, le_bytes(options_.password_crc, 4)),
     };
     write_pc_node(pst::nid_message_store, 0, store);
 

@@ -25,6 +25,8 @@ struct StoreOptions {
     // its items carry still resolve.
     std::array<unsigned char, 16> record_key{};
     pst::Crypt crypt = pst::Crypt::permute;
+    // PR_PST_PASSWORD: the CRC-32 of the store's password, 0 for none.
+    std::uint32_t password_crc = 0;
 };
 
 class StoreWriter {
@@ -39,6 +41,9 @@ public:
 
     // The store's PR_DISPLAY_NAME, if another than the options gave.
     void set_display_name(std::string name) { options_.display_name = std::move(name); }
+    // The password the source store asked for (its PR_PST_PASSWORD), so the
+    // rebuilt store asks for the same one.
+    void set_password_crc(std::uint32_t crc) { options_.password_crc = crc; }
     // Gives a folder (one of the special ones) another name.
     void rename_folder(std::uint32_t nid, const std::string& name);
     // A new folder under `parent`; its NID.

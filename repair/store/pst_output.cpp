@@ -27,6 +27,7 @@ PstOutput::PstOutput(pstw::RandomOut& out, const std::string& store_name, std::s
 
 void PstOutput::begin_folder(const std::string& folder, const FolderInfo& info) {
     if (!info.store_name.empty()) store_.set_display_name(info.store_name);
+    if (info.store_password_crc != 0) store_.set_password_crc(info.store_password_crc);
     // A std::map's iterators outlive the parents new_folder may add.
     if (auto [it, added] = folders_.try_emplace(folder, 0); added) it->second = new_folder(folder, info);
 }

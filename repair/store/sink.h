@@ -94,6 +94,7 @@ struct FolderInfo {
     std::string name;             // PR_DISPLAY_NAME; "" when the path says it all
     std::string container_class;  // PR_CONTAINER_CLASS: "IPF.Contact", ...
     std::string store_name;       // the root folder's only: the store's display name
+    std::uint32_t store_password_crc = 0;  // the root folder's only: PR_PST_PASSWORD, 0 for none
 };
 
 class MessageSink {

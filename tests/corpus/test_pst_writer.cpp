@@ -91,6 +91,19 @@ std::optional<PffFacts> pff_facts(const fs::path& f) {
     return facts;
 }
 
+// The store's password checksum (PR_PST_PASSWORD) as pffinfo prints it:
+// "N/A" for none.
+std::string pff_password(const fs::path& f) {
+    const auto r = run("pffinfo " + q(f) + " 2>/dev/null");
+    std::istringstream lines(r.out);
+    for (std::string line; std::getline(lines, line);)
+        if (const auto at = line.find("Password checksum:"); at != std::string::npos) {
+            const auto value = line.find_first_not_of(" \t", at + 18);
+            return value == std::string::npos ? std::string() : line.substr(value);
+        }
+    return {};
+}
+
 fs::path rebuild(const fs::path& f, const fs::path& out) {
     const auto r = run(tool + " repair -q --to pst -o " + q(out) + " " + q(f) + " >/dev/null 2>&1");
     REQUIRE(r.status <= 1);
@@ -136,11 +149,11 @@ std::vector<unsigned char> pattern(std::size_t n, unsigned seed) {
 
 }  // namespace
 
-TEST_CASE("every corpus PST/OST rebuilt --to pst: libpff reads the same folders and messages, and it rescans clean") {
+TEST_CASE("every corpus PST/OST rebuilt --to pst: libpff reads the same folders, messages and password, and it rescans clean") {
     const auto dir = shared_path("pst");
     if (!dir) return;
     TempDir t("pst-writer");
-    std::size_t files = 0, messages = 0, attachments = 0;
+    std::size_t files = 0, messages = 0, attachments = 0, passwords = 0;
     for (const fs::path& f : files_ending(*dir, {".pst", ".ost"})) {
         INFO(f.string());
         const std::optional<PffFacts> original = pff_facts(f);
@@ -163,11 +176,17 @@ TEST_CASE("every corpus PST/OST rebuilt --to pst: libpff reads the same folders 
             attachments += files_of.size();
         }
         messages += original->messages.size();
+        // The rebuilt store asks for the password the original asked for.
+        const std::string password = pff_password(f);
+        REQUIRE(!password.empty());
+        CHECK(pff_password(rebuilt) == password);
+        if (password != "N/A") ++passwords;
         // The new file is sound by our own checks too.
         CHECK(run(tool + " scan -q " + q(rebuilt) + " >/dev/null 2>&1").status == 0);
         ++files;
     }
     CHECK(files >= 45);
+    CHECK(passwords >= 8);
     CHECK(messages >= 990);
     CHECK(attachments >= 40);
 }
