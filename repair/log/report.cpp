@@ -50,6 +50,12 @@ nlohmann::json store_json(const StoreLog& s) {
                             {"detail", f.detail}});
     }
     j["problems"] = std::move(problems);
+    nlohmann::json omitted = nlohmann::json::array();
+    for (const auto& [id, count] : s.omitted) {
+        const ProblemInfo& p = problem(id);
+        omitted.push_back({{"code", p.code}, {"severity", severity_name(p.severity)}, {"count", count}});
+    }
+    j["problems_omitted"] = std::move(omitted);
     nlohmann::json lost = nlohmann::json::array();
     for (const LostItem& l : s.lost) {
         lost.push_back({{"file", l.file},
@@ -139,6 +145,11 @@ std::string report_text(const SalvageLog& log) {
             o << " [" << f.structure << "] " << p.summary;
             if (!f.detail.empty()) o << ": " << f.detail;
             o << " -> " << action_name(f.action) << "\n";
+        }
+        for (const auto& [id, count] : s.omitted) {
+            const ProblemInfo& p = problem(id);
+            o << "  " << p.code << " " << severity_name(p.severity) << " " << count << " more not listed (the first "
+              << StoreLog::max_findings_per_kind << " of this kind are)\n";
         }
         for (const LostItem& l : s.lost) {
             o << "  LOST " << l.file << "@" << l.offset << "+" << l.length;

@@ -37,6 +37,11 @@ void ByteLedger::absorb(const ByteLedger& file) {
 
 Finding& StoreLog::add(ProblemId id, std::uint64_t offset, std::uint64_t length, std::string structure,
                        std::optional<std::uint64_t> message, std::string detail) {
+    if (++seen_[id] > max_findings_per_kind) {
+        ++omitted[id];
+        unlisted_ = Finding{id, {}, offset, length, {}, message, problem(id).action, {}};
+        return unlisted_;
+    }
     return findings.emplace_back(
         Finding{id, {}, offset, length, std::move(structure), message, problem(id).action, std::move(detail)});
 }

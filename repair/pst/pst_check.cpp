@@ -25,10 +25,6 @@ namespace {
 
 using namespace pst;
 
-// A damaged tree can yield a finding per entry; past this many of one kind
-// the rest are counted in one summary finding.
-constexpr std::size_t max_findings_per_kind = 50;
-
 ProblemId problem_for(HeaderDefectKind k) {
     switch (k) {
         case HeaderDefectKind::bad_magic: return ProblemId::pst_bad_magic;
@@ -179,7 +175,6 @@ public:
         next_ids();
         if (!stopped() && !quick()) messaging();
         if (bbt_ok && !stopped()) check_data_blocks();
-        flush_overflow();
     }
 
 private:
@@ -277,14 +272,7 @@ private:
     }
 
     void add(ProblemId id, std::uint64_t offset, std::uint64_t length, std::string structure, std::string detail = {}) {
-        if (++per_kind_[id] > max_findings_per_kind) return;
         log_.add(id, offset, length, std::move(structure), std::nullopt, std::move(detail));
-    }
-
-    void flush_overflow() {
-        for (const auto& [id, n] : per_kind_)
-            if (n > max_findings_per_kind)
-                log_.add(id, 0, 0, "store", std::nullopt, std::to_string(n - max_findings_per_kind) + " more");
     }
 
     void tree_findings(const TreeWalk& walk, const char* tree) {
@@ -781,7 +769,6 @@ private:
     std::vector<unsigned char> inflated_;    // reused for each compressed internal block
     std::vector<unsigned char> read_;        // the bytes block() and page() read last
     SoundBlocks sound_;                      // data blocks the messaging pass read and found sound
-    std::map<ProblemId, std::size_t> per_kind_;
     bool header_rebuilt_ = false;
     // A tree whose walk from its root found damage: the messaging layer
     // reads through an index rebuilt by carving instead.

@@ -131,6 +131,7 @@ ProblemId SegmentSalvager::problem_for(DefectKind k) const {
 
 Finding& SegmentSalvager::add(ProblemId id, std::uint64_t offset, std::uint64_t length, std::string structure,
                               std::optional<std::uint64_t> no, std::string detail) {
+    message_worst_ = std::max(message_worst_, problem(id).severity);
     Finding& f = log_.add(id, offset, length, std::move(structure), no, std::move(detail));
     f.file = file_;
     return f;
@@ -202,6 +203,7 @@ void SegmentSalvager::record_defects(const mbox::Segment& s, std::optional<std::
 std::optional<Salvaged> SegmentSalvager::prepare(const mbox::Segment& s, std::uint64_t no, bool cut_short) {
     Salvaged m;
     m.first_finding = log_.findings.size();
+    message_worst_ = Severity::info;
     record_defects(s, no);
     if (s.header_fields == 0) {
         ++log_.messages.lost;
@@ -286,7 +288,7 @@ void SegmentSalvager::keep(const mbox::Segment& s, std::uint64_t no, Salvaged& m
     if (m.partial) {
         ++log_.messages.partial;
         m.out.state = OutMessage::State::partial;
-    } else if (worst_since(m.first_finding) >= Severity::warning || !m.out.close_boundaries.empty()) {
+    } else if (message_worst_ >= Severity::warning || !m.out.close_boundaries.empty()) {
         ++log_.messages.repaired;
         m.out.state = OutMessage::State::repaired;
     } else {
@@ -343,11 +345,5 @@ bool SegmentSalvager::damage_took_header_end(const mbox::Segment& s) const {
     return mime::read_header_block(in_.sub(0, s.content_end), p).how != mime::BlockEnd::blank_line;
 }
 
-Severity SegmentSalvager::worst_since(std::size_t first) const {
-    Severity w = Severity::info;
-    for (std::size_t i = first; i < log_.findings.size(); ++i)
-        w = std::max(w, problem(log_.findings[i].id).severity);
-    return w;
-}
 
 }  // namespace mailfsck

@@ -59,7 +59,6 @@ private:
     [[nodiscard]] std::vector<ByteView> salvaged_pieces(const mbox::Segment& s) const;
     [[nodiscard]] bool needs_header_end(const mbox::Segment& s) const;
     [[nodiscard]] bool damage_took_header_end(const mbox::Segment& s) const;
-    [[nodiscard]] Severity worst_since(std::size_t first) const;
 
     ByteView in_;
     Container container_;
@@ -67,6 +66,9 @@ private:
     ByteLedger& ledger_;
     MessageSink* sink_;
     std::string file_;
+    // The worst finding of the message being salvaged: the log may keep
+    // only a count of a kind that repeats (StoreLog::omitted).
+    Severity message_worst_ = Severity::info;
 };
 
 }  // namespace mailfsck

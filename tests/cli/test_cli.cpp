@@ -206,6 +206,32 @@ TEST_CASE("damage is found (exit 4), repaired (exit 4 when bytes were lost), and
     CHECK(after.st_mtim.tv_nsec == before.st_mtim.tv_nsec);
 }
 
+TEST_CASE("past 1000 findings of one kind the report counts the rest and every message is still judged by its own") {
+    TempDir t("cli-cap");
+    const fs::path in = t.path() / "in.mbox";
+    // 1,500 messages, each but the last run straight into the next From_
+    // line with no empty line between: 1,499 findings of MBOX-0003, each
+    // making its message repaired, and none on the last.
+    std::string store;
+    for (int i = 0; i < 1500; ++i)
+        store += "From a@example.org Mon Jan  1 00:00:00 2001\nSubject: m" + std::to_string(i) + "\n\nbody\n";
+    write_file(in, store);
+    const auto r = run(tool + " repair -q " + q(in) + " -o " + q(t.path() / "out") + " --json -");
+    CHECK(r.status == 1);
+    const auto s = nlohmann::json::parse(r.out)["stores"][0];
+    std::size_t listed = 0;
+    for (const auto& p : s["problems"]) listed += p["code"] == "MBOX-0003" ? 1 : 0;
+    CHECK(listed == 1000);
+    REQUIRE(s["problems_omitted"].size() == 1);
+    CHECK(s["problems_omitted"][0]["code"] == "MBOX-0003");
+    CHECK(s["problems_omitted"][0]["count"] == 499);
+    CHECK(s["messages"]["repaired"] == 1499);
+    CHECK(s["messages"]["intact"] == 1);
+    const std::string text = run(tool + " scan " + q(in)).out;
+    CHECK(text.find("MBOX-0003 warning 499 more not listed") != std::string::npos);
+    CHECK(status_of(tool + " scan " + q(t.path() / "out" / "in.mbox")) == 0);
+}
+
 TEST_CASE("repair is deterministic apart from the report timestamp") {
     TempDir t("cli-determinism");
     const fs::path in = t.path() / "in.mbox";
