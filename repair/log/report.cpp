@@ -51,7 +51,7 @@ nlohmann::json store_json(const StoreLog& s) {
     }
     j["problems"] = std::move(problems);
     nlohmann::json omitted = nlohmann::json::array();
-    for (const auto& [id, count] : s.omitted) {
+    for (const auto& [id, count] : s.omitted()) {
         const ProblemInfo& p = problem(id);
         omitted.push_back({{"code", p.code}, {"severity", severity_name(p.severity)}, {"count", count}});
     }
@@ -146,7 +146,7 @@ std::string report_text(const SalvageLog& log) {
             if (!f.detail.empty()) o << ": " << f.detail;
             o << " -> " << action_name(f.action) << "\n";
         }
-        for (const auto& [id, count] : s.omitted) {
+        for (const auto& [id, count] : s.omitted()) {
             const ProblemInfo& p = problem(id);
             o << "  " << p.code << " " << severity_name(p.severity) << " " << count << " more not listed (the first "
               << StoreLog::max_findings_per_kind << " of this kind are)\n";

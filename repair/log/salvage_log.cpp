@@ -37,13 +37,28 @@ void ByteLedger::absorb(const ByteLedger& file) {
 
 Finding& StoreLog::add(ProblemId id, std::uint64_t offset, std::uint64_t length, std::string structure,
                        std::optional<std::uint64_t> message, std::string detail) {
-    if (++seen_[id] > max_findings_per_kind) {
-        ++omitted[id];
-        unlisted_ = Finding{id, {}, offset, length, {}, message, problem(id).action, {}};
+    return keep(Finding{id, {}, offset, length, std::move(structure), message, problem(id).action, std::move(detail)});
+}
+
+Finding& StoreLog::keep(Finding f) {
+    if (++logged_[f.id] > max_findings_per_kind) {
+        unlisted_ = std::move(f);
         return unlisted_;
     }
-    return findings.emplace_back(
-        Finding{id, {}, offset, length, std::move(structure), message, problem(id).action, std::move(detail)});
+    return findings.emplace_back(std::move(f));
+}
+
+void StoreLog::adopt_findings(StoreLog&& scratch) {
+    for (Finding& f : scratch.findings) keep(std::move(f));
+    for (const auto& [id, n] : scratch.omitted()) logged_[id] += n;
+    scratch.findings.clear();
+}
+
+std::map<ProblemId, std::uint64_t> StoreLog::omitted() const {
+    std::map<ProblemId, std::uint64_t> out;
+    for (const auto& [id, n] : logged_)
+        if (n > max_findings_per_kind) out.emplace(id, n - max_findings_per_kind);
+    return out;
 }
 
 Severity StoreLog::worst() const {

@@ -102,12 +102,11 @@ struct StoreLog {
     MessageCounts messages;
     ByteLedger bytes;
     std::vector<Finding> findings;
-    // Findings of a kind past the first max_findings_per_kind, counted by
+    // Findings of a kind past the first max_findings_per_kind are counted by
     // kind and not kept: a store with the same damage in every message
     // must not need memory for each. What became of every message is in
     // repair's index.jsonl.
     static constexpr std::size_t max_findings_per_kind = 1000;
-    std::map<ProblemId, std::uint64_t> omitted;
     std::vector<LostItem> lost;
     std::optional<FileCounts> files;
     std::optional<OutputInfo> output;
@@ -115,16 +114,22 @@ struct StoreLog {
     std::optional<std::string> error;
 
     // The finding as logged; past its kind's cap, a scratch finding that no
-    // report shows (the kind's count in `omitted` goes up instead).
+    // report shows (only the kind's count goes up).
     Finding& add(ProblemId id, std::uint64_t offset, std::uint64_t length, std::string structure,
                  std::optional<std::uint64_t> message = std::nullopt, std::string detail = {});
+    // Takes over a scratch log's findings, under this log's cap.
+    void adopt_findings(StoreLog&& scratch);
+    // Per kind, how many findings were logged but not kept.
+    [[nodiscard]] std::map<ProblemId, std::uint64_t> omitted() const;
     [[nodiscard]] Severity worst() const;
     [[nodiscard]] bool has_problems() const { return worst() >= Severity::warning; }
     // Did anything fail to reach the rebuilt store as intact message content?
     [[nodiscard]] bool data_lost() const;
 
 private:
-    std::map<ProblemId, std::size_t> seen_;
+    Finding& keep(Finding f);
+
+    std::map<ProblemId, std::uint64_t> logged_;  // per kind, kept or not
     Finding unlisted_{};
 };
 

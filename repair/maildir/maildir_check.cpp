@@ -456,7 +456,7 @@ private:
         }
         leftover.action = bytes.empty() ? Action::dropped : Action::quarantined;
         leftover.detail += bytes.empty() ? "; empty" : "; not a whole message, kept in lost+found";
-        for (Finding& t : trial.findings) log_.findings.push_back(std::move(t));
+        log_.adopt_findings(std::move(trial));
         ++log_.messages.lost;
         LostItem item;
         item.file = f.name;

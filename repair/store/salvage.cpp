@@ -345,5 +345,4 @@ bool SegmentSalvager::damage_took_header_end(const mbox::Segment& s) const {
     return mime::read_header_block(in_.sub(0, s.content_end), p).how != mime::BlockEnd::blank_line;
 }
 
-
 }  // namespace mailfsck

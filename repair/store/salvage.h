@@ -23,6 +23,9 @@ enum class Container {
 struct Salvaged {
     OutMessage out;
     bool partial = false;
+    // Where this message's findings begin in the log, so the multiparts
+    // repair closes can be marked fixed; a finding past its kind's cap is
+    // not listed, so there is nothing to mark.
     std::size_t first_finding = 0;
 };
 

@@ -232,6 +232,29 @@ TEST_CASE("past 1000 findings of one kind the report counts the rest and every m
     CHECK(status_of(tool + " scan " + q(t.path() / "out" / "in.mbox")) == 0);
 }
 
+TEST_CASE("findings of files judged apart and then kept under the cap") {
+    // Each file left in tmp/ is judged on a scratch log first; one that is
+    // not a whole message brings its findings along. 1,100 cut inside a
+    // multipart: 1,100 MSG-0009 of which 1,000 are listed.
+    TempDir t("cli-cap-tmp");
+    const fs::path md = t.path() / "md";
+    for (const char* d : {"cur", "new", "tmp"}) fs::create_directories(md / d);
+    for (int i = 0; i < 1100; ++i)
+        write_file(md / "tmp" / ("1000" + std::to_string(i) + ".host"),
+                   "Subject: x\nContent-Type: multipart/mixed; boundary=b\n\n--b\n\nhel");
+    const auto r = run(tool + " scan " + q(md) + " --json -");
+    CHECK(r.status == 4);
+    const auto s = nlohmann::json::parse(r.out)["stores"][0];
+    std::size_t listed = 0;
+    for (const auto& p : s["problems"]) listed += p["code"] == "MSG-0009" ? 1 : 0;
+    CHECK(listed == 1000);
+    std::map<std::string, std::uint64_t> omitted;
+    for (const auto& o : s["problems_omitted"]) omitted[o["code"]] = o["count"];
+    CHECK(omitted["MSG-0009"] == 100);
+    CHECK(omitted["MAILDIR-0002"] == 100);
+    CHECK(s["messages"]["lost"] == 1100);
+}
+
 TEST_CASE("repair is deterministic apart from the report timestamp") {
     TempDir t("cli-determinism");
     const fs::path in = t.path() / "in.mbox";

@@ -167,8 +167,9 @@ std::vector<std::string> comparable(const mailfsck::StoreLog& log) {
         all.push_back(code + " " + std::to_string(f.offset) + "+" + std::to_string(f.length) + " " + f.structure + ": " +
                       f.detail);
     }
-    for (const auto& [id, n] : log.omitted) totals[std::string(mailfsck::problem(id).code)] += n;
-    if (!log.omitted.empty()) {
+    const auto omitted = log.omitted();
+    for (const auto& [id, n] : omitted) totals[std::string(mailfsck::problem(id).code)] += n;
+    if (!omitted.empty()) {
         all.clear();
         for (const auto& [code, n] : totals) all.push_back(code + " x" + std::to_string(n));
     }
