@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <utility>
 
 namespace mailfsck::pstw {
 namespace {
@@ -101,102 +102,111 @@ Bytes well_formed_utf16(const Bytes& value) {
 
 pst::Hid HeapWriter::allocate(ByteView data) {
     if (data.size() > max_heap_allocation) throw std::logic_error("PST writer: heap allocation too large");
-    const std::size_t room = pst::layout_for(pst::Format::unicode).max_block_data();
-    const auto fits = [&](const Block& b) {
-        return b.starts.size() < max_allocations_per_block &&
-               b.data.size() + data.size() + 1 + page_map_size(b.starts.size() + 1) <= room;
-    };
-    if (blocks_.empty() || !fits(blocks_.back())) {
-        blocks_.push_back({Bytes(header_size(blocks_.size()), 0), {}});
-    }
-    Block& b = blocks_.back();
-    b.starts.push_back(static_cast<std::uint16_t>(b.data.size()));
-    b.data.insert(b.data.end(), data.data(), data.data() + data.size());
+    const std::size_t room = ndb_->layout().max_block_data();
+    const bool fits = !bids_.empty() && open_.starts.size() < max_allocations_per_block &&
+                      open_.data.size() + data.size() + 1 + page_map_size(open_.starts.size() + 1) <= room;
+    if (!fits) begin_block();
+    open_.starts.push_back(static_cast<std::uint16_t>(open_.data.size()));
+    open_.data.insert(open_.data.end(), data.data(), data.data() + data.size());
     // HID ([MS-PST] 2.3.1.1): hidType 0, hidIndex from 1, hidBlockIndex.
-    return pst::Hid{static_cast<std::uint32_t>(b.starts.size() << 5 | (blocks_.size() - 1) << 16)};
+    return pst::Hid{static_cast<std::uint32_t>(open_.starts.size() << 5 | (bids_.size() - 1) << 16)};
 }
 
-std::vector<Bytes> HeapWriter::blocks() const {
-    std::vector<Block> blocks = blocks_;
-    if (blocks.empty()) blocks.push_back({Bytes(hnhdr_size, 0), {}});
-    const std::size_t room = pst::layout_for(pst::Format::unicode).max_block_data();
-    std::vector<Bytes> out;
-    std::vector<std::uint8_t> levels;
-    for (Block& b : blocks) {
-        Bytes& d = b.data;
-        const auto ends = static_cast<std::uint16_t>(d.size());
-        if (d.size() % 2 != 0) d.push_back(0);  // the page map starts on a 2-byte boundary
-        const auto map_at = static_cast<std::uint16_t>(d.size());
-        append_le(d, b.starts.size(), 2);
-        append_le(d, 0, 2);
-        for (const std::uint16_t s : b.starts) append_le(d, s, 2);
-        append_le(d, ends, 2);
-        put_le(d.data(), map_at, 2);
-        levels.push_back(fill_level(room - d.size()));
-        out.push_back(std::move(d));
+void HeapWriter::begin_block() {
+    Block last = std::exchange(open_, Block{Bytes(header_size(bids_.size()), 0), {}});
+    bids_.push_back(0);
+    levels_.push_back(0);
+    if (bids_.size() > 1) close(bids_.size() - 2, std::move(last));
+}
+
+void HeapWriter::close(std::size_t index, Block block) {
+    Bytes& d = block.data;
+    const auto ends = static_cast<std::uint16_t>(d.size());
+    if (d.size() % 2 != 0) d.push_back(0);  // the page map starts on a 2-byte boundary
+    const auto map_at = static_cast<std::uint16_t>(d.size());
+    append_le(d, block.starts.size(), 2);
+    append_le(d, 0, 2);
+    for (const std::uint16_t s : block.starts) append_le(d, s, 2);
+    append_le(d, ends, 2);
+    put_le(d.data(), map_at, 2);
+    levels_[index] = fill_level(ndb_->layout().max_block_data() - d.size());
+    if (index == 0) {
+        first_ = std::move(block);
+    } else if (is_bitmap_block(index)) {
+        // The blocks the held bitmap block describes are all closed now.
+        if (bitmap_index_ != 0) write(bitmap_index_, bitmap_);
+        bitmap_ = std::move(block);
+        bitmap_index_ = index;
+    } else {
+        write(index, block);
     }
-    const auto put_levels = [&](Bytes& b, std::size_t at, std::size_t first, std::size_t count) {
-        for (std::size_t i = 0; i < count && first + i < levels.size(); ++i)
-            b[at + i / 2] = static_cast<unsigned char>(b[at + i / 2] | levels[first + i] << (4 * (i % 2)));
+}
+
+void HeapWriter::write(std::size_t index, Block& block) {
+    Bytes& d = block.data;
+    const auto put_levels = [&](std::size_t at, std::size_t first, std::size_t count) {
+        for (std::size_t i = 0; i < count && first + i < levels_.size(); ++i)
+            d[at + i / 2] = static_cast<unsigned char>(d[at + i / 2] | levels_[first + i] << (4 * (i % 2)));
     };
-    Bytes& first = out.front();
-    first[2] = heap_signature;
-    first[3] = static_cast<unsigned char>(client_);
-    put_le(first.data() + 4, root_.value, 4);
-    put_levels(first, 8, 0, 8);
-    for (std::size_t i = 8; i < out.size(); i += 128) put_levels(out[i], 2, i, 128);
-    return out;
+    if (index == 0) {
+        d[2] = heap_signature;
+        d[3] = static_cast<unsigned char>(client_);
+        put_le(d.data() + 4, root_.value, 4);
+        put_levels(8, 0, 8);
+    } else if (is_bitmap_block(index)) {
+        put_levels(2, index, 128);
+    }
+    const bool last = index + 1 == bids_.size();
+    bids_[index] = ndb_->data_block(ByteView(d.data(), d.size()), !last);
+    written_bytes_ += last ? d.size() : ndb_->layout().max_block_data();
+    block = Block{};
+}
+
+std::uint64_t HeapWriter::finish() {
+    if (bids_.empty()) begin_block();
+    close(bids_.size() - 1, std::move(open_));
+    if (bitmap_index_ != 0) write(bitmap_index_, bitmap_);
+    write(0, first_);
+    return ndb_->data_tree(std::move(bids_), written_bytes_);
 }
 
 std::uint32_t NodeBuilder::place(ByteView value) {
     if (value.empty()) return 0;  // as Outlook writes empty values; libpst reads an empty allocation as a value
     if (value.size() <= max_heap_allocation) return heap_.allocate(value).value;
-    const std::uint32_t nid = next_value_index_++ << 5 | nid_type_ltp;
-    subnodes_.push_back({nid, ndb_->data_tree(value), 0});
-    return nid;
+    return place_tree(ndb_->data_tree(value));
 }
 
-std::uint32_t NodeBuilder::place_blocks(const std::vector<Bytes>& blocks) {
+std::uint32_t NodeBuilder::place_tree(std::uint64_t bid_data) {
     const std::uint32_t nid = next_value_index_++ << 5 | nid_type_ltp;
-    subnodes_.push_back({nid, ndb_->data_tree(blocks), 0});
+    subnodes_.push_back({nid, bid_data, 0});
     return nid;
 }
 
 std::pair<std::uint64_t, std::uint64_t> NodeBuilder::write() {
-    const std::uint64_t data = ndb_->data_tree(heap_.blocks());
+    const std::uint64_t data = heap_.finish();
     return {data, ndb_->subnode_tree(subnodes_)};
 }
 
-pst::Hid write_bth(HeapWriter& heap, std::uint8_t key_size, std::uint8_t data_size, const std::vector<Bytes>& records) {
+pst::Hid write_bth(HeapWriter& heap, std::uint8_t key_size, std::uint8_t data_size, ByteView records) {
     // Leaves, then index levels of (first key, HID) until one allocation
     // holds a level ([MS-PST] 2.3.2.2, 2.3.2.3).
-    struct Entry {
-        Bytes bytes;  // the record, or an index record's key
-        std::uint32_t hid = 0;
-    };
-    std::vector<Entry> level;
-    level.reserve(records.size());
-    for (const Bytes& r : records) level.push_back({r, 0});
+    ByteView level = records;
+    Bytes parents;
     std::size_t record_size = std::size_t{key_size} + data_size;
     std::uint8_t index_levels = 0;
     pst::Hid root;
     while (!level.empty()) {
-        const std::size_t per = max_heap_allocation / record_size;
-        std::vector<Entry> parents;
-        for (std::size_t i = 0; i < level.size(); i += per) {
-            Bytes a;
-            for (std::size_t j = i; j < std::min(level.size(), i + per); ++j) {
-                a.insert(a.end(), level[j].bytes.begin(), level[j].bytes.end());
-                if (index_levels > 0) append_le(a, level[j].hid, 4);
-            }
-            parents.push_back({Bytes(level[i].bytes.begin(), level[i].bytes.begin() + key_size),
-                               heap.allocate(ByteView(a.data(), a.size())).value});
+        const std::size_t chunk = max_heap_allocation / record_size * record_size;
+        Bytes above;
+        for (std::uint64_t at = 0; at < level.size(); at += chunk) {
+            const ByteView a = level.sub(at, chunk);
+            root = heap.allocate(a);
+            above.insert(above.end(), a.data(), a.data() + key_size);
+            append_le(above, root.value, 4);
         }
-        if (parents.size() == 1) {
-            root = pst::Hid{parents.front().hid};
-            break;
-        }
-        level = std::move(parents);
+        if (level.size() <= chunk) break;
+        parents = std::move(above);
+        level = ByteView(parents.data(), parents.size());
         record_size = std::size_t{key_size} + 4;
         ++index_levels;
     }
@@ -216,9 +226,9 @@ void write_pc(NodeBuilder& node, std::vector<pst::Property> properties) {
                      properties.end());
     // PC records ([MS-PST] 2.3.3.3): wPropId, wPropType, dwValueHnid;
     // values of up to four bytes inline, the rest placed.
-    std::vector<Bytes> records;
+    Bytes records;
     for (const pst::Property& p : properties) {
-        Bytes r;
+        Bytes& r = records;
         append_le(r, p.id, 2);
         append_le(r, p.type, 2);
         const std::uint32_t size = pst::fixed_size(p.type);
@@ -229,17 +239,17 @@ void write_pc(NodeBuilder& node, std::vector<pst::Property> properties) {
             value = node.place(ByteView(p.value.data(), p.value.size()));
         }
         append_le(r, value, 4);
-        records.push_back(std::move(r));
     }
-    node.heap().set_root(write_bth(node.heap(), 2, 6, records));
+    node.heap().set_root(write_bth(node.heap(), 2, 6, ByteView(records.data(), records.size())));
 }
 
-void write_tc(NodeBuilder& node, std::vector<std::uint32_t> columns, const std::vector<pst::TableRow>& rows) {
-    columns.push_back(tag_row_id);
-    columns.push_back(tag_row_ver);
-    std::sort(columns.begin(), columns.end());
-    columns.erase(std::unique(columns.begin(), columns.end()), columns.end());
-    if (columns.size() > 255) throw std::logic_error("PST writer: too many table columns");
+TableWriter::TableWriter(NdbWriter& ndb, std::vector<std::uint32_t> columns)
+    : node_(ndb, pst::HeapClient::table_context), tags_(std::move(columns)) {
+    tags_.push_back(tag_row_id);
+    tags_.push_back(tag_row_ver);
+    std::sort(tags_.begin(), tags_.end());
+    tags_.erase(std::unique(tags_.begin(), tags_.end()), tags_.end());
+    if (tags_.size() > 255) throw std::logic_error("PST writer: too many table columns");
     // The row ([MS-PST] 2.3.4.4): dwRowID and the row version first, then
     // 8-, 4-, 2- and 1-byte cells (variable ones are 4-byte HNIDs), then
     // the cell existence bitmap. Bits follow the columns' order in the
@@ -250,88 +260,96 @@ void write_tc(NodeBuilder& node, std::vector<std::uint32_t> columns, const std::
     };
     std::vector<std::uint32_t> order{tag_row_id, tag_row_ver};
     for (const std::uint32_t width : {8U, 4U, 2U, 1U})
-        for (const std::uint32_t t : columns)
+        for (const std::uint32_t t : tags_)
             if (t != tag_row_id && t != tag_row_ver && cell_size(t) == width) order.push_back(t);
-    struct Placed {
-        std::uint16_t offset;
-        std::uint8_t size;
-        std::uint8_t bit;
-    };
-    std::vector<std::pair<std::uint32_t, Placed>> placed;
     std::uint16_t at = 0;
-    std::uint16_t ends[4] = {0, 0, 0, 0};
     for (std::size_t i = 0; i < order.size(); ++i) {
         const auto size = static_cast<std::uint8_t>(cell_size(order[i]));
-        placed.push_back({order[i], {at, size, static_cast<std::uint8_t>(i)}});
+        columns_.push_back({order[i], at, size, static_cast<std::uint8_t>(i)});
         at = static_cast<std::uint16_t>(at + size);
-        if (size >= 4) ends[0] = at;
-        if (size >= 2) ends[1] = at;
-        ends[2] = at;
+        if (size >= 4) ends_[0] = at;
+        if (size >= 2) ends_[1] = at;
+        ends_[2] = at;
     }
-    ends[3] = static_cast<std::uint16_t>(ends[2] + (order.size() + 7) / 8);
-    const std::size_t row_size = ends[3];
-    const auto find = [&](std::uint32_t tag) -> const Placed* {
-        for (const auto& [t, p] : placed)
-            if (t == tag) return &p;
-        return nullptr;
-    };
+    ends_[3] = static_cast<std::uint16_t>(ends_[2] + (order.size() + 7) / 8);
+    // Rows never straddle blocks.
+    rows_per_block_ = node_.ndb().layout().max_block_data() / ends_[3];
+}
 
-    // Rows never straddle blocks: in the heap when they fit one
-    // allocation, else a subnode cut into blocks of whole rows.
-    const std::size_t block_room = node.ndb().layout().max_block_data();
-    const std::size_t rows_per_block = block_room / row_size;
-    std::vector<Bytes> matrix_blocks;
-    std::vector<Bytes> index;
-    for (std::size_t r = 0; r < rows.size(); ++r) {
-        const pst::TableRow& row = rows[r];
-        Bytes cells(row_size, 0);
-        put_le(cells.data(), row.id, 4);
-        cells[ends[2]] |= 0xC0;  // PidTagLtpRowId and PidTagLtpRowVer exist
-        for (const pst::Property& p : row.cells) {
-            const std::uint32_t tag = std::uint32_t{p.id} << 16 | p.type;
-            if (tag == tag_row_id || tag == tag_row_ver) continue;
-            const Placed* c = find(tag);
-            if (!c) continue;
-            const std::uint32_t size = pst::fixed_size(p.type);
-            if (size != 0 && size <= 8) {
-                std::copy_n(p.value.begin(), std::min<std::size_t>(size, p.value.size()), cells.begin() + c->offset);
-            } else {
-                put_le(cells.data() + c->offset, node.place(ByteView(p.value.data(), p.value.size())), 4);
-            }
-            cells[ends[2] + c->bit / 8] = static_cast<unsigned char>(cells[ends[2] + c->bit / 8] | 0x80 >> (c->bit % 8));
+const TableWriter::Column* TableWriter::column(std::uint32_t tag) const {
+    for (const Column& c : columns_)
+        if (c.tag == tag) return &c;
+    return nullptr;
+}
+
+void TableWriter::add(const pst::TableRow& row) {
+    Bytes cells(ends_[3], 0);
+    put_le(cells.data(), row.id, 4);
+    cells[ends_[2]] |= 0xC0;  // PidTagLtpRowId and PidTagLtpRowVer exist
+    for (const pst::Property& p : row.cells) {
+        const std::uint32_t tag = std::uint32_t{p.id} << 16 | p.type;
+        if (tag == tag_row_id || tag == tag_row_ver) continue;
+        const Column* c = column(tag);
+        if (!c) continue;
+        const std::uint32_t size = pst::fixed_size(p.type);
+        if (size != 0 && size <= 8) {
+            std::copy_n(p.value.begin(), std::min<std::size_t>(size, p.value.size()), cells.begin() + c->offset);
+        } else {
+            put_le(cells.data() + c->offset, node_.place(ByteView(p.value.data(), p.value.size())), 4);
         }
-        if (r % rows_per_block == 0) matrix_blocks.emplace_back();
-        matrix_blocks.back().insert(matrix_blocks.back().end(), cells.begin(), cells.end());
-        Bytes entry;
-        append_le(entry, row.id, 4);
-        append_le(entry, r, 4);
-        index.push_back(std::move(entry));
+        cells[ends_[2] + c->bit / 8] = static_cast<unsigned char>(cells[ends_[2] + c->bit / 8] | 0x80 >> (c->bit % 8));
     }
-    std::sort(index.begin(), index.end(), [](const Bytes& a, const Bytes& b) {
-        return std::lexicographical_compare(a.rbegin() + 4, a.rend(), b.rbegin() + 4, b.rend());
-    });
-    const pst::Hid row_index = write_bth(node.heap(), 4, 4, index);
+    // A full block goes out once another row comes: the last block of the
+    // matrix is not padded, and a small matrix may yet go in the heap.
+    if (rows_ > 0 && rows_ % rows_per_block_ == 0) {
+        matrix_bids_.push_back(node_.ndb().data_block(ByteView(matrix_.data(), matrix_.size()), true));
+        matrix_bytes_ += node_.ndb().layout().max_block_data();
+        matrix_.clear();
+    }
+    matrix_.insert(matrix_.end(), cells.begin(), cells.end());
+    index_.push_back(std::uint64_t{row.id} << 32 | rows_);
+    ++rows_;
+}
+
+std::pair<std::uint64_t, std::uint64_t> TableWriter::finish() {
+    std::sort(index_.begin(), index_.end());
+    Bytes records;
+    records.reserve(index_.size() * 8);
+    for (const std::uint64_t e : index_) append_le(records, e >> 32 | e << 32, 8);  // dwRowID, dwRowIndex
+    index_ = {};
+    const pst::Hid row_index = write_bth(node_.heap(), 4, 4, ByteView(records.data(), records.size()));
+    records = {};
     std::uint32_t rows_hnid = 0;
-    if (matrix_blocks.size() == 1 && matrix_blocks.front().size() <= max_heap_allocation) {
-        rows_hnid = node.heap().allocate(ByteView(matrix_blocks.front().data(), matrix_blocks.front().size())).value;
-    } else if (!matrix_blocks.empty()) {
-        rows_hnid = node.place_blocks(matrix_blocks);
+    if (matrix_bids_.empty() && !matrix_.empty() && matrix_.size() <= max_heap_allocation) {
+        rows_hnid = node_.heap().allocate(ByteView(matrix_.data(), matrix_.size())).value;
+    } else if (!matrix_.empty()) {
+        matrix_bids_.push_back(node_.ndb().data_block(ByteView(matrix_.data(), matrix_.size()), false));
+        rows_hnid = node_.place_tree(node_.ndb().data_tree(std::move(matrix_bids_), matrix_bytes_ + matrix_.size()));
     }
+    matrix_ = {};
 
     // TCINFO ([MS-PST] 2.3.4.1) and its TCOLDESCs, ascending by tag.
-    Bytes info{tc_type, static_cast<unsigned char>(columns.size())};
-    for (const std::uint16_t e : ends) append_le(info, e, 2);
+    Bytes info{tc_type, static_cast<unsigned char>(tags_.size())};
+    for (const std::uint16_t e : ends_) append_le(info, e, 2);
     append_le(info, row_index.value, 4);
     append_le(info, rows_hnid, 4);
     append_le(info, 0, 4);
-    for (const std::uint32_t t : columns) {
-        const Placed* c = find(t);
+    for (const std::uint32_t t : tags_) {
+        const Column* c = column(t);
         append_le(info, t, 4);
         append_le(info, c->offset, 2);
         info.push_back(c->size);
         info.push_back(c->bit);
     }
-    node.heap().set_root(node.heap().allocate(ByteView(info.data(), info.size())));
+    node_.heap().set_root(node_.heap().allocate(ByteView(info.data(), info.size())));
+    return node_.write();
+}
+
+std::pair<std::uint64_t, std::uint64_t> write_table(NdbWriter& ndb, const std::vector<std::uint32_t>& columns,
+                                                    const std::vector<pst::TableRow>& rows) {
+    TableWriter table(ndb, columns);
+    for (const pst::TableRow& r : rows) table.add(r);
+    return table.finish();
 }
 
 }  // namespace mailfsck::pstw

@@ -135,32 +135,21 @@ std::uint64_t NdbWriter::block(ByteView data, bool internal) {
 }
 
 std::uint64_t NdbWriter::data_tree(ByteView data) {
-    std::vector<Bytes> blocks;
+    std::vector<std::uint64_t> bids;
     const std::uint64_t step = layout_->max_block_data();
-    for (std::uint64_t at = 0; at < data.size(); at += step) {
-        const ByteView piece = data.sub(at, step);
-        blocks.emplace_back(piece.data(), piece.data() + piece.size());
-    }
-    return data_tree(blocks);
+    for (std::uint64_t at = 0; at < data.size(); at += step) bids.push_back(data_block(data.sub(at, step), false));
+    return data_tree(std::move(bids), data.size());
 }
 
-std::uint64_t NdbWriter::data_tree(const std::vector<Bytes>& blocks) {
-    if (blocks.empty()) return 0;
-    std::vector<std::uint64_t> bids;
-    std::uint64_t total = 0;
-    // Every block but the last is full ([MS-PST] 2.2.2.8.3.1), as the
-    // checker expects: a heap's or a row matrix's free room is padding.
-    Bytes padded;
-    for (std::size_t i = 0; i < blocks.size(); ++i) {
-        ByteView b(blocks[i].data(), blocks[i].size());
-        if (i + 1 < blocks.size() && b.size() < layout_->max_block_data()) {
-            padded.assign(blocks[i].begin(), blocks[i].end());
-            padded.resize(layout_->max_block_data(), 0);
-            b = ByteView(padded.data(), padded.size());
-        }
-        bids.push_back(block(b, false));
-        total += b.size();
-    }
+std::uint64_t NdbWriter::data_block(ByteView data, bool full) {
+    if (!full || data.size() == layout_->max_block_data()) return block(data, false);
+    Bytes padded(data.data(), data.data() + data.size());
+    padded.resize(layout_->max_block_data(), 0);
+    return block(ByteView(padded.data(), padded.size()), false);
+}
+
+std::uint64_t NdbWriter::data_tree(std::vector<std::uint64_t> bids, std::uint64_t total) {
+    if (bids.empty()) return 0;
     if (bids.size() == 1) return bids.front();
     if (total > UINT32_MAX) throw std::length_error("PST writer: node data beyond 4 GiB");
     return internal_levels(std::move(bids), static_cast<std::uint32_t>(total));

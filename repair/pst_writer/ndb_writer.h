@@ -34,9 +34,14 @@ public:
     // XBLOCK (or XXBLOCK) over blocks cut at the largest block size. 0 for
     // no data at all.
     std::uint64_t data_tree(ByteView data);
-    // The same over blocks already cut (a heap's, a table's row matrix:
-    // their contents may not straddle blocks).
-    std::uint64_t data_tree(const std::vector<std::vector<unsigned char>>& blocks);
+    // One block of a data tree written a block at a time (a heap's, a
+    // table's row matrix: their contents may not straddle blocks). Every
+    // block of a tree but its last is `full`: padded to the largest block
+    // size, as [MS-PST] 2.2.2.8.3.1 has it and the checker expects.
+    std::uint64_t data_block(ByteView data, bool full);
+    // The tree over data blocks already written, in order, `total` bytes
+    // in all. 0 for no blocks.
+    std::uint64_t data_tree(std::vector<std::uint64_t> bids, std::uint64_t total);
     // The subnode tree of `entries` (in any order): an SLBLOCK, or an
     // SIBLOCK over SLBLOCKs. 0 for no entries.
     std::uint64_t subnode_tree(std::vector<pst::Subnode> entries);

@@ -30,7 +30,7 @@ constexpr std::uint32_t nid_type_search_contents_table = 0x10;
 // Template columns ([MS-PST] 2.4.4.4.1 hierarchy, 2.4.4.5.1 contents,
 // 2.4.4.6.1 folder associated contents, 2.4.8.6.2.1 search contents,
 // 2.4.5.1.2 recipients, 2.4.6.1.1 attachments); PidTagLtpRowId and
-// PidTagLtpRowVer, which every table has, are added by write_tc.
+// PidTagLtpRowVer, which every table has, are added by TableWriter.
 const std::vector<std::uint32_t> hierarchy_columns = {
     0x0E300102, 0x0E330014, 0x0E340102, 0x0E380003, 0x3001001F, 0x36020003,
     0x36030003, 0x360A000B, 0x3613001F, 0x66350003, 0x66360003};
@@ -112,6 +112,7 @@ std::uint32_t StoreWriter::new_folder(std::uint32_t nid, std::uint32_t parent, c
     f.parent = parent;
     f.search = search;
     f.properties.push_back(prop(pst::tag::display_name, pst::PropType::string, utf16(name)));
+    if (!search) f.contents = std::make_unique<TableWriter>(ndb_, contents_columns);
     folders_[nid] = std::move(f);
     if (nid != parent) folders_.at(parent).children.push_back(nid);
     return nid;
@@ -159,7 +160,8 @@ void StoreWriter::add_message(std::uint32_t folder, const pst::Message& message,
     const auto [data, sub] = write_message(message, names, 0);
     ndb_.node(nid, data, sub, folder);
     Folder& f = folders_.at(folder);
-    f.contents.push_back({nid, cells_for(carried(message.properties.properties, names), contents_columns)});
+    if (!f.contents) throw std::logic_error("PST writer: a message filed in a search folder");
+    f.contents->add({nid, cells_for(carried(message.properties.properties, names), contents_columns)});
     const Property* flags = message.properties.find(pst::tag::message_flags);
     if (!flags || (flags->as_uint() & msgflag_read) == 0) ++f.unread;
 }
@@ -174,9 +176,7 @@ std::pair<std::uint64_t, std::uint64_t> StoreWriter::write_message(const pst::Me
     if (message.recipients)
         for (const TableRow& r : message.recipients->rows) recipients.push_back({r.id, carried(r.cells, names)});
     {
-        NodeBuilder table(ndb_, pst::HeapClient::table_context);
-        write_tc(table, columns_with(recipient_columns, recipients), recipients);
-        const auto [d, s] = table.write();
+        const auto [d, s] = write_table(ndb_, columns_with(recipient_columns, recipients), recipients);
         node.add_subnode({pst::nid_recipient_table, d, s});
     }
     std::vector<TableRow> attachment_rows;
@@ -207,9 +207,7 @@ std::pair<std::uint64_t, std::uint64_t> StoreWriter::write_message(const pst::Me
         attachment_rows.push_back({nid, cells_for(props, attachment_columns)});
     }
     if (!attachment_rows.empty()) {
-        NodeBuilder table(ndb_, pst::HeapClient::table_context);
-        write_tc(table, attachment_columns, attachment_rows);
-        const auto [d, s] = table.write();
+        const auto [d, s] = write_table(ndb_, attachment_columns, attachment_rows);
         node.add_subnode({pst::nid_attachment_table, d, s});
     }
     write_pc(node, carried(message.properties.properties, names));
@@ -231,42 +229,41 @@ void StoreWriter::write_pc_node(std::uint32_t nid, std::uint32_t parent, std::ve
     ndb_.node(nid, d, s, parent);
 }
 
-void StoreWriter::write_tc_node(std::uint32_t nid, const std::vector<std::uint32_t>& columns,
-                                const std::vector<TableRow>& rows) {
-    NodeBuilder b(ndb_, pst::HeapClient::table_context);
-    write_tc(b, columns, rows);
-    const auto [d, s] = b.write();
+void StoreWriter::write_table_node(std::uint32_t nid, const std::vector<std::uint32_t>& columns,
+                                   const std::vector<TableRow>& rows) {
+    const auto [d, s] = write_table(ndb_, columns, rows);
     ndb_.node(nid, d, s, 0);
+}
+
+// A folder's properties with the counts of what was written in it.
+std::vector<Property> StoreWriter::with_counts(const Folder& f) {
+    std::vector<Property> props = f.properties;
+    props.push_back(prop(pst::tag::content_count, pst::PropType::integer32, le_bytes(f.contents ? f.contents->rows() : 0, 4)));
+    props.push_back(prop(pst::tag::content_unread, pst::PropType::integer32, le_bytes(f.unread, 4)));
+    props.push_back(prop(pst::tag::subfolders, pst::PropType::boolean, le_bytes(f.children.empty() ? 0 : 1, 1)));
+    return props;
 }
 
 // A folder's PC, then its hierarchy, contents and associated contents
 // tables ([MS-PST] 2.4.4); a search folder has a search contents table
 // and its update queue and criteria instead ([MS-PST] 2.4.8.6).
-void StoreWriter::write_folder(const Folder& f) {
-    std::vector<Property> props = f.properties;
-    props.push_back(prop(pst::tag::content_count, pst::PropType::integer32, le_bytes(f.contents.size(), 4)));
-    props.push_back(prop(pst::tag::content_unread, pst::PropType::integer32, le_bytes(f.unread, 4)));
-    props.push_back(prop(pst::tag::subfolders, pst::PropType::boolean, le_bytes(f.children.empty() ? 0 : 1, 1)));
-    write_pc_node(f.nid, f.parent, props);
+void StoreWriter::write_folder(Folder& f) {
+    write_pc_node(f.nid, f.parent, with_counts(f));
     if (f.search) {
         ndb_.node(pst::sibling_nid(f.nid, nid_type_search_update_queue), 0, 0, 0);
         write_pc_node(pst::sibling_nid(f.nid, nid_type_search_criteria_object), 0,
                       {prop(tag_search_criteria, pst::PropType::integer32, le_bytes(0, 4))});
-        write_tc_node(pst::sibling_nid(f.nid, nid_type_search_contents_table), search_contents_columns, {});
+        write_table_node(pst::sibling_nid(f.nid, nid_type_search_contents_table), search_contents_columns, {});
         return;
     }
     std::vector<TableRow> children;
     for (const std::uint32_t c : f.children) {
-        const Folder& child = folders_.at(c);
-        std::vector<Property> cells = child.properties;
-        cells.push_back(prop(pst::tag::content_count, pst::PropType::integer32, le_bytes(child.contents.size(), 4)));
-        cells.push_back(prop(pst::tag::content_unread, pst::PropType::integer32, le_bytes(child.unread, 4)));
-        cells.push_back(prop(pst::tag::subfolders, pst::PropType::boolean, le_bytes(child.children.empty() ? 0 : 1, 1)));
-        children.push_back({c, cells_for(cells, hierarchy_columns)});
+        children.push_back({c, cells_for(with_counts(folders_.at(c)), hierarchy_columns)});
     }
-    write_tc_node(pst::sibling_nid(f.nid, pst::nid_type_hierarchy_table), hierarchy_columns, children);
-    write_tc_node(pst::sibling_nid(f.nid, pst::nid_type_contents_table), contents_columns, f.contents);
-    write_tc_node(pst::sibling_nid(f.nid, pst::nid_type_assoc_contents_table), assoc_contents_columns, {});
+    write_table_node(pst::sibling_nid(f.nid, pst::nid_type_hierarchy_table), hierarchy_columns, children);
+    const auto [d, s] = f.contents->finish();
+    ndb_.node(pst::sibling_nid(f.nid, pst::nid_type_contents_table), d, s, 0);
+    write_table_node(pst::sibling_nid(f.nid, pst::nid_type_assoc_contents_table), assoc_contents_columns, {});
 }
 
 // The nodes [MS-PST] 2.7.1 requires of every PST besides the folders.
@@ -290,19 +287,19 @@ void StoreWriter::write_special_nodes() {
     const Bytes activity = le_bytes(nid_spam_search_folder, 4);
     ndb_.node(nid_search_activity_list, ndb_.data_tree(ByteView(activity.data(), activity.size())), 0, 0);
 
-    write_tc_node(nid_hierarchy_table_template, hierarchy_columns, {});
-    write_tc_node(nid_contents_table_template, contents_columns, {});
-    write_tc_node(nid_assoc_contents_table_template, assoc_contents_columns, {});
-    write_tc_node(nid_search_contents_table_template, search_contents_columns, {});
-    write_tc_node(pst::nid_attachment_table, attachment_columns, {});
-    write_tc_node(pst::nid_recipient_table, recipient_columns, {});
+    write_table_node(nid_hierarchy_table_template, hierarchy_columns, {});
+    write_table_node(nid_contents_table_template, contents_columns, {});
+    write_table_node(nid_assoc_contents_table_template, assoc_contents_columns, {});
+    write_table_node(nid_search_contents_table_template, search_contents_columns, {});
+    write_table_node(pst::nid_attachment_table, attachment_columns, {});
+    write_table_node(pst::nid_recipient_table, recipient_columns, {});
 }
 
 void StoreWriter::finish() {
     if (finished_) return;
     finished_ = true;
     write_special_nodes();
-    for (const auto& [nid, f] : folders_) write_folder(f);
+    for (auto& [nid, f] : folders_) write_folder(f);
     std::array<std::uint32_t, 32> rgnid{};
     rgnid.fill(0x400);
     for (const std::uint32_t t : {pst::nid_type_normal_folder, pst::nid_type_hierarchy_table, pst::nid_type_contents_table,

@@ -1,13 +1,15 @@
 // The messaging layer of a new PST ([MS-PST] 2.4, 2.7): the message store,
 // the name-to-id map, the mandatory folders and tables every PST holds, and
-// the folders and messages added to it. Messages are written as they come;
-// folders, whose tables and counts depend on everything under them, when
-// the store is finished, so the counts are right by construction.
+// the folders and messages added to it. Messages are written as they come,
+// and so are the rows of their folders' contents tables; folders, whose
+// counts depend on everything under them, when the store is finished, so
+// the counts are right by construction.
 #pragma once
 
 #include <array>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -64,7 +66,8 @@ private:
         std::uint32_t parent = 0;
         std::vector<pst::Property> properties;  // display name, container class
         std::vector<std::uint32_t> children;
-        std::vector<pst::TableRow> contents;  // contents table rows
+        // Its contents table, written as messages come (none for a search folder).
+        std::unique_ptr<TableWriter> contents;
         std::uint32_t unread = 0;
         bool search = false;                  // a search folder: no hierarchy or FAI table
     };
@@ -72,11 +75,12 @@ private:
     std::pair<std::uint64_t, std::uint64_t> write_message(const pst::Message& message, const pst::NameMap* names,
                                                           unsigned depth);
     std::vector<pst::Property> carried(const std::vector<pst::Property>& properties, const pst::NameMap* names);
-    void write_folder(const Folder& f);
+    static std::vector<pst::Property> with_counts(const Folder& f);
+    void write_folder(Folder& f);
     void write_special_nodes();
     void write_pc_node(std::uint32_t nid, std::uint32_t parent, std::vector<pst::Property> properties);
-    void write_tc_node(std::uint32_t nid, const std::vector<std::uint32_t>& columns,
-                       const std::vector<pst::TableRow>& rows);
+    void write_table_node(std::uint32_t nid, const std::vector<std::uint32_t>& columns,
+                          const std::vector<pst::TableRow>& rows);
     [[nodiscard]] std::vector<unsigned char> entry_id(std::uint32_t nid) const;
 
     NdbWriter ndb_;

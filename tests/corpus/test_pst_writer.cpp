@@ -13,7 +13,9 @@
 #include <set>
 #include <sstream>
 
+#include "parsers/pst/header.h"
 #include "parsers/pst/message.h"
+#include "parsers/pst/node.h"
 #include "repair/pst_writer/ltp_writer.h"
 #include "repair/pst_writer/store_writer.h"
 #include "tests/unit/support.h"
@@ -301,8 +303,12 @@ TEST_CASE("large items: XXBLOCK data trees, SIBLOCK subnode trees, row matrices 
     }
     store.add_message(inbox, wide, nullptr);
     // 3,000 messages in one folder: a contents table whose rows fill
-    // several blocks of a subnode, and NBT/BBT trees of three levels.
-    for (unsigned i = 0; i < 3000; ++i) store.add_message(many, mail("message " + std::to_string(i), "body " + std::to_string(i)), nullptr);
+    // several blocks of a subnode, and NBT/BBT trees of three levels. Long
+    // subjects make its heap 1.8 MB: some 230 blocks, three of them bitmap
+    // blocks (the 8th, the 136th and the 264th would be).
+    const std::string long_subject(300, 's');
+    for (unsigned i = 0; i < 3000; ++i)
+        store.add_message(many, mail("message " + std::to_string(i) + " " + long_subject, "body " + std::to_string(i)), nullptr);
     store.finish();
     const fs::path file = t.path() / "large.pst";
     write_file(file, out.bytes);
@@ -318,6 +324,44 @@ TEST_CASE("large items: XXBLOCK data trees, SIBLOCK subnode trees, row matrices 
     const auto big_files = facts->attachments.at("Top of Personal Folders/Inbox | big attachment | Sender <> | see attached | no headers");
     CHECK(big_files == std::multiset<std::string>{"big.bin:9000000"});
     CHECK(facts->attachments.at("Top of Personal Folders/Inbox | many attachments | Sender <> | four hundred | no headers").size() == 400);
+
+    // Each heap block's free space is in the fill levels of block 0 (for
+    // blocks 0-7) or of the bitmap block heading its group of 128 (8, 136,
+    // ...), in sixteen steps ([MS-PST] 2.3.1.2, 2.3.1.4).
+    {
+        const mailfsck::ByteView view(out.bytes);
+        const pst::Header h = pst::read_header(view);
+        const pst::Layout& layout = pst::layout_for(pst::Format::unicode);
+        const pst::BTreeIndex index(view, layout, h.bbt, h.nbt);
+        const pst::NodeReader reader(view, layout, static_cast<pst::Crypt>(h.crypt), index);
+        const auto table = index.node(pst::sibling_nid(many, pst::nid_type_contents_table));
+        REQUIRE(table);
+        std::vector<pst::ReadIssue> issues;
+        std::vector<std::vector<unsigned char>> blocks;
+        for (const std::uint64_t bid : reader.data_blocks(table->bid_data, issues)) blocks.push_back(*reader.block(bid, issues));
+        CHECK(issues.empty());
+        REQUIRE(blocks.size() > 137);
+        const auto level_of = [](std::size_t free) {
+            // FILL_LEVEL_EMPTY (>= 3584 free) ... FILL_LEVEL_FULL (< 8).
+            const std::size_t bounds[] = {3584, 2560, 2048, 1792, 1536, 1280, 1024, 768, 512, 256, 128, 64, 32, 16, 8};
+            unsigned level = 0;
+            while (level < 15 && free < bounds[level]) ++level;
+            return level;
+        };
+        std::size_t checked = 0;
+        for (std::size_t i = 0; i < blocks.size(); ++i) {
+            const std::vector<unsigned char>& b = blocks[i];
+            const std::size_t map_at = b[0] | b[1] << 8;
+            const std::size_t allocations = b[map_at] | b[map_at + 1] << 8;
+            const std::size_t used = map_at + 4 + 2 * (allocations + 1);
+            const std::size_t holder = i < 8 ? 0 : 8 + (i - 8) / 128 * 128;
+            const std::size_t at = (holder == 0 ? 8 : 2) + (i - holder) / 2;
+            const unsigned stored = (blocks[holder][at] >> (4 * ((i - holder) % 2))) & 0x0F;
+            CHECK(stored == level_of(layout.max_block_data() - used));
+            ++checked;
+        }
+        CHECK(checked == blocks.size());
+    }
 
     // The attachment's bytes, as libpff exports them, are the ones written.
     const fs::path exported = t.path() / "export";
