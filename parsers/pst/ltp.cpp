@@ -168,7 +168,7 @@ PropertyContext read_pc(const Heap& heap, const SubnodeData& subnodes) {
 }
 
 TableContext read_tc(const Heap& heap, const SubnodeData& subnodes, const SubnodeBlocks& row_blocks,
-                     std::uint32_t row_index_size) {
+                     std::uint32_t row_index_size, Cells cells) {
     TableContext tc;
     if (heap.client() != static_cast<std::uint8_t>(HeapClient::table_context)) {
         tc.defects.push_back("heap client " + std::to_string(heap.client()) + ", not a table context");
@@ -251,10 +251,12 @@ TableContext read_tc(const Heap& heap, const SubnodeData& subnodes, const Subnod
                 const std::uint32_t fixed = fixed_size(ptype);
                 const ByteView cell = row.sub(col.offset, col.size);
                 if (fixed > 0 && fixed <= 8 && col.size == fixed) {
-                    r.cells.push_back({id, ptype, std::vector<unsigned char>(cell.data(), cell.data() + cell.size()), false});
+                    if (cells == Cells::kept)
+                        r.cells.push_back({id, ptype, std::vector<unsigned char>(cell.data(), cell.data() + cell.size()), false});
                     continue;
                 }
-                r.cells.push_back(resolve(id, ptype, static_cast<std::uint32_t>(Cursor(cell).u32le()), heap, subnodes));
+                Property p = resolve(id, ptype, static_cast<std::uint32_t>(Cursor(cell).u32le()), heap, subnodes);
+                if (cells == Cells::kept) r.cells.push_back(std::move(p));
             }
             tc.rows.push_back(std::move(r));
         }

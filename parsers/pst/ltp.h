@@ -110,10 +110,15 @@ struct TableContext {
 // [MS-PST] 2.3.4.4.1): the TC reader needs the blocks, not their sum.
 using SubnodeBlocks = std::function<std::vector<std::optional<std::vector<unsigned char>>>(std::uint32_t nid)>;
 
+// Whether a table's rows keep their cells: a walk that needs only which
+// rows there are (a big folder's contents table) has every cell read and
+// checked all the same, and holds a row id a row.
+enum class Cells { kept, read_only };
+
 // `subnodes` resolves variable-size cells that live in a subnode,
 // `row_blocks` a row matrix that does. `row_index_size` is dwRowIndex's
 // size in the row index: 4, or 2 in ANSI files.
 [[nodiscard]] TableContext read_tc(const Heap& heap, const SubnodeData& subnodes, const SubnodeBlocks& row_blocks,
-                                   std::uint32_t row_index_size);
+                                   std::uint32_t row_index_size, Cells cells = Cells::kept);
 
 }  // namespace mailfsck::pst

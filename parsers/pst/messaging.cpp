@@ -68,7 +68,7 @@ std::vector<std::uint32_t> Messaging::subnodes_named(std::uint64_t bid_data, std
     return named;
 }
 
-TableContext Messaging::table(const NodeRef& node, std::vector<ReadIssue>& issues) const {
+TableContext Messaging::table(const NodeRef& node, std::vector<ReadIssue>& issues, Cells cells) const {
     const Heap h = heap(node.bid_data, issues);
     if (!h.valid()) {
         TableContext tc;
@@ -84,7 +84,7 @@ TableContext Messaging::table(const NodeRef& node, std::vector<ReadIssue>& issue
         for (const std::uint64_t b : reader_->data_blocks(s->bid_data, issues)) out.push_back(reader_->block(b, issues));
         return out;
     };
-    return read_tc(h, data, rows, reader_->layout().wide ? 4 : 2);
+    return read_tc(h, data, rows, reader_->layout().wide ? 4 : 2, cells);
 }
 
 }  // namespace mailfsck::pst

@@ -52,7 +52,8 @@ public:
     // data, large bodies) empty instead of reading them.
     [[nodiscard]] PropertyContext properties(const NodeRef& node, std::vector<ReadIssue>& issues,
                                              bool subnode_values = true) const;
-    [[nodiscard]] TableContext table(const NodeRef& node, std::vector<ReadIssue>& issues) const;
+    [[nodiscard]] TableContext table(const NodeRef& node, std::vector<ReadIssue>& issues,
+                                     Cells cells = Cells::kept) const;
 
     // The subnodes the property context at `bid_data` names (HNIDs that
     // are NIDs, [MS-PST] 2.3.3.2), from its heap alone: what the subnode

@@ -965,13 +965,15 @@ private:
                 c_.add(ProblemId::pst_subfolders_flag, at(f.nid), c_.layout_->nbt_entry, "folder",
                        "folder " + std::to_string(f.nid) + ": PR_SUBFOLDERS " + (flag->as_bool() ? "set" : "clear") +
                            ", " + std::to_string(children.size()) + " subfolder(s)");
-            if (const std::size_t n = rows(f.nid, nid_type_assoc_contents_table).rows.size(); n > 0) {
+            if (const std::size_t n = rows(f.nid, nid_type_assoc_contents_table, Cells::read_only).rows.size(); n > 0) {
                 if (associated_.items == 0) associated_.first_table = at(sibling_nid(f.nid, nid_type_assoc_contents_table));
                 associated_.items += n;
                 ++associated_.folders;
             }
             if (nid_type(f.nid) == nid_type_search_folder) continue;
-            const Rows contents = rows(f.nid, nid_type_contents_table);
+            // Rows are matched to messages carved by their heaps by their
+            // cells; else only their ids count.
+            const Rows contents = rows(f.nid, nid_type_contents_table, carved_nodes_ ? Cells::kept : Cells::read_only);
             if (const Property* count = pc.find(tag::content_count); count && count->as_uint() != contents.rows.size())
                 c_.add(ProblemId::pst_content_count, at(f.nid), c_.layout_->nbt_entry, "folder",
                        "folder " + std::to_string(f.nid) + ": PR_CONTENT_COUNT " + std::to_string(count->as_uint()) +
@@ -1076,12 +1078,12 @@ private:
         bool sound = false;
     };
 
-    Rows rows(std::uint32_t folder, std::uint32_t type) {
+    Rows rows(std::uint32_t folder, std::uint32_t type, Cells cells = Cells::kept) {
         const std::uint32_t nid = sibling_nid(folder, type);
         const std::optional<NodeRef> node = m_.node(nid);
         if (!node) return {};
         std::vector<ReadIssue> issues;
-        TableContext tc = m_.table(*node, issues);
+        TableContext tc = m_.table(*node, issues, cells);
         ltp_findings(nid, tc.defects, "table");
         return {std::move(tc.rows), tc.valid && tc.defects.empty() && issues.empty()};
     }

@@ -606,6 +606,15 @@ TEST_CASE("folder hierarchy and contents tables agree with libpff's item tree") 
                 for (const std::string& d : tc.defects) INFO(d);
                 CHECK(tc.defects.empty());
                 for (const auto& row : tc.rows) messages.insert(row.id);
+                // Read as the check reads a contents table: the same rows, none of their cells.
+                const auto ids = m.table(*node, issues, mailfsck::pst::Cells::read_only);
+                CHECK(ids.valid);
+                CHECK(ids.defects.empty());
+                REQUIRE(ids.rows.size() == tc.rows.size());
+                for (std::size_t i = 0; i < ids.rows.size(); ++i) {
+                    CHECK(ids.rows[i].id == tc.rows[i].id);
+                    CHECK(ids.rows[i].cells.empty());
+                }
             }
             CHECK(issues.empty());
             CHECK(children == pff_folders[folder]);
