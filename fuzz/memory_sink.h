@@ -52,6 +52,11 @@ public:
         if (pst) pst->message(m);
         ++written;
     }
+    bool associated(const std::string& folder, const pst::Message& item, const pst::NameMap* names) override {
+        if (!pst) return false;
+        pst->associated(folder, item, names);
+        return true;
+    }
     void lost_found(const std::string& /*file*/, std::uint64_t /*offset*/,
                     const std::vector<ByteView>& /*pieces*/) override {}
     void uid_index(const std::string& /*folder*/, const UidIndex& /*index*/) override {}

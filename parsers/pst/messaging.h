@@ -19,6 +19,7 @@ inline constexpr std::uint32_t nid_type_normal_folder = 0x02;
 inline constexpr std::uint32_t nid_type_search_folder = 0x03;
 inline constexpr std::uint32_t nid_type_message = 0x04;
 inline constexpr std::uint32_t nid_type_attachment = 0x05;
+inline constexpr std::uint32_t nid_type_associated_message = 0x08;
 inline constexpr std::uint32_t nid_type_hierarchy_table = 0x0D;
 inline constexpr std::uint32_t nid_type_contents_table = 0x0E;
 inline constexpr std::uint32_t nid_type_assoc_contents_table = 0x0F;

@@ -271,8 +271,8 @@ private:
             hooks_.progress(std::min(blocks_checked_ + sound_.size(), blocks_), blocks_);
     }
 
-    void add(ProblemId id, std::uint64_t offset, std::uint64_t length, std::string structure, std::string detail = {}) {
-        log_.add(id, offset, length, std::move(structure), std::nullopt, std::move(detail));
+    Finding& add(ProblemId id, std::uint64_t offset, std::uint64_t length, std::string structure, std::string detail = {}) {
+        return log_.add(id, offset, length, std::move(structure), std::nullopt, std::move(detail));
     }
 
     void tree_findings(const TreeWalk& walk, const char* tree) {
@@ -809,9 +809,15 @@ public:
         walk({nid_root_folder, "", "", 0});
         // Hidden items clients keep for themselves: no mail, but counted so
         // that every item of the store is accounted for; one line a store.
-        if (associated_.items > 0)
-            c_.add(ProblemId::pst_associated_items, associated_.first_table, 0, "associated contents table",
-                   std::to_string(associated_.items) + " item(s) in " + std::to_string(associated_.folders) + " folder(s)");
+        if (associated_.items > 0) {
+            Finding& f = c_.add(ProblemId::pst_associated_items, associated_.first_table, 0, "associated contents table",
+                                std::to_string(associated_.items) + " item(s) in " + std::to_string(associated_.folders) +
+                                    " folder(s)");
+            if (c_.sink_ && associated_.kept > 0) {
+                f.detail += "; " + std::to_string(associated_.kept) + " kept in the rebuilt PST";
+                if (associated_.kept == associated_.items) f.action = Action::kept;
+            }
+        }
         orphans();
         const std::uint64_t found_by_heap = lost_nodes();
         missing_messages(found_by_heap);
@@ -965,10 +971,12 @@ private:
                 c_.add(ProblemId::pst_subfolders_flag, at(f.nid), c_.layout_->nbt_entry, "folder",
                        "folder " + std::to_string(f.nid) + ": PR_SUBFOLDERS " + (flag->as_bool() ? "set" : "clear") +
                            ", " + std::to_string(children.size()) + " subfolder(s)");
-            if (const std::size_t n = rows(f.nid, nid_type_assoc_contents_table, Cells::read_only).rows.size(); n > 0) {
+            if (const Rows items = rows(f.nid, nid_type_assoc_contents_table, Cells::read_only); !items.rows.empty()) {
                 if (associated_.items == 0) associated_.first_table = at(sibling_nid(f.nid, nid_type_assoc_contents_table));
-                associated_.items += n;
+                associated_.items += items.rows.size();
                 ++associated_.folders;
+                if (c_.sink_)
+                    for (const TableRow& row : items.rows) associated_.kept += associated_item(row.id, f.nid, path) ? 1 : 0;
             }
             if (nid_type(f.nid) == nid_type_search_folder) continue;
             // Rows are matched to messages carved by their heaps by their
@@ -1069,6 +1077,18 @@ private:
             c_.add(ProblemId::pst_row_parent, node->at, c_.layout_->nbt_entry, structure,
                    what + ", parent " + std::to_string(node->parent));
         return node;
+    }
+
+    // A folder-associated item its table lists, to an output that keeps
+    // them (PST): whether it was kept. One that cannot be read, or whose
+    // node is another folder's, is left out: it is no mail, and counted
+    // with the rest.
+    bool associated_item(std::uint32_t nid, std::uint32_t folder, const std::string& path) {
+        const std::optional<NbtEntry> node = nodes_.node(nid);
+        if (!node || node->parent != folder || nid_type(nid) != nid_type_associated_message) return false;
+        const Message item = read_message(m_, NodeRef{nid, node->bid_data, node->bid_sub});
+        if (!item.properties.valid) return false;
+        return c_.sink_->associated(path, item, names_.valid ? &names_ : nullptr);
     }
 
     // A table's rows, and whether it was read whole: only then does a
@@ -1402,7 +1422,7 @@ private:
     Messaging m_;
     NameMap names_;
     struct {
-        std::uint64_t items = 0, folders = 0, first_table = 0;
+        std::uint64_t items = 0, folders = 0, first_table = 0, kept = 0;
     } associated_;
     std::unordered_set<std::uint32_t> seen_folders_;
     std::unordered_set<std::uint32_t> listed_;  // messages exported through a folder

@@ -112,7 +112,10 @@ std::uint32_t StoreWriter::new_folder(std::uint32_t nid, std::uint32_t parent, c
     f.parent = parent;
     f.search = search;
     f.properties.push_back(prop(pst::tag::display_name, pst::PropType::string, utf16(name)));
-    if (!search) f.contents = std::make_unique<TableWriter>(ndb_, contents_columns);
+    if (!search) {
+        f.contents = std::make_unique<TableWriter>(ndb_, contents_columns);
+        f.associated = std::make_unique<TableWriter>(ndb_, assoc_contents_columns);
+    }
     folders_[nid] = std::move(f);
     if (nid != parent) folders_.at(parent).children.push_back(nid);
     return nid;
@@ -164,6 +167,16 @@ void StoreWriter::add_message(std::uint32_t folder, const pst::Message& message,
     f.contents->add({nid, cells_for(carried(message.properties.properties, names), contents_columns)});
     const Property* flags = message.properties.find(pst::tag::message_flags);
     if (!flags || (flags->as_uint() & msgflag_read) == 0) ++f.unread;
+}
+
+void StoreWriter::add_associated(std::uint32_t folder, const pst::Message& item, const pst::NameMap* names) {
+    if (finished_ || !folders_.count(folder)) throw std::logic_error("PST writer: no such folder");
+    Folder& f = folders_.at(folder);
+    if (!f.associated) throw std::logic_error("PST writer: an associated item filed in a search folder");
+    const std::uint32_t nid = ++next_associated_index_ << 5 | pst::nid_type_associated_message;
+    const auto [data, sub] = write_message(item, names, 0);
+    ndb_.node(nid, data, sub, folder);
+    f.associated->add({nid, cells_for(carried(item.properties.properties, names), assoc_contents_columns)});
 }
 
 // A message's PC, recipient table and attachments ([MS-PST] 2.4.5): a
@@ -263,7 +276,8 @@ void StoreWriter::write_folder(Folder& f) {
     write_table_node(pst::sibling_nid(f.nid, pst::nid_type_hierarchy_table), hierarchy_columns, children);
     const auto [d, s] = f.contents->finish();
     ndb_.node(pst::sibling_nid(f.nid, pst::nid_type_contents_table), d, s, 0);
-    write_table_node(pst::sibling_nid(f.nid, pst::nid_type_assoc_contents_table), assoc_contents_columns, {});
+    const auto [ad, as] = f.associated->finish();
+    ndb_.node(pst::sibling_nid(f.nid, pst::nid_type_assoc_contents_table), ad, as, 0);
 }
 
 // The nodes [MS-PST] 2.7.1 requires of every PST besides the folders.
@@ -307,7 +321,7 @@ void StoreWriter::finish() {
         rgnid[t] = next_folder_index_;
     rgnid[pst::nid_type_search_folder] = 0x4000;
     rgnid[pst::nid_type_message] = next_message_index_;
-    rgnid[0x08] = 0x8000;  // NID_TYPE_ASSOC_MESSAGE
+    rgnid[pst::nid_type_associated_message] = next_associated_index_;
     ndb_.set_nid_high_water(rgnid);
     ndb_.finish();
 }

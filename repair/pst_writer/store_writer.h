@@ -55,6 +55,10 @@ public:
     // properties are given this store's ids for the names `names` (the
     // source's map) gives them; those it cannot name are left out.
     void add_message(std::uint32_t folder, const pst::Message& message, const pst::NameMap* names);
+    // A folder-associated item (a view, a rule, a client's settings) of
+    // `folder`, copied as add_message copies a message; it is listed in the
+    // folder's associated contents table and counts as no content.
+    void add_associated(std::uint32_t folder, const pst::Message& item, const pst::NameMap* names);
 
     // Writes the folders and the special nodes, then the node database;
     // the file is complete when this returns.
@@ -68,6 +72,7 @@ private:
         std::vector<std::uint32_t> children;
         // Its contents table, written as messages come (none for a search folder).
         std::unique_ptr<TableWriter> contents;
+        std::unique_ptr<TableWriter> associated;  // its associated contents table, the same way
         std::uint32_t unread = 0;
         bool search = false;                  // a search folder: no hierarchy or FAI table
     };
@@ -92,6 +97,7 @@ private:
     std::uint32_t search_root_ = 0;
     std::uint32_t next_folder_index_ = 0x400;
     std::uint32_t next_message_index_ = 0x10000;
+    std::uint32_t next_associated_index_ = 0x8000;
     bool finished_ = false;
 };
 

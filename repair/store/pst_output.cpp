@@ -45,6 +45,12 @@ void PstOutput::message(const OutMessage& m) {
     store_.add_message(folder_for(m.folder), pstw::message_from_mime(bytes.text, state), nullptr);
 }
 
+// Unlike messages, the root folder's own items (client settings) stay in
+// the root folder, where their client looks for them.
+void PstOutput::associated(const std::string& folder, const pst::Message& item, const pst::NameMap* names) {
+    store_.add_associated(folder.empty() && mail_root_.empty() ? store_.root() : folder_for(folder), item, names);
+}
+
 // The source's special folders are this store's own, renamed as the
 // source named them. The folders repair makes (Lost and Found) go
 // into the IPM subtree, where Outlook shows them; so do messages filed

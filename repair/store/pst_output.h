@@ -26,6 +26,8 @@ public:
     // A message read from a PST is copied property by property
     // (OutMessage::pst_message); any other is converted from its bytes.
     void message(const OutMessage& m);
+    // A folder-associated item of a PST source's folder, copied as it is.
+    void associated(const std::string& folder, const pst::Message& item, const pst::NameMap* names);
     // Writes everything that waits for the end (folders, B-trees, maps).
     void finish() { store_.finish(); }
 

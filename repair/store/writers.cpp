@@ -391,6 +391,10 @@ public:
         ++written_;
         indexed(m, path_, std::nullopt);
     }
+    bool associated(const std::string& folder, const pst::Message& item, const pst::NameMap* names) override {
+        store_.associated(folder, item, names);
+        return true;
+    }
 
 private:
     void finish_output() override {
