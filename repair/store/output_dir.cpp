@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <vector>
 
 #include "repair/store/file_writer.h"
 #include "repair/store/sink.h"
@@ -27,10 +28,27 @@ void sync_tree(const std::filesystem::path& dir) {
     if (rc != 0) throw std::runtime_error("cannot sync " + dir.string() + ": " + std::strerror(err));
 }
 
+// The directories on the way to `dir` that do not exist yet, made as
+// `mkdir -p` makes them, each made durable in its parent.
+void make_parents(const std::filesystem::path& dir) {
+    std::vector<std::filesystem::path> missing;
+    std::error_code ec;
+    for (std::filesystem::path p = dir; !p.empty() && !std::filesystem::exists(p, ec); p = p.parent_path()) {
+        missing.push_back(p);
+        if (p == p.parent_path()) break;
+    }
+    for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+        if (!std::filesystem::create_directory(*it, ec) && ec)
+            throw std::runtime_error("cannot create directory " + it->string() + ": " + ec.message());
+        fsync_dir(it->has_parent_path() ? it->parent_path() : ".");
+    }
+}
+
 }  // namespace
 
 OutputDir::OutputDir(std::filesystem::path final_path) : final_(std::move(final_path)) {
     const std::filesystem::path parent = final_.has_parent_path() ? final_.parent_path() : ".";
+    make_parents(parent);
     std::string name = final_.filename().string();
     name.insert(0, 1, '.');
     name.append(".mailfsck-XXXXXX");

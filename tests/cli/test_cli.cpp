@@ -255,6 +255,20 @@ TEST_CASE("findings of files judged apart and then kept under the cap") {
     CHECK(s["messages"]["lost"] == 1100);
 }
 
+TEST_CASE("repair makes the output directory's missing parents and says why it cannot") {
+    TempDir t("cli-parents");
+    const fs::path in = t.path() / "in.mbox";
+    write_file(in, clean_mbox);
+    CHECK(status_of(tool + " repair -q " + q(in) + " -o " + q(t.path() / "a" / "b" / "out")) == 0);
+    CHECK(status_of(tool + " scan " + q(t.path() / "a" / "b" / "out" / "in.mbox")) == 0);
+    // A file where a directory must be: an operational error naming it.
+    write_file(t.path() / "file", "x");
+    const auto r = run(tool + " repair -q " + q(in) + " -o " + q(t.path() / "file" / "c" / "out") + " 2>&1");
+    CHECK(r.status == 8);
+    CHECK(r.out.find((t.path() / "file" / "c").string()) != std::string::npos);
+    CHECK(read_file(in) == clean_mbox);
+}
+
 TEST_CASE("repair is deterministic apart from the report timestamp") {
     TempDir t("cli-determinism");
     const fs::path in = t.path() / "in.mbox";
