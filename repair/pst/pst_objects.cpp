@@ -1,5 +1,6 @@
 #include "pst_objects.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <vector>
@@ -543,18 +544,25 @@ bool is_mail_class(std::string_view cls) {
 std::string property_listing(const PropertyContext& pc, const NameMap& names) {
     const std::uint32_t cp = codepage_of(pc);
     std::string out;
+    // A named property's id is the store's own, given by its name-to-id
+    // map: another store (a rebuilt one) gives the same name another id.
+    // Named properties are listed by name, in the names' order, so that one
+    // item reads the same from either.
+    std::vector<std::string> named;
     for (const Property& p : pc.properties) {
         // In the message already: its bodies and transport headers.
         if (p.id == tag::body || p.id == tag::html || p.id == tag::rtf_compressed || p.id == tag::transport_headers) continue;
-        std::string name = "-";
-        if (p.id >= 0x8000) {
-            const PropertyName* n = names.name(p.id);
-            name = !n ? "(not in the name-to-id map)"
-                   : n->name ? guid_text(n->set) + ":\"" + *n->name + "\""
-                             : guid_text(n->set) + ":" + hex4(n->lid);
+        const std::string rest = " " + type_name(p.type) + " " + value_text(p, cp) + "\n";
+        if (p.id < 0x8000) {
+            out += hex4(p.id) + " -" + rest;
+        } else if (const PropertyName* n = names.name(p.id)) {
+            named.push_back("named " + guid_text(n->set) + ":" + (n->name ? "\"" + *n->name + "\"" : hex4(n->lid)) + rest);
+        } else {
+            named.push_back(hex4(p.id) + " (not in the name-to-id map)" + rest);
         }
-        out += hex4(p.id) + " " + name + " " + type_name(p.type) + " " + value_text(p, cp) + "\n";
     }
+    std::sort(named.begin(), named.end());
+    for (const std::string& line : named) out += line;
     return out;
 }
 

@@ -157,7 +157,7 @@ std::vector<unsigned char> pattern(std::size_t n, unsigned seed) {
 
 }  // namespace
 
-TEST_CASE("every corpus PST/OST rebuilt --to pst: libpff reads the same folders, messages, folder-associated items and password, and it rescans clean") {
+TEST_CASE("every corpus PST/OST rebuilt --to pst: libpff reads the same folders and messages and associated items and password and the rebuilt store rescans clean and verifies against the original") {
     const auto dir = shared_path("pst");
     if (!dir) return;
     TempDir t("pst-writer");
@@ -192,8 +192,12 @@ TEST_CASE("every corpus PST/OST rebuilt --to pst: libpff reads the same folders,
         REQUIRE(!password.empty());
         CHECK(pff_password(rebuilt) == password);
         if (password != "N/A") ++passwords;
-        // The new file is sound by our own checks too.
+        // The new file is sound by our own checks too, and holds every
+        // message of the original as the original reads.
         CHECK(run(tool + " scan -q " + q(rebuilt) + " >/dev/null 2>&1").status == 0);
+        const auto v = run(tool + " verify -q " + q(rebuilt) + " --against " + q(f) + " 2>&1");
+        INFO(v.out.substr(0, 2000));
+        CHECK(v.status == 0);
         ++files;
     }
     CHECK(files >= 45);
