@@ -27,6 +27,8 @@ constexpr std::uint32_t sientry_size = 16;
 // block that uses each block we write (as in every Outlook file).
 constexpr std::uint16_t written_cref = 2;
 
+constexpr std::uint8_t dlist_backfill_complete = 0x01;  // DFL_BACKFILL_COMPLETE
+
 // The header's fields ([MS-PST] 2.2.2.6, Unicode), beside those the reader
 // shares through read_header.
 constexpr std::uint16_t client_pst = 0x4D53;  // "SM"
@@ -94,6 +96,7 @@ void NdbWriter::close_span() {
         pst::seal_page({page, l.page_size}, l, m.ib);
     }
     free_bytes_ += free_units * l.amap_unit;
+    span_free_.push_back(static_cast<std::uint16_t>(free_units));
     out_->write_at(span_start_, ByteView(span_.data(), span_.size()));
 
     span_start_ += l.amap_span;
@@ -303,10 +306,36 @@ void NdbWriter::finish() {
     finished_ = true;
 }
 
+// The density list ([MS-PST] 2.2.2.7.4), which the spec says writers
+// should make: the AMaps with free space, the emptiest first, as many as
+// its page holds; the next allocation is to come from the first.
+void NdbWriter::write_dlist(unsigned char* page) {
+    const pst::Layout& l = *layout_;
+    std::vector<std::uint32_t> maps;
+    for (std::uint32_t i = 0; i < span_free_.size(); ++i)
+        if (span_free_[i] > 0) maps.push_back(i);
+    std::stable_sort(maps.begin(), maps.end(), [&](std::uint32_t a, std::uint32_t b) { return span_free_[a] > span_free_[b]; });
+    // DLISTPAGE: bFlags, cEntDList, wPadding, ulCurrentPage, then 4-byte
+    // entries (the AMap's index, 20 bits; its free slots, 12) and 12 bytes
+    // of padding before the trailer.
+    const std::size_t room = (l.page_size - l.page_trailer - 8 - 12) / 4;
+    maps.resize(std::min(maps.size(), room));
+    page[0] = dlist_backfill_complete;
+    page[1] = static_cast<unsigned char>(maps.size());
+    put_le(page + 4, maps.empty() ? 0 : maps.front(), 4);
+    for (std::size_t i = 0; i < maps.size(); ++i)
+        put_le(page + 8 + 4 * i, maps[i] | std::uint32_t{span_free_[maps[i]]} << 20, 4);
+    unsigned char* trailer = page + l.page_size - l.page_trailer;
+    trailer[0] = trailer[1] = static_cast<unsigned char>(pst::PageType::dlist);
+    put_le(trailer + 8, next_page_bid_++, 8);
+    pst::seal_page({page, l.page_size}, l, pst::dlist_offset(l));
+}
+
 void NdbWriter::write_header(const PageRef& nbt, const PageRef& bbt) {
-    // Everything before the first AMap: the header, then zeros (the DList
-    // page among them is left empty, as files before Outlook 2007 SP2 do).
+    // Everything before the first AMap: the header, then zeros but for the
+    // DList page.
     Bytes h(layout_->first_amap, 0);
+    write_dlist(h.data() + pst::dlist_offset(*layout_));
     unsigned char* p = h.data();
     put_le(p, pst::header_magic, 4);
     put_le(p + 8, client_pst, 2);

@@ -86,6 +86,7 @@ private:
     void bbt_leaf();
     // The levels of a B-tree above its leaves; returns the root page.
     PageRef branches(pst::PageType type, std::vector<PageRef> level);
+    void write_dlist(unsigned char* page);
     void write_header(const PageRef& nbt, const PageRef& bbt);
 
     RandomOut* out_;
@@ -98,6 +99,7 @@ private:
     std::vector<unsigned char> span_;  // its bytes
     std::vector<bool> span_used_;      // its allocation units
     std::uint64_t free_bytes_ = 0;     // cbAMapFree over the spans closed
+    std::vector<std::uint16_t> span_free_;  // free 64-byte slots of each span closed (at most 3,968)
     std::uint64_t last_map_ = 0;       // ibAMapLast
     // The BBT is written as blocks are: block ids ascend as they are
     // handed out, so a leaf is final once full, and memory holds one leaf

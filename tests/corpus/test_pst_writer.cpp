@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <bit>
 #include <map>
 #include <set>
 #include <sstream>
@@ -379,6 +380,34 @@ TEST_CASE("large items: XXBLOCK data trees, SIBLOCK subnode trees, row matrices 
     const auto big_files = facts->attachments.at("Top of Personal Folders/Inbox | big attachment | Sender <> | see attached | no headers");
     CHECK(big_files == std::multiset<std::string>{"big.bin:9000000"});
     CHECK(facts->attachments.at("Top of Personal Folders/Inbox | many attachments | Sender <> | four hundred | no headers").size() == 400);
+
+    // The density list ([MS-PST] 2.2.2.7.4, at 0x4200): every AMap with free
+    // space, the emptiest first, each with the free 64-byte slots its bits
+    // say, as counted here from the maps themselves.
+    {
+        const auto byte = [&](std::uint64_t at) { return static_cast<unsigned char>(out.bytes[at]); };
+        const auto u32 = [&](std::uint64_t at) {
+            return std::uint32_t{byte(at)} | std::uint32_t{byte(at + 1)} << 8 | std::uint32_t{byte(at + 2)} << 16 |
+                   std::uint32_t{byte(at + 3)} << 24;
+        };
+        std::vector<std::pair<std::uint32_t, std::uint32_t>> want;  // free slots, AMap index
+        for (std::uint64_t map = 0x4400, i = 0; map < out.bytes.size(); map += 253'952, ++i) {
+            std::uint32_t free = 0;
+            for (std::uint64_t b = 0; b < 496; ++b) free += 8 - static_cast<std::uint32_t>(std::popcount(byte(map + b)));
+            if (free > 0) want.emplace_back(free, static_cast<std::uint32_t>(i));
+        }
+        REQUIRE(want.size() > 1);
+        std::stable_sort(want.begin(), want.end(), [](const auto& x, const auto& y) { return x.first > y.first; });
+        CHECK(byte(0x4200) == 0x01);  // DFL_BACKFILL_COMPLETE
+        REQUIRE(byte(0x4201) == std::min<std::size_t>(want.size(), 119));
+        CHECK(u32(0x4204) == want.front().second);
+        for (std::size_t i = 0; i < byte(0x4201); ++i) {
+            CHECK((u32(0x4208 + 4 * i) & 0xFFFFF) == want[i].second);
+            CHECK(u32(0x4208 + 4 * i) >> 20 == want[i].first);
+        }
+        CHECK(byte(0x4200 + 496) == 0x86);
+        CHECK(byte(0x4200 + 497) == 0x86);
+    }
 
     // Each heap block's free space is in the fill levels of block 0 (for
     // blocks 0-7) or of the bitmap block heading its group of 128 (8, 136,
