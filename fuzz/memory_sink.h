@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "fuzz/libpff_reader.h"
 #include "repair/log/salvage_log.h"
 #include "repair/store/pst_output.h"
 #include "repair/store/sink.h"
@@ -73,8 +74,9 @@ public:
     std::uint64_t written = 0;
 };
 
-// A PST the writer made rescans clean, holding every message written.
-inline void check_rebuilt_pst(const std::string& bytes, std::uint64_t written) {
+// A PST the writer made rescans clean, holding every message written, and
+// libpff finds them all in its folder tree.
+inline void check_rebuilt_pst(std::string& bytes, std::uint64_t written) {
     OpenStore rebuilt;
     rebuilt.path = "rebuilt.pst";
     rebuilt.format = StoreFormat::pst;
@@ -84,6 +86,9 @@ inline void check_rebuilt_pst(const std::string& bytes, std::uint64_t written) {
     for (const auto& f : again.findings)
         if (problem(f.id).severity >= Severity::warning) fail_round_trip("the rebuilt PST is not clean", again);
     if (again.messages.found != written) fail_round_trip("the rebuilt PST holds a different number of messages", again);
+    const std::optional<std::uint64_t> theirs = libpff_messages(bytes);
+    if (!theirs) fail_round_trip("libpff cannot open the rebuilt PST", again);
+    if (*theirs != written) fail_round_trip("libpff finds a different number of messages in the rebuilt PST", again);
 }
 
 }  // namespace mailfsck::fuzz
