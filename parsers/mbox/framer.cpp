@@ -22,6 +22,13 @@ constexpr int max_look_ahead_depth = 4;
 constexpr std::size_t max_stretches_kept = std::size_t{1} << 15;
 constexpr std::size_t max_chains_kept = 8;
 
+// Answers to "does a message start after this damaged run" kept before those
+// behind the framer are dropped, and how many may wait on one another: a
+// chain of fields and damaged runs longer than that is read as starting no
+// message past it.
+constexpr std::size_t max_answers_kept = std::size_t{1} << 16;
+constexpr std::size_t max_unsettled = std::size_t{1} << 20;
+
 // Control bytes that no text mail carries. ESC (ISO-2022), FF, TAB, CR and
 // LF are text.
 constexpr bool is_control(unsigned char c) {
@@ -218,6 +225,7 @@ Framer::Candidate Framer::candidate_headers(std::uint64_t pos) const {
     std::optional<mime::HeaderBlock> first;
     Candidate c;
     bool plain = true;
+    const std::uint64_t unanswered = unanswered_;
     for (std::uint64_t at = pos;;) {
         if (const std::optional<std::uint64_t> after = follow_chain(at, window, c)) {
             plain = false;
@@ -232,6 +240,13 @@ Framer::Candidate Framer::candidate_headers(std::uint64_t pos) const {
         c.end = s.part.end;
         if (!s.damaged_end) break;
         plain = false;
+        // The body walk ends a message at damage after which another starts:
+        // so does repair's copy of this block, with an empty line.
+        if (s.resume < window && starts_after_run(s.resume)) {
+            c.how = mime::BlockEnd::blank_line;
+            break;
+        }
+        if (unanswered_ != unanswered) break;
         if (s.part.fields > 0 && !s.window_bound) extend_chain(at, s);
         // Once the damage is cut, continuation lines after it fold into the
         // field before it.
@@ -239,6 +254,8 @@ Framer::Candidate Framer::candidate_headers(std::uint64_t pos) const {
     }
     // A plain read that ended inside the window is exactly what
     // read_headers would read: keep it for the message that starts here.
+    // A read that stood on a placeholder answer is asked again once settled.
+    if (unanswered_ != unanswered) return c;
     plain = plain && (c.how == mime::BlockEnd::blank_line || c.how == mime::BlockEnd::non_header);
     if (!plain) {
         first.reset();
@@ -263,16 +280,21 @@ std::optional<std::uint64_t> Framer::follow_chain(std::uint64_t at, std::uint64_
         if (past == from) return std::nullopt;
         const ChainLink& last = *(past - 1);
         c.fields += last.fields_before + last.part.fields - from->fields_before;
-        c.trace = c.trace || last.traces_before + (last.part.trace ? 1 : 0) > from->traces_before;
-        c.origin = c.origin || last.origins_before + (last.part.origin ? 1 : 0) > from->origins_before;
+        c.trace = c.trace || last.traces_before + (last.part.trace ? 1 : 0) != from->traces_before;
+        c.origin = c.origin || last.origins_before + (last.part.origin ? 1 : 0) != from->origins_before;
         return last.next;
     }
     return std::nullopt;
 }
 
 void Framer::extend_chain(std::uint64_t at, const Stretch& s) const {
+    ChainLink link{at, s.reach, s.resume_folded, s.part, 0, 0, 0};
     const auto ends_at = [at](const Chain& chain) { return !chain.empty() && chain.back().next == at; };
+    // Answers settled from the far end back read the links in that order.
+    const auto starts_at = [&link](const Chain& chain) { return !chain.empty() && chain.front().pos == link.next; };
     auto it = std::find_if(chains_.begin(), chains_.end(), ends_at);
+    const bool append = it != chains_.end();
+    if (!append) it = std::find_if(chains_.begin(), chains_.end(), starts_at);
     if (it == chains_.end()) {
         // A link inside a chain, or a branch joining it, is not kept twice.
         const auto holds = [at](const Chain& chain) {
@@ -287,15 +309,25 @@ void Framer::extend_chain(std::uint64_t at, const Stretch& s) const {
         it = chains_.end() - 1;
     }
     Chain& chain = *it;
-    if (chain.size() >= max_stretches_kept) chain.pop_front();
-    ChainLink link{at, s.reach, s.resume_folded, s.part, 0, 0, 0};
-    if (!chain.empty()) {
+    if (chain.empty()) {
+        chain.push_back(link);
+        return;
+    }
+    if (append) {
+        if (chain.size() >= max_stretches_kept) chain.pop_front();
         const ChainLink& b = chain.back();
         link.fields_before = b.fields_before + b.part.fields;
         link.traces_before = b.traces_before + (b.part.trace ? 1 : 0);
         link.origins_before = b.origins_before + (b.part.origin ? 1 : 0);
+        chain.push_back(link);
+        return;
     }
-    chain.push_back(link);
+    if (chain.size() >= max_stretches_kept) chain.pop_back();
+    const ChainLink& f = chain.front();
+    link.fields_before = f.fields_before - link.part.fields;
+    link.traces_before = f.traces_before - (link.part.trace ? 1 : 0);
+    link.origins_before = f.origins_before - (link.part.origin ? 1 : 0);
+    chain.push_front(link);
 }
 
 Framer::Stretch Framer::stretch_at(std::uint64_t pos, std::uint64_t window,
@@ -487,6 +519,51 @@ bool Framer::headerless_separator_at(std::uint64_t pos) const {
     // As frame_message will read it: a damaged line ends the block there.
     const Line line = line_at(in_, pos);
     return read_headers(line.end).fields.empty();
+}
+
+bool Framer::starts_after_run(std::uint64_t pos) const {
+    if (pos >= in_.size()) return true;
+    if (const auto it = starts_.find(pos); it != starts_.end()) return it->second;
+    if (settling_) {
+        ++unanswered_;
+        if (!first_unanswered_) first_unanswered_ = pos;
+        return false;
+    }
+    settle(pos);
+    return starts_.at(pos);
+}
+
+void Framer::settle(std::uint64_t pos) const {
+    // Answers behind the framer are never asked again; inside one long
+    // message nothing is behind it, and all are dropped (an answer asked
+    // again is found again, the same), so each costs constant time.
+    if (starts_.size() >= max_answers_kept) {
+        std::erase_if(starts_, [this](const auto& answer) { return answer.first < pos_; });
+        if (starts_.size() >= max_answers_kept / 2) starts_.clear();
+    }
+    // Each question asked while answering lies past the position asked
+    // about, so the stack only grows forward and ends.
+    std::vector<std::uint64_t> stack{pos};
+    const int depth = std::exchange(look_ahead_depth_, 0);
+    // What stood on placeholders here is settled on return.
+    const std::uint64_t unanswered = unanswered_;
+    settling_ = true;
+    while (!stack.empty()) {
+        const std::uint64_t at = stack.back();
+        first_unanswered_.reset();
+        const bool starts = message_starts_at(at);
+        if (first_unanswered_ && stack.size() < max_unsettled) {
+            stack.push_back(*first_unanswered_);
+            continue;
+        }
+        // Past the bound, a chain of damaged runs that long is taken to start
+        // no message.
+        starts_.emplace(at, starts && !first_unanswered_);
+        stack.pop_back();
+    }
+    settling_ = false;
+    look_ahead_depth_ = depth;
+    unanswered_ = unanswered;
 }
 
 bool Framer::message_starts_at(std::uint64_t pos) const {
@@ -768,7 +845,7 @@ void Framer::walk_body(Segment& m, bool after_blank, std::optional<std::uint64_t
             const std::uint64_t e = damaged_run_end(p, limit);
             // Damage that may have taken a separator ends the message rather
             // than gluing what follows it onto this one.
-            const bool boundary = e >= in_.size() || message_starts_at(e) ||
+            const bool boundary = starts_after_run(e) ||
                                   (prev_blank && separator_remnant(in_.sub(p, d.first_control - p).text()));
             if (!fixed_end && boundary) {
                 m.ends_at_damage = true;

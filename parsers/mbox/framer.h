@@ -189,8 +189,11 @@ private:
     };
     void read_wide_stretch(std::uint64_t pos) const;
     [[nodiscard]] std::optional<Stretch> narrowed_stretch(std::uint64_t pos, std::uint64_t window) const;
-    // Stretches each ended by a damaged run, one after the other as a
-    // candidate block reads them, with running totals of what they hold.
+    // Stretches each ended by a damaged run after which no message starts,
+    // one after the other as a candidate block reads them, with running
+    // totals of what they hold. Links are added at either end (answers are
+    // settled from the far end back), so totals count from an arbitrary
+    // origin and only their differences (modulo 2^64) mean anything.
     struct ChainLink {
         std::uint64_t pos = 0;
         std::uint64_t reach = 0;
@@ -213,6 +216,14 @@ private:
     // counts as evidence.
     [[nodiscard]] bool destroyed_separator_at(const Line& line, bool after_blank) const;
     [[nodiscard]] bool message_starts_at(std::uint64_t pos) const;
+    // Does a message start where a damaged run ends (at `pos`)? The body walk
+    // ends a message there when one does, so a candidate header block ends
+    // there too: it is then written with an empty line. The answer depends on
+    // the position alone and is kept; a block after the run asks the same of
+    // the run after it, so answers are settled from the farthest back, on an
+    // explicit stack rather than by recursion.
+    [[nodiscard]] bool starts_after_run(std::uint64_t pos) const;
+    void settle(std::uint64_t pos) const;
     [[nodiscard]] bool headerless_separator_at(std::uint64_t pos) const;
 
     void produce();
@@ -257,6 +268,15 @@ private:
     mutable std::vector<Chain> chains_;
     mutable std::optional<WideStretch> wide_;
     mutable int look_ahead_depth_ = 0;
+    // starts_after_run's answers by position.
+    mutable std::unordered_map<std::uint64_t, bool> starts_;
+    // While settling, a question with no answer kept yet is not recursed
+    // into: the first such position is noted, settled, and the evaluation
+    // that asked is run again. `unanswered_` counts them, so a read that
+    // depended on a placeholder answer is not kept.
+    mutable bool settling_ = false;
+    mutable std::optional<std::uint64_t> first_unanswered_;
+    mutable std::uint64_t unanswered_ = 0;
 };
 
 [[nodiscard]] std::string_view defect_name(DefectKind k);
