@@ -53,10 +53,9 @@ public:
         if (pst) pst->message(m);
         ++written;
     }
-    bool associated(const std::string& folder, const pst::Message& item, const pst::NameMap* names) override {
-        if (!pst) return false;
+    [[nodiscard]] bool keeps_associated() const override { return pst.has_value(); }
+    void associated(const std::string& folder, const pst::Message& item, const pst::NameMap* names) override {
         pst->associated(folder, item, names);
-        return true;
     }
     void lost_found(const std::string& /*file*/, std::uint64_t /*offset*/,
                     const std::vector<ByteView>& /*pieces*/) override {}

@@ -975,7 +975,7 @@ private:
                 if (associated_.items == 0) associated_.first_table = at(sibling_nid(f.nid, nid_type_assoc_contents_table));
                 associated_.items += items.rows.size();
                 ++associated_.folders;
-                if (c_.sink_)
+                if (c_.sink_ && c_.sink_->keeps_associated())
                     for (const TableRow& row : items.rows) associated_.kept += associated_item(row.id, f.nid, path) ? 1 : 0;
             }
             if (nid_type(f.nid) == nid_type_search_folder) continue;
@@ -1088,7 +1088,8 @@ private:
         if (!node || node->parent != folder || nid_type(nid) != nid_type_associated_message) return false;
         const Message item = read_message(m_, NodeRef{nid, node->bid_data, node->bid_sub});
         if (!item.properties.valid) return false;
-        return c_.sink_->associated(path, item, names_.valid ? &names_ : nullptr);
+        c_.sink_->associated(path, item, names_.valid ? &names_ : nullptr);
+        return true;
     }
 
     // A table's rows, and whether it was read whole: only then does a

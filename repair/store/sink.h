@@ -115,12 +115,12 @@ public:
     // files), for outputs of the same format to carry over as it is.
     virtual void store_file(const std::string& folder, const std::string& name, const ByteView& bytes,
                             std::optional<std::int64_t> mtime) = 0;
-    // A PST folder's folder-associated item (a view, a rule, a client's
-    // settings: no mail), in `folder` (announced before). Only a PST output
-    // has a place for them; whether it was kept.
-    virtual bool associated(const std::string& /*folder*/, const pst::Message& /*item*/, const pst::NameMap* /*names*/) {
-        return false;
-    }
+    // Only a PST output has a place for a PST folder's folder-associated
+    // items (views, rules, a client's settings: no mail); asked before any is
+    // read, so other outputs cost no reads.
+    [[nodiscard]] virtual bool keeps_associated() const { return false; }
+    // One such item, in `folder` (announced before); only when kept.
+    virtual void associated(const std::string& /*folder*/, const pst::Message& /*item*/, const pst::NameMap* /*names*/) {}
     // Flushes and fsyncs everything written; throws on failure.
     virtual void finish() = 0;
     [[nodiscard]] virtual std::uint64_t messages_written() const = 0;

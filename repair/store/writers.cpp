@@ -391,9 +391,9 @@ public:
         ++written_;
         indexed(m, path_, std::nullopt);
     }
-    bool associated(const std::string& folder, const pst::Message& item, const pst::NameMap* names) override {
+    [[nodiscard]] bool keeps_associated() const override { return true; }
+    void associated(const std::string& folder, const pst::Message& item, const pst::NameMap* names) override {
         store_.associated(folder, item, names);
-        return true;
     }
 
 private:
