@@ -260,7 +260,7 @@ Framer::Candidate Framer::candidate_headers(std::uint64_t pos) const {
     if (!plain) {
         first.reset();
     } else if (!first) {
-        first = mime::read_header_block(in_.sub(0, window), pos);
+        first = read_block(pos, window);
     }
     last_candidate_ = CandidateHeaders{pos, c, std::move(first)};
     return c;
@@ -340,7 +340,7 @@ Framer::Stretch Framer::stretch_at(std::uint64_t pos, std::uint64_t window,
         if (const std::optional<Stretch> s = narrowed_stretch(pos, window)) return *s;
     }
     if (stretches_.size() >= max_stretches_kept) stretches_.clear();
-    mime::HeaderBlock hb = mime::read_header_block(in_.sub(0, window), pos);
+    mime::HeaderBlock hb = read_block(pos, window);
     const Stretch s = read_stretch(hb, window);
     // Other candidates read a stretch again only when it ends in damage or
     // follows damage; a block with none is read by those starting there.
@@ -356,7 +356,7 @@ void Framer::read_wide_stretch(std::uint64_t pos) const {
     // A candidate reaching this stretch starts before it: no window it has
     // ends past this one.
     const std::uint64_t window = std::min(in_.size(), pos + look_ahead_header_bytes);
-    const mime::HeaderBlock hb = mime::read_header_block(in_.sub(0, window), pos);
+    const mime::HeaderBlock hb = read_block(pos, window);
     WideStretch w;
     w.pos = pos;
     w.window = window;
@@ -652,18 +652,23 @@ std::optional<std::uint64_t> Framer::first_damaged_line(std::uint64_t begin, std
     return std::nullopt;
 }
 
-mime::HeaderBlock Framer::read_headers(std::uint64_t header_begin) const {
-    const bool cached = last_candidate_ && last_candidate_->pos == header_begin && last_candidate_->plain;
-    mime::HeaderBlock hb = cached ? *last_candidate_->plain : mime::read_header_block(in_, header_begin);
+mime::HeaderBlock Framer::read_block(std::uint64_t pos, std::uint64_t limit) const {
+    mime::HeaderBlock hb = mime::read_header_block(in_.sub(0, limit), pos);
     // A hole or garbage that starts inside a field's value reads as that
     // field's text; the block ends at the damaged line instead, as at any
     // line that is not a field, so the body walk cuts the damage.
-    const std::optional<std::uint64_t> damaged = first_damaged_line(header_begin, hb.end);
+    const std::optional<std::uint64_t> damaged = first_damaged_line(pos, hb.end);
     if (!damaged) return hb;
-    hb = mime::read_header_block(in_.sub(0, *damaged), header_begin);
+    hb = mime::read_header_block(in_.sub(0, *damaged), pos);
     hb.how = mime::BlockEnd::non_header;
     hb.first_bad_line = hb.end = hb.body_begin = *damaged;
     return hb;
+}
+
+mime::HeaderBlock Framer::read_headers(std::uint64_t header_begin) const {
+    if (last_candidate_ && last_candidate_->pos == header_begin && last_candidate_->plain)
+        return *last_candidate_->plain;
+    return read_block(header_begin, in_.size());
 }
 
 std::optional<std::uint64_t> Framer::content_length_end(Segment& m, const mime::HeaderBlock& hb) const {
@@ -844,10 +849,12 @@ void Framer::walk_body(Segment& m, bool after_blank, std::optional<std::uint64_t
         if (damaged) {
             const std::uint64_t e = damaged_run_end(p, limit);
             // Damage that may have taken a separator ends the message rather
-            // than gluing what follows it onto this one.
-            const bool boundary = starts_after_run(e) ||
-                                  (prev_blank && separator_remnant(in_.sub(p, d.first_control - p).text()));
-            if (!fixed_end && boundary) {
+            // than gluing what follows it onto this one (unless the message's
+            // end is fixed: a message file, or a Content-Length that agrees).
+            const auto boundary = [&] {
+                return starts_after_run(e) || (prev_blank && separator_remnant(in_.sub(p, d.first_control - p).text()));
+            };
+            if (!fixed_end && boundary()) {
                 m.ends_at_damage = true;
                 break;
             }

@@ -231,7 +231,11 @@ private:
     void produce_fragment();
     void frame_message(SeparatorKind kind, Span separator, std::uint64_t header_begin);
     [[nodiscard]] std::optional<std::uint64_t> first_damaged_line(std::uint64_t begin, std::uint64_t end) const;
-    // The message's header block, ended early by a damaged line.
+    // The header block at `pos` read up to `limit` and ended early by a
+    // damaged line, as the body walk will cut it: candidate blocks and
+    // messages' own are read alike.
+    [[nodiscard]] mime::HeaderBlock read_block(std::uint64_t pos, std::uint64_t limit) const;
+    // The message's header block.
     [[nodiscard]] mime::HeaderBlock read_headers(std::uint64_t header_begin) const;
     [[nodiscard]] std::optional<std::uint64_t> content_length_end(Segment& m, const mime::HeaderBlock& hb) const;
     // Walks body lines from m.body_begin, setting m.end; with `fixed_end`
