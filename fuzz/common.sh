@@ -7,7 +7,12 @@ shared=../shared/corpus/mail
 build_fuzz() {
   CXX=clang++-14 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DMAILFSCK_FUZZ=ON -DMAILFSCK_SANITIZE=ON -DMAILFSCK_TESTS=OFF >/dev/null
-  cmake --build build-fuzz -j "$(nproc)" >/dev/null
+  # A failed build must stop the caller, not leave it running old binaries.
+  local out
+  if ! out=$(cmake --build build-fuzz -j "$(nproc)" 2>&1); then
+    printf '%s\n' "$out" | grep -E -A3 'error|FAILED' >&2
+    return 1
+  fi
   if [ -d "$shared" ]; then
     find "$shared/../pst" -type f \( -name '*.pst' -o -name '*.ost' \) -size -4M -print0 \
       | xargs -0 python3 fuzz/layer_seeds.py build-fuzz/seeds >/dev/null

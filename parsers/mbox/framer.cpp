@@ -851,10 +851,12 @@ void Framer::walk_body(Segment& m, bool after_blank, std::optional<std::uint64_t
             // Damage that may have taken a separator ends the message rather
             // than gluing what follows it onto this one (unless the message's
             // end is fixed: a message file, or a Content-Length that agrees).
-            const auto boundary = [&] {
-                return starts_after_run(e) || (prev_blank && separator_remnant(in_.sub(p, d.first_control - p).text()));
-            };
-            if (!fixed_end && boundary()) {
+            bool boundary = false;
+            if (!fixed_end) {
+                const std::string_view intact = in_.sub(p, d.first_control - p).text();
+                boundary = starts_after_run(e) || (prev_blank && separator_remnant(intact));
+            }
+            if (boundary) {
                 m.ends_at_damage = true;
                 break;
             }
