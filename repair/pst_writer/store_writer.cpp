@@ -1,6 +1,7 @@
 #include "store_writer.h"
 
 #include <stdexcept>
+#include <unordered_set>
 
 #include "parsers/pst/messaging.h"
 
@@ -92,6 +93,22 @@ std::vector<std::uint32_t> columns_with(std::vector<std::uint32_t> columns, cons
         for (const Property& p : r.cells)
             if (std::find(columns.begin(), columns.end(), tag_of(p)) == columns.end()) columns.push_back(tag_of(p));
     return columns;
+}
+
+// A table's row ids must be distinct (they are its row index's keys); a
+// damaged recipient table can give one id to several rows. Each later one
+// gets the lowest id not in use, so no recipient is dropped.
+void distinct_row_ids(std::vector<TableRow>& rows) {
+    std::unordered_set<std::uint32_t> used;
+    std::vector<std::size_t> repeated;
+    for (std::size_t i = 0; i < rows.size(); ++i)
+        if (!used.insert(rows[i].id).second) repeated.push_back(i);
+    std::uint32_t fresh = 0;
+    for (const std::size_t i : repeated) {
+        while (used.count(fresh) != 0) ++fresh;
+        rows[i].id = fresh;
+        used.insert(fresh);
+    }
 }
 
 }  // namespace
@@ -188,6 +205,7 @@ std::pair<std::uint64_t, std::uint64_t> StoreWriter::write_message(const pst::Me
     std::vector<TableRow> recipients;
     if (message.recipients)
         for (const TableRow& r : message.recipients->rows) recipients.push_back({r.id, carried(r.cells, names)});
+    distinct_row_ids(recipients);
     {
         const auto [d, s] = write_table(ndb_, columns_with(recipient_columns, recipients), recipients);
         node.add_subnode({pst::nid_recipient_table, d, s});

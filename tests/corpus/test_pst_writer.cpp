@@ -295,6 +295,31 @@ TEST_CASE("a rebuilt PST is deterministic, and readpst exports from it every mes
     CHECK(compared >= 950);
 }
 
+TEST_CASE("recipients that a damaged table gave one row id are all written, under distinct ids") {
+    TempDir t("pst-writer-recipients");
+    MemoryOut out;
+    pstw::StoreWriter store(out, {});
+    const std::uint32_t inbox = store.add_folder(store.ipm_subtree(), "Inbox", "IPF.Note");
+    pst::Message m = mail("three recipients", "two share a row id");
+    m.recipients.emplace();
+    m.recipients->valid = true;
+    for (const auto& [id, name] : std::vector<std::pair<std::uint32_t, std::string>>{{1, "Alice Recipient"}, {0, "Bob Recipient"}, {1, "Carol Recipient"}})
+        m.recipients->rows.push_back({id, {int32(pst::tag::recipient_type, 1), text(pst::tag::display_name, name)}});
+    store.add_message(inbox, m, nullptr);
+    store.finish();
+    const fs::path file = t.path() / "recipients.pst";
+    write_file(file, out.bytes);
+    // Two rows under one id make the row index's keys not ascending
+    // ([MS-PST] 2.3.2.3), which a rescan reports.
+    CHECK(run(tool + " scan -q " + q(file) + " >/dev/null 2>&1").status == 0);
+    const auto r = run(tool + " repair " + q(file) + " --to eml -q -o " + q(t.path() / "eml") + " >/dev/null 2>&1");
+    CHECK(r.status == 0);
+    std::string eml;
+    for (const auto& e : fs::recursive_directory_iterator(t.path() / "eml"))
+        if (e.path().extension() == ".eml") eml = read_file(e.path());
+    for (const char* name : {"Alice Recipient", "Bob Recipient", "Carol Recipient"}) CHECK(eml.find(name) != std::string::npos);
+}
+
 TEST_CASE("a PST written with no items has the special nodes and folder properties of Outlook's empty PSTs") {
     const auto empty = shared_path("pst/microsoft_outlook-pst-rs/Empty.pst");
     if (!empty) return;
