@@ -249,7 +249,7 @@ TableWriter::TableWriter(NdbWriter& ndb, std::vector<std::uint32_t> columns)
     tags_.push_back(tag_row_ver);
     std::sort(tags_.begin(), tags_.end());
     tags_.erase(std::unique(tags_.begin(), tags_.end()), tags_.end());
-    if (tags_.size() > 255) throw std::logic_error("PST writer: too many table columns");
+    if (tags_.size() > max_table_columns) throw std::logic_error("PST writer: too many table columns");
     // The row ([MS-PST] 2.3.4.4): dwRowID and the row version first, then
     // 8-, 4-, 2- and 1-byte cells (variable ones are 4-byte HNIDs), then
     // the cell existence bitmap. Bits follow the columns' order in the

@@ -22,6 +22,10 @@ using Bytes = std::vector<unsigned char>;
 // subnodes.
 inline constexpr std::size_t max_heap_allocation = 3580;
 
+// The most columns a table holds ([MS-PST] 2.3.4.1: cCols is a byte),
+// PidTagLtpRowId and PidTagLtpRowVer included.
+inline constexpr std::size_t max_table_columns = 255;
+
 // A node's heap, written as it grows: each block goes out once the next
 // one begins, but for the two whose headers wait on later blocks (the
 // first, with the root and the first fill levels; the latest bitmap

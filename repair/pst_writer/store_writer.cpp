@@ -87,11 +87,16 @@ std::vector<Property> cells_for(const std::vector<Property>& properties, const s
     return cells;
 }
 
-// A table's columns: its template's and any other the rows carry.
+// A table's columns: its template's and any other the rows carry, as many
+// as a table holds beside the row id and version. A damaged source table
+// can carry more (its columns beside the template's); the first ones
+// met are kept.
 std::vector<std::uint32_t> columns_with(std::vector<std::uint32_t> columns, const std::vector<TableRow>& rows) {
     for (const TableRow& r : rows)
-        for (const Property& p : r.cells)
+        for (const Property& p : r.cells) {
+            if (columns.size() == max_table_columns - 2) return columns;
             if (std::find(columns.begin(), columns.end(), tag_of(p)) == columns.end()) columns.push_back(tag_of(p));
+        }
     return columns;
 }
 
@@ -146,10 +151,12 @@ void StoreWriter::rename_folder(std::uint32_t nid, const std::string& name) {
 std::uint32_t StoreWriter::add_folder(std::uint32_t parent, const std::string& name, const std::string& container_class) {
     if (finished_ || !folders_.count(parent)) throw std::logic_error("PST writer: no such parent folder");
     // Outlook allows no two subfolders of one name: a second is the first.
+    // Not so the writer's own search folder, which holds no items: a
+    // damaged store can have an ordinary folder of its name.
     const Bytes wanted = utf16(name);
     for (const std::uint32_t c : folders_.at(parent).children)
         for (const Property& p : folders_.at(c).properties)
-            if (p.id == pst::tag::display_name && same_name(p.value, wanted)) return c;
+            if (!folders_.at(c).search && p.id == pst::tag::display_name && same_name(p.value, wanted)) return c;
     const std::uint32_t nid = ++next_folder_index_ << 5 | pst::nid_type_normal_folder;
     new_folder(nid, parent, name, false);
     if (!container_class.empty())

@@ -320,6 +320,54 @@ TEST_CASE("recipients that a damaged table gave one row id are all written, unde
     for (const char* name : {"Alice Recipient", "Bob Recipient", "Carol Recipient"}) CHECK(eml.find(name) != std::string::npos);
 }
 
+TEST_CASE("a folder named as the writer's own search folder gets its messages and items, and the store rescans clean") {
+    TempDir t("pst-writer-search-name");
+    MemoryOut out;
+    pstw::StoreWriter store(out, {});
+    // Outlook's empty PSTs hold a search folder of this name under the
+    // root; a damaged source can have an ordinary folder of the same name
+    // there, and search folders hold no messages.
+    const std::uint32_t folder = store.add_folder(store.root(), "spam search folder 2");
+    store.add_message(folder, mail("filed", "in a folder named as a search folder"), nullptr);
+    store.add_associated(folder, mail("settings", "an associated item"), nullptr);
+    store.finish();
+    const fs::path file = t.path() / "search-name.pst";
+    write_file(file, out.bytes);
+    CHECK(run(tool + " scan -q " + q(file) + " >/dev/null 2>&1").status == 0);
+    const auto facts = pff_facts(file);
+    REQUIRE(facts);
+    CHECK(facts->messages.size() == 1);
+    CHECK(facts->associated.size() == 1);
+}
+
+TEST_CASE("a recipient table with more columns than a table can hold keeps every recipient and the columns that fit") {
+    TempDir t("pst-writer-columns");
+    MemoryOut out;
+    pstw::StoreWriter store(out, {});
+    const std::uint32_t inbox = store.add_folder(store.ipm_subtree(), "Inbox", "IPF.Note");
+    pst::Message m = mail("many columns", "a damaged recipient table");
+    m.recipients.emplace();
+    m.recipients->valid = true;
+    // A TC has at most 255 columns ([MS-PST] 2.3.4.1: cCols is a byte);
+    // the source's 255 beside the writer's own make more.
+    for (std::uint32_t r = 0; r < 2; ++r) {
+        std::vector<pst::Property> cells{int32(pst::tag::recipient_type, 1), text(pst::tag::display_name, "Recipient " + std::to_string(r))};
+        for (std::uint16_t c = 0; c < 255; ++c) cells.push_back(int32(static_cast<std::uint16_t>(0x6000 + c), c));
+        m.recipients->rows.push_back({r, cells});
+    }
+    store.add_message(inbox, m, nullptr);
+    store.finish();
+    const fs::path file = t.path() / "columns.pst";
+    write_file(file, out.bytes);
+    CHECK(run(tool + " scan -q " + q(file) + " >/dev/null 2>&1").status == 0);
+    const auto r = run(tool + " repair " + q(file) + " --to eml -q -o " + q(t.path() / "eml") + " >/dev/null 2>&1");
+    CHECK(r.status == 0);
+    std::string eml;
+    for (const auto& e : fs::recursive_directory_iterator(t.path() / "eml"))
+        if (e.path().extension() == ".eml") eml = read_file(e.path());
+    for (const char* name : {"Recipient 0", "Recipient 1"}) CHECK(eml.find(name) != std::string::npos);
+}
+
 TEST_CASE("a PST written with no items has the special nodes and folder properties of Outlook's empty PSTs") {
     const auto empty = shared_path("pst/microsoft_outlook-pst-rs/Empty.pst");
     if (!empty) return;
