@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <set>
+#include <utility>
 
 #include "parsers/bytes/utf8.h"
 
@@ -17,6 +19,38 @@ std::optional<std::uint32_t> object_nid(const Property& p) {
     return static_cast<std::uint32_t>(p.value[0] | p.value[1] << 8 | p.value[2] << 16 |
                                       static_cast<std::uint32_t>(p.value[3]) << 24);
 }
+
+// The nodes read for one message, its attachments and embedded messages,
+// by their blocks. A damaged subnode tree can name one node from many
+// attachment rows, or an enclosing message from inside itself: read again
+// each time, 20 rows that each embed the message itself make 20^8 reads
+// from a few bytes. Each node is read once; a node without blocks holds
+// nothing to multiply.
+// The bounds are named once, at the top: every row of every table can
+// repeat.
+class NodesRead {
+public:
+    explicit NodesRead(const NodeRef& top) { (void)first(top, 0); }
+    // False for a node read already, which is counted against `row`.
+    [[nodiscard]] bool first(const NodeRef& n, std::uint32_t row) {
+        if ((n.bid_data == 0 && n.bid_sub == 0) || keys_.emplace(n.bid_data, n.bid_sub).second) return true;
+        if (repeats_++ == 0) first_repeat_ = row;
+        return false;
+    }
+    void too_deep() { too_deep_ = true; }
+    void name_bounds(std::vector<std::string>& defects) const {
+        if (too_deep_) defects.push_back("embedded messages nested deeper than " + std::to_string(max_embedding_depth));
+        if (repeats_ > 0)
+            defects.push_back(std::to_string(repeats_) + " attachment(s) name a node this message has read already (the first: " +
+                              std::to_string(first_repeat_) + ")");
+    }
+
+private:
+    std::set<std::pair<std::uint64_t, std::uint64_t>> keys_;
+    std::uint64_t repeats_ = 0;
+    std::uint32_t first_repeat_ = 0;
+    bool too_deep_ = false;
+};
 
 // Calls `emit` with each code point of UTF-16LE `v` (U+FFFD for an
 // unpaired surrogate); false when a unit was not well formed.
@@ -109,7 +143,9 @@ std::uint32_t codepage_of(const PropertyContext& pc) {
     return 0;
 }
 
-Message read_message(const Messaging& messaging, const NodeRef& node, bool attachment_data, unsigned depth) {
+namespace {
+
+Message read_tree(const Messaging& messaging, const NodeRef& node, bool attachment_data, unsigned depth, NodesRead& read) {
     Message m;
     m.ref = node;
     m.properties = messaging.properties(node, m.issues);
@@ -132,7 +168,8 @@ Message read_message(const Messaging& messaging, const NodeRef& node, bool attac
             Attachment att;
             att.nid = row.id;
             const std::optional<NodeRef> at = find(row.id);
-            if (!at) {
+            const bool repeated = at && !read.first(*at, row.id);
+            if (!at || repeated) {
                 att.missing = true;
                 m.attachments.push_back(std::move(att));
                 continue;
@@ -148,20 +185,30 @@ Message read_message(const Messaging& messaging, const NodeRef& node, bool attac
                 const auto it = std::find_if(inner.begin(), inner.end(), [&](const Subnode& s) { return nid && s.nid == *nid; });
                 if (it == inner.end()) {
                     m.defects.push_back("object of attachment " + std::to_string(row.id) + " not found");
-                } else if (how == 6 && attachment_data) {
-                    const std::size_t before = m.issues.size();
-                    std::vector<unsigned char> bytes = messaging.reader().data(it->bid_data, m.issues);
-                    if (m.issues.size() == before) att.object = std::move(bytes);
-                } else if (depth + 1 < max_embedding_depth) {
-                    att.embedded = std::make_unique<Message>(
-                        read_message(messaging, NodeRef{it->nid, it->bid_data, it->bid_sub}, attachment_data, depth + 1));
-                } else {
-                    m.defects.push_back("embedded messages nested deeper than " + std::to_string(max_embedding_depth));
+                } else if (const NodeRef object{it->nid, it->bid_data, it->bid_sub}; read.first(object, row.id)) {
+                    if (how == 6 && attachment_data) {
+                        const std::size_t before = m.issues.size();
+                        std::vector<unsigned char> bytes = messaging.reader().data(it->bid_data, m.issues);
+                        if (m.issues.size() == before) att.object = std::move(bytes);
+                    } else if (how == 5 && depth + 1 < max_embedding_depth) {
+                        att.embedded = std::make_unique<Message>(read_tree(messaging, object, attachment_data, depth + 1, read));
+                    } else if (how == 5) {
+                        read.too_deep();
+                    }
                 }
             }
             m.attachments.push_back(std::move(att));
         }
     }
+    return m;
+}
+
+}  // namespace
+
+Message read_message(const Messaging& messaging, const NodeRef& node, bool attachment_data) {
+    NodesRead read(node);
+    Message m = read_tree(messaging, node, attachment_data, 0, read);
+    read.name_bounds(m.defects);
     return m;
 }
 

@@ -42,8 +42,9 @@ inline constexpr unsigned max_embedding_depth = 8;
 // `attachment_data` false reads attachments' properties but leaves their
 // data (and OLE objects) unread: a check that has verified every block's
 // CRC already learns nothing from decrypting and copying them again.
-[[nodiscard]] Message read_message(const Messaging& messaging, const NodeRef& node, bool attachment_data = true,
-                                   unsigned depth = 0);
+// A node that a message's tree names a second time (by its blocks) is
+// read once, and named as a defect where it repeats.
+[[nodiscard]] Message read_message(const Messaging& messaging, const NodeRef& node, bool attachment_data = true);
 
 // Property ids the export and the checks use ([MS-OXPROPS]).
 namespace tag {

@@ -368,6 +368,66 @@ TEST_CASE("a recipient table with more columns than a table can hold keeps every
     for (const char* name : {"Recipient 0", "Recipient 1"}) CHECK(eml.find(name) != std::string::npos);
 }
 
+namespace {
+
+std::uint64_t le(const std::string& b, std::size_t at, unsigned n) {
+    std::uint64_t v = 0;
+    for (unsigned i = 0; i < n; ++i) v |= std::uint64_t{static_cast<unsigned char>(b[at + i])} << (8 * i);
+    return v;
+}
+
+}  // namespace
+
+TEST_CASE("embedded messages whose subnodes are their enclosing message's are each read once") {
+    TempDir t("pst-embedded-loop");
+    MemoryOut out;
+    pstw::StoreWriter store(out, {});
+    const std::uint32_t inbox = store.add_folder(store.ipm_subtree(), "Inbox", "IPF.Note");
+    pst::Message m = mail("outer", "twenty embedded messages");
+    for (int i = 0; i < 20; ++i) {
+        pst::Attachment a;
+        a.properties.valid = true;
+        a.properties.properties = {int32(pst::tag::attach_method, 5)};
+        a.embedded = std::make_unique<pst::Message>(mail("inner " + std::to_string(i), "inner"));
+        m.attachments.push_back(std::move(a));
+    }
+    store.add_message(inbox, m, nullptr);
+    store.finish();
+    // Found by [MS-PST] 2.2.2.8.3.3.1 alone, not by our reader: the outer
+    // message's SLBLOCK lists attachment 1 (NID 0x25) first; each
+    // attachment's own SLBLOCK holds one entry, its embedded message (NID
+    // 0x24). Pointing each of those at the outer message's subnodes makes
+    // every embedded message list the twenty attachments again, eight
+    // levels deep: 20^8 reads if each is read where it is named. Blocks
+    // whose CRC fails are read as stored, so no CRC is fixed.
+    std::string& b = out.bytes;
+    std::optional<std::uint64_t> outer_sub;
+    std::vector<std::size_t> inner_entries;
+    for (std::size_t at = 0; at + 32 <= b.size(); at += 64) {
+        if (b[at] != 2 || b[at + 1] != 0 || le(b, at + 4, 4) != 0) continue;
+        const std::uint64_t entries = le(b, at + 2, 2);
+        if (le(b, at + 8, 8) == 0x25) {
+            const std::size_t size = (8 + 24 * entries + 16 + 63) / 64 * 64;
+            REQUIRE_FALSE(outer_sub);
+            outer_sub = le(b, at + size - 8, 8);  // the trailer's BID
+        } else if (entries == 1 && le(b, at + 8, 8) == 0x24) {
+            inner_entries.push_back(at + 8);
+        }
+    }
+    REQUIRE(outer_sub);
+    REQUIRE(inner_entries.size() == 20);
+    for (const std::size_t e : inner_entries)
+        for (unsigned i = 0; i < 8; ++i) b[e + 16 + i] = static_cast<char>(*outer_sub >> (8 * i));
+    const fs::path file = t.path() / "loop.pst";
+    write_file(file, b);
+    const auto scan = run(tool + " scan " + q(file) + " 2>&1");
+    CHECK(scan.status == 4);
+    CHECK(scan.out.find("messages: 1 found") != std::string::npos);
+    CHECK(scan.out.find("attachment(s) name a node this message has read already") != std::string::npos);
+    const auto r = run(tool + " repair " + q(file) + " --to eml -q -o " + q(t.path() / "eml") + " 2>&1");
+    CHECK(r.out.find("1 partial") != std::string::npos);
+}
+
 TEST_CASE("a PST written with no items has the special nodes and folder properties of Outlook's empty PSTs") {
     const auto empty = shared_path("pst/microsoft_outlook-pst-rs/Empty.pst");
     if (!empty) return;
