@@ -44,17 +44,32 @@ run_target() {
       *) seeds+=("$shared/stalwartlabs_mail-parser/resources/eml") ;;
     esac
   fi
-  local existing=() s
-  for s in "${seeds[@]}"; do [ -d "$s" ] && existing+=("$(realpath "$s")"); done
+  # Seeds go in as one list in a fixed order: directories read in readdir
+  # order, which differs between file systems, would shuffle differently on
+  # every machine, and a finding in CI could not be replayed here.
+  local s
+  for s in "${seeds[@]}"; do
+    [ -d "$s" ] && find "$(realpath "$s")" -type f -size +0 | LC_ALL=C sort
+  done >"$work/seeds.txt"
+  if grep -q , "$work/seeds.txt"; then
+    echo "$target: a seed's path has a comma, which -seed_inputs cannot take: $(grep -m1 , "$work/seeds.txt")"
+    return 1
+  fi
+  paste -sd, "$work/seeds.txt" >"$work/seeds"
   local start
   start=$(date +%s)
   if (cd "$work" && "../../fuzz/$target" -runs="$(runs_for "$target")" -seed=1 -max_len="$(max_len_for "$target")" \
         -timeout=20 -rss_limit_mb=2048 -dict="$(realpath "../../../$(dict_for "$target")")" -print_final_stats=1 \
-        corpus "${existing[@]}" >log 2>&1); then
+        -seed_inputs=@seeds corpus >log 2>&1); then
     echo "$target: $(grep -o 'number_of_executed_units: [0-9]*' "$work/log" | cut -d' ' -f2) executions, $(($(date +%s) - start)) s, nothing found"
   else
     echo "$target: FINDING (build-fuzz/ci/$target/log)"
-    grep -E 'ERROR|SUMMARY' "$work/log" | head -5
+    # What it was and how to make it again: the report, the round-trip
+    # check's findings, the mutations and where libFuzzer wrote the input.
+    grep -E 'ERROR|SUMMARY|round trip|terminate called|what\(\)' "$work/log" | head -5
+    grep -E '^  [A-Z]+-[0-9]+ @' "$work/log" | head -10
+    grep -E 'MS: [0-9]+ ' "$work/log" | tail -1
+    grep -E 'Test unit written|^Base64' "$work/log" | head -2
     return 1
   fi
 }
