@@ -24,10 +24,10 @@ std::optional<std::uint32_t> object_nid(const Property& p) {
 // by their blocks. A damaged subnode tree can name one node from many
 // attachment rows, or an enclosing message from inside itself: read again
 // each time, 20 rows that each embed the message itself make 20^8 reads
-// from a few bytes. Each node is read once; a node without blocks holds
-// nothing to multiply.
-// The bounds are named once, at the top: every row of every table can
-// repeat.
+// from a few bytes. Each node is read once (a node without blocks holds
+// nothing to multiply), and so is each data tree its values name
+// (`DataRead`). The bounds are named once, at the top: every row of every
+// table can repeat.
 class NodesRead {
 public:
     explicit NodesRead(const NodeRef& top) { (void)first(top, 0); }
@@ -38,6 +38,7 @@ public:
         return false;
     }
     void too_deep() { too_deep_ = true; }
+    DataRead& data() { return data_; }
     void name_bounds(std::vector<std::string>& defects) const {
         if (too_deep_) defects.push_back("embedded messages nested deeper than " + std::to_string(max_embedding_depth));
         if (repeats_ > 0)
@@ -47,6 +48,7 @@ public:
 
 private:
     std::set<std::pair<std::uint64_t, std::uint64_t>> keys_;
+    DataRead data_;
     std::uint64_t repeats_ = 0;
     std::uint32_t first_repeat_ = 0;
     bool too_deep_ = false;
@@ -148,7 +150,7 @@ namespace {
 Message read_tree(const Messaging& messaging, const NodeRef& node, bool attachment_data, unsigned depth, NodesRead& read) {
     Message m;
     m.ref = node;
-    m.properties = messaging.properties(node, m.issues);
+    m.properties = messaging.properties(node, m.issues, true, &read.data());
     for (const std::string& d : m.properties.defects) m.defects.push_back("properties: " + d);
     const std::vector<Subnode> subs = messaging.subnodes(node, m.issues);
     const auto find = [&](std::uint32_t nid) -> std::optional<NodeRef> {
@@ -158,11 +160,11 @@ Message read_tree(const Messaging& messaging, const NodeRef& node, bool attachme
         return NodeRef{it->nid, it->bid_data, it->bid_sub};
     };
     if (const std::optional<NodeRef> r = find(nid_recipient_table)) {
-        m.recipients = messaging.table(*r, m.issues);
+        m.recipients = messaging.table(*r, m.issues, Cells::kept, &read.data());
         for (const std::string& d : m.recipients->defects) m.defects.push_back("recipient table: " + d);
     }
     if (const std::optional<NodeRef> a = find(nid_attachment_table)) {
-        m.attachment_table = messaging.table(*a, m.issues);
+        m.attachment_table = messaging.table(*a, m.issues, Cells::kept, &read.data());
         for (const std::string& d : m.attachment_table->defects) m.defects.push_back("attachment table: " + d);
         for (const TableRow& row : m.attachment_table->rows) {
             Attachment att;
@@ -174,7 +176,7 @@ Message read_tree(const Messaging& messaging, const NodeRef& node, bool attachme
                 m.attachments.push_back(std::move(att));
                 continue;
             }
-            att.properties = messaging.properties(*at, m.issues, attachment_data);
+            att.properties = messaging.properties(*at, m.issues, attachment_data, &read.data());
             for (const std::string& d : att.properties.defects) m.defects.push_back("attachment: " + d);
             const Property* method = att.properties.find(tag::attach_method);
             const Property* data = att.properties.find(tag::attach_data);
@@ -186,7 +188,9 @@ Message read_tree(const Messaging& messaging, const NodeRef& node, bool attachme
                 if (it == inner.end()) {
                     m.defects.push_back("object of attachment " + std::to_string(row.id) + " not found");
                 } else if (const NodeRef object{it->nid, it->bid_data, it->bid_sub}; read.first(object, row.id)) {
-                    if (how == 6 && attachment_data) {
+                    if (how == 6 && attachment_data && it->bid_data != 0 && !read.data().insert(it->bid_data).second) {
+                        m.issues.push_back({ReadFault::repeated, it->bid_data, 0});
+                    } else if (how == 6 && attachment_data) {
                         const std::size_t before = m.issues.size();
                         std::vector<unsigned char> bytes = messaging.reader().data(it->bid_data, m.issues);
                         if (m.issues.size() == before) att.object = std::move(bytes);

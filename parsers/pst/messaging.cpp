@@ -1,6 +1,7 @@
 #include "messaging.h"
 
 #include <algorithm>
+#include <memory>
 
 namespace mailfsck::pst {
 
@@ -32,11 +33,17 @@ const Subnode* find_subnode(const std::vector<Subnode>& subs, std::uint32_t nid)
 
 }  // namespace
 
-SubnodeData Messaging::values(const std::vector<Subnode>& subs, std::vector<ReadIssue>& issues, bool read) const {
-    return [this, &subs, &issues, read](std::uint32_t nid) -> std::optional<std::vector<unsigned char>> {
+SubnodeData Messaging::values(const std::vector<Subnode>& subs, std::vector<ReadIssue>& issues, bool read,
+                              DataRead* trees) const {
+    std::shared_ptr<DataRead> own = trees ? nullptr : std::make_shared<DataRead>();
+    return [this, &subs, &issues, read, own, trees](std::uint32_t nid) -> std::optional<std::vector<unsigned char>> {
         const Subnode* s = find_subnode(subs, nid);
         if (!s) return std::nullopt;
         if (!read) return std::vector<unsigned char>{};
+        if (s->bid_data != 0 && !(trees ? trees : own.get())->insert(s->bid_data).second) {
+            issues.push_back({ReadFault::repeated, s->bid_data, 0});
+            return std::nullopt;
+        }
         const std::size_t before = issues.size();
         std::vector<unsigned char> bytes = reader_->data(s->bid_data, issues);
         if (issues.size() != before) return std::nullopt;
@@ -44,7 +51,8 @@ SubnodeData Messaging::values(const std::vector<Subnode>& subs, std::vector<Read
     };
 }
 
-PropertyContext Messaging::properties(const NodeRef& node, std::vector<ReadIssue>& issues, bool subnode_values) const {
+PropertyContext Messaging::properties(const NodeRef& node, std::vector<ReadIssue>& issues, bool subnode_values,
+                                      DataRead* read) const {
     const Heap h = heap(node.bid_data, issues);
     if (!h.valid()) {
         PropertyContext pc;
@@ -52,7 +60,7 @@ PropertyContext Messaging::properties(const NodeRef& node, std::vector<ReadIssue
         return pc;
     }
     const std::vector<Subnode> subs = subnodes(node, issues);
-    return read_pc(h, values(subs, issues, subnode_values));
+    return read_pc(h, values(subs, issues, subnode_values, read));
 }
 
 std::vector<std::uint32_t> Messaging::subnodes_named(std::uint64_t bid_data, std::vector<ReadIssue>& issues) const {
@@ -68,7 +76,7 @@ std::vector<std::uint32_t> Messaging::subnodes_named(std::uint64_t bid_data, std
     return named;
 }
 
-TableContext Messaging::table(const NodeRef& node, std::vector<ReadIssue>& issues, Cells cells) const {
+TableContext Messaging::table(const NodeRef& node, std::vector<ReadIssue>& issues, Cells cells, DataRead* read) const {
     const Heap h = heap(node.bid_data, issues);
     if (!h.valid()) {
         TableContext tc;
@@ -76,7 +84,7 @@ TableContext Messaging::table(const NodeRef& node, std::vector<ReadIssue>& issue
         return tc;
     }
     const std::vector<Subnode> subs = subnodes(node, issues);
-    const SubnodeData data = values(subs, issues, true);
+    const SubnodeData data = values(subs, issues, true, read);
     const SubnodeBlocks rows = [&](std::uint32_t nid) {
         std::vector<std::optional<std::vector<unsigned char>>> out;
         const Subnode* s = find_subnode(subs, nid);

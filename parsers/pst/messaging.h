@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <vector>
 
 #include "parsers/pst/heap.h"
@@ -42,6 +43,13 @@ struct NodeRef {
     std::uint64_t bid_sub = 0;
 };
 
+// The data trees one object (a message, with all it holds) has read as
+// values. A damaged node can name one data tree from many properties,
+// rows or attachments, and reading it each time multiplies a few bytes
+// into gigabytes: each tree is read once, a repeat gives no value and a
+// ReadFault::repeated issue.
+using DataRead = std::set<std::uint64_t>;
+
 class Messaging {
 public:
     Messaging(const NodeReader& reader, const NodeIndex& nodes) : reader_(&reader), nodes_(&nodes) {}
@@ -50,11 +58,12 @@ public:
     [[nodiscard]] std::optional<NodeRef> node(std::uint32_t nid) const;
 
     // `subnode_values` false leaves values stored in subnodes (attachment
-    // data, large bodies) empty instead of reading them.
+    // data, large bodies) empty instead of reading them. `read`: the trees
+    // the object read so far (by default, this node's alone).
     [[nodiscard]] PropertyContext properties(const NodeRef& node, std::vector<ReadIssue>& issues,
-                                             bool subnode_values = true) const;
-    [[nodiscard]] TableContext table(const NodeRef& node, std::vector<ReadIssue>& issues,
-                                     Cells cells = Cells::kept) const;
+                                             bool subnode_values = true, DataRead* read = nullptr) const;
+    [[nodiscard]] TableContext table(const NodeRef& node, std::vector<ReadIssue>& issues, Cells cells = Cells::kept,
+                                     DataRead* read = nullptr) const;
 
     // The subnodes the property context at `bid_data` names (HNIDs that
     // are NIDs, [MS-PST] 2.3.3.2), from its heap alone: what the subnode
@@ -70,7 +79,8 @@ private:
     [[nodiscard]] Heap heap(std::uint64_t bid_data, std::vector<ReadIssue>& issues) const;
     // Reads the value of an HNID that names one of `subs` (sorted by NID);
     // with `read` false, a value that exists comes back empty, unread.
-    [[nodiscard]] SubnodeData values(const std::vector<Subnode>& subs, std::vector<ReadIssue>& issues, bool read) const;
+    [[nodiscard]] SubnodeData values(const std::vector<Subnode>& subs, std::vector<ReadIssue>& issues, bool read,
+                                     DataRead* trees) const;
 
     const NodeReader* reader_;
     const NodeIndex* nodes_;

@@ -44,6 +44,7 @@ std::string_view fault_name(ReadFault f) {
         case ReadFault::not_inflatable: return "not_inflatable";
         case ReadFault::bad_tree: return "bad_tree";
         case ReadFault::too_large: return "too_large";
+        case ReadFault::repeated: return "read_already";
     }
     return "?";
 }

@@ -428,6 +428,52 @@ TEST_CASE("embedded messages whose subnodes are their enclosing message's are ea
     CHECK(r.out.find("1 partial") != std::string::npos);
 }
 
+TEST_CASE("attachments whose data subnodes all name one data tree: it is read once, the others are unreadable") {
+    TempDir t("pst-shared-data");
+    MemoryOut out;
+    pstw::StoreWriter store(out, {});
+    const std::uint32_t inbox = store.add_folder(store.ipm_subtree(), "Inbox", "IPF.Note");
+    pst::Message m = mail("outer", "twenty attachments");
+    for (int i = 0; i < 20; ++i) {
+        pst::Attachment a;
+        a.properties.valid = true;
+        // Past the largest heap allocation (3,580 bytes), so each lives in
+        // a subnode of its attachment ([MS-PST] 2.3.3.2).
+        a.properties.properties = {int32(pst::tag::attach_method, 1), text(pst::tag::attach_filename, "a" + std::to_string(i) + ".bin"),
+                                   prop(pst::tag::attach_data, pst::PropType::binary, std::vector<unsigned char>(4000, static_cast<unsigned char>('a' + i)))};
+        m.attachments.push_back(std::move(a));
+    }
+    store.add_message(inbox, m, nullptr);
+    store.finish();
+    // Each attachment's SLBLOCK holds one entry, its data (an LTP subnode,
+    // NID type 0x1F); all twenty are pointed at the first one's data tree.
+    // Read where named, one tree of a few kilobytes (or gigabytes) becomes
+    // twenty copies, and nineteen attachments get another's bytes.
+    std::string& b = out.bytes;
+    std::vector<std::size_t> entries;
+    for (std::size_t at = 0; at + 32 <= b.size(); at += 64)
+        if (b[at] == 2 && b[at + 1] == 0 && le(b, at + 2, 2) == 1 && le(b, at + 4, 4) == 0 && (le(b, at + 8, 8) & 0x1F) == 0x1F)
+            entries.push_back(at + 8);
+    REQUIRE(entries.size() == 20);
+    const std::string first = b.substr(entries[0] + 8, 8);
+    for (const std::size_t e : entries) b.replace(e + 8, 8, first);
+    const fs::path file = t.path() / "shared.pst";
+    write_file(file, b);
+    const auto r = run(tool + " repair " + q(file) + " --to eml -q -o " + q(t.path() / "eml") + " 2>&1");
+    CHECK(r.out.find("1 partial") != std::string::npos);
+    std::string eml;
+    for (const auto& e : fs::recursive_directory_iterator(t.path() / "eml"))
+        if (e.path().extension() == ".eml") eml = read_file(e.path());
+    // 4,000 bytes of "a" are 5,336 base64 characters ("YWFh" for "aaa"),
+    // 70 full lines of 76 (RFC 2045 6.8) and a short one: one copy.
+    std::size_t lines = 0;
+    std::string all_a;
+    for (int i = 0; i < 19; ++i) all_a += "YWFh";
+    std::istringstream in(eml);
+    for (std::string line; std::getline(in, line);) lines += line == all_a || line == all_a + "\r";
+    CHECK(lines == 70);
+}
+
 TEST_CASE("a PST written with no items has the special nodes and folder properties of Outlook's empty PSTs") {
     const auto empty = shared_path("pst/microsoft_outlook-pst-rs/Empty.pst");
     if (!empty) return;
