@@ -25,8 +25,8 @@ std::optional<std::uint32_t> object_nid(const Property& p) {
 // attachment rows, or an enclosing message from inside itself: read again
 // each time, 20 rows that each embed the message itself make 20^8 reads
 // from a few bytes. Each node is read once (a node without blocks holds
-// nothing to multiply), and so is each data tree its values name
-// (`DataRead`). The bounds are named once, at the top: every row of every
+// nothing to multiply); the data trees its values name are bounded by
+// `DataRead`. The bounds are named once, at the top: every row of every
 // table can repeat.
 class NodesRead {
 public:
@@ -188,11 +188,12 @@ Message read_tree(const Messaging& messaging, const NodeRef& node, bool attachme
                 if (it == inner.end()) {
                     m.defects.push_back("object of attachment " + std::to_string(row.id) + " not found");
                 } else if (const NodeRef object{it->nid, it->bid_data, it->bid_sub}; read.first(object, row.id)) {
-                    if (how == 6 && attachment_data && it->bid_data != 0 && !read.data().insert(it->bid_data).second) {
+                    if (how == 6 && attachment_data && !read.data().admit(it->bid_data)) {
                         m.issues.push_back({ReadFault::repeated, it->bid_data, 0});
                     } else if (how == 6 && attachment_data) {
                         const std::size_t before = m.issues.size();
                         std::vector<unsigned char> bytes = messaging.reader().data(it->bid_data, m.issues);
+                        read.data().read(it->bid_data, bytes.size());
                         if (m.issues.size() == before) att.object = std::move(bytes);
                     } else if (how == 5 && depth + 1 < max_embedding_depth) {
                         att.embedded = std::make_unique<Message>(read_tree(messaging, object, attachment_data, depth + 1, read));

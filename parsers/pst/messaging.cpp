@@ -33,6 +33,19 @@ const Subnode* find_subnode(const std::vector<Subnode>& subs, std::uint32_t nid)
 
 }  // namespace
 
+bool DataRead::admit(std::uint64_t bid) {
+    const auto it = sizes_.find(bid);
+    if (it == sizes_.end()) return true;
+    const std::uint64_t cost = it->second + reread_cost;
+    if (again_ + cost > max_reread + once_) return false;
+    again_ += cost;
+    return true;
+}
+
+void DataRead::read(std::uint64_t bid, std::uint64_t size) {
+    if (sizes_.emplace(bid, size).second) once_ += size;
+}
+
 SubnodeData Messaging::values(const std::vector<Subnode>& subs, std::vector<ReadIssue>& issues, bool read,
                               DataRead* trees) const {
     std::shared_ptr<DataRead> own = trees ? nullptr : std::make_shared<DataRead>();
@@ -40,12 +53,14 @@ SubnodeData Messaging::values(const std::vector<Subnode>& subs, std::vector<Read
         const Subnode* s = find_subnode(subs, nid);
         if (!s) return std::nullopt;
         if (!read) return std::vector<unsigned char>{};
-        if (s->bid_data != 0 && !(trees ? trees : own.get())->insert(s->bid_data).second) {
+        DataRead& read_so_far = trees ? *trees : *own;
+        if (!read_so_far.admit(s->bid_data)) {
             issues.push_back({ReadFault::repeated, s->bid_data, 0});
             return std::nullopt;
         }
         const std::size_t before = issues.size();
         std::vector<unsigned char> bytes = reader_->data(s->bid_data, issues);
+        read_so_far.read(s->bid_data, bytes.size());
         if (issues.size() != before) return std::nullopt;
         return bytes;
     };

@@ -6,7 +6,7 @@
 
 #include <cstdint>
 #include <optional>
-#include <set>
+#include <map>
 #include <vector>
 
 #include "parsers/pst/heap.h"
@@ -44,11 +44,25 @@ struct NodeRef {
 };
 
 // The data trees one object (a message, with all it holds) has read as
-// values. A damaged node can name one data tree from many properties,
-// rows or attachments, and reading it each time multiplies a few bytes
-// into gigabytes: each tree is read once, a repeat gives no value and a
-// ReadFault::repeated issue.
-using DataRead = std::set<std::uint64_t>;
+// values, with their sizes. Outlook shares a tree between values that are
+// alike (a block's cRef), so a tree may be read again; but a damaged node
+// can name one tree from thousands of properties, rows or attachments and
+// multiply a few bytes into gigabytes. So what is read again (each time
+// its size and a kilobyte) is bounded by 64 MiB beyond all the object read
+// once; past that a repeat gives no value and a ReadFault::repeated issue.
+class DataRead {
+public:
+    static constexpr std::uint64_t max_reread = std::uint64_t{64} << 20;
+    static constexpr std::uint64_t reread_cost = 1024;
+    // Whether the tree at `bid` may be read (again).
+    [[nodiscard]] bool admit(std::uint64_t bid);
+    void read(std::uint64_t bid, std::uint64_t size);
+
+private:
+    std::map<std::uint64_t, std::uint64_t> sizes_;
+    std::uint64_t once_ = 0;
+    std::uint64_t again_ = 0;
+};
 
 class Messaging {
 public:
