@@ -43,7 +43,8 @@ inline constexpr unsigned max_embedding_depth = 8;
 // data (and OLE objects) unread: a check that has verified every block's
 // CRC already learns nothing from decrypting and copying them again.
 // A node that a message's tree names a second time (by its blocks) is
-// read once, and named as a defect where it repeats.
+// read once; the repeats, and nesting deeper than max_embedding_depth,
+// are named once among the top message's defects.
 [[nodiscard]] Message read_message(const Messaging& messaging, const NodeRef& node, bool attachment_data = true);
 
 // Property ids the export and the checks use ([MS-OXPROPS]).
