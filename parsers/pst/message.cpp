@@ -197,6 +197,10 @@ Message read_tree(const Messaging& messaging, const NodeRef& node, bool attachme
                         if (m.issues.size() == before) att.object = std::move(bytes);
                     } else if (how == 5 && depth + 1 < max_embedding_depth) {
                         att.embedded = std::make_unique<Message>(read_tree(messaging, object, attachment_data, depth + 1, read));
+                        // A check reads the top message's defects: an
+                        // embedded message's damage is the message's.
+                        for (const std::string& d : att.embedded->defects)
+                            m.defects.push_back("embedded message of attachment " + std::to_string(row.id) + ": " + d);
                     } else if (how == 5) {
                         read.too_deep();
                     }

@@ -428,6 +428,40 @@ TEST_CASE("embedded messages whose subnodes are their enclosing message's are ea
     CHECK(r.out.find("1 partial") != std::string::npos);
 }
 
+TEST_CASE("damage inside an embedded message is reported at the message that holds it") {
+    TempDir t("pst-embedded-damage");
+    MemoryOut out;
+    pstw::StoreWriter store(out, {});
+    const std::uint32_t inbox = store.add_folder(store.ipm_subtree(), "Inbox", "IPF.Note");
+    pst::Message m = mail("outer", "one embedded message");
+    pst::Attachment a;
+    a.properties.valid = true;
+    a.properties.properties = {int32(pst::tag::attach_method, 5)};
+    a.embedded = std::make_unique<pst::Message>(mail("inner", "inner"));
+    m.attachments.push_back(std::move(a));
+    store.add_message(inbox, m, nullptr);
+    store.finish();
+    const fs::path clean = t.path() / "clean.pst";
+    write_file(clean, out.bytes);
+    REQUIRE(run(tool + " scan -q " + q(clean) + " >/dev/null 2>&1").status == 0);
+    // The attachment's SLBLOCK ([MS-PST] 2.2.2.8.3.3.1) holds one entry, the
+    // embedded message (NID 0x24): its data BID is pointed at a block no
+    // index lists, so the embedded message has no property context.
+    std::string& b = out.bytes;
+    std::vector<std::size_t> entries;
+    for (std::size_t at = 0; at + 32 <= b.size(); at += 64)
+        if (b[at] == 2 && b[at + 1] == 0 && le(b, at + 2, 2) == 1 && le(b, at + 4, 4) == 0 && le(b, at + 8, 8) == 0x24)
+            entries.push_back(at + 8);
+    REQUIRE(entries.size() == 1);
+    for (unsigned i = 0; i < 8; ++i) b[entries[0] + 8 + i] = static_cast<char>(std::uint64_t{0x7FFFFFF0} >> (8 * i));
+    const fs::path file = t.path() / "damaged.pst";
+    write_file(file, b);
+    const auto scan = run(tool + " scan " + q(file) + " 2>&1");
+    CHECK(scan.status == 4);
+    CHECK(scan.out.find("PST-0502") != std::string::npos);
+    CHECK(scan.out.find("embedded message of attachment") != std::string::npos);
+}
+
 TEST_CASE("a data tree that a message's attachments name again and again is read again only within the bound") {
     MemoryOut out;
     pstw::StoreWriter store(out, {});
