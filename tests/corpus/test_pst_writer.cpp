@@ -376,6 +376,24 @@ std::uint64_t le(const std::string& b, std::size_t at, unsigned n) {
     return v;
 }
 
+// The one message in `folder` of a PST in memory, as our reader reads it.
+pst::Message only_message(const std::string& bytes, std::uint32_t folder) {
+    const mailfsck::ByteView file(bytes);
+    const pst::Header h = pst::read_header(file);
+    const pst::Layout& layout = pst::layout_for(h.format.value());
+    const pst::BTreeIndex index(file, layout, h.bbt, h.nbt);
+    const pst::NodeReader reader(file, layout, static_cast<pst::Crypt>(h.crypt), index);
+    const pst::Messaging messaging(reader, index);
+    const std::optional<pst::NodeRef> contents = messaging.node(pst::sibling_nid(folder, pst::nid_type_contents_table));
+    REQUIRE(contents);
+    std::vector<pst::ReadIssue> issues;
+    const pst::TableContext listed = messaging.table(*contents, issues);
+    REQUIRE(listed.rows.size() == 1);
+    const std::optional<pst::NodeRef> message = messaging.node(listed.rows[0].id);
+    REQUIRE(message);
+    return pst::read_message(messaging, *message);
+}
+
 }  // namespace
 
 TEST_CASE("embedded messages whose subnodes are their enclosing message's are each read once") {
@@ -462,6 +480,28 @@ TEST_CASE("damage inside an embedded message is reported at the message that hol
     CHECK(scan.out.find("embedded message of attachment") != std::string::npos);
 }
 
+TEST_CASE("a fixed-size property of another size, as a damaged heap gives it, is left out and the store rescans clean") {
+    TempDir t("pst-writer-fixed-size");
+    MemoryOut out;
+    pstw::StoreWriter store(out, {});
+    const std::uint32_t inbox = store.add_folder(store.ipm_subtree(), "Inbox", "IPF.Note");
+    pst::Message m = mail("sizes", "a currency of twelve bytes");
+    // PtypCurrency and PtypInteger64 are 8 bytes ([MS-OXCDATA] 2.11.1);
+    // a damaged heap allocation can give one 12. Found by fuzz_pst_repair.
+    m.properties.properties.push_back(prop(0x3A1F, pst::PropType::currency, std::vector<unsigned char>(12, 7)));
+    m.properties.properties.push_back(prop(0x3A20, pst::PropType::integer64, std::vector<unsigned char>(8, 9)));
+    store.add_message(inbox, m, nullptr);
+    store.finish();
+    const fs::path file = t.path() / "sizes.pst";
+    write_file(file, out.bytes);
+    CHECK(run(tool + " scan -q " + q(file) + " >/dev/null 2>&1").status == 0);
+    const pst::Message read = only_message(out.bytes, inbox);
+    CHECK(read.properties.find(0x3A1F) == nullptr);
+    const pst::Property* kept = read.properties.find(0x3A20);
+    REQUIRE(kept);
+    CHECK(kept->value == std::vector<unsigned char>(8, 9));
+}
+
 TEST_CASE("a data tree that a message's attachments name again and again is read again only within the bound") {
     MemoryOut out;
     pstw::StoreWriter store(out, {});
@@ -493,20 +533,7 @@ TEST_CASE("a data tree that a message's attachments name again and again is read
     const std::string first = b.substr(entries[0] + 8, 8);
     for (const std::size_t e : entries) b.replace(e + 8, 8, first);
 
-    const mailfsck::ByteView file(b);
-    const pst::Header h = pst::read_header(file);
-    const pst::Layout& layout = pst::layout_for(h.format.value());
-    const pst::BTreeIndex index(file, layout, h.bbt, h.nbt);
-    const pst::NodeReader reader(file, layout, static_cast<pst::Crypt>(h.crypt), index);
-    const pst::Messaging messaging(reader, index);
-    const std::optional<pst::NodeRef> contents = messaging.node(pst::sibling_nid(inbox, pst::nid_type_contents_table));
-    REQUIRE(contents);
-    std::vector<pst::ReadIssue> issues;
-    const pst::TableContext listed = messaging.table(*contents, issues);
-    REQUIRE(listed.rows.size() == 1);
-    const std::optional<pst::NodeRef> message = messaging.node(listed.rows[0].id);
-    REQUIRE(message);
-    const pst::Message read = pst::read_message(messaging, *message);
+    const pst::Message read = only_message(b, inbox);
     REQUIRE(read.attachments.size() == count);
     std::uint64_t bytes = 0;
     std::size_t whole = 0, unread = 0;
