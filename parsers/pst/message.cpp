@@ -38,12 +38,24 @@ public:
         return false;
     }
     void too_deep() { too_deep_ = true; }
+    // False once max_attachments rows have been taken; the rest are counted.
+    [[nodiscard]] bool take_attachment() {
+        if (attachments_ == max_attachments) {
+            ++beyond_;
+            return false;
+        }
+        ++attachments_;
+        return true;
+    }
     DataRead& data() { return data_; }
     void name_bounds(std::vector<std::string>& defects) const {
         if (too_deep_) defects.push_back("embedded messages nested deeper than " + std::to_string(max_embedding_depth));
         if (repeats_ > 0)
             defects.push_back(std::to_string(repeats_) + " attachment(s) name a node this message has read already (the first: " +
                               std::to_string(first_repeat_) + ")");
+        if (beyond_ > 0)
+            defects.push_back(std::to_string(beyond_) + " attachment row(s) past the first " + std::to_string(max_attachments) +
+                              " not read");
     }
 
 private:
@@ -51,6 +63,8 @@ private:
     DataRead data_;
     std::uint64_t repeats_ = 0;
     std::uint32_t first_repeat_ = 0;
+    std::uint32_t attachments_ = 0;
+    std::uint64_t beyond_ = 0;
     bool too_deep_ = false;
 };
 
@@ -167,6 +181,7 @@ Message read_tree(const Messaging& messaging, const NodeRef& node, bool attachme
         m.attachment_table = messaging.table(*a, m.issues, Cells::kept, &read.data());
         for (const std::string& d : m.attachment_table->defects) m.defects.push_back("attachment table: " + d);
         for (const TableRow& row : m.attachment_table->rows) {
+            if (!read.take_attachment()) continue;
             Attachment att;
             att.nid = row.id;
             const std::optional<NodeRef> at = find(row.id);

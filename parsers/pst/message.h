@@ -39,12 +39,20 @@ struct Attachment {
 // Embedded messages nest; no real message goes deeper than a few.
 inline constexpr unsigned max_embedding_depth = 8;
 
+// Attachment rows read for one message, its embedded messages' included.
+// Far beyond any real message; it also keeps a rebuilt message within one
+// subnode tree ([MS-PST] 2.2.2.8.3.3: an SIBLOCK of SLBLOCKs, 173,400
+// entries in a Unicode PST) beside the subnodes of up to 65,536 large
+// property values. An ANSI or 4K OST tree holds more.
+inline constexpr std::uint32_t max_attachments = 65'536;
+
 // `attachment_data` false reads attachments' properties but leaves their
 // data (and OLE objects) unread: a check that has verified every block's
 // CRC already learns nothing from decrypting and copying them again.
 // A node that a message's tree names a second time (by its blocks) is
-// read once; the repeats, and nesting deeper than max_embedding_depth,
-// are named once among the top message's defects.
+// read once; the repeats, nesting deeper than max_embedding_depth and
+// rows past max_attachments are named once among the top message's
+// defects.
 [[nodiscard]] Message read_message(const Messaging& messaging, const NodeRef& node, bool attachment_data = true);
 
 // Property ids the export and the checks use ([MS-OXPROPS]).

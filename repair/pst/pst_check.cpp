@@ -1153,8 +1153,9 @@ private:
                        e.at, c_.layout_->nbt_entry, "message",
                        "message " + std::to_string(nid) + ": " + std::string(defect_name(*r.defect)));
         }
+        // A defect costs what its structure held: such a message is not whole.
         if (!compose) {
-            ++c_.log_.messages.intact;
+            ++(msg.defects.empty() ? c_.log_.messages.intact : c_.log_.messages.partial);
             return;
         }
         const ComposedMessage out = compose_message(msg, names_);
@@ -1164,7 +1165,7 @@ private:
         if (!names_.valid && std::any_of(msg.properties.properties.begin(), msg.properties.properties.end(),
                                          [](const Property& p) { return p.id >= 0x8000; }))
             what += std::string(what.empty() ? "" : "; ") + "named properties (the name-to-id map is unreadable)";
-        if (out.missing.empty() && msg.issues.empty() && what.empty()) {
+        if (out.missing.empty() && msg.issues.empty() && what.empty() && msg.defects.empty()) {
             ++c_.log_.messages.intact;
         } else {
             ++c_.log_.messages.partial;
@@ -1177,6 +1178,9 @@ private:
                     what += (what.empty() ? "" : "; ") + std::to_string(suspect) +
                             " block(s) failing their CRC or without a trailer, used as stored (may hold altered bytes)";
             }
+            if (!msg.defects.empty())
+                what += (what.empty() ? "" : "; ") + std::string("what its ") + std::to_string(msg.defects.size()) +
+                        " damaged structure(s) held (PST-0502)";
             c_.add(ProblemId::pst_message_partial, e.at, c_.layout_->nbt_entry, "message",
                    "message " + std::to_string(nid) + " (" + out.subject + "): " + what);
             record_loss(e, out.subject, msg.issues, what + "; written without it");

@@ -483,6 +483,13 @@ TEST_CASE("damage inside an embedded message is reported at the message that hol
     CHECK(scan.status == 4);
     CHECK(scan.out.find("PST-0502") != std::string::npos);
     CHECK(scan.out.find("embedded message of attachment") != std::string::npos);
+    // What the damaged structure held is gone: the message is not whole.
+    CHECK(scan.out.find("messages: 1 found, 0 intact, 0 repaired, 1 partial, 0 lost") != std::string::npos);
+    const auto r = run(tool + " repair " + q(file) + " --to eml -o " + q(t.path() / "eml") + " 2>&1");
+    CHECK(r.status == 4);
+    CHECK(r.out.find("PST-0503") != std::string::npos);
+    CHECK(r.out.find("damaged structure(s) held") != std::string::npos);
+    CHECK(r.out.find("messages: 1 found, 0 intact, 0 repaired, 1 partial, 0 lost") != std::string::npos);
 }
 
 TEST_CASE("a fixed-size property of another size, as a damaged heap gives it, is left out and the store rescans clean") {
@@ -558,6 +565,42 @@ TEST_CASE("a data tree that a message's attachments name again and again is read
     CHECK(unread >= 30);
     CHECK(std::count_if(read.issues.begin(), read.issues.end(),
                         [](const pst::ReadIssue& i) { return i.fault == pst::ReadFault::repeated; }) == static_cast<std::ptrdiff_t>(unread));
+}
+
+TEST_CASE("a message with more attachment rows than the reader takes keeps the first ones, names the rest, and rebuilds") {
+    TempDir t("pst-many-attachments");
+    MemoryOut out;
+    pstw::StoreWriter store(out, {});
+    const std::uint32_t inbox = store.add_folder(store.ipm_subtree(), "Inbox", "IPF.Note");
+    pst::Message m = mail("many", "one attachment row more than the bound");
+    const std::uint32_t count = pst::max_attachments + 1;
+    for (std::uint32_t i = 0; i < count; ++i) {
+        pst::Attachment a;
+        a.properties.valid = true;
+        a.properties.properties = {int32(pst::tag::attach_method, 1)};
+        m.attachments.push_back(std::move(a));
+    }
+    store.add_message(inbox, m, nullptr);
+    store.finish();
+    const pst::Message read = only_message(out.bytes, inbox);
+    REQUIRE(read.attachment_table);
+    CHECK(read.attachment_table->rows.size() == count);
+    CHECK(read.attachments.size() == pst::max_attachments);
+    CHECK(std::count(read.defects.begin(), read.defects.end(),
+                     "1 attachment row(s) past the first " + std::to_string(pst::max_attachments) + " not read") == 1);
+
+    const fs::path file = t.path() / "many.pst";
+    write_file(file, out.bytes);
+    const auto scan = run(tool + " scan " + q(file) + " 2>&1");
+    CHECK(scan.status == 4);
+    CHECK(scan.out.find("PST-0502") != std::string::npos);
+    CHECK(scan.out.find("0 intact") != std::string::npos);
+    const fs::path rebuilt = t.path() / "rebuilt";
+    const auto r = run(tool + " repair " + q(file) + " --to pst -q -o " + q(rebuilt) + " 2>&1");
+    CHECK(r.out.find("1 partial") != std::string::npos);
+    const std::vector<fs::path> psts = files_ending(rebuilt, {".pst"});
+    REQUIRE(psts.size() == 1);
+    CHECK(run(tool + " scan -q " + q(psts[0]) + " >/dev/null 2>&1").status == 0);
 }
 
 TEST_CASE("a PST written with no items has the special nodes and folder properties of Outlook's empty PSTs") {
