@@ -46,9 +46,36 @@ std::uint64_t key_value(const ByteView& key) {
     return v;
 }
 
+// The heap items one PC or TC copies as values: a damaged BTH or row
+// matrix can name one item from every record or cell.
+class HeapValues {
+public:
+    explicit HeapValues(const Heap& heap) : heap_(&heap) {}
+    // The item's bytes, or nullopt when it is missing or (counted) past the bound.
+    std::optional<ByteView> get(Hid hid) {
+        const std::optional<ByteView> v = heap_->get(hid);
+        if (!v) return v;
+        if (!copies_.admit(hid.value)) {
+            ++refused_;
+            return std::nullopt;
+        }
+        copies_.read(hid.value, v->size());
+        return v;
+    }
+    void name_bound(std::vector<std::string>& defects) const {
+        if (refused_ > 0)
+            defects.push_back(std::to_string(refused_) + " value(s) naming heap items copied already, past the bound: left out");
+    }
+
+private:
+    const Heap* heap_;
+    RereadBound copies_;
+    std::uint64_t refused_ = 0;
+};
+
 // Resolves an HNID ([MS-PST] 2.3.3.2): a HID into the heap, else a NID of
 // a subnode; 0 is an empty value.
-Property resolve(std::uint16_t id, std::uint16_t type, std::uint32_t hnid, const Heap& heap, const SubnodeData& subnodes) {
+Property resolve(std::uint16_t id, std::uint16_t type, std::uint32_t hnid, HeapValues& heap, const SubnodeData& subnodes) {
     Property p{id, type, {}, false};
     if (hnid == 0) return p;
     const Hid hid{hnid};
@@ -71,6 +98,19 @@ Property resolve(std::uint16_t id, std::uint16_t type, std::uint32_t hnid, const
 }
 
 }  // namespace
+
+bool RereadBound::admit(std::uint64_t key) {
+    const auto it = sizes_.find(key);
+    if (it == sizes_.end()) return true;
+    const std::uint64_t cost = it->second + reread_cost;
+    if (again_ + cost > max_reread + once_) return false;
+    again_ += cost;
+    return true;
+}
+
+void RereadBound::read(std::uint64_t key, std::uint64_t size) {
+    if (sizes_.emplace(key, size).second) once_ += size;
+}
 
 std::uint32_t fixed_size(std::uint16_t type) {
     switch (static_cast<PropType>(type)) {
@@ -145,6 +185,7 @@ PropertyContext read_pc(const Heap& heap, const SubnodeData& subnodes) {
         pc.defects.push_back("PC BTH of cbKey " + std::to_string(bth.key_size) + ", cbEnt " + std::to_string(bth.data_size));
         return pc;
     }
+    HeapValues values(heap);
     for (const BthRecord& r : bth.records) {
         const auto id = static_cast<std::uint16_t>(key_value(r.key));
         Cursor c(r.data);
@@ -157,12 +198,13 @@ PropertyContext read_pc(const Heap& heap, const SubnodeData& subnodes) {
             pc.properties.push_back(std::move(p));
             continue;
         }
-        Property p = resolve(id, type, v, heap, subnodes);
+        Property p = resolve(id, type, v, values, subnodes);
         if (fixed > 0 && !p.missing && p.value.size() != fixed)
             pc.defects.push_back("property " + std::to_string(id) + " of type " + std::to_string(type) + " holds " +
                                  std::to_string(p.value.size()) + " bytes");
         pc.properties.push_back(std::move(p));
     }
+    values.name_bound(pc.defects);
     pc.valid = true;
     return pc;
 }
@@ -234,6 +276,7 @@ TableContext read_tc(const Heap& heap, const SubnodeData& subnodes, const Subnod
             if (blocks.empty()) tc.defects.push_back("row matrix subnode " + std::to_string(rows_hnid) + " missing");
         }
     }
+    HeapValues values(heap);
     for (const auto& block : blocks) {
         if (!block) {
             tc.defects.push_back("a block of the row matrix is missing");
@@ -255,7 +298,7 @@ TableContext read_tc(const Heap& heap, const SubnodeData& subnodes, const Subnod
                         r.cells.push_back({id, ptype, std::vector<unsigned char>(cell.data(), cell.data() + cell.size()), false});
                     continue;
                 }
-                Property p = resolve(id, ptype, static_cast<std::uint32_t>(Cursor(cell).u32le()), heap, subnodes);
+                Property p = resolve(id, ptype, static_cast<std::uint32_t>(Cursor(cell).u32le()), values, subnodes);
                 if (cells == Cells::kept) r.cells.push_back(std::move(p));
             }
             tc.rows.push_back(std::move(r));
@@ -264,6 +307,7 @@ TableContext read_tc(const Heap& heap, const SubnodeData& subnodes, const Subnod
     if (tc.rows.size() != tc.row_index_entries)
         tc.defects.push_back(std::to_string(tc.rows.size()) + " rows in the matrix, " +
                              std::to_string(tc.row_index_entries) + " in the row index");
+    values.name_bound(tc.defects);
     tc.valid = true;
     return tc;
 }

@@ -10,12 +10,35 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "parsers/bytes/bytes.h"
 #include "parsers/pst/heap.h"
 
 namespace mailfsck::pst {
+
+// What one object (a message with all it holds, a table) has copied, by
+// key: heap items by HID, data trees by BID. Outlook shares a data tree
+// between values that are alike (a block's cRef), so a value may be read
+// again; but a damaged structure can name one value from thousands of
+// properties, cells or attachments and multiply a few bytes into
+// gigabytes. So what is read again (each time its size and a kilobyte) is
+// bounded by 64 MiB beyond all the object read once; past that a repeat
+// gives no value.
+class RereadBound {
+public:
+    static constexpr std::uint64_t max_reread = std::uint64_t{64} << 20;
+    static constexpr std::uint64_t reread_cost = 1024;
+    // Whether the value at `key` may be read (again).
+    [[nodiscard]] bool admit(std::uint64_t key);
+    void read(std::uint64_t key, std::uint64_t size);
+
+private:
+    std::unordered_map<std::uint64_t, std::uint64_t> sizes_;
+    std::uint64_t once_ = 0;
+    std::uint64_t again_ = 0;
+};
 
 // BTHHEADER ([MS-PST] 2.3.2.1) and its leaf records, in key order.
 struct BthRecord {

@@ -26,7 +26,7 @@ std::optional<std::uint32_t> object_nid(const Property& p) {
 // each time, 20 rows that each embed the message itself make 20^8 reads
 // from a few bytes. Each node is read once (a node without blocks holds
 // nothing to multiply); the data trees its values name are bounded by
-// `DataRead`. The bounds are named once, at the top: every row of every
+// `RereadBound`. The bounds are named once, at the top: every row of every
 // table can repeat.
 class NodesRead {
 public:
@@ -47,7 +47,7 @@ public:
         ++attachments_;
         return true;
     }
-    DataRead& data() { return data_; }
+    RereadBound& data() { return data_; }
     void name_bounds(std::vector<std::string>& defects) const {
         if (too_deep_) defects.push_back("embedded messages nested deeper than " + std::to_string(max_embedding_depth));
         if (repeats_ > 0)
@@ -60,7 +60,7 @@ public:
 
 private:
     std::set<std::pair<std::uint64_t, std::uint64_t>> keys_;
-    DataRead data_;
+    RereadBound data_;
     std::uint64_t repeats_ = 0;
     std::uint32_t first_repeat_ = 0;
     std::uint32_t attachments_ = 0;

@@ -33,27 +33,14 @@ const Subnode* find_subnode(const std::vector<Subnode>& subs, std::uint32_t nid)
 
 }  // namespace
 
-bool DataRead::admit(std::uint64_t bid) {
-    const auto it = sizes_.find(bid);
-    if (it == sizes_.end()) return true;
-    const std::uint64_t cost = it->second + reread_cost;
-    if (again_ + cost > max_reread + once_) return false;
-    again_ += cost;
-    return true;
-}
-
-void DataRead::read(std::uint64_t bid, std::uint64_t size) {
-    if (sizes_.emplace(bid, size).second) once_ += size;
-}
-
 SubnodeData Messaging::values(const std::vector<Subnode>& subs, std::vector<ReadIssue>& issues, bool read,
-                              DataRead* trees) const {
-    std::shared_ptr<DataRead> own = trees ? nullptr : std::make_shared<DataRead>();
+                              RereadBound* trees) const {
+    std::shared_ptr<RereadBound> own = trees ? nullptr : std::make_shared<RereadBound>();
     return [this, &subs, &issues, read, own, trees](std::uint32_t nid) -> std::optional<std::vector<unsigned char>> {
         const Subnode* s = find_subnode(subs, nid);
         if (!s) return std::nullopt;
         if (!read) return std::vector<unsigned char>{};
-        DataRead& read_so_far = trees ? *trees : *own;
+        RereadBound& read_so_far = trees ? *trees : *own;
         if (!read_so_far.admit(s->bid_data)) {
             issues.push_back({ReadFault::repeated, s->bid_data, 0});
             return std::nullopt;
@@ -67,7 +54,7 @@ SubnodeData Messaging::values(const std::vector<Subnode>& subs, std::vector<Read
 }
 
 PropertyContext Messaging::properties(const NodeRef& node, std::vector<ReadIssue>& issues, bool subnode_values,
-                                      DataRead* read) const {
+                                      RereadBound* read) const {
     const Heap h = heap(node.bid_data, issues);
     if (!h.valid()) {
         PropertyContext pc;
@@ -91,7 +78,7 @@ std::vector<std::uint32_t> Messaging::subnodes_named(std::uint64_t bid_data, std
     return named;
 }
 
-TableContext Messaging::table(const NodeRef& node, std::vector<ReadIssue>& issues, Cells cells, DataRead* read) const {
+TableContext Messaging::table(const NodeRef& node, std::vector<ReadIssue>& issues, Cells cells, RereadBound* read) const {
     const Heap h = heap(node.bid_data, issues);
     if (!h.valid()) {
         TableContext tc;

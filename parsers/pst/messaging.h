@@ -5,7 +5,6 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <optional>
 #include <vector>
 
@@ -43,27 +42,6 @@ struct NodeRef {
     std::uint64_t bid_sub = 0;
 };
 
-// The data trees one object (a message, with all it holds) has read as
-// values, with their sizes. Outlook shares a tree between values that are
-// alike (a block's cRef), so a tree may be read again; but a damaged node
-// can name one tree from thousands of properties, rows or attachments and
-// multiply a few bytes into gigabytes. So what is read again (each time
-// its size and a kilobyte) is bounded by 64 MiB beyond all the object read
-// once; past that a repeat gives no value and a ReadFault::repeated issue.
-class DataRead {
-public:
-    static constexpr std::uint64_t max_reread = std::uint64_t{64} << 20;
-    static constexpr std::uint64_t reread_cost = 1024;
-    // Whether the tree at `bid` may be read (again).
-    [[nodiscard]] bool admit(std::uint64_t bid);
-    void read(std::uint64_t bid, std::uint64_t size);
-
-private:
-    std::map<std::uint64_t, std::uint64_t> sizes_;
-    std::uint64_t once_ = 0;
-    std::uint64_t again_ = 0;
-};
-
 class Messaging {
 public:
     Messaging(const NodeReader& reader, const NodeIndex& nodes) : reader_(&reader), nodes_(&nodes) {}
@@ -75,9 +53,9 @@ public:
     // data, large bodies) empty instead of reading them. `read`: the trees
     // the object read so far (by default, this node's alone).
     [[nodiscard]] PropertyContext properties(const NodeRef& node, std::vector<ReadIssue>& issues,
-                                             bool subnode_values = true, DataRead* read = nullptr) const;
+                                             bool subnode_values = true, RereadBound* read = nullptr) const;
     [[nodiscard]] TableContext table(const NodeRef& node, std::vector<ReadIssue>& issues, Cells cells = Cells::kept,
-                                     DataRead* read = nullptr) const;
+                                     RereadBound* read = nullptr) const;
 
     // The subnodes the property context at `bid_data` names (HNIDs that
     // are NIDs, [MS-PST] 2.3.3.2), from its heap alone: what the subnode
@@ -94,7 +72,7 @@ private:
     // Reads the value of an HNID that names one of `subs` (sorted by NID);
     // with `read` false, a value that exists comes back empty, unread.
     [[nodiscard]] SubnodeData values(const std::vector<Subnode>& subs, std::vector<ReadIssue>& issues, bool read,
-                                     DataRead* trees) const;
+                                     RereadBound* trees) const;
 
     const NodeReader* reader_;
     const NodeIndex* nodes_;

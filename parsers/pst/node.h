@@ -91,7 +91,7 @@ enum class ReadFault {
     not_inflatable,   // a 4K compressed block that does not inflate to its size
     bad_tree,         // an internal block of the wrong kind or shape
     too_large,        // a data tree beyond the bound on one node's data
-    repeated,         // a data tree the object being read has read already (Messaging's DataRead)
+    repeated,         // a data tree the object being read has read already (RereadBound)
 };
 
 struct ReadIssue {

@@ -520,10 +520,10 @@ TEST_CASE("a data tree that a message's attachments name again and again is read
     const std::uint32_t inbox = store.add_folder(store.ipm_subtree(), "Inbox", "IPF.Note");
     pst::Message m = mail("outer", "attachments sharing one data tree");
     // One attachment of 1 MiB and enough others to read it again well past
-    // DataRead's bound; each value past the largest heap allocation (3,580
+    // RereadBound's bound; each value past the largest heap allocation (3,580
     // bytes), so in a subnode of its attachment ([MS-PST] 2.3.3.2).
     constexpr std::size_t mib = std::size_t{1} << 20;
-    const std::size_t count = pst::DataRead::max_reread / mib + 40;
+    const std::size_t count = pst::RereadBound::max_reread / mib + 40;
     for (std::size_t i = 0; i < count; ++i) {
         pst::Attachment a;
         a.properties.valid = true;
@@ -560,11 +560,67 @@ TEST_CASE("a data tree that a message's attachments name again and again is read
     // MiB beyond what was read once: 1 + 64 + 1 copies at most, the rest
     // named as read already.
     CHECK(whole > 1);
-    CHECK(bytes <= 2 * mib + pst::DataRead::max_reread);
+    CHECK(bytes <= 2 * mib + pst::RereadBound::max_reread);
     CHECK(whole + unread == count);
     CHECK(unread >= 30);
     CHECK(std::count_if(read.issues.begin(), read.issues.end(),
                         [](const pst::ReadIssue& i) { return i.fault == pst::ReadFault::repeated; }) == static_cast<std::ptrdiff_t>(unread));
+}
+
+TEST_CASE("a heap item that a property context's records name again and again is copied again only within the bound") {
+    MemoryOut out;
+    pstw::StoreOptions options;
+    options.crypt = pst::Crypt::none;  // the heap is patched in place
+    pstw::StoreWriter store(out, options);
+    const std::uint32_t inbox = store.add_folder(store.ipm_subtree(), "Inbox", "IPF.Note");
+    pst::Message m = mail("outer", "binary properties sharing one heap item");
+    // 3,580 bytes is the largest heap allocation ([MS-PST] 2.3.1.1); a PC
+    // can hold a property per id, and 16,384 copies of it pass the bound.
+    constexpr std::uint16_t first = 0x4000, count = 0x4000;
+    constexpr std::size_t item = 3580;
+    for (std::uint16_t i = 0; i < count; ++i)
+        m.properties.properties.push_back(prop(static_cast<std::uint16_t>(first + i), pst::PropType::binary,
+                                               std::vector<unsigned char>(i == 0 ? item : 1, 'h')));
+    store.add_message(inbox, m, nullptr);
+    store.finish();
+    // A PC's BTH records ([MS-PST] 2.3.3.3) are the property id, its type
+    // (0x0102) and the HNID of its value: every record is pointed at the
+    // first one's item. Blocks whose CRC fails are read as stored.
+    std::string& b = out.bytes;
+    // Leaf records of consecutive ids lie side by side; a value is a HID
+    // (hidType 0, [MS-PST] 2.3.1.1).
+    const auto record = [&](std::size_t at, std::uint64_t id) {
+        return at + 8 <= b.size() && le(b, at, 2) == id && le(b, at + 2, 2) == 0x0102 && (b[at + 4] & 0x1F) == 0;
+    };
+    std::map<std::uint16_t, std::size_t> records;
+    for (std::size_t at = 0; at + 8 <= b.size(); ++at)
+        if (const std::uint64_t id = le(b, at, 2); id >= first && id < first + count && record(at, id) &&
+                                                   (record(at + 8, id + 1) || (at >= 8 && record(at - 8, id - 1))))
+            records.emplace(static_cast<std::uint16_t>(id), at + 4);
+    REQUIRE(records.size() == count);
+    const std::string hid = b.substr(records[first], 4);
+    for (const auto& [id, at] : records) b.replace(at, 4, hid);
+
+    const pst::Message read = only_message(b, inbox);
+    std::uint64_t bytes = 0;
+    std::size_t copies = 0, refused = 0;
+    for (std::uint16_t i = 0; i < count; ++i) {
+        const pst::Property* p = read.properties.find(static_cast<std::uint16_t>(first + i));
+        REQUIRE(p);
+        bytes += p->value.size();
+        copies += p->value.size() == item;
+        refused += p->missing;
+    }
+    // Within 64 MiB beyond the items read once (this one and the message's
+    // few short others), each copy costing its size and a kilobyte; the
+    // rest are left out and named.
+    constexpr std::uint64_t again = pst::RereadBound::max_reread / (item + pst::RereadBound::reread_cost);
+    CHECK(copies + refused == count);
+    CHECK(copies >= 1 + again);
+    CHECK(copies <= 2 + again);
+    CHECK(bytes <= 2 * item + pst::RereadBound::max_reread);
+    CHECK(std::count(read.properties.defects.begin(), read.properties.defects.end(),
+                     std::to_string(refused) + " value(s) naming heap items copied already, past the bound: left out") == 1);
 }
 
 TEST_CASE("a message with more attachment rows than the reader takes keeps the first ones, names the rest, and rebuilds") {
