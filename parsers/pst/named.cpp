@@ -16,6 +16,11 @@ constexpr std::uint16_t stream_string = 0x0004;
 constexpr std::size_t entry_size = 8;
 // Named property ids run from 0x8000 to 0xFFFE.
 constexpr std::uint32_t max_index = 0x7FFE;
+// Each name is stored once, so the names of a map fill at most its string
+// stream; but every entry of a damaged stream can name one long string
+// (or overlapping ones). Names copied beyond the stream's size are
+// bounded like any value read again.
+constexpr std::uint64_t max_names_beyond_stream = std::uint64_t{64} << 20;
 
 }  // namespace
 
@@ -38,6 +43,9 @@ NameMap NameMap::from_streams(const std::vector<unsigned char>& guids, const std
     Cursor e(ByteView(entries.data(), entries.size(), 0));
     if (entries.size() % entry_size != 0)
         map.defects.push_back("entry stream of " + std::to_string(entries.size()) + " bytes, not a multiple of 8");
+    std::uint64_t name_bytes = 0;
+    std::uint64_t repeated = 0, past_bound = 0;
+    std::size_t first_repeated = 0;
     for (std::size_t n = 0; n < entries.size() / entry_size; ++n) {
         const std::uint32_t name = e.u32le();
         const std::uint16_t guid_and_kind = e.u16le();
@@ -61,6 +69,10 @@ NameMap NameMap::from_streams(const std::vector<unsigned char>& guids, const std
             continue;
         }
         const auto id = static_cast<std::uint16_t>(0x8000U + index);
+        if (map.by_id_.count(id) != 0) {
+            if (repeated++ == 0) first_repeated = n;
+            continue;
+        }
         PropertyName entry{set, name, std::nullopt};
         if ((guid_and_kind & 1U) != 0) {
             // A string name: its length, then UTF-16LE, at `name` in the string stream.
@@ -71,6 +83,11 @@ NameMap NameMap::from_streams(const std::vector<unsigned char>& guids, const std
                 map.defects.push_back(which + ": string name past the string stream");
                 continue;
             }
+            if (name_bytes + length > strings.size() + max_names_beyond_stream) {
+                ++past_bound;
+                continue;
+            }
+            name_bytes += length;
             Property p;
             p.type = static_cast<std::uint16_t>(PropType::string);
             p.value.assign(text.data(), text.data() + text.size());
@@ -80,6 +97,11 @@ NameMap NameMap::from_streams(const std::vector<unsigned char>& guids, const std
         }
         map.by_id_.emplace(id, std::move(entry));
     }
+    if (repeated > 0)
+        map.defects.push_back(std::to_string(repeated) + " entries give a property index an earlier entry gave (the first: entry " +
+                              std::to_string(first_repeated) + ")");
+    if (past_bound > 0)
+        map.defects.push_back(std::to_string(past_bound) + " string names copied past the string stream's size and 64 MiB: left out");
     return map;
 }
 

@@ -156,6 +156,40 @@ TEST_CASE("the name-to-id map resolves numbered names through the GUID stream an
     CHECK(psetid::address == Guid{0x04, 0x20, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0xC0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46});
 }
 
+// A damaged entry stream: every entry names one long string, and some
+// give an index again. Names stored once fill at most the string stream;
+// copies beyond it are bounded (64 MiB), so the map stays linear.
+TEST_CASE("name-to-id map entries that share one long string name, or repeat an index, are bounded and named") {
+    using namespace mailfsck::pst;
+    constexpr std::uint32_t length = 64 * 1024;  // bytes of UTF-16LE
+    std::vector<unsigned char> strings{0, 0, 1, 0};  // 0x10000
+    strings.resize(4 + length, 'n');
+    std::vector<unsigned char> entries;
+    const auto entry = [&](std::uint16_t index) {
+        entries.insert(entries.end(), {0, 0, 0, 0, (2 << 1) | 1, 0});  // offset 0, PS_PUBLIC_STRINGS, a string
+        entries.push_back(static_cast<unsigned char>(index));
+        entries.push_back(static_cast<unsigned char>(index >> 8));
+    };
+    constexpr std::uint16_t named = 2048;
+    for (std::uint16_t i = 0; i < named; ++i) entry(i);
+    for (std::uint16_t i = 0; i < 5; ++i) entry(i);
+    const NameMap map = NameMap::from_streams({}, entries, strings);
+    // Once within the stream's size, then as many as 64 MiB holds.
+    constexpr std::uint64_t kept = 1 + (std::uint64_t{64} << 20) / length;
+    std::uint64_t found = 0;
+    for (std::uint16_t i = 0; i < named; ++i) {
+        const PropertyName* n = map.name(static_cast<std::uint16_t>(0x8000 + i));
+        if (n == nullptr) continue;
+        ++found;
+        // "nn" is U+6E6E, three bytes of UTF-8.
+        CHECK(n->name.value_or("").size() == length / 2 * 3);
+    }
+    CHECK(found == kept);
+    CHECK(map.defects == std::vector<std::string>{"5 entries give a property index an earlier entry gave (the first: entry 2048)",
+                                                  std::to_string(named - kept) +
+                                                      " string names copied past the string stream's size and 64 MiB: left out"});
+}
+
 // RFC 4648 section 10's vectors, and RFC 2045's 76-character lines: a line
 // break after every 57 input bytes and one at the end, none when unwrapped.
 TEST_CASE("base64 gives RFC 4648's test vectors and RFC 2045's line length") {
