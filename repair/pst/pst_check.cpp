@@ -973,10 +973,13 @@ private:
                            ", " + std::to_string(children.size()) + " subfolder(s)");
             if (const Rows items = rows(f.nid, nid_type_assoc_contents_table, Cells::read_only); !items.rows.empty()) {
                 if (associated_.items == 0) associated_.first_table = at(sibling_nid(f.nid, nid_type_assoc_contents_table));
-                associated_.items += items.rows.size();
                 ++associated_.folders;
-                if (c_.sink_ && c_.sink_->keeps_associated())
-                    for (const TableRow& row : items.rows) associated_.kept += associated_item(row.id, f.nid, path) ? 1 : 0;
+                // A damaged table can list one item again and again: once.
+                for (const TableRow& row : items.rows) {
+                    if (!listed_.insert(row.id).second) continue;
+                    ++associated_.items;
+                    if (c_.sink_ && c_.sink_->keeps_associated()) associated_.kept += associated_item(row.id, f.nid, path) ? 1 : 0;
+                }
             }
             if (nid_type(f.nid) == nid_type_search_folder) continue;
             // Rows are matched to messages carved by their heaps by their
@@ -1430,7 +1433,7 @@ private:
         std::uint64_t items = 0, folders = 0, first_table = 0, kept = 0;
     } associated_;
     std::unordered_set<std::uint32_t> seen_folders_;
-    std::unordered_set<std::uint32_t> listed_;  // messages exported through a folder
+    std::unordered_set<std::uint32_t> listed_;  // messages and associated items exported through a folder
     std::unordered_map<std::uint32_t, std::string> folder_paths_;
     std::unordered_map<std::uint32_t, FolderInfo::Role> special_;
     std::string store_name_;

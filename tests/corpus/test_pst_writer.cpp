@@ -401,6 +401,56 @@ pst::Message only_message(const std::string& bytes, std::uint32_t folder) {
 
 }  // namespace
 
+TEST_CASE("a folder-associated item that its table lists twice is written once") {
+    TempDir t("pst-associated-twice");
+    MemoryOut out;
+    pstw::StoreOptions options;
+    options.crypt = pst::Crypt::none;  // the table's heap is patched in place
+    pstw::StoreWriter store(out, options);
+    const std::uint32_t folder = store.add_folder(store.ipm_subtree(), "Inbox", "IPF.Note");
+    store.add_associated(folder, mail("settings A", "an associated item"), nullptr);
+    store.add_associated(folder, mail("settings B", "another"), nullptr);
+    store.finish();
+    // In the associated contents table's one heap block, the second item's
+    // NID (type 8, [MS-PST] 2.2.2.1: its row index key and its row's
+    // dwRowID) is made the first's: a damaged table listing one item twice.
+    std::string& b = out.bytes;
+    const mailfsck::ByteView file(b);
+    const pst::Header h = pst::read_header(file);
+    const pst::Layout& layout = pst::layout_for(h.format.value());
+    const auto table = pst::find_node(file, layout, h.nbt, pst::sibling_nid(folder, pst::nid_type_assoc_contents_table));
+    REQUIRE(table);
+    const auto block = pst::find_block(file, layout, h.bbt, table->bid_data);
+    REQUIRE(block);
+    const fs::path clean = t.path() / "clean.pst";
+    write_file(clean, b);
+    const auto listed = run(pff_nodes + " --names --no-internal --no-unallocated " + q(clean) + " 2>/dev/null");
+    REQUIRE(listed.status == 0);
+    std::set<std::uint64_t> nids;  // as libpff reads them
+    const json items = json::parse(listed.out)["items"];
+    for (const auto& it : items)
+        if (it.contains("nid") && (it["nid"].get<std::uint32_t>() & 0x1F) == pst::nid_type_associated_message)
+            nids.insert(it["nid"].get<std::uint32_t>());
+    REQUIRE(nids.size() == 2);
+    std::size_t patched = 0;
+    for (std::size_t at = block->ib; at + 4 <= block->ib + block->cb; ++at)
+        if (le(b, at, 4) == *nids.rbegin()) {
+            for (unsigned i = 0; i < 4; ++i) b[at + i] = static_cast<char>(*nids.begin() >> (8 * i));
+            ++patched;
+        }
+    REQUIRE(patched == 2);
+    const fs::path damaged = t.path() / "twice.pst";
+    write_file(damaged, b);
+    const fs::path rebuilt = t.path() / "rebuilt";
+    const auto r = run(tool + " repair " + q(damaged) + " --to pst -o " + q(rebuilt) + " 2>&1");
+    CHECK(r.out.find("PST-0513") != std::string::npos);
+    const std::vector<fs::path> psts = files_ending(rebuilt, {".pst"});
+    REQUIRE(psts.size() == 1);
+    const auto facts = pff_facts(psts[0]);
+    REQUIRE(facts);
+    CHECK(facts->associated.size() == 1);
+}
+
 TEST_CASE("embedded messages whose subnodes are their enclosing message's are each read once") {
     TempDir t("pst-embedded-loop");
     MemoryOut out;
