@@ -46,56 +46,56 @@ std::uint64_t key_value(const ByteView& key) {
     return v;
 }
 
-// The heap items one PC or TC copies as values: a damaged BTH or row
-// matrix can name one item from every record or cell.
-class HeapValues {
+// The values one PC or TC resolves from HNIDs ([MS-PST] 2.3.3.2): a HID
+// into the heap, else a NID of a subnode; 0 is an empty value. What cannot
+// be had is counted and named once. A damaged BTH or row matrix can name
+// one heap item from every record or cell, so its copies are bounded.
+class Values {
 public:
-    explicit HeapValues(const Heap& heap) : heap_(&heap) {}
-    // The item's bytes, or nullopt when it is missing or (counted) past the bound.
-    std::optional<ByteView> get(Hid hid) {
-        const std::optional<ByteView> v = heap_->get(hid);
-        if (!v) return v;
-        if (!copies_.admit(hid.value)) {
-            ++refused_;
-            return std::nullopt;
+    Values(const Heap& heap, const SubnodeData& subnodes) : heap_(&heap), subnodes_(&subnodes) {}
+
+    // `where` (a property or row id) names the first value that is missing.
+    Property resolve(std::uint16_t id, std::uint16_t type, std::uint32_t hnid, std::uint32_t where) {
+        Property p{id, type, {}, false};
+        if (hnid == 0) return p;
+        const Hid hid{hnid};
+        if (hid.is_hid()) {
+            const std::optional<ByteView> v = heap_->get(hid);
+            if (v && !copies_.admit(hid.value)) {
+                ++refused_;
+                p.missing = true;
+                return p;
+            }
+            if (v) {
+                copies_.read(hid.value, v->size());
+                p.value.assign(v->data(), v->data() + v->size());
+                return p;
+            }
+        } else if (std::optional<std::vector<unsigned char>> data = *subnodes_ ? (*subnodes_)(hnid) : std::nullopt) {
+            p.value = std::move(*data);
+            return p;
         }
-        copies_.read(hid.value, v->size());
-        return v;
+        if (missing_++ == 0) first_missing_ = where;
+        p.missing = true;
+        return p;
     }
-    void name_bound(std::vector<std::string>& defects) const {
+
+    void name_defects(std::vector<std::string>& defects, const char* where) const {
+        if (missing_ > 0)
+            defects.push_back(std::to_string(missing_) + " value(s) unreadable (the first: " + where + " " +
+                              std::to_string(first_missing_) + ")");
         if (refused_ > 0)
             defects.push_back(std::to_string(refused_) + " value(s) naming heap items copied already, past the bound: left out");
     }
 
 private:
     const Heap* heap_;
+    const SubnodeData* subnodes_;
     RereadBound copies_;
+    std::uint64_t missing_ = 0;
     std::uint64_t refused_ = 0;
+    std::uint32_t first_missing_ = 0;
 };
-
-// Resolves an HNID ([MS-PST] 2.3.3.2): a HID into the heap, else a NID of
-// a subnode; 0 is an empty value.
-Property resolve(std::uint16_t id, std::uint16_t type, std::uint32_t hnid, HeapValues& heap, const SubnodeData& subnodes) {
-    Property p{id, type, {}, false};
-    if (hnid == 0) return p;
-    const Hid hid{hnid};
-    if (hid.is_hid()) {
-        const std::optional<ByteView> v = heap.get(hid);
-        if (!v) {
-            p.missing = true;
-            return p;
-        }
-        p.value.assign(v->data(), v->data() + v->size());
-        return p;
-    }
-    std::optional<std::vector<unsigned char>> data = subnodes ? subnodes(hnid) : std::nullopt;
-    if (!data) {
-        p.missing = true;
-        return p;
-    }
-    p.value = std::move(*data);
-    return p;
-}
 
 }  // namespace
 
@@ -185,7 +185,7 @@ PropertyContext read_pc(const Heap& heap, const SubnodeData& subnodes) {
         pc.defects.push_back("PC BTH of cbKey " + std::to_string(bth.key_size) + ", cbEnt " + std::to_string(bth.data_size));
         return pc;
     }
-    HeapValues values(heap);
+    Values values(heap, subnodes);
     for (const BthRecord& r : bth.records) {
         const auto id = static_cast<std::uint16_t>(key_value(r.key));
         Cursor c(r.data);
@@ -198,13 +198,13 @@ PropertyContext read_pc(const Heap& heap, const SubnodeData& subnodes) {
             pc.properties.push_back(std::move(p));
             continue;
         }
-        Property p = resolve(id, type, v, values, subnodes);
+        Property p = values.resolve(id, type, v, id);
         if (fixed > 0 && !p.missing && p.value.size() != fixed)
             pc.defects.push_back("property " + std::to_string(id) + " of type " + std::to_string(type) + " holds " +
                                  std::to_string(p.value.size()) + " bytes");
         pc.properties.push_back(std::move(p));
     }
-    values.name_bound(pc.defects);
+    values.name_defects(pc.defects, "property");
     pc.valid = true;
     return pc;
 }
@@ -276,7 +276,7 @@ TableContext read_tc(const Heap& heap, const SubnodeData& subnodes, const Subnod
             if (blocks.empty()) tc.defects.push_back("row matrix subnode " + std::to_string(rows_hnid) + " missing");
         }
     }
-    HeapValues values(heap);
+    Values values(heap, subnodes);
     for (const auto& block : blocks) {
         if (!block) {
             tc.defects.push_back("a block of the row matrix is missing");
@@ -298,7 +298,7 @@ TableContext read_tc(const Heap& heap, const SubnodeData& subnodes, const Subnod
                         r.cells.push_back({id, ptype, std::vector<unsigned char>(cell.data(), cell.data() + cell.size()), false});
                     continue;
                 }
-                Property p = resolve(id, ptype, static_cast<std::uint32_t>(Cursor(cell).u32le()), values, subnodes);
+                Property p = values.resolve(id, ptype, static_cast<std::uint32_t>(Cursor(cell).u32le()), r.id);
                 if (cells == Cells::kept) r.cells.push_back(std::move(p));
             }
             tc.rows.push_back(std::move(r));
@@ -307,7 +307,7 @@ TableContext read_tc(const Heap& heap, const SubnodeData& subnodes, const Subnod
     if (tc.rows.size() != tc.row_index_entries)
         tc.defects.push_back(std::to_string(tc.rows.size()) + " rows in the matrix, " +
                              std::to_string(tc.row_index_entries) + " in the row index");
-    values.name_bound(tc.defects);
+    values.name_defects(tc.defects, "row");
     tc.valid = true;
     return tc;
 }

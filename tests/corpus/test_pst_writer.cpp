@@ -673,6 +673,39 @@ TEST_CASE("a heap item that a property context's records name again and again is
                      std::to_string(refused) + " value(s) naming heap items copied already, past the bound: left out") == 1);
 }
 
+TEST_CASE("a property whose value is not in the heap is named, and its message is partial") {
+    TempDir t("pst-value-not-in-heap");
+    MemoryOut out;
+    pstw::StoreOptions options;
+    options.crypt = pst::Crypt::none;  // the heap is patched in place
+    pstw::StoreWriter store(out, options);
+    const std::uint32_t inbox = store.add_folder(store.ipm_subtree(), "Inbox", "IPF.Note");
+    pst::Message m = mail("lost value", "a binary property whose heap item is gone");
+    m.properties.properties.push_back(prop(0x6001, pst::PropType::binary, std::vector<unsigned char>(100, 'v')));
+    store.add_message(inbox, m, nullptr);
+    store.finish();
+    // Its PC record ([MS-PST] 2.3.3.3): id 0x6001, type 0x0102, then a HID
+    // (hidType 0). Pointed at allocation 1023 of the heap's first block,
+    // which a small heap does not have.
+    std::string& b = out.bytes;
+    std::vector<std::size_t> records;
+    for (std::size_t at = 0; at + 8 <= b.size(); ++at)
+        if (le(b, at, 2) == 0x6001 && le(b, at + 2, 2) == 0x0102 && (b[at + 4] & 0x1F) == 0) records.push_back(at + 4);
+    REQUIRE(records.size() == 1);
+    b.replace(records[0], 4, std::string("\xE0\x7F\0\0", 4));
+
+    const pst::Message read = only_message(b, inbox);
+    const pst::Property* p = read.properties.find(0x6001);
+    REQUIRE(p);
+    CHECK(p->missing);
+    CHECK(read.properties.defects == std::vector<std::string>{"1 value(s) unreadable (the first: property 24577)"});
+    const fs::path file = t.path() / "lost-value.pst";
+    write_file(file, b);
+    const auto scan = run(tool + " scan " + q(file) + " 2>&1");
+    CHECK(scan.status == 4);
+    CHECK(scan.out.find("messages: 1 found, 0 intact, 0 repaired, 1 partial, 0 lost") != std::string::npos);
+}
+
 TEST_CASE("a message with more attachment rows than the reader takes keeps the first ones, names the rest, and rebuilds") {
     TempDir t("pst-many-attachments");
     MemoryOut out;
