@@ -1118,7 +1118,7 @@ private:
         const auto nid = static_cast<std::uint32_t>(e.nid);
         ++c_.log_.messages.found;
         const bool compose = c_.sink_ != nullptr || static_cast<bool>(c_.hooks_.on_message);
-        const Message msg = read_message(m_, NodeRef{nid, e.bid_data, e.bid_sub}, compose);
+        Message msg = read_message(m_, NodeRef{nid, e.bid_data, e.bid_sub}, compose);
         if (!msg.properties.valid) {
             ++c_.log_.messages.lost;
             c_.add(ProblemId::pst_object_unreadable, e.at, c_.layout_->nbt_entry, "message",
@@ -1141,6 +1141,7 @@ private:
                 std::uint64_t& latest = exported_versions_[std::move(key)];
                 latest = std::max(latest, modified);
             }
+        unnamed_properties(msg);
         ltp_findings(nid, msg.defects, "message");
         for (const Property& p : msg.properties.properties) {
             if (!p.missing && !well_formed_utf16(p))
@@ -1210,6 +1211,19 @@ private:
                                                             out.object_bytes.size(), 0)};
             c_.sink_->message(o);
         }
+    }
+
+    // A named property's id means nothing without the map's entry for it
+    // ([MS-PST] 2.4.7): no output can carry the value.
+    void unnamed_properties(Message& msg) const {
+        if (!names_.valid) return;  // said once per message, with what it lacks
+        std::uint64_t unnamed = 0;
+        std::uint16_t first = 0;
+        for (const Property& p : msg.properties.properties)
+            if (p.id >= 0x8000 && names_.name(p.id) == nullptr && unnamed++ == 0) first = p.id;
+        if (unnamed > 0)
+            msg.defects.push_back(std::to_string(unnamed) + " named propert(ies) the name-to-id map has no entry for (the first: " +
+                                  std::to_string(first) + ")");
     }
 
     // What a message lost, for the report's lost[]: each unreadable block's

@@ -706,6 +706,34 @@ TEST_CASE("a property whose value is not in the heap is named, and its message i
     CHECK(scan.out.find("messages: 1 found, 0 intact, 0 repaired, 1 partial, 0 lost") != std::string::npos);
 }
 
+TEST_CASE("a named property the name-to-id map has no entry for is named, and its message is partial") {
+    TempDir t("pst-unnamed-property");
+    MemoryOut out;
+    pstw::StoreOptions options;
+    options.crypt = pst::Crypt::none;  // the heap is patched in place
+    pstw::StoreWriter store(out, options);
+    const std::uint32_t inbox = store.add_folder(store.ipm_subtree(), "Inbox", "IPF.Note");
+    pst::Message m = mail("unnamed", "a property whose id becomes a named one");
+    m.properties.properties.push_back(int32(0x7FF0, 5));
+    store.add_message(inbox, m, nullptr);
+    store.finish();
+    // Its PC record ([MS-PST] 2.3.3.3): id 0x7FF0, type 0x0003, the value;
+    // the largest id of the PC, so 0xFFF0 keeps the keys in order. The
+    // writer's map names no more than a few hundred ids ([MS-PST] 2.4.7).
+    std::string& b = out.bytes;
+    std::vector<std::size_t> records;
+    for (std::size_t at = 0; at + 8 <= b.size(); ++at)
+        if (le(b, at, 2) == 0x7FF0 && le(b, at + 2, 2) == 0x0003 && le(b, at + 4, 4) == 5) records.push_back(at);
+    REQUIRE(records.size() == 1);
+    b[records[0] + 1] = static_cast<char>(0xFF);
+    const fs::path file = t.path() / "unnamed.pst";
+    write_file(file, b);
+    const auto scan = run(tool + " scan " + q(file) + " 2>&1");
+    CHECK(scan.status == 4);
+    CHECK(scan.out.find("1 named propert(ies) the name-to-id map has no entry for (the first: 65520)") != std::string::npos);
+    CHECK(scan.out.find("messages: 1 found, 0 intact, 0 repaired, 1 partial, 0 lost") != std::string::npos);
+}
+
 TEST_CASE("a message with more attachment rows than the reader takes keeps the first ones, names the rest, and rebuilds") {
     TempDir t("pst-many-attachments");
     MemoryOut out;
