@@ -15,6 +15,7 @@ constexpr std::size_t bitmap_header_size = 66;
 constexpr std::size_t page_header_size = 2;
 constexpr std::uint8_t heap_signature = 0xEC;
 constexpr std::uint32_t max_allocations_per_block = 2047;  // hidIndex is 11 bits
+constexpr std::size_t max_heap_blocks = 65536;            // hidBlockIndex is 16 bits
 
 bool is_bitmap_block(std::size_t i) { return i >= 8 && (i - 8) % 128 == 0; }
 
@@ -105,6 +106,9 @@ pst::Hid HeapWriter::allocate(ByteView data) {
     const std::size_t room = ndb_->layout().max_block_data();
     const bool fits = !bids_.empty() && open_.starts.size() < max_allocations_per_block &&
                       open_.data.size() + data.size() + 1 + page_map_size(open_.starts.size() + 1) <= room;
+    // A heap that big (half a gigabyte of values in one table: millions
+    // of rows) has no HID for more; failing beats naming other values.
+    if (!fits && bids_.size() == max_heap_blocks) throw std::length_error("PST writer: a heap of more than 65,536 blocks");
     if (!fits) begin_block();
     open_.starts.push_back(static_cast<std::uint16_t>(open_.data.size()));
     open_.data.insert(open_.data.end(), data.data(), data.data() + data.size());

@@ -734,6 +734,33 @@ TEST_CASE("a named property the name-to-id map has no entry for is named, and it
     CHECK(scan.out.find("messages: 1 found, 0 intact, 0 repaired, 1 partial, 0 lost") != std::string::npos);
 }
 
+TEST_CASE("a heap with no HID left for another block fails instead of giving a HID that names another value") {
+    struct Discard final : pstw::RandomOut {
+        void write_at(std::uint64_t, mailfsck::ByteView) override {}
+    };
+    Discard out;
+    pstw::NdbWriter ndb(out, pst::Crypt::none);
+    pstw::HeapWriter heap(ndb, pst::HeapClient::table_context);
+    // Two of the largest allocations fill a block of 8,176 bytes; a HID's
+    // block index is 16 bits ([MS-PST] 2.3.1.1): 65,536 blocks.
+    const std::vector<unsigned char> item(pstw::max_heap_allocation, 'x');
+    constexpr std::size_t most = 2 * 65536;
+    std::set<std::uint32_t> hids;
+    std::size_t given = 0;
+    bool failed = false;
+    for (std::size_t i = 0; i < most + 4 && !failed; ++i) {
+        try {
+            hids.insert(heap.allocate(mailfsck::ByteView(item.data(), item.size(), 0)).value);
+            ++given;
+        } catch (const std::length_error&) {
+            failed = true;
+        }
+    }
+    CHECK(failed);
+    CHECK(given == most);
+    CHECK(hids.size() == given);
+}
+
 TEST_CASE("a message with more attachment rows than the reader takes keeps the first ones, names the rest, and rebuilds") {
     TempDir t("pst-many-attachments");
     MemoryOut out;
