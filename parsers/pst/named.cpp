@@ -19,8 +19,8 @@ constexpr std::uint32_t max_index = 0x7FFE;
 // Each name is stored once, so the names of a map fill at most its string
 // stream; but every entry of a damaged stream can name one long string
 // (or overlapping ones). Names copied beyond the stream's size are
-// bounded like any value read again.
-constexpr std::uint64_t max_names_beyond_stream = std::uint64_t{64} << 20;
+// bounded as any value read again is.
+constexpr std::uint64_t max_names_beyond_stream = RereadBound::max_reread;
 
 }  // namespace
 
