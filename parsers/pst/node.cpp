@@ -199,8 +199,14 @@ std::vector<Subnode> NodeReader::subnodes(std::uint64_t bid_sub, std::vector<Rea
         take(*top);
         return out;
     }
-    // An SIBLOCK: each entry names an SLBLOCK.
+    // An SIBLOCK: each entry names an SLBLOCK, each a different one (a
+    // damaged one naming one again would multiply its entries).
+    std::unordered_set<std::uint64_t> seen;
     for (const InternalBlock::Entry& e : top->entries) {
+        if (!seen.insert(bid_key(e.bid)).second) {
+            issues.push_back({ReadFault::bad_tree, e.bid, 0});
+            continue;
+        }
         const std::optional<InternalBlock> sl = internal(e.bid, issues);
         if (!sl) continue;
         if (sl->btype != 2 || sl->level != 0) {

@@ -761,6 +761,37 @@ TEST_CASE("a heap with no HID left for another block fails instead of giving a H
     CHECK(hids.size() == given);
 }
 
+TEST_CASE("an SIBLOCK naming one SLBLOCK twice gives its entries once") {
+    MemoryOut out;
+    pstw::StoreWriter store(out, {});
+    const std::uint32_t inbox = store.add_folder(store.ipm_subtree(), "Inbox", "IPF.Note");
+    pst::Message m = mail("many", "more attachments than one SLBLOCK holds");
+    for (int i = 0; i < 400; ++i) {
+        pst::Attachment a;
+        a.properties.valid = true;
+        a.properties.properties = {int32(pst::tag::attach_method, 1)};
+        m.attachments.push_back(std::move(a));
+    }
+    store.add_message(inbox, m, nullptr);
+    store.finish();
+    // An SLBLOCK holds 340 entries of 24 bytes ([MS-PST] 2.2.2.8.3.3.1), so
+    // the message's subnodes are an SIBLOCK (btype 2, level 1) over two;
+    // its second entry (16 bytes, a key then a BID) is made the first's.
+    std::string& b = out.bytes;
+    std::vector<std::size_t> siblocks;
+    for (std::size_t at = 0; at + 40 <= b.size(); at += 64)
+        if (b[at] == 2 && b[at + 1] == 1 && le(b, at + 2, 2) == 2 && le(b, at + 4, 4) == 0) siblocks.push_back(at);
+    REQUIRE(siblocks.size() == 1);
+    b.replace(siblocks[0] + 8 + 16 + 8, 8, b.substr(siblocks[0] + 8 + 8, 8));
+
+    const pst::Message read = only_message(b, inbox);
+    CHECK(std::count_if(read.issues.begin(), read.issues.end(),
+                        [](const pst::ReadIssue& i) { return i.fault == pst::ReadFault::bad_tree; }) > 0);
+    const auto found = std::count_if(read.attachments.begin(), read.attachments.end(), [](const pst::Attachment& a) { return !a.missing; });
+    CHECK(found < 340);
+    CHECK(found > 300);
+}
+
 TEST_CASE("a message with more attachment rows than the reader takes keeps the first ones, names the rest, and rebuilds") {
     TempDir t("pst-many-attachments");
     MemoryOut out;
