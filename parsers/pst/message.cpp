@@ -164,9 +164,9 @@ namespace {
 Message read_tree(const Messaging& messaging, const NodeRef& node, bool attachment_data, unsigned depth, NodesRead& read) {
     Message m;
     m.ref = node;
-    m.properties = messaging.properties(node, m.issues, true, &read.data());
+    const std::vector<Subnode> subs = messaging.subnodes(node, m.issues, &read.data());
+    m.properties = messaging.properties(node, subs, m.issues, true, &read.data());
     for (const std::string& d : m.properties.defects) m.defects.push_back("properties: " + d);
-    const std::vector<Subnode> subs = messaging.subnodes(node, m.issues);
     const auto find = [&](std::uint32_t nid) -> std::optional<NodeRef> {
         const auto it = std::lower_bound(subs.begin(), subs.end(), nid,
                                          [](const Subnode& s, std::uint32_t k) { return s.nid < k; });
@@ -191,14 +191,14 @@ Message read_tree(const Messaging& messaging, const NodeRef& node, bool attachme
                 m.attachments.push_back(std::move(att));
                 continue;
             }
-            att.properties = messaging.properties(*at, m.issues, attachment_data, &read.data());
+            const std::vector<Subnode> inner = messaging.subnodes(*at, m.issues, &read.data());
+            att.properties = messaging.properties(*at, inner, m.issues, attachment_data, &read.data());
             for (const std::string& d : att.properties.defects) m.defects.push_back("attachment: " + d);
             const Property* method = att.properties.find(tag::attach_method);
             const Property* data = att.properties.find(tag::attach_data);
             const std::uint64_t how = method ? method->as_uint() : 0;
             if ((how == 5 || how == 6) && data && data->type == static_cast<std::uint16_t>(PropType::object)) {
                 const std::optional<std::uint32_t> nid = object_nid(*data);
-                const std::vector<Subnode> inner = messaging.subnodes(*at, m.issues);
                 const auto it = std::find_if(inner.begin(), inner.end(), [&](const Subnode& s) { return nid && s.nid == *nid; });
                 if (it == inner.end()) {
                     m.defects.push_back("object of attachment " + std::to_string(row.id) + " not found");

@@ -17,9 +17,14 @@ Heap Messaging::heap(std::uint64_t bid_data, std::vector<ReadIssue>& issues) con
     return Heap(std::move(blocks));
 }
 
-std::vector<Subnode> Messaging::subnodes(const NodeRef& node, std::vector<ReadIssue>& issues) const {
+std::vector<Subnode> Messaging::subnodes(const NodeRef& node, std::vector<ReadIssue>& issues, RereadBound* read) const {
     if (node.bid_sub == 0) return {};
+    if (read && !read->admit(node.bid_sub)) {
+        issues.push_back({ReadFault::repeated, node.bid_sub, 0});
+        return {};
+    }
     std::vector<Subnode> s = reader_->subnodes(node.bid_sub, issues);
+    if (read) read->read(node.bid_sub, s.size() * sizeof(Subnode));
     std::sort(s.begin(), s.end(), [](const Subnode& a, const Subnode& b) { return a.nid < b.nid; });
     return s;
 }
@@ -55,13 +60,17 @@ SubnodeData Messaging::values(const std::vector<Subnode>& subs, std::vector<Read
 
 PropertyContext Messaging::properties(const NodeRef& node, std::vector<ReadIssue>& issues, bool subnode_values,
                                       RereadBound* read) const {
+    return properties(node, subnodes(node, issues, read), issues, subnode_values, read);
+}
+
+PropertyContext Messaging::properties(const NodeRef& node, const std::vector<Subnode>& subs, std::vector<ReadIssue>& issues,
+                                      bool subnode_values, RereadBound* read) const {
     const Heap h = heap(node.bid_data, issues);
     if (!h.valid()) {
         PropertyContext pc;
         pc.defects.push_back("no heap");
         return pc;
     }
-    const std::vector<Subnode> subs = subnodes(node, issues);
     return read_pc(h, values(subs, issues, subnode_values, read));
 }
 
@@ -85,7 +94,7 @@ TableContext Messaging::table(const NodeRef& node, std::vector<ReadIssue>& issue
         tc.defects.push_back("no heap");
         return tc;
     }
-    const std::vector<Subnode> subs = subnodes(node, issues);
+    const std::vector<Subnode> subs = subnodes(node, issues, read);
     const SubnodeData data = values(subs, issues, true, read);
     const SubnodeBlocks rows = [&](std::uint32_t nid) {
         std::vector<std::optional<std::vector<unsigned char>>> out;

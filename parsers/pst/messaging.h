@@ -54,6 +54,9 @@ public:
     // the object read so far (by default, this node's alone).
     [[nodiscard]] PropertyContext properties(const NodeRef& node, std::vector<ReadIssue>& issues,
                                              bool subnode_values = true, RereadBound* read = nullptr) const;
+    // The same, with the node's subnodes (as `subnodes` gives them) read already.
+    [[nodiscard]] PropertyContext properties(const NodeRef& node, const std::vector<Subnode>& subs,
+                                             std::vector<ReadIssue>& issues, bool subnode_values, RereadBound* read) const;
     [[nodiscard]] TableContext table(const NodeRef& node, std::vector<ReadIssue>& issues, Cells cells = Cells::kept,
                                      RereadBound* read = nullptr) const;
 
@@ -62,8 +65,11 @@ public:
     // tree of a node whose entry is lost must hold.
     [[nodiscard]] std::vector<std::uint32_t> subnodes_named(std::uint64_t bid_data, std::vector<ReadIssue>& issues) const;
 
-    // The node's subnodes (attachments, tables, large values).
-    [[nodiscard]] std::vector<Subnode> subnodes(const NodeRef& node, std::vector<ReadIssue>& issues) const;
+    // The node's subnodes (attachments, tables, large values), sorted by
+    // NID. A subnode tree is bounded by `read` as a data tree is: many
+    // attachments of a damaged message can share one.
+    [[nodiscard]] std::vector<Subnode> subnodes(const NodeRef& node, std::vector<ReadIssue>& issues,
+                                                RereadBound* read = nullptr) const;
 
     [[nodiscard]] const NodeReader& reader() const { return *reader_; }
 

@@ -792,6 +792,61 @@ TEST_CASE("an SIBLOCK naming one SLBLOCK twice gives its entries once") {
     CHECK(found > 300);
 }
 
+TEST_CASE("a subnode tree that a message's attachments all name is read again only within the bound") {
+    MemoryOut out;
+    pstw::StoreWriter store(out, {});
+    const std::uint32_t inbox = store.add_folder(store.ipm_subtree(), "Inbox", "IPF.Note");
+    pst::Message m = mail("outer", "attachments sharing one subnode tree");
+    // The first attachment has 1,000 values past the largest heap
+    // allocation (3,580 bytes), each in a subnode of its own; read again
+    // by each of 3,000 attachments, its tree would pass 64 MiB.
+    constexpr int count = 3000;
+    for (int i = 0; i < count; ++i) {
+        pst::Attachment a;
+        a.properties.valid = true;
+        a.properties.properties = {int32(pst::tag::attach_method, 1)};
+        for (std::uint16_t v = 0; i == 0 && v < 1000; ++v)
+            a.properties.properties.push_back(prop(static_cast<std::uint16_t>(0x6000 + v), pst::PropType::binary,
+                                                   std::vector<unsigned char>(3600, 'a')));
+        m.attachments.push_back(std::move(a));
+    }
+    store.add_message(inbox, m, nullptr);
+    store.finish();
+    // Found by [MS-PST] 2.2.2.8.3.3.1 alone: the message's SLBLOCKs list the
+    // attachments (NID type 5) with their subnode trees' BIDs; only the
+    // first has one. Every other is pointed at it.
+    std::string& b = out.bytes;
+    std::vector<std::size_t> without;
+    std::optional<std::uint64_t> shared;
+    for (std::size_t at = 0; at + 32 <= b.size(); at += 64) {
+        if (b[at] != 2 || b[at + 1] != 0 || le(b, at + 4, 4) != 0) continue;
+        const std::uint64_t entries = le(b, at + 2, 2);
+        for (std::uint64_t i = 0; i < entries && at + 8 + 24 * (i + 1) <= b.size(); ++i) {
+            const std::size_t e = at + 8 + 24 * i;
+            if ((le(b, e, 8) & 0x1F) != pst::nid_type_attachment) continue;
+            if (le(b, e + 16, 8) == 0) {
+                without.push_back(e + 16);
+            } else {
+                REQUIRE_FALSE(shared);
+                shared = le(b, e + 16, 8);
+            }
+        }
+    }
+    REQUIRE(shared);
+    REQUIRE(without.size() == count - 1);
+    for (const std::size_t e : without)
+        for (unsigned i = 0; i < 8; ++i) b[e + i] = static_cast<char>(*shared >> (8 * i));
+
+    const pst::Message read = only_message(b, inbox);
+    const auto again = std::count_if(read.issues.begin(), read.issues.end(), [&](const pst::ReadIssue& i) {
+        return i.fault == pst::ReadFault::repeated && i.bid == *shared;
+    });
+    // Each reading again costs the tree's entries (24 bytes each) and a
+    // kilobyte, within 64 MiB beyond what the message read once.
+    CHECK(again > 0);
+    CHECK(again < count / 2);
+}
+
 TEST_CASE("a message with more attachment rows than the reader takes keeps the first ones, names the rest, and rebuilds") {
     TempDir t("pst-many-attachments");
     MemoryOut out;
