@@ -22,6 +22,29 @@ constexpr std::uint32_t max_index = 0x7FFE;
 // bounded as any value read again is.
 constexpr std::uint64_t max_names_beyond_stream = RereadBound::max_reread;
 
+// Broken entries of one kind, named once with the first of them: a
+// damaged stream can hold a million.
+class EntryDefects {
+public:
+    explicit EntryDefects(const char* what) : what_(what) {}
+    void add(std::size_t entry, std::string detail = {}) {
+        if (count_++ > 0) return;
+        first_ = entry;
+        detail_ = std::move(detail);
+    }
+    void name(std::vector<std::string>& defects) const {
+        if (count_ == 0) return;
+        defects.push_back(std::to_string(count_) + " entr(ies) " + what_ + " (the first: entry " + std::to_string(first_) +
+                          (detail_.empty() ? "" : ", " + detail_) + ")");
+    }
+
+private:
+    const char* what_;
+    std::uint64_t count_ = 0;
+    std::size_t first_ = 0;
+    std::string detail_;
+};
+
 }  // namespace
 
 std::optional<std::uint16_t> NameMap::id(const Guid& set, std::uint32_t lid) const {
@@ -44,15 +67,15 @@ NameMap NameMap::from_streams(const std::vector<unsigned char>& guids, const std
     if (entries.size() % entry_size != 0)
         map.defects.push_back("entry stream of " + std::to_string(entries.size()) + " bytes, not a multiple of 8");
     std::uint64_t name_bytes = 0;
-    std::uint64_t repeated = 0, past_bound = 0;
-    std::size_t first_repeated = 0;
+    EntryDefects out_of_range("with a property index out of range"), no_guid("naming no GUID"),
+        past_stream("with a string name past the string stream"), repeated("giving a property index an earlier entry gave"),
+        past_bound("whose string names, copied past the string stream's size and 64 MiB, were left out");
     for (std::size_t n = 0; n < entries.size() / entry_size; ++n) {
         const std::uint32_t name = e.u32le();
         const std::uint16_t guid_and_kind = e.u16le();
         const std::uint16_t index = e.u16le();
-        const std::string which = "entry " + std::to_string(n);
         if (index > max_index) {
-            map.defects.push_back(which + ": property index " + std::to_string(index) + " out of range");
+            out_of_range.add(n, "index " + std::to_string(index));
             continue;
         }
         const unsigned guid_index = guid_and_kind >> 1U;
@@ -65,12 +88,12 @@ NameMap NameMap::from_streams(const std::vector<unsigned char>& guids, const std
             const ByteView bytes = g.sub((guid_index - 3) * 16ULL, 16);
             for (std::size_t i = 0; i < 16; ++i) set[i] = bytes.at_or(i, 0);
         } else {
-            map.defects.push_back(which + ": GUID index " + std::to_string(guid_index) + " names no GUID");
+            no_guid.add(n, "GUID index " + std::to_string(guid_index));
             continue;
         }
         const auto id = static_cast<std::uint16_t>(0x8000U + index);
         if (map.by_id_.count(id) != 0) {
-            if (repeated++ == 0) first_repeated = n;
+            repeated.add(n);
             continue;
         }
         PropertyName entry{set, name, std::nullopt};
@@ -80,11 +103,11 @@ NameMap NameMap::from_streams(const std::vector<unsigned char>& guids, const std
             const std::uint32_t length = at.u32le();
             const ByteView text = at.bytes(length);
             if (!at.ok()) {
-                map.defects.push_back(which + ": string name past the string stream");
+                past_stream.add(n);
                 continue;
             }
             if (name_bytes + length > strings.size() + max_names_beyond_stream) {
-                ++past_bound;
+                past_bound.add(n);
                 continue;
             }
             name_bytes += length;
@@ -97,11 +120,7 @@ NameMap NameMap::from_streams(const std::vector<unsigned char>& guids, const std
         }
         map.by_id_.emplace(id, std::move(entry));
     }
-    if (repeated > 0)
-        map.defects.push_back(std::to_string(repeated) + " entries give a property index an earlier entry gave (the first: entry " +
-                              std::to_string(first_repeated) + ")");
-    if (past_bound > 0)
-        map.defects.push_back(std::to_string(past_bound) + " string names copied past the string stream's size and 64 MiB: left out");
+    for (const EntryDefects* d : {&out_of_range, &no_guid, &past_stream, &repeated, &past_bound}) d->name(map.defects);
     return map;
 }
 
