@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "parsers/bytes/sha256.h"
 #include "parsers/maildir/filename.h"
 #include "parsers/mime/headers.h"
 #include "repair/store/file_writer.h"
@@ -153,6 +154,20 @@ void write_message_file(ByteOut& out, const OutMessage& m) {
 
 namespace {
 
+// A file name no file system refuses: one longer than NAME_MAX (255
+// bytes; a long or deep folder name, as one Maildir++ directory, passes
+// it) keeps its start, cut on a UTF-8 character, and ends in a hash of the
+// whole, so distinct folders keep distinct names.
+std::string file_name(const std::string& name) {
+    constexpr std::size_t name_max = 255, hash = 16, kept = name_max - hash - 1;
+    if (name.size() <= name_max) return name;
+    std::size_t cut = kept;
+    while (cut > 0 && (static_cast<unsigned char>(name[cut]) & 0xC0) == 0x80) --cut;
+    Sha256 sha;
+    sha.update(name);
+    return name.substr(0, cut) + "~" + sha.hex().substr(0, hash);
+}
+
 // A folder name ("a.b") as a relative path ("a/b"). A level named like a
 // Maildir's cur/, new/ or tmp/ gets a '_' added, or the tree of .eml files
 // would read back as a damaged Maildir.
@@ -163,7 +178,7 @@ std::filesystem::path folder_path(const std::string& folder) {
         const std::size_t dot = std::min(folder.find('.', begin), folder.size());
         std::string level = folder.substr(begin, dot - begin);
         if (level == "cur" || level == "new" || level == "tmp") level += '_';
-        p /= level;
+        p /= file_name(level);
         begin = dot + 1;
     }
     return p;
@@ -179,8 +194,8 @@ public:
         folder_ = folder;
         // Two input folders can map to one name (".a.b" and "a/b"): the
         // second gets a number rather than failing the repair.
-        std::string file = folder.empty() ? name_ : name_ + "." + folder;
-        for (unsigned k = 2; !used_.insert(file).second; ++k) file = name_ + "." + folder + "." + std::to_string(k);
+        std::string file = file_name(folder.empty() ? name_ : name_ + "." + folder);
+        for (unsigned k = 2; !used_.insert(file).second; ++k) file = file_name(name_ + "." + folder + "." + std::to_string(k));
         file_ = file;
         out_ = std::make_unique<FileWriter>(dir_.staging() / file);
     }
@@ -282,7 +297,7 @@ public:
         folder_ = folder;
         names_.clear();
         used_.clear();
-        here_ = folder.empty() ? root_ : root_ / ("." + folder);
+        here_ = folder.empty() ? root_ : root_ / file_name("." + folder);
         for (const char* sub : {"cur", "new", "tmp"}) std::filesystem::create_directories(here_ / sub);
         if (!folder.empty()) FileWriter(here_ / "maildirfolder", Sync::with_directory).close();
     }

@@ -847,6 +847,39 @@ TEST_CASE("a subnode tree that a message's attachments all name is read again on
     CHECK(again < count / 2);
 }
 
+TEST_CASE("folders whose names pass a file name's 255 bytes are written under shortened, distinct names") {
+    TempDir t("pst-long-folder-names");
+    MemoryOut out;
+    pstw::StoreWriter store(out, {});
+    // A name of 3,000 bytes (a PST holds any length; a file system takes 255,
+    // NAME_MAX), another alike but for its end, and a Maildir++ folder that
+    // is one directory named by ten levels of 40 bytes.
+    const std::uint32_t a = store.add_folder(store.ipm_subtree(), std::string(3000, 'L') + "a", "IPF.Note");
+    const std::uint32_t b = store.add_folder(store.ipm_subtree(), std::string(3000, 'L') + "b", "IPF.Note");
+    std::uint32_t deep = store.ipm_subtree();
+    for (int level = 0; level < 10; ++level) deep = store.add_folder(deep, std::string(40, static_cast<char>('a' + level)), "IPF.Note");
+    store.add_message(a, mail("in a", "body"), nullptr);
+    store.add_message(b, mail("in b", "body"), nullptr);
+    store.add_message(deep, mail("deep", "body"), nullptr);
+    store.finish();
+    const fs::path file = t.path() / "long.pst";
+    write_file(file, out.bytes);
+    for (const std::string to : {"maildir", "mbox", "eml"}) {
+        INFO(to);
+        const fs::path dir = t.path() / to;
+        const auto r = run(tool + " repair " + q(file) + " --to " + to + " -q -o " + q(dir) + " 2>&1");
+        CHECK(r.status == 0);
+        std::size_t longest = 0;
+        std::string text;
+        for (const auto& e : fs::recursive_directory_iterator(dir)) {
+            longest = std::max(longest, e.path().filename().string().size());
+            if (e.is_regular_file() && e.path().extension() != ".json") text += read_file(e.path());
+        }
+        CHECK(longest <= 255);
+        for (const char* subject : {"Subject: in a", "Subject: in b", "Subject: deep"}) CHECK(text.find(subject) != std::string::npos);
+    }
+}
+
 TEST_CASE("a message with more attachment rows than the reader takes keeps the first ones, names the rest, and rebuilds") {
     TempDir t("pst-many-attachments");
     MemoryOut out;
