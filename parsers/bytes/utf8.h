@@ -20,6 +20,10 @@ namespace mailfsck {
 
 [[nodiscard]] inline bool valid_utf8(std::string_view s) { return !first_invalid_utf8(s); }
 
+// The longest start of `s` of at most `max_bytes` that does not end inside
+// a character (a cut before a continuation byte).
+[[nodiscard]] std::string_view utf8_prefix(std::string_view s, std::size_t max_bytes);
+
 // Appends code point `cp` (at most U+10FFFF) in UTF-8.
 void append_utf8(std::string& out, std::uint32_t cp);
 

@@ -5,9 +5,11 @@
 #include <bit>
 #include <functional>
 #include <map>
+#include <memory>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "parsers/bytes/utf8.h"
 #include "parsers/pst/block.h"
 #include "parsers/pst/btree.h"
 #include "parsers/pst/carve.h"
@@ -806,7 +808,7 @@ public:
         find_lost_nodes();
         name_map();
         special_folders();
-        walk({nid_root_folder, "", "", 0});
+        walk({nid_root_folder, std::make_shared<const std::string>(), "", 0});
         // Hidden items clients keep for themselves: no mail, but counted so
         // that every item of the store is accounted for; one line a store.
         if (associated_.items > 0) {
@@ -826,13 +828,17 @@ public:
 private:
     struct Pending {
         std::uint32_t nid;
-        std::string parent_path;
+        // Shared by a folder's rows: a damaged table can hold millions.
+        std::shared_ptr<const std::string> parent_path;
         std::string row_name;  // the name its parent's hierarchy row gives
         unsigned depth;
     };
 
     // No real folder tree is this deep; a cycle of hierarchy rows is.
     static constexpr unsigned max_folder_depth = 64;
+    // Nor is a folder named this long (a value in a subnode can be
+    // megabytes), and every folder below holds the name in its path.
+    static constexpr std::size_t max_folder_name = 1024;
     static constexpr const char* lost_and_found = "Lost and Found";
     static constexpr const char* recovered_deleted = "Recovered (deleted)";
     inline static const FolderInfo made_by_repair{FolderInfo::Role::made_by_repair, {}, {}, {}};
@@ -884,9 +890,9 @@ private:
         else if (nid_type(f.nid) == nid_type_search_folder) info.role = FolderInfo::Role::search_folder;
         // An OST's store names no special folders: Exchange's own names
         // for the mailbox's IPM subtree and search root say which they are.
-        else if (special_.empty() && f.depth == 2 && f.parent_path == "Root - Mailbox" && name == "IPM_SUBTREE")
+        else if (special_.empty() && f.depth == 2 && *f.parent_path == "Root - Mailbox" && name == "IPM_SUBTREE")
             info.role = FolderInfo::Role::ipm_subtree;
-        else if (special_.empty() && f.depth == 2 && f.parent_path == "Root - Mailbox" && name == "Finder")
+        else if (special_.empty() && f.depth == 2 && *f.parent_path == "Root - Mailbox" && name == "Finder")
             info.role = FolderInfo::Role::search_root;
         if (const Property* p = pc.find(tag::container_class)) info.container_class = utf8(*p).value_or("");
         if (f.nid == nid_root_folder) {
@@ -952,20 +958,27 @@ private:
             if (const Property* p = pc.find(tag::display_name)) name = utf8(*p).value_or("");
             if (name.empty()) name = f.row_name;
             if (name.empty()) name = "folder-" + std::to_string(f.nid);
+            if (name.size() > max_folder_name) {
+                c_.add(ProblemId::pst_folder_name_cut, at(f.nid), c_.layout_->nbt_entry, "folder",
+                       "folder " + std::to_string(f.nid) + ": a name of " + std::to_string(name.size()) + " bytes");
+                name = utf8_prefix(name, max_folder_name);
+            }
             const std::string path = f.depth == 0 ? std::string()
-                                     : f.parent_path.empty() ? component(name)
-                                                             : f.parent_path + "." + component(name);
+                                     : f.parent_path->empty() ? component(name)
+                                                              : *f.parent_path + "." + component(name);
             if (c_.sink_) c_.sink_->begin_folder(path, folder_info(f, name, pc));
             folder_paths_.emplace(f.nid, path);
             const Rows hierarchy = rows(f.nid, nid_type_hierarchy_table);
             if (hierarchy.sound) sound_hierarchy_.insert(f.nid);
             const std::vector<TableRow>& children = hierarchy.rows;
+            const auto shared_path = std::make_shared<const std::string>(path);
             for (const TableRow& row : children) {
                 if (!row_node(f.nid, nid_type_hierarchy_table, row.id)) continue;
                 std::string row_name;
                 for (const Property& p : row.cells)
                     if (p.id == tag::display_name) row_name = utf8(p).value_or("");
-                stack.push_back({row.id, path, row_name, f.depth + 1});
+                // Kept over the bound, to be named if it becomes the name.
+                stack.push_back({row.id, shared_path, std::string(utf8_prefix(row_name, max_folder_name + 4)), f.depth + 1});
             }
             if (const Property* flag = pc.find(tag::subfolders); flag && flag->as_bool() != !children.empty())
                 c_.add(ProblemId::pst_subfolders_flag, at(f.nid), c_.layout_->nbt_entry, "folder",
@@ -1324,7 +1337,7 @@ private:
     void reattach_folder(const NbtEntry& f, const std::string& parent_path, const std::string& where) {
         c_.add(ProblemId::pst_folder_unreachable, f.at, c_.layout_->nbt_entry, "NBT entry",
                "folder " + std::to_string(f.nid) + ", parent " + std::to_string(f.parent) + ": reattached " + where);
-        walk({static_cast<std::uint32_t>(f.nid), parent_path, "", 1});
+        walk({static_cast<std::uint32_t>(f.nid), std::make_shared<const std::string>(parent_path), "", 1});
     }
 
     // With a node table rebuilt from carved pages, the messages whose

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "parsers/bytes/sha256.h"
+#include "parsers/bytes/utf8.h"
 #include "parsers/maildir/filename.h"
 #include "parsers/mime/headers.h"
 #include "repair/store/file_writer.h"
@@ -161,11 +162,9 @@ namespace {
 std::string file_name(const std::string& name) {
     constexpr std::size_t name_max = 255, hash = 16, kept = name_max - hash - 1;
     if (name.size() <= name_max) return name;
-    std::size_t cut = kept;
-    while (cut > 0 && (static_cast<unsigned char>(name[cut]) & 0xC0) == 0x80) --cut;
     Sha256 sha;
     sha.update(name);
-    return name.substr(0, cut) + "~" + sha.hex().substr(0, hash);
+    return std::string(utf8_prefix(name, kept)) + "~" + sha.hex().substr(0, hash);
 }
 
 // A folder name ("a.b") as a relative path ("a/b"). A level named like a

@@ -851,11 +851,11 @@ TEST_CASE("folders whose names pass a file name's 255 bytes are written under sh
     TempDir t("pst-long-folder-names");
     MemoryOut out;
     pstw::StoreWriter store(out, {});
-    // A name of 3,000 bytes (a PST holds any length; a file system takes 255,
-    // NAME_MAX), another alike but for its end, and a Maildir++ folder that
-    // is one directory named by ten levels of 40 bytes.
-    const std::uint32_t a = store.add_folder(store.ipm_subtree(), std::string(3000, 'L') + "a", "IPF.Note");
-    const std::uint32_t b = store.add_folder(store.ipm_subtree(), std::string(3000, 'L') + "b", "IPF.Note");
+    // A name of 1,000 bytes (a file system takes 255, NAME_MAX), another
+    // alike but for its end, and a Maildir++ folder that is one directory
+    // named by ten levels of 40 bytes.
+    const std::uint32_t a = store.add_folder(store.ipm_subtree(), std::string(999, 'L') + "a", "IPF.Note");
+    const std::uint32_t b = store.add_folder(store.ipm_subtree(), std::string(999, 'L') + "b", "IPF.Note");
     std::uint32_t deep = store.ipm_subtree();
     for (int level = 0; level < 10; ++level) deep = store.add_folder(deep, std::string(40, static_cast<char>('a' + level)), "IPF.Note");
     store.add_message(a, mail("in a", "body"), nullptr);
@@ -878,6 +878,34 @@ TEST_CASE("folders whose names pass a file name's 255 bytes are written under sh
         CHECK(longest <= 255);
         for (const char* subject : {"Subject: in a", "Subject: in b", "Subject: deep"}) CHECK(text.find(subject) != std::string::npos);
     }
+}
+
+TEST_CASE("a folder name past 1,024 bytes is cut there, on a character, and named") {
+    TempDir t("pst-folder-name-cut");
+    MemoryOut out;
+    pstw::StoreWriter store(out, {});
+    // 1,023 bytes, then a character of three (U+20AC), then more: the cut
+    // at 1,024 falls inside that character.
+    const std::string name = std::string(1023, 'N') + "\xE2\x82\xAC" + std::string(100000, 'n');
+    const std::uint32_t f = store.add_folder(store.ipm_subtree(), name, "IPF.Note");
+    for (int i = 0; i < 50; ++i) (void)store.add_folder(f, "sub " + std::to_string(i), "IPF.Note");
+    store.add_message(f, mail("filed", "body"), nullptr);
+    store.finish();
+    const fs::path file = t.path() / "long.pst";
+    write_file(file, out.bytes);
+    const auto scan = run(tool + " scan " + q(file) + " 2>&1");
+    CHECK(scan.status == 4);  // fsck(8): not corrected (scan writes nothing)
+    CHECK(scan.out.find("PST-0521") != std::string::npos);
+    CHECK(scan.out.find("a name of 101026 bytes") != std::string::npos);
+    const fs::path dir = t.path() / "rebuilt";
+    const auto r = run(tool + " repair " + q(file) + " --to pst -q -o " + q(dir) + " 2>&1");
+    CHECK(r.status == 1);  // corrected
+    const std::vector<fs::path> psts = files_ending(dir, {".pst"});
+    REQUIRE(psts.size() == 1);
+    const auto facts = pff_facts(psts[0]);
+    REQUIRE(facts);
+    CHECK(facts->folders.count("Top of Personal Folders/" + std::string(1023, 'N')) == 1);
+    CHECK(facts->folders.count("Top of Personal Folders/" + std::string(1023, 'N') + "/sub 7") == 1);
 }
 
 TEST_CASE("a message with more attachment rows than the reader takes keeps the first ones, names the rest, and rebuilds") {
