@@ -7,6 +7,7 @@
 #include <ctime>
 
 #include "parsers/bytes/sha256.h"
+#include "parsers/bytes/utf8.h"
 #include "parsers/mime/headers.h"
 #include "parsers/pst/rtf.h"
 
@@ -144,7 +145,14 @@ std::string header_text(std::string_view value) {
 // A display name for an address header: quoted unless plain atoms.
 // With no Internet address (an Exchange user known only by name) it is an
 // empty group, "Name:;", which RFC 6854 allows in From as well as in To.
-std::string mailbox(const std::string& name, const std::string& address) {
+std::string mailbox(const std::string& name, const std::string& raw_address) {
+    // A damaged table can give an address of any bytes: one no addr-spec
+    // can hold (controls, spaces, brackets, invalid UTF-8) is left out.
+    const bool usable = valid_utf8(raw_address) && std::none_of(raw_address.begin(), raw_address.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return u < 0x21 || u == 0x7F || c == '<' || c == '>' || c == ',' || c == '"';
+    });
+    const std::string address = usable ? raw_address : std::string();
     std::string clean_name;
     for (const char c : name)
         if (c != '\r' && c != '\n') clean_name += c;

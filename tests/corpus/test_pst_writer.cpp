@@ -908,6 +908,34 @@ TEST_CASE("a folder name past 1,024 bytes is cut there, on a character, and name
     CHECK(facts->folders.count("Top of Personal Folders/" + std::string(1023, 'N') + "/sub 7") == 1);
 }
 
+TEST_CASE("a recipient address of control bytes, as a damaged table gives it, is left out of the exported header") {
+    TempDir t("pst-address-controls");
+    MemoryOut out;
+    pstw::StoreWriter store(out, {});
+    const std::uint32_t inbox = store.add_folder(store.ipm_subtree(), "Inbox", "IPF.Note");
+    pst::Message m = mail("addresses", "one recipient address of binary bytes");
+    m.recipients.emplace();
+    m.recipients->valid = true;
+    // Found by fuzz_pst_repair (CI's gate): the address went into To: as it
+    // was, NULs and line breaks included.
+    m.recipients->rows.push_back({0, {int32(pst::tag::recipient_type, 1), text(pst::tag::display_name, "Broken"),
+                                      text(pst::tag::smtp_address, std::string("a\0b\n\x01c@x", 8))}});
+    m.recipients->rows.push_back({1, {int32(pst::tag::recipient_type, 1), text(pst::tag::display_name, "Fine"),
+                                      text(pst::tag::smtp_address, "fine@example.com")}});
+    store.add_message(inbox, m, nullptr);
+    store.finish();
+    const fs::path file = t.path() / "address.pst";
+    write_file(file, out.bytes);
+    const fs::path dir = t.path() / "mbox";
+    REQUIRE(run(tool + " repair " + q(file) + " --to mbox -q -o " + q(dir) + " >/dev/null 2>&1").status == 0);
+    const fs::path inbox_mbox = dir / "address.Top of Personal Folders.Inbox";
+    REQUIRE(fs::exists(inbox_mbox));
+    const std::string mbox = read_file(inbox_mbox);
+    CHECK(mbox.find("\"Broken\":;") != std::string::npos);
+    CHECK(mbox.find("\"Fine\" <fine@example.com>") != std::string::npos);
+    CHECK(run(tool + " scan -q " + q(inbox_mbox) + " >/dev/null 2>&1").status == 0);
+}
+
 TEST_CASE("a message with more attachment rows than the reader takes keeps the first ones, names the rest, and rebuilds") {
     TempDir t("pst-many-attachments");
     MemoryOut out;
