@@ -149,6 +149,16 @@ pst::Message mail(const std::string& subject, const std::string& body) {
     return m;
 }
 
+// An attachment of PR_ATTACH_METHOD `method` ([MS-OXCMSG] 2.2.2.9) with
+// `more` properties.
+pst::Attachment attachment(std::uint32_t method, std::vector<pst::Property> more = {}) {
+    pst::Attachment a;
+    a.properties.valid = true;
+    a.properties.properties = {int32(pst::tag::attach_method, method)};
+    for (pst::Property& p : more) a.properties.properties.push_back(std::move(p));
+    return a;
+}
+
 // Bytes no block boundary can hide: each position's own value.
 std::vector<unsigned char> pattern(std::size_t n, unsigned seed) {
     std::vector<unsigned char> v(n);
@@ -458,9 +468,7 @@ TEST_CASE("embedded messages whose subnodes are their enclosing message's are ea
     const std::uint32_t inbox = store.add_folder(store.ipm_subtree(), "Inbox", "IPF.Note");
     pst::Message m = mail("outer", "twenty embedded messages");
     for (int i = 0; i < 20; ++i) {
-        pst::Attachment a;
-        a.properties.valid = true;
-        a.properties.properties = {int32(pst::tag::attach_method, 5)};
+        pst::Attachment a = attachment(5);
         a.embedded = std::make_unique<pst::Message>(mail("inner " + std::to_string(i), "inner"));
         m.attachments.push_back(std::move(a));
     }
@@ -507,9 +515,7 @@ TEST_CASE("damage inside an embedded message is reported at the message that hol
     pstw::StoreWriter store(out, {});
     const std::uint32_t inbox = store.add_folder(store.ipm_subtree(), "Inbox", "IPF.Note");
     pst::Message m = mail("outer", "one embedded message");
-    pst::Attachment a;
-    a.properties.valid = true;
-    a.properties.properties = {int32(pst::tag::attach_method, 5)};
+    pst::Attachment a = attachment(5);
     a.embedded = std::make_unique<pst::Message>(mail("inner", "inner"));
     m.attachments.push_back(std::move(a));
     store.add_message(inbox, m, nullptr);
@@ -575,11 +581,8 @@ TEST_CASE("a data tree that a message's attachments name again and again is read
     constexpr std::size_t mib = std::size_t{1} << 20;
     const std::size_t count = pst::RereadBound::max_reread / mib + 40;
     for (std::size_t i = 0; i < count; ++i) {
-        pst::Attachment a;
-        a.properties.valid = true;
-        a.properties.properties = {int32(pst::tag::attach_method, 1),
-                                   prop(pst::tag::attach_data, pst::PropType::binary, std::vector<unsigned char>(i == 0 ? mib : 3600, 'a'))};
-        m.attachments.push_back(std::move(a));
+        m.attachments.push_back(
+            attachment(1, {prop(pst::tag::attach_data, pst::PropType::binary, std::vector<unsigned char>(i == 0 ? mib : 3600, 'a'))}));
     }
     store.add_message(inbox, m, nullptr);
     store.finish();
@@ -767,10 +770,7 @@ TEST_CASE("an SIBLOCK naming one SLBLOCK twice gives its entries once") {
     const std::uint32_t inbox = store.add_folder(store.ipm_subtree(), "Inbox", "IPF.Note");
     pst::Message m = mail("many", "more attachments than one SLBLOCK holds");
     for (int i = 0; i < 400; ++i) {
-        pst::Attachment a;
-        a.properties.valid = true;
-        a.properties.properties = {int32(pst::tag::attach_method, 1)};
-        m.attachments.push_back(std::move(a));
+        m.attachments.push_back(attachment(1));
     }
     store.add_message(inbox, m, nullptr);
     store.finish();
@@ -802,13 +802,10 @@ TEST_CASE("a subnode tree that a message's attachments all name is read again on
     // by each of 3,000 attachments, its tree would pass 64 MiB.
     constexpr int count = 3000;
     for (int i = 0; i < count; ++i) {
-        pst::Attachment a;
-        a.properties.valid = true;
-        a.properties.properties = {int32(pst::tag::attach_method, 1)};
+        std::vector<pst::Property> values;
         for (std::uint16_t v = 0; i == 0 && v < 1000; ++v)
-            a.properties.properties.push_back(prop(static_cast<std::uint16_t>(0x6000 + v), pst::PropType::binary,
-                                                   std::vector<unsigned char>(3600, 'a')));
-        m.attachments.push_back(std::move(a));
+            values.push_back(prop(static_cast<std::uint16_t>(0x6000 + v), pst::PropType::binary, std::vector<unsigned char>(3600, 'a')));
+        m.attachments.push_back(attachment(1, std::move(values)));
     }
     store.add_message(inbox, m, nullptr);
     store.finish();
@@ -944,10 +941,7 @@ TEST_CASE("a message with more attachment rows than the reader takes keeps the f
     pst::Message m = mail("many", "one attachment row more than the bound");
     const std::uint32_t count = pst::max_attachments + 1;
     for (std::uint32_t i = 0; i < count; ++i) {
-        pst::Attachment a;
-        a.properties.valid = true;
-        a.properties.properties = {int32(pst::tag::attach_method, 1)};
-        m.attachments.push_back(std::move(a));
+        m.attachments.push_back(attachment(1));
     }
     store.add_message(inbox, m, nullptr);
     store.finish();
@@ -1018,21 +1012,14 @@ TEST_CASE("large items: XXBLOCK data trees, SIBLOCK subnode trees, row matrices 
     const std::uint32_t many = store.add_folder(store.ipm_subtree(), "Many");
     // 9 MB: more blocks than one XBLOCK holds (1,021 of 8,176 bytes).
     pst::Message big = mail("big attachment", "see attached");
-    pst::Attachment a;
-    a.properties.valid = true;
-    a.properties.properties = {int32(pst::tag::attach_method, 1), text(pst::tag::attach_long_filename, "big.bin"),
-                               prop(pst::tag::attach_data, pst::PropType::binary, pattern(9'000'000, 1))};
-    big.attachments.push_back(std::move(a));
+    big.attachments.push_back(attachment(1, {text(pst::tag::attach_long_filename, "big.bin"),
+                                             prop(pst::tag::attach_data, pst::PropType::binary, pattern(9'000'000, 1))}));
     store.add_message(inbox, big, nullptr);
     // 400 attachments: more subnodes than one SLBLOCK holds (340).
     pst::Message wide = mail("many attachments", "four hundred");
     for (unsigned i = 0; i < 400; ++i) {
-        pst::Attachment small;
-        small.properties.valid = true;
-        small.properties.properties = {int32(pst::tag::attach_method, 1),
-                                       text(pst::tag::attach_long_filename, "part" + std::to_string(i) + ".txt"),
-                                       prop(pst::tag::attach_data, pst::PropType::binary, pattern(100 + i, i))};
-        wide.attachments.push_back(std::move(small));
+        wide.attachments.push_back(attachment(1, {text(pst::tag::attach_long_filename, "part" + std::to_string(i) + ".txt"),
+                                                  prop(pst::tag::attach_data, pst::PropType::binary, pattern(100 + i, i))}));
     }
     store.add_message(inbox, wide, nullptr);
     // 3,000 messages in one folder: a contents table whose rows fill
