@@ -49,13 +49,30 @@ void for_each_line(const OutMessage& m, F&& f) {
     });
 }
 
+constexpr std::size_t name_max = 255;  // NAME_MAX: the bytes of one file name
+
+// `name` + `suffix` as a file name no file system refuses: past NAME_MAX
+// (a long or deep folder name, as one Maildir++ directory, passes it; so
+// does an input file's own long name with a suffix added) the name keeps
+// its start, cut on a UTF-8 character, and a hash of the whole, so distinct
+// names stay distinct; the suffix is kept whole.
+std::string file_name(const std::string& name, std::string_view suffix = {}) {
+    constexpr std::size_t hash = 16;
+    if (name.size() + suffix.size() <= name_max) return name + std::string(suffix);
+    Sha256 sha;
+    sha.update(name);
+    const std::size_t kept = name_max - hash - 1 - suffix.size();
+    return std::string(utf8_prefix(name, kept)) + "~" + sha.hex().substr(0, hash) + std::string(suffix);
+}
+
 // lost+found/<offset>.bin for a single-file store; for a directory store
 // the file's own relative path with "@<offset>.bin" appended.
 std::filesystem::path lost_found_name(const std::string& file, std::uint64_t offset) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%012llu.bin", static_cast<unsigned long long>(offset));
     if (file.empty()) return buf;
-    return std::filesystem::path(file + "@" + buf);
+    const std::filesystem::path p(file);
+    return p.parent_path() / file_name(p.filename().string(), std::string("@") + buf);
 }
 
 std::string_view state_name(OutMessage::State s) {
@@ -155,29 +172,30 @@ void write_message_file(ByteOut& out, const OutMessage& m) {
 
 namespace {
 
-// A file name no file system refuses: one longer than NAME_MAX (255
-// bytes; a long or deep folder name, as one Maildir++ directory, passes
-// it) keeps its start, cut on a UTF-8 character, and ends in a hash of the
-// whole, so distinct folders keep distinct names.
-std::string file_name(const std::string& name) {
-    constexpr std::size_t name_max = 255, hash = 16, kept = name_max - hash - 1;
-    if (name.size() <= name_max) return name;
-    Sha256 sha;
-    sha.update(name);
-    return std::string(utf8_prefix(name, kept)) + "~" + sha.hex().substr(0, hash);
-}
-
 // A folder name ("a.b") as a relative path ("a/b"). A level named like a
 // Maildir's cur/, new/ or tmp/ gets a '_' added, or the tree of .eml files
-// would read back as a damaged Maildir.
+// would read back as a damaged Maildir. A path is at most 2,048 bytes, half
+// of PATH_MAX (the rest is for the output directory and the file name): a
+// deep tree of long names (a PST allows any) has the levels that would pass
+// it joined into one name, shortened as file names are.
 std::filesystem::path folder_path(const std::string& folder) {
+    constexpr std::size_t max_path = 2048;
+    const auto level_name = [](std::string level) {
+        if (level == "cur" || level == "new" || level == "tmp") level += '_';
+        return file_name(level);
+    };
     std::filesystem::path p;
+    std::size_t length = 0;
     std::size_t begin = 0;
     while (begin <= folder.size() && !folder.empty()) {
         const std::size_t dot = std::min(folder.find('.', begin), folder.size());
-        std::string level = folder.substr(begin, dot - begin);
-        if (level == "cur" || level == "new" || level == "tmp") level += '_';
-        p /= file_name(level);
+        const std::string level = level_name(folder.substr(begin, dot - begin));
+        if (length + level.size() + 1 > max_path - name_max - 1) {
+            p /= level_name(folder.substr(begin));
+            break;
+        }
+        p /= level;
+        length += level.size() + 1;
         begin = dot + 1;
     }
     return p;
@@ -397,7 +415,7 @@ void write_mboxrd(ByteOut& out, const OutMessage& m) {
 class PstSink final : public SinkBase {
 public:
     PstSink(const OutputDir& dir, const std::string& store_name, const std::string& mail_root)
-        : SinkBase(dir), path_(dir.staging() / (store_name + ".pst")), file_(path_), store_(file_, store_name, mail_root) {}
+        : SinkBase(dir), path_(dir.staging() / file_name(store_name, ".pst")), file_(path_), store_(file_, store_name, mail_root) {}
 
     void begin_folder(const std::string& folder, const FolderInfo& info) override { store_.begin_folder(folder, info); }
     void message(const OutMessage& m) override {

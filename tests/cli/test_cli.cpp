@@ -255,6 +255,46 @@ TEST_CASE("findings of files judged apart and then kept under the cap") {
     CHECK(s["messages"]["lost"] == 1100);
 }
 
+TEST_CASE("a file left in tmp/ under a long name goes to lost+found under a name a file system takes") {
+    // 250 bytes is a valid name; with "@<offset>.bin" added it is not.
+    TempDir t("cli-long-tmp-name");
+    const fs::path md = t.path() / "md";
+    for (const char* d : {"cur", "new", "tmp"}) fs::create_directories(md / d);
+    const std::string name = "1700000000.M1P2." + std::string(234, 'h');
+    const std::string held = "Subject: x\nContent-Type: multipart/mixed; boundary=b\n\n--b\n\nhel";
+    write_file(md / "tmp" / name, held);
+    write_file(md / "cur" / "1700000001.M2P3.host:2,S", "Subject: kept\n\nbody\n");
+    const auto r = run(tool + " repair -q " + q(md) + " -o " + q(t.path() / "out") + " 2>&1");
+    CHECK(r.status == 4);
+    std::vector<fs::path> kept;
+    for (const auto& e : fs::recursive_directory_iterator(t.path() / "out" / "lost+found"))
+        if (e.is_regular_file()) kept.push_back(e.path());
+    REQUIRE(kept.size() == 1);
+    CHECK(kept[0].filename().string().size() <= 255);
+    CHECK(kept[0].filename().string().rfind(name.substr(0, 200), 0) == 0);
+    CHECK(read_file(kept[0]) == held);
+}
+
+TEST_CASE("an input whose name fills NAME_MAX repairs into every format") {
+    // The output store takes the input's name: ".pst" added to 255 bytes
+    // is a name no file system takes.
+    TempDir t("cli-long-input-name");
+    const fs::path in = t.path() / std::string(255, 'm');
+    write_file(in, clean_mbox);
+    for (const std::string to : {"mbox", "maildir", "eml", "pst"}) {
+        INFO(to);
+        const fs::path out = t.path() / to;
+        CHECK(status_of(tool + " repair -q " + q(in) + " --to " + to + " -o " + q(out)) == 0);
+        std::size_t found = 0;
+        for (const auto& e : fs::directory_iterator(out)) {
+            CHECK(e.path().filename().string().size() <= 255);
+            if (e.path().filename() != "report.json" && e.path().filename() != "report.txt" && e.path().filename() != "index.jsonl")
+                found += status_of(tool + " scan -q " + q(e.path())) == 0 ? 1 : 0;
+        }
+        CHECK(found >= 1);
+    }
+}
+
 TEST_CASE("repair makes the output directory's missing parents and says why it cannot") {
     TempDir t("cli-parents");
     const fs::path in = t.path() / "in.mbox";

@@ -933,6 +933,39 @@ TEST_CASE("a recipient address of control bytes, as a damaged table gives it, is
     CHECK(run(tool + " scan -q " + q(inbox_mbox) + " >/dev/null 2>&1").status == 0);
 }
 
+TEST_CASE("a deep tree of long folder names is written as .eml files under paths a file system takes") {
+    TempDir t("pst-deep-folder-names");
+    MemoryOut out;
+    pstw::StoreWriter store(out, {});
+    // 30 levels of 200-byte names: 6,030 bytes of path, past PATH_MAX
+    // (4,096), though each name is within NAME_MAX. Two folders at the
+    // bottom differ only in their last name.
+    std::uint32_t deep = store.ipm_subtree();
+    for (int level = 0; level < 30; ++level) deep = store.add_folder(deep, std::string(200, static_cast<char>('a' + level % 26)), "IPF.Note");
+    const std::uint32_t x = store.add_folder(deep, "x", "IPF.Note");
+    const std::uint32_t y = store.add_folder(deep, "y", "IPF.Note");
+    store.add_message(x, mail("in x", "body"), nullptr);
+    store.add_message(y, mail("in y", "body"), nullptr);
+    store.finish();
+    const fs::path file = t.path() / "deep.pst";
+    write_file(file, out.bytes);
+    const fs::path dir = t.path() / "eml";
+    const auto r = run(tool + " repair " + q(file) + " --to eml -q -o " + q(dir) + " 2>&1");
+    CHECK(r.status == 0);
+    std::size_t longest = 0;
+    std::map<std::string, fs::path> holder;
+    for (const auto& e : fs::recursive_directory_iterator(dir)) {
+        longest = std::max(longest, fs::relative(e.path(), dir).string().size());
+        if (e.path().extension() != ".eml") continue;
+        const std::string text = read_file(e.path());
+        for (const char* subject : {"in x", "in y"})
+            if (text.find(std::string("Subject: ") + subject) != std::string::npos) holder[subject] = e.path().parent_path();
+    }
+    CHECK(longest < 4096 - 256);
+    REQUIRE(holder.size() == 2);
+    CHECK(holder["in x"] != holder["in y"]);
+}
+
 TEST_CASE("a message with more attachment rows than the reader takes keeps the first ones, names the rest, and rebuilds") {
     TempDir t("pst-many-attachments");
     MemoryOut out;
