@@ -51,18 +51,21 @@ void for_each_line(const OutMessage& m, F&& f) {
 
 constexpr std::size_t name_max = 255;  // NAME_MAX: the bytes of one file name
 
-// `name` + `suffix` as a file name no file system refuses: past NAME_MAX
-// (a long or deep folder name, as one Maildir++ directory, passes it; so
-// does an input file's own long name with a suffix added) the name keeps
-// its start, cut on a UTF-8 character, and a hash of the whole, so distinct
-// names stay distinct; the suffix is kept whole.
-std::string file_name(const std::string& name, std::string_view suffix = {}) {
+// `name` in at most `max` bytes: a longer one keeps its start, cut on a
+// UTF-8 character, and a hash of the whole, so distinct names stay distinct.
+std::string shortened(const std::string& name, std::size_t max) {
     constexpr std::size_t hash = 16;
-    if (name.size() + suffix.size() <= name_max) return name + std::string(suffix);
+    if (name.size() <= max) return name;
     Sha256 sha;
     sha.update(name);
-    const std::size_t kept = name_max - hash - 1 - suffix.size();
-    return std::string(utf8_prefix(name, kept)) + "~" + sha.hex().substr(0, hash) + std::string(suffix);
+    return std::string(utf8_prefix(name, max - hash - 1)) + "~" + sha.hex().substr(0, hash);
+}
+
+// `name` + `suffix` as a file name no file system refuses, the suffix kept
+// whole: a long or deep folder name, as one Maildir++ directory, passes
+// NAME_MAX, and so does an input file's own long name with a suffix added.
+std::string file_name(const std::string& name, std::string_view suffix = {}) {
+    return shortened(name, name_max - suffix.size()) + std::string(suffix);
 }
 
 // lost+found/<offset>.bin for a single-file store; for a directory store
@@ -323,9 +326,11 @@ public:
         const std::string wanted = m.unique.empty() ? std::to_string(m.mtime.value_or(0)) + ".M" +
                                                           std::to_string(written_ + 1) + "P0.mailfsck"
                                                     : m.unique;
-        // Two messages must not share a unique part in one folder.
-        std::string unique = wanted;
-        for (unsigned k = 2; used_.count(unique); ++k) unique = wanted + "_" + std::to_string(k);
+        // Two messages must not share a unique part in one folder, and the
+        // name must hold the sizes and flags added to it (a client may have
+        // left them no room).
+        std::string unique = shortened(wanted, max_unique);
+        for (unsigned k = 2; used_.count(unique); ++k) unique = shortened(wanted + "_" + std::to_string(k), max_unique);
         used_.insert(unique);
         const std::filesystem::path tmp = here_ / "tmp" / unique;
         FileWriter w(tmp, Sync::with_directory);
@@ -370,6 +375,9 @@ public:
     }
 
 private:
+    // What canonical_name adds: ",S=" and ",W=" with 20 digits each, ":2,"
+    // and the 32 flags (6 standard, 26 keywords).
+    static constexpr std::size_t max_unique = name_max - (3 + 20) - (3 + 20) - 3 - 32;
     std::filesystem::path root_;
     std::filesystem::path here_;
     std::string folder_;

@@ -295,6 +295,33 @@ TEST_CASE("an input whose name fills NAME_MAX repairs into every format") {
     }
 }
 
+TEST_CASE("a Maildir message whose name leaves no room for the sizes repair adds keeps its UID under a shorter name") {
+    // 246 bytes of unique part and ":2,S" make a valid name; ",S=..,W=.."
+    // added by repair would pass NAME_MAX (255).
+    TempDir t("cli-long-unique");
+    const fs::path md = t.path() / "md";
+    for (const char* d : {"cur", "new", "tmp"}) fs::create_directories(md / d);
+    const std::string unique = "1700000000.M1P2." + std::string(230, 'h');
+    write_file(md / "cur" / (unique + ":2,S"), "Subject: long\n\nbody\n");
+    write_file(md / "cur" / "1700000001.M2P3.host:2,S", "Subject: short\n\nbody\n");
+    write_file(md / "dovecot-uidlist", "3 V7 N3\n1 :" + unique + "\n2 :1700000001.M2P3.host\n");
+    const auto r = run(tool + " repair -q " + q(md) + " -o " + q(t.path() / "out") + " 2>&1");
+    CHECK(r.status == 0);
+    std::map<std::string, std::string> base_of;  // subject to the base name
+    for (const auto& e : fs::directory_iterator(t.path() / "out" / "md" / "cur")) {
+        const std::string name = e.path().filename().string();
+        CHECK(name.size() <= 255);
+        const std::string text = read_file(e.path());
+        base_of[text.substr(9, text.find('\n') - 9)] = name.substr(0, name.find(':'));
+    }
+    REQUIRE(base_of.size() == 2);
+    CHECK(base_of["long"].rfind(unique.substr(0, 100), 0) == 0);
+    CHECK(base_of["short"].rfind("1700000001.M2P3.host,S=", 0) == 0);
+    const std::string list = read_file(t.path() / "out" / "md" / "dovecot-uidlist");
+    CHECK(list.find("\n1 :" + base_of["long"] + "\n") != std::string::npos);
+    CHECK(list.find("\n2 :" + base_of["short"] + "\n") != std::string::npos);
+}
+
 TEST_CASE("repair makes the output directory's missing parents and says why it cannot") {
     TempDir t("cli-parents");
     const fs::path in = t.path() / "in.mbox";
