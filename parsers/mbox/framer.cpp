@@ -270,6 +270,7 @@ std::optional<std::uint64_t> Framer::follow_chain(std::uint64_t at, std::uint64_
     for (Chain& chain : chains_) {
         // No candidate starts before the framer's position.
         while (!chain.empty() && chain.front().pos < pos_) chain.pop_front();
+        if (chain.empty() || at < chain.front().pos || at > chain.back().pos) continue;
         const auto from = std::lower_bound(chain.begin(), chain.end(), at,
                                            [](const ChainLink& l, std::uint64_t p) { return l.pos < p; });
         if (from == chain.end() || from->pos != at) continue;
