@@ -323,10 +323,9 @@ int run_repair(const Args& a) {
     }
     s.sha256 = sha.get();
     sink->finish();
-    s.output = OutputInfo{out.string(), std::string(output_format_name(format)), sink->messages_written(),
-                          sink->lost_found_files()};
-    if (format == OutputFormat::pst) s.output->path = (out / (name + ".pst")).string();
-    else if (format != OutputFormat::eml) s.output->path = (out / name).string();
+    s.output = OutputInfo{(sink->store_path().empty() ? out : out / sink->store_path()).string(),
+                          std::string(output_format_name(format)), sink->messages_written(), sink->lost_found_files(),
+                          sink->notes()};
     const nlohmann::json j = report_json(log, MAILFSCK_VERSION, utc_now());
     dir.write_file("report.json", dump_json(j));
     dir.write_file("report.txt", report_text(log));

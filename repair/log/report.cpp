@@ -78,7 +78,8 @@ nlohmann::json store_json(const StoreLog& s) {
         j["output"] = {{"path", s.output->path},
                        {"format", s.output->format},
                        {"messages_written", s.output->messages_written},
-                       {"lost_found_files", s.output->lost_found_files}};
+                       {"lost_found_files", s.output->lost_found_files},
+                       {"notes", s.output->notes}};
     }
     return j;
 }
@@ -161,6 +162,7 @@ std::string report_text(const SalvageLog& log) {
         if (s.output) {
             o << "  output: " << s.output->path << " (" << s.output->format << "), " << s.output->messages_written
               << " messages written, " << s.output->lost_found_files << " files in lost+found\n";
+            for (const std::string& n : s.output->notes) o << "  output note: " << n << "\n";
         }
         o << "  verdict: "
           << (s.has_problems() ? (s.data_lost() ? "DAMAGED (data lost or at risk)" : "problems found")

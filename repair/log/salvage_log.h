@@ -89,6 +89,7 @@ struct OutputInfo {
     std::string format;
     std::uint64_t messages_written = 0;
     std::uint64_t lost_found_files = 0;
+    std::vector<std::string> notes;  // MessageSink::notes
 };
 
 struct StoreLog {

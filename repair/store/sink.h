@@ -125,6 +125,11 @@ public:
     virtual void finish() = 0;
     [[nodiscard]] virtual std::uint64_t messages_written() const = 0;
     [[nodiscard]] virtual std::uint64_t lost_found_files() const = 0;
+    // The rebuilt store relative to the output directory ("" for the
+    // directory itself), and what the output format made repair do beyond
+    // the input's findings (names a file system refuses, shortened).
+    [[nodiscard]] virtual std::string store_path() const { return {}; }
+    [[nodiscard]] virtual std::vector<std::string> notes() const { return {}; }
 };
 
 enum class OutputFormat { mbox, eml, maildir, pst };

@@ -61,22 +61,80 @@ std::string shortened(const std::string& name, std::size_t max) {
     return std::string(utf8_prefix(name, max - hash - 1)) + "~" + sha.hex().substr(0, hash);
 }
 
-// `name` + `suffix` as a file name no file system refuses, the suffix kept
-// whole: a long or deep folder name, as one Maildir++ directory, passes
-// NAME_MAX, and so does an input file's own long name with a suffix added.
-std::string file_name(const std::string& name, std::string_view suffix = {}) {
-    return shortened(name, name_max - suffix.size()) + std::string(suffix);
-}
+// Output file names made from the input's names, each one a file system
+// takes: a long or deep folder name (as one Maildir++ directory, or a path
+// of .eml folders), an input file's own long name with a suffix added, or
+// a Maildir name with sizes added, is shortened. The report says how many
+// were; index.jsonl says where each message went.
+class OutputNames {
+public:
+    // `name` + `suffix`, the suffix kept whole.
+    std::string file_name(const std::string& name, std::string_view suffix = {}) {
+        std::string out = shortened(name, name_max - suffix.size()) + std::string(suffix);
+        if (out.size() != name.size() + suffix.size()) record(name + std::string(suffix), out);
+        return out;
+    }
+    // lost+found/<offset>.bin for a single-file store; for a directory
+    // store the file's own relative path with "@<offset>.bin" appended.
+    std::filesystem::path lost_found(const std::string& file, std::uint64_t offset) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%012llu.bin", static_cast<unsigned long long>(offset));
+        if (file.empty()) return buf;
+        const std::filesystem::path p(file);
+        return p.parent_path() / file_name(p.filename().string(), std::string("@") + buf);
+    }
+    // A folder name ("a.b") as a relative path ("a/b"). A level named like
+    // a Maildir's cur/, new/ or tmp/ gets a '_' added, or the tree of .eml
+    // files would read back as a damaged Maildir. A path is at most 2,048
+    // bytes, half of PATH_MAX (the rest is for the output directory and the
+    // file name): a deep tree of long names (a PST allows any) has the
+    // levels that would pass it joined into one name.
+    std::filesystem::path folder_path(const std::string& folder) {
+        constexpr std::size_t max_path = 2048;
+        const auto level_name = [](std::string level) {
+            if (level == "cur" || level == "new" || level == "tmp") level += '_';
+            return level;
+        };
+        std::filesystem::path p;
+        bool cut = false;
+        std::size_t length = 0;
+        std::size_t begin = 0;
+        while (begin <= folder.size() && !folder.empty()) {
+            const std::size_t dot = std::min(folder.find('.', begin), folder.size());
+            const std::string level = level_name(folder.substr(begin, dot - begin));
+            const std::string name = shortened(level, name_max);
+            if (length + name.size() + 1 > max_path - name_max - 1) {
+                const std::string rest = level_name(folder.substr(begin));
+                p /= shortened(rest, name_max);
+                cut = cut || dot < folder.size() || rest.size() > name_max;
+                break;
+            }
+            cut = cut || name != level;
+            p /= name;
+            length += name.size() + 1;
+            begin = dot + 1;
+        }
+        if (cut) record(folder, p.string());
+        return p;
+    }
+    // Counted once per name made.
+    void record(const std::string& from, const std::string& to) {
+        if (!made_.insert(std::hash<std::string>{}(to)).second || count_++ > 0) return;
+        first_ = "the first, of " + std::to_string(from.size()) + " bytes: \"" + std::string(utf8_prefix(from, 48)) +
+                 "...\" as \"..." + to.substr(to.size() - std::min<std::size_t>(to.size(), 24)) + "\"";
+    }
+    [[nodiscard]] std::vector<std::string> notes() const {
+        if (count_ == 0) return {};
+        return {std::to_string(count_) + " output name(s) past the 255 bytes of a file name, or paths past 2,048 " +
+                "bytes, shortened to their start and a hash of the whole (" + first_ +
+                "); index.jsonl names each message's file"};
+    }
 
-// lost+found/<offset>.bin for a single-file store; for a directory store
-// the file's own relative path with "@<offset>.bin" appended.
-std::filesystem::path lost_found_name(const std::string& file, std::uint64_t offset) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%012llu.bin", static_cast<unsigned long long>(offset));
-    if (file.empty()) return buf;
-    const std::filesystem::path p(file);
-    return p.parent_path() / file_name(p.filename().string(), std::string("@") + buf);
-}
+private:
+    std::uint64_t count_ = 0;
+    std::string first_;
+    std::unordered_set<std::size_t> made_;
+};
 
 std::string_view state_name(OutMessage::State s) {
     switch (s) {
@@ -100,7 +158,7 @@ public:
         index_->close();
     }
     void lost_found(const std::string& file, std::uint64_t input_offset, const std::vector<ByteView>& pieces) override {
-        const std::filesystem::path path = dir_.staging() / "lost+found" / lost_found_name(file, input_offset);
+        const std::filesystem::path path = dir_.staging() / "lost+found" / naming_.lost_found(file, input_offset);
         std::filesystem::create_directories(path.parent_path());
         FileWriter w(path, Sync::with_directory);
         for (const ByteView& p : pieces) w.write(p.text());
@@ -112,6 +170,7 @@ public:
                     std::optional<std::int64_t> /*mtime*/) override {}
     [[nodiscard]] std::uint64_t lost_found_files() const override { return lost_found_files_; }
     [[nodiscard]] std::uint64_t messages_written() const override { return written_; }
+    [[nodiscard]] std::vector<std::string> notes() const override { return naming_.notes(); }
 
 protected:
     virtual void finish_output() {}
@@ -132,6 +191,7 @@ protected:
 
     const OutputDir& dir_;
     std::uint64_t written_ = 0;
+    OutputNames naming_;
 
 private:
     std::uint64_t lost_found_files_ = 0;
@@ -175,35 +235,6 @@ void write_message_file(ByteOut& out, const OutMessage& m) {
 
 namespace {
 
-// A folder name ("a.b") as a relative path ("a/b"). A level named like a
-// Maildir's cur/, new/ or tmp/ gets a '_' added, or the tree of .eml files
-// would read back as a damaged Maildir. A path is at most 2,048 bytes, half
-// of PATH_MAX (the rest is for the output directory and the file name): a
-// deep tree of long names (a PST allows any) has the levels that would pass
-// it joined into one name, shortened as file names are.
-std::filesystem::path folder_path(const std::string& folder) {
-    constexpr std::size_t max_path = 2048;
-    const auto level_name = [](std::string level) {
-        if (level == "cur" || level == "new" || level == "tmp") level += '_';
-        return file_name(level);
-    };
-    std::filesystem::path p;
-    std::size_t length = 0;
-    std::size_t begin = 0;
-    while (begin <= folder.size() && !folder.empty()) {
-        const std::size_t dot = std::min(folder.find('.', begin), folder.size());
-        const std::string level = level_name(folder.substr(begin, dot - begin));
-        if (length + level.size() + 1 > max_path - name_max - 1) {
-            p /= level_name(folder.substr(begin));
-            break;
-        }
-        p /= level;
-        length += level.size() + 1;
-        begin = dot + 1;
-    }
-    return p;
-}
-
 // One mbox per folder: the top folder is `name`, folder "a.b" is "name.a.b".
 class MboxSink final : public SinkBase {
 public:
@@ -214,11 +245,15 @@ public:
         folder_ = folder;
         // Two input folders can map to one name (".a.b" and "a/b"): the
         // second gets a number rather than failing the repair.
-        std::string file = file_name(folder.empty() ? name_ : name_ + "." + folder);
-        for (unsigned k = 2; !used_.insert(file).second; ++k) file = file_name(name_ + "." + folder + "." + std::to_string(k));
-        file_ = file;
-        out_ = std::make_unique<FileWriter>(dir_.staging() / file);
+        const std::string base = folder.empty() ? name_ : name_ + "." + folder;
+        std::string wanted = base;
+        file_ = shortened(wanted, name_max);
+        for (unsigned k = 2; !used_.insert(file_).second; ++k) file_ = shortened(wanted = base + "." + std::to_string(k), name_max);
+        if (wanted.size() > name_max) naming_.record(wanted, file_);
+        if (folder.empty()) top_ = file_;
+        out_ = std::make_unique<FileWriter>(dir_.staging() / file_);
     }
+    [[nodiscard]] std::string store_path() const override { return top_; }
     void message(const OutMessage& m) override {
         begin_folder(m.folder, {});
         indexed(m, dir_.staging() / file_, out_->written());
@@ -234,6 +269,7 @@ private:
     std::string name_;
     std::string folder_;
     std::string file_;
+    std::string top_;
     std::unordered_set<std::string> used_;
     std::unique_ptr<FileWriter> out_;
 };
@@ -245,11 +281,15 @@ class EmlSink final : public SinkBase {
 public:
     explicit EmlSink(const OutputDir& dir) : SinkBase(dir) { EmlSink::begin_folder("", {}); }
     void begin_folder(const std::string& folder, const FolderInfo& /*info*/) override {
-        std::filesystem::create_directories(dir_.staging() / "messages" / folder_path(folder));
+        if (started_ && folder == folder_) return;
+        started_ = true;
+        folder_ = folder;
+        here_ = dir_.staging() / "messages" / naming_.folder_path(folder);
+        std::filesystem::create_directories(here_);
     }
     void message(const OutMessage& m) override {
-        const std::filesystem::path dir = dir_.staging() / "messages" / folder_path(m.folder);
-        std::filesystem::create_directories(dir);
+        begin_folder(m.folder, {});
+        const std::filesystem::path& dir = here_;
         char number[32];
         std::snprintf(number, sizeof number, "%06llu.", static_cast<unsigned long long>(written_) + 1);
         if (m.item_file) {
@@ -271,6 +311,10 @@ public:
     }
 
 private:
+    std::string folder_;
+    std::filesystem::path here_;
+    bool started_ = false;
+
     static bool ends_terminated(const OutMessage& m) {
         if (!m.close_boundaries.empty()) return true;
         for (auto it = m.pieces.rbegin(); it != m.pieces.rend(); ++it)
@@ -311,13 +355,14 @@ public:
     MaildirSink(const OutputDir& dir, const std::string& name) : SinkBase(dir), root_(dir.staging() / name) {
         MaildirSink::begin_folder("", {});
     }
+    [[nodiscard]] std::string store_path() const override { return root_.filename().string(); }
     void begin_folder(const std::string& folder, const FolderInfo& /*info*/) override {
         if (started_ && folder == folder_) return;
         started_ = true;
         folder_ = folder;
         names_.clear();
         used_.clear();
-        here_ = folder.empty() ? root_ : root_ / file_name("." + folder);
+        here_ = folder.empty() ? root_ : root_ / naming_.file_name("." + folder);
         for (const char* sub : {"cur", "new", "tmp"}) std::filesystem::create_directories(here_ / sub);
         if (!folder.empty()) FileWriter(here_ / "maildirfolder", Sync::with_directory).close();
     }
@@ -329,8 +374,10 @@ public:
         // Two messages must not share a unique part in one folder, and the
         // name must hold the sizes and flags added to it (a client may have
         // left them no room).
-        std::string unique = shortened(wanted, max_unique);
-        for (unsigned k = 2; used_.count(unique); ++k) unique = shortened(wanted + "_" + std::to_string(k), max_unique);
+        std::string given = wanted;
+        std::string unique = shortened(given, max_unique);
+        for (unsigned k = 2; used_.count(unique); ++k) unique = shortened(given = wanted + "_" + std::to_string(k), max_unique);
+        if (given.size() > max_unique) naming_.record(given, unique);
         used_.insert(unique);
         const std::filesystem::path tmp = here_ / "tmp" / unique;
         FileWriter w(tmp, Sync::with_directory);
@@ -423,7 +470,8 @@ void write_mboxrd(ByteOut& out, const OutMessage& m) {
 class PstSink final : public SinkBase {
 public:
     PstSink(const OutputDir& dir, const std::string& store_name, const std::string& mail_root)
-        : SinkBase(dir), path_(dir.staging() / file_name(store_name, ".pst")), file_(path_), store_(file_, store_name, mail_root) {}
+        : SinkBase(dir), path_(dir.staging() / naming_.file_name(store_name, ".pst")), file_(path_), store_(file_, store_name, mail_root) {}
+    [[nodiscard]] std::string store_path() const override { return path_.filename().string(); }
 
     void begin_folder(const std::string& folder, const FolderInfo& info) override { store_.begin_folder(folder, info); }
     void message(const OutMessage& m) override {

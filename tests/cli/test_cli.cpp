@@ -285,6 +285,10 @@ TEST_CASE("an input whose name fills NAME_MAX repairs into every format") {
         INFO(to);
         const fs::path out = t.path() / to;
         CHECK(status_of(tool + " repair -q " + q(in) + " --to " + to + " -o " + q(out)) == 0);
+        // The report names the store written, and says when its name was cut.
+        const auto output = nlohmann::json::parse(read_file(out / "report.json"))["stores"][0]["output"];
+        CHECK(fs::exists(output["path"].get<std::string>()));
+        CHECK(output["notes"].size() == (to == "pst" ? 1U : 0U));
         std::size_t found = 0;
         for (const auto& e : fs::directory_iterator(out)) {
             CHECK(e.path().filename().string().size() <= 255);
@@ -320,6 +324,9 @@ TEST_CASE("a Maildir message whose name leaves no room for the sizes repair adds
     const std::string list = read_file(t.path() / "out" / "md" / "dovecot-uidlist");
     CHECK(list.find("\n1 :" + base_of["long"] + "\n") != std::string::npos);
     CHECK(list.find("\n2 :" + base_of["short"] + "\n") != std::string::npos);
+    const auto notes = nlohmann::json::parse(read_file(t.path() / "out" / "report.json"))["stores"][0]["output"]["notes"];
+    REQUIRE(notes.size() == 1);
+    CHECK(notes[0].get<std::string>().rfind("1 output name(s)", 0) == 0);
 }
 
 TEST_CASE("repair makes the output directory's missing parents and says why it cannot") {

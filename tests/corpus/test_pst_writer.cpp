@@ -964,6 +964,12 @@ TEST_CASE("a deep tree of long folder names is written as .eml files under paths
     CHECK(longest < 4096 - 256);
     REQUIRE(holder.size() == 2);
     CHECK(holder["in x"] != holder["in y"]);
+    // The report counts the paths it cut: each ends in a name with a hash.
+    std::size_t cut = 0;
+    for (const auto& e : fs::recursive_directory_iterator(dir))
+        if (e.is_directory() && e.path().filename().string().find('~') != std::string::npos) ++cut;
+    CHECK(cut > 2);
+    CHECK(read_file(dir / "report.txt").find("output note: " + std::to_string(cut) + " output name(s)") != std::string::npos);
 }
 
 TEST_CASE("a message with more attachment rows than the reader takes keeps the first ones, names the rest, and rebuilds") {
