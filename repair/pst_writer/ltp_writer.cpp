@@ -15,7 +15,6 @@ constexpr std::size_t bitmap_header_size = 66;
 constexpr std::size_t page_header_size = 2;
 constexpr std::uint8_t heap_signature = 0xEC;
 constexpr std::uint32_t max_allocations_per_block = 2047;  // hidIndex is 11 bits
-constexpr std::size_t max_heap_blocks = 65536;            // hidBlockIndex is 16 bits
 
 bool is_bitmap_block(std::size_t i) { return i >= 8 && (i - 8) % 128 == 0; }
 
@@ -108,7 +107,7 @@ pst::Hid HeapWriter::allocate(ByteView data) {
                       open_.data.size() + data.size() + 1 + page_map_size(open_.starts.size() + 1) <= room;
     // A heap that big (half a gigabyte of values in one table: millions
     // of rows) has no HID for more; failing beats naming other values.
-    if (!fits && bids_.size() == max_heap_blocks) throw std::length_error("PST writer: a heap of more than 65,536 blocks");
+    if (!fits && bids_.size() == max_blocks_) throw std::length_error("PST writer: a heap past its last block");
     if (!fits) begin_block();
     open_.starts.push_back(static_cast<std::uint16_t>(open_.data.size()));
     open_.data.insert(open_.data.end(), data.data(), data.data() + data.size());
@@ -247,8 +246,8 @@ void write_pc(NodeBuilder& node, std::vector<pst::Property> properties) {
     node.heap().set_root(write_bth(node.heap(), 2, 6, ByteView(records.data(), records.size())));
 }
 
-TableWriter::TableWriter(NdbWriter& ndb, std::vector<std::uint32_t> columns)
-    : node_(ndb, pst::HeapClient::table_context), tags_(std::move(columns)) {
+TableWriter::TableWriter(NdbWriter& ndb, std::vector<std::uint32_t> columns, std::size_t heap_blocks)
+    : node_(ndb, pst::HeapClient::table_context, heap_blocks), tags_(std::move(columns)) {
     tags_.push_back(tag_row_id);
     tags_.push_back(tag_row_ver);
     std::sort(tags_.begin(), tags_.end());
@@ -286,20 +285,48 @@ const TableWriter::Column* TableWriter::column(std::uint32_t tag) const {
     return nullptr;
 }
 
+TableWriter::Place TableWriter::place_of(const pst::Property& p, const Column** c) const {
+    const std::uint32_t tag = std::uint32_t{p.id} << 16 | p.type;
+    if (tag == tag_row_id || tag == tag_row_ver) return Place::none;
+    *c = column(tag);
+    if (*c == nullptr) return Place::none;
+    const std::uint32_t size = pst::fixed_size(p.type);
+    if (size != 0 && size <= 8) return Place::row;
+    if (p.value.empty()) return Place::none;
+    return p.value.size() <= max_heap_allocation ? Place::heap : Place::subnode;
+}
+
+bool TableWriter::room_for(const pst::TableRow& row) const {
+    std::size_t allocations = 0;
+    std::size_t subnodes = 0;
+    for (const pst::Property& p : row.cells) {
+        const Column* c = nullptr;
+        const Place at = place_of(p, &c);
+        allocations += at == Place::heap ? 1 : 0;
+        subnodes += at == Place::subnode ? 1 : 0;
+    }
+    // Counted as if each allocation began a block. finish adds the row
+    // index (8 bytes a row, in allocations of up to 3,580 bytes, and the
+    // levels above them), the row matrix and the table's header.
+    const std::size_t index = (std::size_t{rows_} + 1) * 8 / max_heap_allocation + 1;
+    const std::size_t at_finish = index + index / 64 + 8;
+    return node_.heap().blocks() + allocations + at_finish <= node_.heap().max_blocks() &&
+           node_.subnodes() + subnodes + 1 <= node_.ndb().max_subnodes();
+}
+
 void TableWriter::add(const pst::TableRow& row) {
     Bytes cells(ends_[3], 0);
     put_le(cells.data(), row.id, 4);
     cells[ends_[2]] |= 0xC0;  // PidTagLtpRowId and PidTagLtpRowVer exist
     for (const pst::Property& p : row.cells) {
-        const std::uint32_t tag = std::uint32_t{p.id} << 16 | p.type;
-        if (tag == tag_row_id || tag == tag_row_ver) continue;
-        const Column* c = column(tag);
-        if (!c) continue;
-        const std::uint32_t size = pst::fixed_size(p.type);
-        if (size != 0 && size <= 8) {
-            std::copy_n(p.value.begin(), std::min<std::size_t>(size, p.value.size()), cells.begin() + c->offset);
-        } else {
+        const Column* c = nullptr;
+        const Place at = place_of(p, &c);
+        if (at == Place::row) {
+            std::copy_n(p.value.begin(), std::min<std::size_t>(c->size, p.value.size()), cells.begin() + c->offset);
+        } else if (at != Place::none) {
             put_le(cells.data() + c->offset, node_.place(ByteView(p.value.data(), p.value.size())), 4);
+        } else if (c == nullptr) {
+            continue;
         }
         cells[ends_[2] + c->bit / 8] = static_cast<unsigned char>(cells[ends_[2] + c->bit / 8] | 0x80 >> (c->bit % 8));
     }

@@ -25,6 +25,9 @@ inline constexpr std::size_t max_heap_allocation = 3580;
 // The most columns a table holds ([MS-PST] 2.3.4.1: cCols is a byte),
 // PidTagLtpRowId and PidTagLtpRowVer included.
 inline constexpr std::size_t max_table_columns = 255;
+// The most blocks a heap has: a HID's hidBlockIndex is 16 bits ([MS-PST]
+// 2.3.1.1).
+inline constexpr std::size_t max_heap_blocks = 65536;
 
 // A node's heap, written as it grows: each block goes out once the next
 // one begins, but for the two whose headers wait on later blocks (the
@@ -33,9 +36,16 @@ inline constexpr std::size_t max_table_columns = 255;
 // most three blocks.
 class HeapWriter {
 public:
-    HeapWriter(NdbWriter& ndb, pst::HeapClient client) : ndb_(&ndb), client_(client) {}
-    // A new allocation holding `data` (at most max_heap_allocation bytes).
+    // `max_blocks` is max_heap_blocks but in tests, which fill a heap
+    // without writing half a gigabyte.
+    HeapWriter(NdbWriter& ndb, pst::HeapClient client, std::size_t max_blocks = max_heap_blocks)
+        : ndb_(&ndb), client_(client), max_blocks_(max_blocks) {}
+    // A new allocation holding `data` (at most max_heap_allocation bytes);
+    // a length_error past the heap's last block.
     pst::Hid allocate(ByteView data);
+    // Blocks begun, and the most there may be.
+    [[nodiscard]] std::size_t blocks() const { return bids_.size(); }
+    [[nodiscard]] std::size_t max_blocks() const { return max_blocks_; }
     void set_root(pst::Hid root) { root_ = root; }
     // Writes the blocks not yet written; the heap's data tree.
     std::uint64_t finish();
@@ -52,6 +62,7 @@ private:
 
     NdbWriter* ndb_;
     pst::HeapClient client_;
+    std::size_t max_blocks_;
     pst::Hid root_;
     Block open_;   // the block allocations go to
     Block first_;  // block 0, held
@@ -66,7 +77,8 @@ private:
 // large values went to.
 class NodeBuilder {
 public:
-    NodeBuilder(NdbWriter& ndb, pst::HeapClient client) : ndb_(&ndb), heap_(ndb, client) {}
+    NodeBuilder(NdbWriter& ndb, pst::HeapClient client, std::size_t heap_blocks = max_heap_blocks)
+        : ndb_(&ndb), heap_(ndb, client, heap_blocks) {}
     // Where a value that is not kept inline goes ([MS-PST] 2.3.3.2): 0
     // when empty, a HID when it fits the heap, else the NID of a new
     // subnode holding it.
@@ -74,9 +86,12 @@ public:
     // A new subnode over a data tree already written (a row matrix); its NID.
     std::uint32_t place_tree(std::uint64_t bid_data);
     HeapWriter& heap() { return heap_; }
+    [[nodiscard]] const HeapWriter& heap() const { return heap_; }
     NdbWriter& ndb() { return *ndb_; }
+    [[nodiscard]] const NdbWriter& ndb() const { return *ndb_; }
     // A subnode of the node's own making (attachments, recipient table).
     void add_subnode(const pst::Subnode& s) { subnodes_.push_back(s); }
+    [[nodiscard]] std::size_t subnodes() const { return subnodes_.size(); }
     // Writes the rest of the heap as the node's data tree, and the subnode
     // tree: {bid_data, bid_sub}.
     std::pair<std::uint64_t, std::uint64_t> write();
@@ -111,7 +126,11 @@ class TableWriter {
 public:
     // `columns`: tags (id << 16 | type); PidTagLtpRowId and
     // PidTagLtpRowVer are added.
-    TableWriter(NdbWriter& ndb, std::vector<std::uint32_t> columns);
+    TableWriter(NdbWriter& ndb, std::vector<std::uint32_t> columns, std::size_t heap_blocks = max_heap_blocks);
+    // Whether the table can take `row` and still be finished: its values
+    // and, at the end, its row index must fit the heap's HIDs, and its
+    // large values one subnode tree. Millions of rows can fill them.
+    [[nodiscard]] bool room_for(const pst::TableRow& row) const;
     // A row; its cells outside the columns are left out.
     void add(const pst::TableRow& row);
     // Writes the rest of the table: {bid_data, bid_sub}.
@@ -126,6 +145,10 @@ private:
         std::uint8_t bit = 0;  // in the cell existence bitmap
     };
     [[nodiscard]] const Column* column(std::uint32_t tag) const;
+    // Where a cell's value goes: the row itself, the heap, a subnode, or
+    // nowhere (no column, or empty).
+    enum class Place { none, row, heap, subnode };
+    [[nodiscard]] Place place_of(const pst::Property& p, const Column** c) const;
 
     NodeBuilder node_;
     std::vector<std::uint32_t> tags_;  // ascending

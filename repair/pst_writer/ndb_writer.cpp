@@ -201,14 +201,19 @@ std::uint64_t NdbWriter::sl_level(const std::vector<pst::Subnode>& entries) {
     return internal_block(btype_subnode_tree, 0, entries.size(), 0, e);
 }
 
+std::size_t NdbWriter::max_subnodes() const {
+    const std::size_t per_sl = (layout_->max_block_data() - internal_header) / slentry_size;
+    const std::size_t per_si = (layout_->max_block_data() - internal_header) / sientry_size;
+    return per_sl * per_si;
+}
+
 // An SLBLOCK, or an SIBLOCK over SLBLOCKs ([MS-PST] 2.2.2.8.3.3).
 std::uint64_t NdbWriter::subnode_tree(std::vector<pst::Subnode> entries) {
     if (entries.empty()) return 0;
     std::sort(entries.begin(), entries.end(), [](const pst::Subnode& a, const pst::Subnode& b) { return a.nid < b.nid; });
     const std::size_t per_sl = (layout_->max_block_data() - internal_header) / slentry_size;
     if (entries.size() <= per_sl) return sl_level(entries);
-    const std::size_t per_si = (layout_->max_block_data() - internal_header) / sientry_size;
-    if (entries.size() > per_sl * per_si) throw std::length_error("PST writer: too many subnodes");
+    if (entries.size() > max_subnodes()) throw std::length_error("PST writer: too many subnodes");
     std::vector<std::pair<std::uint32_t, std::uint64_t>> children;
     for (std::size_t i = 0; i < entries.size(); i += per_sl) {
         const std::size_t count = std::min(per_sl, entries.size() - i);

@@ -45,6 +45,8 @@ public:
     // The subnode tree of `entries` (in any order): an SLBLOCK, or an
     // SIBLOCK over SLBLOCKs. 0 for no entries.
     std::uint64_t subnode_tree(std::vector<pst::Subnode> entries);
+    // The most entries one subnode tree holds (an SIBLOCK of full SLBLOCKs).
+    [[nodiscard]] std::size_t max_subnodes() const;
     // A top-level node (an NBT entry).
     void node(std::uint32_t nid, std::uint64_t bid_data, std::uint64_t bid_sub, std::uint32_t parent);
 

@@ -132,10 +132,11 @@ std::uint32_t StoreWriter::new_folder(std::uint32_t nid, std::uint32_t parent, c
     Folder f;
     f.nid = nid;
     f.parent = parent;
+    f.name = name;
     f.search = search;
     f.properties.push_back(prop(pst::tag::display_name, pst::PropType::string, utf16(name)));
     if (!search) {
-        f.contents = std::make_unique<TableWriter>(ndb_, contents_columns);
+        f.contents = std::make_unique<TableWriter>(ndb_, contents_columns, options_.table_heap_blocks);
         f.associated = std::make_unique<TableWriter>(ndb_, assoc_contents_columns);
     }
     folders_[nid] = std::move(f);
@@ -144,19 +145,25 @@ std::uint32_t StoreWriter::new_folder(std::uint32_t nid, std::uint32_t parent, c
 }
 
 void StoreWriter::rename_folder(std::uint32_t nid, const std::string& name) {
+    folders_.at(nid).name = name;
     for (Property& p : folders_.at(nid).properties)
         if (p.id == pst::tag::display_name) p.value = utf16(name);
+}
+
+std::uint32_t StoreWriter::child_named(std::uint32_t parent, const std::string& name) const {
+    // Not the writer's own search folder, which holds no items: a damaged
+    // store can have an ordinary folder of its name.
+    const Bytes wanted = utf16(name);
+    for (const std::uint32_t c : folders_.at(parent).children)
+        for (const Property& p : folders_.at(c).properties)
+            if (!folders_.at(c).search && p.id == pst::tag::display_name && same_name(p.value, wanted)) return c;
+    return 0;
 }
 
 std::uint32_t StoreWriter::add_folder(std::uint32_t parent, const std::string& name, const std::string& container_class) {
     if (finished_ || !folders_.count(parent)) throw std::logic_error("PST writer: no such parent folder");
     // Outlook allows no two subfolders of one name: a second is the first.
-    // Not so the writer's own search folder, which holds no items: a
-    // damaged store can have an ordinary folder of its name.
-    const Bytes wanted = utf16(name);
-    for (const std::uint32_t c : folders_.at(parent).children)
-        for (const Property& p : folders_.at(c).properties)
-            if (!folders_.at(c).search && p.id == pst::tag::display_name && same_name(p.value, wanted)) return c;
+    if (const std::uint32_t same = child_named(parent, name)) return same;
     const std::uint32_t nid = ++next_folder_index_ << 5 | pst::nid_type_normal_folder;
     new_folder(nid, parent, name, false);
     if (!container_class.empty())
@@ -184,16 +191,41 @@ std::vector<Property> StoreWriter::carried(const std::vector<Property>& properti
     return out;
 }
 
-void StoreWriter::add_message(std::uint32_t folder, const pst::Message& message, const pst::NameMap* names) {
+std::uint32_t StoreWriter::add_message(std::uint32_t folder, const pst::Message& message, const pst::NameMap* names) {
     if (finished_ || !folders_.count(folder)) throw std::logic_error("PST writer: no such folder");
+    Folder* f = &folders_.at(folder);
+    if (!f->contents) throw std::logic_error("PST writer: a message filed in a search folder");
+    while (f->continued_in != 0) f = &folders_.at(f->continued_in);
     const std::uint32_t nid = ++next_message_index_ << 5 | pst::nid_type_message;
     const auto [data, sub] = write_message(message, names, 0);
-    ndb_.node(nid, data, sub, folder);
-    Folder& f = folders_.at(folder);
-    if (!f.contents) throw std::logic_error("PST writer: a message filed in a search folder");
-    f.contents->add({nid, cells_for(carried(message.properties.properties, names), contents_columns)});
+    const TableRow row{nid, cells_for(carried(message.properties.properties, names), contents_columns)};
+    if (!f->contents->room_for(row)) f = &continuation(*f);
+    ndb_.node(nid, data, sub, f->nid);
+    f->contents->add(row);
     const Property* flags = message.properties.find(pst::tag::message_flags);
-    if (!flags || (flags->as_uint() & msgflag_read) == 0) ++f.unread;
+    if (!flags || (flags->as_uint() & msgflag_read) == 0) ++f->unread;
+    return f->nid;
+}
+
+StoreWriter::Folder& StoreWriter::continuation(Folder& full) {
+    const std::uint32_t first = full.continues != 0 ? full.continues : full.nid;
+    std::string name;
+    for (unsigned k = 2; name.empty() || child_named(full.parent, name) != 0; ++k)
+        name = folders_.at(first).name + " (" + std::to_string(k) + ")";
+    const std::uint32_t nid = add_folder(full.parent, name);
+    Folder& next = folders_.at(nid);
+    next.continues = first;
+    for (const Property& p : full.properties)
+        if (p.id == pst::tag::container_class) next.properties.push_back(p);
+    full.continued_in = nid;
+    continued_.emplace_back(full.nid, nid);
+    return next;
+}
+
+std::vector<StoreWriter::Continuation> StoreWriter::continuations() const {
+    std::vector<Continuation> out;
+    for (const auto& [from, to] : continued_) out.push_back({folders_.at(from).name, folders_.at(to).name});
+    return out;
 }
 
 void StoreWriter::add_associated(std::uint32_t folder, const pst::Message& item, const pst::NameMap* names) {

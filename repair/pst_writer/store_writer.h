@@ -29,6 +29,9 @@ struct StoreOptions {
     pst::Crypt crypt = pst::Crypt::permute;
     // PR_PST_PASSWORD: the CRC-32 of the store's password, 0 for none.
     std::uint32_t password_crc = 0;
+    // The most blocks of a contents table's heap: max_heap_blocks but in
+    // tests, which fill a folder without writing half a gigabyte.
+    std::size_t table_heap_blocks = max_heap_blocks;
 };
 
 class StoreWriter {
@@ -53,8 +56,18 @@ public:
     // A message filed in `folder`, every property it has copied (bodies,
     // recipients, attachments and embedded messages with it). Named
     // properties are given this store's ids for the names `names` (the
-    // source's map) gives them; those it cannot name are left out.
-    void add_message(std::uint32_t folder, const pst::Message& message, const pst::NameMap* names);
+    // source's map) gives them; those it cannot name are left out. A folder
+    // whose contents table is full (a heap's 65,536 blocks of values: about
+    // a million messages) is continued in a new sibling, "Name (2)", and so
+    // on; the folder the message went to is returned.
+    std::uint32_t add_message(std::uint32_t folder, const pst::Message& message, const pst::NameMap* names);
+    // Each folder continued so, with the folder that took its later
+    // messages, by name.
+    struct Continuation {
+        std::string folder;
+        std::string continued_in;
+    };
+    [[nodiscard]] std::vector<Continuation> continuations() const;
     // A folder-associated item (a view, a rule, a client's settings) of
     // `folder`, copied as add_message copies a message; it is listed in the
     // folder's associated contents table and counts as no content.
@@ -68,6 +81,7 @@ private:
     struct Folder {
         std::uint32_t nid = 0;
         std::uint32_t parent = 0;
+        std::string name;
         std::vector<pst::Property> properties;  // display name, container class
         std::vector<std::uint32_t> children;
         // Its contents table, written as messages come (none for a search folder).
@@ -75,8 +89,13 @@ private:
         std::unique_ptr<TableWriter> associated;  // its associated contents table, the same way
         std::uint32_t unread = 0;
         bool search = false;                  // a search folder: no hierarchy or FAI table
+        std::uint32_t continued_in = 0;       // the folder its later messages went to, once its table filled
+        std::uint32_t continues = 0;          // the folder it continues, the first of them
     };
     std::uint32_t new_folder(std::uint32_t nid, std::uint32_t parent, const std::string& name, bool search);
+    // The subfolder of `parent` of that name (as Outlook compares names), 0 for none.
+    [[nodiscard]] std::uint32_t child_named(std::uint32_t parent, const std::string& name) const;
+    Folder& continuation(Folder& full);
     std::pair<std::uint64_t, std::uint64_t> write_message(const pst::Message& message, const pst::NameMap* names,
                                                           unsigned depth);
     std::vector<pst::Property> carried(const std::vector<pst::Property>& properties, const pst::NameMap* names);
@@ -92,6 +111,7 @@ private:
     StoreOptions options_;
     NameMapWriter names_;
     std::map<std::uint32_t, Folder> folders_;
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> continued_;  // folder, continued in
     std::uint32_t ipm_subtree_ = 0;
     std::uint32_t deleted_items_ = 0;
     std::uint32_t search_root_ = 0;

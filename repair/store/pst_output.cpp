@@ -81,6 +81,16 @@ std::uint32_t PstOutput::new_folder(const std::string& path, const FolderInfo& i
     return store_.add_folder(parent, name, info.container_class);
 }
 
+std::vector<std::string> PstOutput::notes() const {
+    std::vector<std::string> out;
+    for (const pstw::StoreWriter::Continuation& c : store_.continuations())
+        out.push_back("folder \"" + c.folder + "\" holds as many messages as one PST folder's contents table can list " +
+                      "(65,536 heap blocks of their values, one subnode tree); the messages after went to a new " +
+                      "folder beside it, \"" +
+                      c.continued_in + "\"");
+    return out;
+}
+
 std::uint32_t PstOutput::folder_for(const std::string& path) {
     auto [it, added] = folders_.try_emplace(path, 0);
     if (added) it->second = new_folder(path, {});

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "repair/pst_writer/store_writer.h"
 #include "repair/store/sink.h"
@@ -30,6 +31,8 @@ public:
     void associated(const std::string& folder, const pst::Message& item, const pst::NameMap* names);
     // Writes everything that waits for the end (folders, B-trees, maps).
     void finish() { store_.finish(); }
+    // For the report: folders continued in another (StoreWriter::add_message).
+    [[nodiscard]] std::vector<std::string> notes() const;
 
 private:
     std::uint32_t new_folder(const std::string& path, const FolderInfo& info);

@@ -472,6 +472,11 @@ public:
     PstSink(const OutputDir& dir, const std::string& store_name, const std::string& mail_root)
         : SinkBase(dir), path_(dir.staging() / naming_.file_name(store_name, ".pst")), file_(path_), store_(file_, store_name, mail_root) {}
     [[nodiscard]] std::string store_path() const override { return path_.filename().string(); }
+    [[nodiscard]] std::vector<std::string> notes() const override {
+        std::vector<std::string> out = SinkBase::notes();
+        for (std::string& n : store_.notes()) out.push_back(std::move(n));
+        return out;
+    }
 
     void begin_folder(const std::string& folder, const FolderInfo& info) override { store_.begin_folder(folder, info); }
     void message(const OutMessage& m) override {

@@ -764,6 +764,95 @@ TEST_CASE("a heap with no HID left for another block fails instead of giving a H
     CHECK(hids.size() == given);
 }
 
+TEST_CASE("a table takes rows while its heap and subnode tree can still hold them and the row index") {
+    struct Discard final : pstw::RandomOut {
+        void write_at(std::uint64_t, mailfsck::ByteView) override {}
+    };
+    Discard out;
+    pstw::NdbWriter ndb(out, pst::Crypt::none);
+    // Five string columns, each cell a largest allocation (3,580 bytes):
+    // two fill a heap block, so 65,536 blocks hold 131,072 of them, 26,214
+    // rows, less the blocks the row index needs at the end (8 bytes a row:
+    // about 60 for 26,000 rows) and each row's five counted as new blocks.
+    const std::vector<std::uint32_t> columns = {0x0037001F, 0x0070001F, 0x0042001F, 0x0E04001F, 0x0E03001F};
+    pstw::TableWriter table(ndb, columns);
+    pst::TableRow row;
+    for (const std::uint32_t c : columns)
+        row.cells.push_back(prop(static_cast<std::uint16_t>(c >> 16), pst::PropType::string,
+                                 std::vector<unsigned char>(pstw::max_heap_allocation, 'x')));
+    std::uint32_t rows = 0;
+    while (table.room_for(row) && rows < 30000) {
+        row.id = rows++;
+        table.add(row);
+    }
+    CHECK(rows > 26000);
+    CHECK(rows <= 26214);
+    CHECK_NOTHROW(table.finish());
+    // A value too large for the heap goes to a subnode: a tree holds 173,400
+    // (an SIBLOCK of 510 SLBLOCKs of 340 entries, Unicode), the row matrix's
+    // among them.
+    pstw::TableWriter large(ndb, {0x0037001F});
+    pst::TableRow big;
+    big.cells.push_back(prop(0x0037, pst::PropType::string, std::vector<unsigned char>(pstw::max_heap_allocation + 2, 'y')));
+    std::uint32_t taken = 0;
+    while (large.room_for(big) && taken < 200000) {
+        big.id = taken++;
+        large.add(big);
+    }
+    CHECK(taken == 173400 - 1);
+    CHECK_NOTHROW(large.finish());
+}
+
+TEST_CASE("a folder whose contents table is full is continued in a new folder beside it, every message listed") {
+    TempDir t("pst-folder-continued");
+    MemoryOut out;
+    pstw::StoreOptions options;
+    // A table heap of 16 blocks, so that a few messages fill it (a real one
+    // has 65,536: half a gigabyte of values, about a million messages).
+    options.table_heap_blocks = 16;
+    pstw::StoreWriter store(out, options);
+    const std::uint32_t inbox = store.add_folder(store.ipm_subtree(), "Inbox", "IPF.Note");
+    // A folder of the user's own with the first name a continuation would take.
+    store.add_folder(store.ipm_subtree(), "Inbox (2)", "IPF.Note");
+    std::map<std::uint32_t, std::size_t> filed;  // folder NID: messages
+    // Subjects of 1,500 characters (3,000 bytes): two fill a heap block.
+    for (int i = 0; i < 40; ++i)
+        ++filed[store.add_message(inbox, mail(std::to_string(100 + i) + std::string(1500, 's'), "body"), nullptr)];
+    const auto continued = store.continuations();
+    store.finish();
+    REQUIRE(continued.size() >= 2);
+    CHECK(filed.size() == continued.size() + 1);
+    CHECK(continued[0].folder == "Inbox");
+    CHECK(continued[0].continued_in == "Inbox (3)");
+    for (std::size_t k = 1; k < continued.size(); ++k) {
+        CHECK(continued[k].folder == continued[k - 1].continued_in);
+        CHECK(continued[k].continued_in == "Inbox (" + std::to_string(k + 3) + ")");
+    }
+    const fs::path file = t.path() / "continued.pst";
+    write_file(file, out.bytes);
+    CHECK(run(tool + " scan -q " + q(file) + " >/dev/null 2>&1").status == 0);
+    // libpff finds every message, by its node's parent, in the folders named.
+    const auto facts = pff_facts(file);
+    REQUIRE(facts);
+    std::map<std::string, std::size_t> in;
+    for (const std::string& m : facts->messages) ++in[m.substr(0, m.find(" | "))];
+    std::size_t found = 0;
+    for (const auto& [folder, count] : in) found += count;
+    CHECK(found == 40);
+    CHECK(in.count("Top of Personal Folders/Inbox (2)") == 0);
+    CHECK(in["Top of Personal Folders/Inbox"] == filed[inbox]);
+    for (const auto& c : continued) CHECK(in["Top of Personal Folders/" + c.continued_in] > 0);
+    // The first message stays in the folder it was filed in; the last is in
+    // the last continuation.
+    const auto holds = [&](const std::string& folder, const std::string& number) {
+        const std::string start = "Top of Personal Folders/" + folder + " | " + number + "sss";
+        const auto it = facts->messages.lower_bound(start);
+        return it != facts->messages.end() && it->starts_with(start);
+    };
+    CHECK(holds("Inbox", "100"));
+    CHECK(holds(continued.back().continued_in, "139"));
+}
+
 TEST_CASE("an SIBLOCK naming one SLBLOCK twice gives its entries once") {
     MemoryOut out;
     pstw::StoreWriter store(out, {});
