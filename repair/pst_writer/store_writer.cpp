@@ -4,6 +4,7 @@
 #include <unordered_set>
 
 #include "parsers/pst/messaging.h"
+#include "parsers/pst/rtf.h"
 
 namespace mailfsck::pstw {
 namespace {
@@ -100,6 +101,26 @@ std::vector<std::uint32_t> columns_with(std::vector<std::uint32_t> columns, cons
     return columns;
 }
 
+// A compressed RTF body whose header, sizes or CRC fail (PST-0509, 0510)
+// is written as the text it still gives, stored uncompressed
+// ([MS-OXRTFCP] 2.1.3.1: "MELA", the sizes true, CRC 0), or left out when
+// it gives none: copied as it was, the rebuilt store would hold the damage
+// the check reported.
+bool damaged_rtf(const Property& p) {
+    return p.id == pst::tag::rtf_compressed && p.type == static_cast<std::uint16_t>(pst::PropType::binary) &&
+           pst::check_rtf_header(ByteView(p.value.data(), p.value.size(), 0)).defect;
+}
+
+std::optional<Bytes> rtf_as_text(const Bytes& value) {
+    const pst::Rtf rtf = pst::decompress_rtf(ByteView(value.data(), value.size(), 0));
+    if (rtf.text.empty()) return std::nullopt;
+    Bytes out = le_bytes(rtf.text.size() + 12, 4);
+    for (const Bytes& field : {le_bytes(rtf.text.size(), 4), le_bytes(0x414C454D, 4), le_bytes(0, 4)})
+        out.insert(out.end(), field.begin(), field.end());
+    out.insert(out.end(), rtf.text.begin(), rtf.text.end());
+    return out;
+}
+
 // A table's row ids must be distinct (they are its row index's keys); a
 // damaged recipient table can give one id to several rows. Each later one
 // gets the lowest id not in use, so no recipient is dropped.
@@ -187,6 +208,9 @@ std::vector<Property> StoreWriter::carried(const std::vector<Property>& properti
         out.push_back(p);
         out.back().id = *id;
         if (p.type == static_cast<std::uint16_t>(pst::PropType::string)) out.back().value = well_formed_utf16(p.value);
+        if (!damaged_rtf(p)) continue;
+        if (std::optional<Bytes> text = rtf_as_text(p.value)) out.back().value = std::move(*text);
+        else out.pop_back();
     }
     return out;
 }

@@ -737,6 +737,53 @@ TEST_CASE("a named property the name-to-id map has no entry for is named, and it
     CHECK(scan.out.find("messages: 1 found, 0 intact, 0 repaired, 1 partial, 0 lost") != std::string::npos);
 }
 
+TEST_CASE("a damaged compressed RTF body is written as the text it still gives, or left out, and the store rescans clean") {
+    TempDir t("pst-writer-rtf");
+    // [MS-OXRTFCP] 2.2: literals only, eight to a control byte, ended by a
+    // reference to the position being written (the dictionary starts after
+    // its 207-byte preamble).
+    const std::string body = "{\\rtf1\\ansi salvaged from a damaged body}";
+    std::vector<unsigned char> runs;
+    for (std::size_t i = 0; i <= body.size(); i += 8) {
+        const std::size_t n = std::min<std::size_t>(8, body.size() - i);
+        runs.push_back(static_cast<unsigned char>(n < 8 ? 1U << n : 0U));
+        runs.insert(runs.end(), body.begin() + static_cast<std::ptrdiff_t>(i), body.begin() + static_cast<std::ptrdiff_t>(i + n));
+        if (n < 8) {
+            const std::size_t end = 207 + body.size();
+            runs.push_back(static_cast<unsigned char>(end >> 4));
+            runs.push_back(static_cast<unsigned char>((end & 0xF) << 4));
+        }
+    }
+    const auto u32 = [](std::size_t v) {
+        return std::vector<unsigned char>{static_cast<unsigned char>(v), static_cast<unsigned char>(v >> 8),
+                                          static_cast<unsigned char>(v >> 16), static_cast<unsigned char>(v >> 24)};
+    };
+    std::vector<unsigned char> bad_crc;
+    for (const auto& field : {u32(runs.size() + 12), u32(body.size()), u32(0x75465A4C), u32(0xDEADBEEF)})
+        bad_crc.insert(bad_crc.end(), field.begin(), field.end());
+    bad_crc.insert(bad_crc.end(), runs.begin(), runs.end());
+    // The body's base64 (Python's base64 module): how the .eml export holds it.
+    const std::string salvaged = "e1xydGYxXGFuc2kgc2FsdmFnZWQgZnJvbSBhIGRhbWFnZWQgYm9keX0=";
+    for (const auto& [name, rtf] : {std::pair{"bad-crc", bad_crc}, std::pair{"too-short", std::vector<unsigned char>{1, 2, 3, 4, 5}}}) {
+        INFO(name);
+        MemoryOut out;
+        pstw::StoreWriter store(out, {});
+        const std::uint32_t inbox = store.add_folder(store.ipm_subtree(), "Inbox", "IPF.Note");
+        pst::Message m;
+        m.properties.valid = true;
+        m.properties.properties = {text(pst::tag::message_class, "IPM.Note"), text(pst::tag::subject, name),
+                                   prop(pst::tag::rtf_compressed, pst::PropType::binary, rtf)};
+        store.add_message(inbox, m, nullptr);
+        store.finish();
+        const fs::path file = t.path() / (std::string(name) + ".pst");
+        write_file(file, out.bytes);
+        CHECK(run(tool + " scan -q " + q(file) + " >/dev/null 2>&1").status == 0);
+        const std::string eml = exported_eml(file, t.path() / name);
+        CHECK(eml.find("Subject: " + std::string(name)) != std::string::npos);
+        CHECK((eml.find(salvaged) != std::string::npos) == (std::string(name) == "bad-crc"));
+    }
+}
+
 TEST_CASE("a heap with no HID left for another block fails instead of giving a HID that names another value") {
     struct Discard final : pstw::RandomOut {
         void write_at(std::uint64_t, mailfsck::ByteView) override {}
