@@ -442,6 +442,18 @@ private:
         f.meta.is_new = true;
         f.meta.mtime = e.mtime;
         f.meta.unique = clean_name ? std::string(pn.unique) : invented_unique(e.mtime, no);
+        if (const std::optional<std::string> copy = delivered_copy(st, bytes)) {
+            Finding& leftover = add(ProblemId::maildir_tmp_leftover, rel, "file",
+                                    when + "; the same bytes as " + escaped_name(*copy) + ", delivered already: left out",
+                                    no, e.size);
+            leftover.action = Action::dropped;
+            ++log_.messages.duplicates;
+            ByteLedger ledger;
+            ledger.add(Disposition::duplicate, 0, bytes.size());
+            ledger.close(bytes.size());
+            log_.bytes.absorb(ledger);
+            return;
+        }
         // Judged on a scratch log first: only a whole message is delivered.
         StoreLog trial;
         trial.files.emplace();
@@ -469,6 +481,33 @@ private:
         ledger.close(bytes.size());
         log_.bytes.absorb(ledger);
         if (sink_ && !bytes.empty()) sink_->lost_found(f.name, 0, {bytes});
+    }
+
+    // A delivery that linked its file into new/ and stopped before removing
+    // it from tmp/ (or a client that copied a message there) leaves a copy of
+    // a message the folder has: delivered again, it would be a duplicate.
+    // Files of the same size are compared, at most 64 a leftover.
+    std::optional<std::string> delivered_copy(const FolderState& st, const ByteView& bytes) const {
+        constexpr int max_compared = 64;
+        if (bytes.empty()) return std::nullopt;
+        int compared = 0;
+        for (std::size_t i = 0; i < 2 && i < st.listings.size(); ++i) {
+            const std::string sub = join_path(st.rel, i == 0 ? "cur" : "new");
+            for (const DirEntry& c : st.listings[i].entries) {
+                if (c.type != EntryType::file || c.size != bytes.size() || c.name.starts_with('.')) continue;
+                if (++compared > max_compared) return std::nullopt;
+                const std::string rel = join_path(sub, c.name);
+                try {
+                    const std::unique_ptr<Source> other = Source::open(abs(rel), Links::refuse);
+                    const ByteView theirs = other->bytes();
+                    if (theirs.size() == bytes.size() && std::equal(theirs.data(), theirs.data() + theirs.size(), bytes.data()))
+                        return rel;
+                } catch (const SourceError&) {
+                    continue;  // reported where the file itself is read
+                }
+            }
+        }
+        return std::nullopt;
     }
 
     void server_cache(const std::string& rel) {

@@ -329,6 +329,29 @@ TEST_CASE("a Maildir message whose name leaves no room for the sizes repair adds
     CHECK(notes[0].get<std::string>().rfind("1 output name(s)", 0) == 0);
 }
 
+TEST_CASE("a file left in tmp/ that is a copy of a message the folder has is not delivered again") {
+    // A delivery that linked its file into new/ and stopped before removing
+    // it from tmp/: the same bytes under the same name.
+    TempDir t("cli-tmp-copy");
+    const fs::path md = t.path() / "md";
+    for (const char* d : {"cur", "new", "tmp"}) fs::create_directories(md / d);
+    const std::string delivered = "From: a@example.org\nSubject: delivered\nMessage-ID: <d@example.org>\n\nbody\n";
+    write_file(md / "new" / "1700000000.M1P2.host", delivered);
+    write_file(md / "tmp" / "1700000000.M1P2.host", delivered);
+    write_file(md / "tmp" / "1700000001.M3P4.host", "From: a@example.org\nSubject: unfinished\n\nwhole all the same\n");
+    const auto r = run(tool + " repair -q " + q(md) + " --to mbox -o " + q(t.path() / "out") + " --json -");
+    CHECK(r.status == 1);
+    const auto s = nlohmann::json::parse(r.out)["stores"][0];
+    CHECK(s["messages"]["found"] == 3);
+    CHECK(s["messages"]["duplicates"] == 1);
+    CHECK(s["output"]["messages_written"] == 2);
+    const std::string mbox = read_file(t.path() / "out" / "md");
+    CHECK(mbox.find("Subject: delivered") == mbox.rfind("Subject: delivered"));
+    CHECK(mbox.find("Subject: unfinished") != std::string::npos);
+    CHECK(status_of(tool + " scan " + q(t.path() / "out" / "md")) == 0);
+    CHECK(read_file(md / "tmp" / "1700000000.M1P2.host") == delivered);  // the input is never changed
+}
+
 TEST_CASE("repair makes the output directory's missing parents and says why it cannot") {
     TempDir t("cli-parents");
     const fs::path in = t.path() / "in.mbox";
