@@ -120,8 +120,11 @@ public:
     // Counted once per name made.
     void record(const std::string& from, const std::string& to) {
         if (!made_.insert(std::hash<std::string>{}(to)).second || count_++ > 0) return;
+        // The hash and what follows it tell the name apart; a path joined
+        // without one, its start.
+        const std::size_t hash = to.rfind('~');
         first_ = "the first, of " + std::to_string(from.size()) + " bytes: \"" + std::string(utf8_prefix(from, 48)) +
-                 "...\" as \"..." + to.substr(to.size() - std::min<std::size_t>(to.size(), 24)) + "\"";
+                 "...\" as \"..." + (hash == std::string::npos ? std::string(utf8_prefix(to, 64)) : to.substr(hash)) + "\"";
     }
     [[nodiscard]] std::vector<std::string> notes() const {
         if (count_ == 0) return {};
