@@ -236,6 +236,20 @@ Message read_message(const Messaging& messaging, const NodeRef& node, bool attac
     return m;
 }
 
+bool content_read(const Attachment& a) {
+    if (a.missing || !a.properties.valid) return false;
+    const Property* method = a.properties.find(tag::attach_method);
+    switch (method ? method->as_uint() : 1) {
+        case 1: {
+            const Property* data = a.properties.find(tag::attach_data);
+            return data != nullptr && !data->missing;
+        }
+        case 5: return a.embedded != nullptr;
+        case 6: return a.object.has_value();
+        default: return true;
+    }
+}
+
 std::vector<Recipient> recipients_of(const Message& m) {
     std::vector<Recipient> out;
     if (!m.recipients) return out;

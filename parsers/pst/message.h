@@ -109,6 +109,14 @@ inline constexpr std::uint16_t pst_password = 0x67FF;  // the CRC-32 of the stor
 // flag invalid), without converting it; true for other types.
 [[nodiscard]] bool well_formed_utf16(const Property& p);
 
+// Whether an attachment's content was read, by its method (PR_ATTACH_METHOD,
+// [MS-OXCMSG] 2.2.2.9): by value (1, and when the method is missing) its
+// data, an embedded message (5) the message, an OLE object (6) the object;
+// by reference (2-4, 7) there is nothing beyond the reference. MIME export
+// and the PST writer carry only such attachments: one without its content
+// would be a rebuilt store's damage.
+[[nodiscard]] bool content_read(const Attachment& a);
+
 // One row of a message's recipient table, as text.
 struct Recipient {
     unsigned type = 1;  // PR_RECIPIENT_TYPE: 1 To, 2 Cc, 3 Bcc

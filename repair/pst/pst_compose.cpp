@@ -477,10 +477,6 @@ private:
         if (name.empty()) name = text(tag::attach_filename);
         if (name.empty()) name = text(tag::display_name);
         const std::string label = std::string("attachment ") + std::to_string(n) + (name.empty() ? "" : std::string(" (") + name + ")");
-        if (a.missing) {
-            out_.missing.push_back(label + " unreadable");
-            return std::nullopt;
-        }
         if (name.empty()) name = std::string("attachment-") + std::to_string(n);
         std::string type = text(tag::attach_mime_tag);
         // A composite type (message/..., multipart/...) cannot be sent base64
@@ -491,29 +487,21 @@ private:
         const std::string cid = text(tag::attach_content_id);
         const Property* method = pc.find(tag::attach_method);
         const std::uint64_t how = method ? method->as_uint() : 1;
+        if (!content_read(a)) {
+            out_.missing.push_back(label + (how == 5   ? ": embedded message unreadable"
+                                            : how == 6 ? ": OLE object unreadable"
+                                                       : " unreadable"));
+            return std::nullopt;
+        }
         if (how == 5) {
-            if (!a.embedded) {
-                out_.missing.push_back(label + ": embedded message unreadable");
-                return std::nullopt;
-            }
             Part p;
             p.headers = std::string("Content-Type: message/rfc822\nContent-Disposition: attachment; ") + parameter("filename", name + ".eml") + "\n";
             p.body = message(*a.embedded, depth + 1);
             if (p.body.back() != '\n') p.body += '\n';
             return p;
         }
-        if (how == 6) {
-            if (!a.object) {
-                out_.missing.push_back(label + ": OLE object unreadable");
-                return std::nullopt;
-            }
-            return binary_part("application/octet-stream", *a.object, "attachment", name, cid);
-        }
+        if (how == 6) return binary_part("application/octet-stream", *a.object, "attachment", name, cid);
         const Property* data = pc.find(tag::attach_data);
-        if (how == 1 && (!data || data->missing)) {
-            out_.missing.push_back(label + " unreadable");
-            return std::nullopt;
-        }
         if (how != 1) {
             // By reference (2-4, 7): a path or URL, no data to carry.
             return text_part(plain_utf8, std::string("Attachment by reference: ") + name + "\n");

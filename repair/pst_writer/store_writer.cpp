@@ -279,7 +279,9 @@ std::pair<std::uint64_t, std::uint64_t> StoreWriter::write_message(const pst::Me
     std::vector<TableRow> attachment_rows;
     std::uint32_t index = 0;
     for (const pst::Attachment& a : message.attachments) {
-        if (a.missing || !a.properties.valid) continue;
+        // What the source lost is in the report; an attachment without its
+        // content would be the rebuilt store's own damage.
+        if (!pst::content_read(a)) continue;
         const std::uint32_t nid = ++index << 5 | pst::nid_type_attachment;
         NodeBuilder attachment(ndb_, pst::HeapClient::property_context);
         std::vector<Property> props;

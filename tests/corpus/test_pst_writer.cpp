@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <bit>
 #include <map>
 #include <set>
@@ -156,6 +157,9 @@ pst::Attachment attachment(std::uint32_t method, std::vector<pst::Property> more
     a.properties.valid = true;
     a.properties.properties = {int32(pst::tag::attach_method, method)};
     for (pst::Property& p : more) a.properties.properties.push_back(std::move(p));
+    // By id, as the reader gives a property context (PropertyContext::find).
+    std::sort(a.properties.properties.begin(), a.properties.properties.end(),
+              [](const pst::Property& x, const pst::Property& y) { return x.id < y.id; });
     return a;
 }
 
@@ -735,6 +739,30 @@ TEST_CASE("a named property the name-to-id map has no entry for is named, and it
     CHECK(scan.status == 4);
     CHECK(scan.out.find("1 named propert(ies) the name-to-id map has no entry for (the first: 65520)") != std::string::npos);
     CHECK(scan.out.find("messages: 1 found, 0 intact, 0 repaired, 1 partial, 0 lost") != std::string::npos);
+}
+
+TEST_CASE("an attachment whose content the source lost is left out of the rebuilt store, which verifies clean") {
+    TempDir t("pst-writer-lost-attachment");
+    MemoryOut out;
+    pstw::StoreWriter store(out, {});
+    const std::uint32_t inbox = store.add_folder(store.ipm_subtree(), "Inbox", "IPF.Note");
+    pst::Message m = mail("three attachments", "one readable");
+    // By value with its data; by value with its data unreadable; an OLE
+    // object ([MS-OXCMSG] 2.2.2.9: method 6) whose storage was not read.
+    m.attachments.push_back(attachment(1, {text(pst::tag::attach_long_filename, "kept.txt"),
+                                           prop(pst::tag::attach_data, pst::PropType::binary, {'h', 'e', 'l', 'l', 'o'})}));
+    m.attachments.push_back(attachment(1, {text(pst::tag::attach_long_filename, "lost.bin"),
+                                           pst::Property{pst::tag::attach_data, static_cast<std::uint16_t>(pst::PropType::binary), {}, true}}));
+    m.attachments.push_back(attachment(6, {text(pst::tag::attach_long_filename, "object.ole")}));
+    store.add_message(inbox, m, nullptr);
+    store.finish();
+    const fs::path file = t.path() / "attachments.pst";
+    write_file(file, out.bytes);
+    CHECK(run(tool + " verify -q " + q(file) + " >/dev/null 2>&1").status == 0);
+    const auto facts = pff_facts(file);
+    REQUIRE(facts);
+    REQUIRE(facts->attachments.size() == 1);
+    CHECK(facts->attachments.begin()->second == std::multiset<std::string>{"kept.txt:5"});
 }
 
 TEST_CASE("a damaged compressed RTF body is written as the text it still gives, or left out, and the store rescans clean") {
