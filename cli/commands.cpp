@@ -379,10 +379,14 @@ int run_verify(const Args& a) {
     } else if (against) {
         log.stores.pop_back();  // never checked: it has nothing to report
     }
+    if (compared) log.differences = differences;
     say_errors(log);
     emit(log, a);
-    for (const std::string& d : differences) std::cout << d << "\n";
-    if (compared)
+    // With the report on stdout as JSON, the differences are in it.
+    const bool human = !(a.json && *a.json == "-");
+    if (human)
+        for (const std::string& d : differences) std::cout << d << "\n";
+    if (human && compared)
         std::cout << differences.size() << " message(s) of " << *a.against << " missing or changed in "
                   << a.stores.front() << "\n";
     // The store under test decides; the one it is compared against is
@@ -393,7 +397,7 @@ int run_verify(const Args& a) {
     int code = exit_for(verified, false);
     if (a.against && log.stores.size() == 2 && log.stores.back().error) code |= exit_operational;
     if (!differences.empty()) code |= exit_uncorrected;
-    if (code == exit_ok) std::cout << "verified: " << a.stores.front() << " is sound\n";
+    if (human && code == exit_ok) std::cout << "verified: " << a.stores.front() << " is sound\n";
     return code;
 }
 

@@ -94,6 +94,7 @@ nlohmann::json report_json(const SalvageLog& log, const std::string& version, co
     if (!timestamp.empty()) j["timestamp"] = timestamp;
     j["stores"] = nlohmann::json::array();
     for (const StoreLog& s : log.stores) j["stores"].push_back(store_json(s));
+    if (log.differences) j["differences"] = *log.differences;
     return j;
 }
 

@@ -144,6 +144,9 @@ enum class Mode { scan, repair, verify, inspect };
 struct SalvageLog {
     Mode mode = Mode::scan;
     std::vector<StoreLog> stores;
+    // verify --against, once both were read: each message of the other
+    // store missing or changed in the one verified.
+    std::optional<std::vector<std::string>> differences;
 };
 
 }  // namespace mailfsck

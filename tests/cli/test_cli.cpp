@@ -412,6 +412,14 @@ TEST_CASE("verify --against lists messages missing or changed") {
     CHECK(r.status == 4);
     CHECK(r.out.find("missing: message 2") != std::string::npos);
     CHECK(r.out.find("<2@example.com>") != std::string::npos);
+    // With the report as JSON on stdout, stdout is that JSON alone, the
+    // differences in it.
+    const auto j = run(tool + " verify --json - " + q(partial) + " --against " + q(full));
+    CHECK(j.status == 4);
+    const auto report = nlohmann::json::parse(j.out);
+    REQUIRE(report["differences"].size() == 1);
+    CHECK(report["differences"][0].get<std::string>().rfind("missing: message 2", 0) == 0);
+    CHECK(nlohmann::json::parse(run(tool + " verify --json - " + q(full)).out)["mode"] == "verify");
 }
 
 TEST_CASE("docs/problems.md is the catalogue's own rendering") {
