@@ -898,9 +898,10 @@ TEST_CASE("a truncated PST gives every message whose blocks precede the cut, byt
 // without --deleted it must not appear at all. Layouts: [MS-PST] 2.2.2.7.7.4
 // (a Unicode NBT leaf entry: nid, bidData, bidSub, nidParent, padding) and
 // 2.2.2.7.1 (the page trailer's dwCRC over the first 496 bytes).
-TEST_CASE("what repair writes from a damaged corpus store, as a PST and as mbox, rescans clean") {
-    // e2fsck's promise, on real stores and seeded damage: a second check of
-    // the output finds nothing of warning severity or worse. Copies of one
+TEST_CASE("what repair writes from a damaged corpus store, as a PST and as mbox, verifies clean") {
+    // e2fsck's promise, on real stores and seeded damage: verify (a second
+    // check, every message composed) finds nothing of warning severity or
+    // worse in the output. Copies of one
     // message (a store can hold them; so can its Lost and Found beside the
     // original) are the one exception, and only in mbox, whose check
     // rightly calls them duplicates.
@@ -926,7 +927,7 @@ TEST_CASE("what repair writes from a damaged corpus store, as a PST and as mbox,
                 for (const auto& e : fs::directory_iterator(out)) {
                     const std::string name = e.path().filename().string();
                     if (!name.starts_with("damaged") || fs::file_size(e.path()) == 0) continue;
-                    const auto r = run(tool + " scan -q --no-hash --json - " + q(e.path()));
+                    const auto r = run(tool + " verify --no-hash --json - " + q(e.path()));
                     const json s = json::parse(r.out)["stores"][0];
                     for (const auto& p : s["problems"]) {
                         INFO(name << ": " << p["code"].get<std::string>() << " " << p["detail"].get<std::string>());
