@@ -297,11 +297,11 @@ TEST_CASE("conversions between Maildir, mbox and eml keep every message (verify 
         REQUIRE(run(tool + " repair -q --to " + to + " " + q(*maildir) + " -o " + q(dest) + " >/dev/null").status == 1);
         const fs::path rebuilt = to == "mbox" ? dest / "lkml" : dest / "messages";
         const auto v = run(tool + " verify -q --json - " + q(rebuilt) + " --against " + q(*maildir));
-        CHECK(v.out.find("\n0 message(s) of") != std::string::npos);
         // lkml holds 34 files that repeat an earlier file byte for byte:
         // harmless in a Maildir, in an mbox they read as copies left by an
         // interrupted rewrite (MBOX-0017), the one finding allowed here.
-        const json report = json::parse(v.out.substr(0, v.out.rfind("}\n") + 2));
+        const json report = json::parse(v.out);
+        CHECK(report["differences"] == json::array());
         for (const auto& p : report["stores"][0]["problems"])
             if (p["severity"] != "info") CHECK(p["code"] == "MBOX-0017");
     }

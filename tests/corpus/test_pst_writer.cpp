@@ -163,6 +163,9 @@ pst::Attachment attachment(std::uint32_t method, std::vector<pst::Property> more
     return a;
 }
 
+// PR_ATTACH_DATA_BIN of one byte: an attachment by value with its content.
+pst::Property one_byte() { return prop(pst::tag::attach_data, pst::PropType::binary, {'x'}); }
+
 // Bytes no block boundary can hide: each position's own value.
 std::vector<unsigned char> pattern(std::size_t n, unsigned seed) {
     std::vector<unsigned char> v(n);
@@ -934,7 +937,7 @@ TEST_CASE("an SIBLOCK naming one SLBLOCK twice gives its entries once") {
     const std::uint32_t inbox = store.add_folder(store.ipm_subtree(), "Inbox", "IPF.Note");
     pst::Message m = mail("many", "more attachments than one SLBLOCK holds");
     for (int i = 0; i < 400; ++i) {
-        m.attachments.push_back(attachment(1));
+        m.attachments.push_back(attachment(1, {one_byte()}));
     }
     store.add_message(inbox, m, nullptr);
     store.finish();
@@ -966,7 +969,7 @@ TEST_CASE("a subnode tree that a message's attachments all name is read again on
     // by each of 3,000 attachments, its tree would pass 64 MiB.
     constexpr int count = 3000;
     for (int i = 0; i < count; ++i) {
-        std::vector<pst::Property> values;
+        std::vector<pst::Property> values{one_byte()};
         for (std::uint16_t v = 0; i == 0 && v < 1000; ++v)
             values.push_back(prop(static_cast<std::uint16_t>(0x6000 + v), pst::PropType::binary, std::vector<unsigned char>(3600, 'a')));
         m.attachments.push_back(attachment(1, std::move(values)));
@@ -1144,7 +1147,7 @@ TEST_CASE("a message with more attachment rows than the reader takes keeps the f
     pst::Message m = mail("many", "one attachment row more than the bound");
     const std::uint32_t count = pst::max_attachments + 1;
     for (std::uint32_t i = 0; i < count; ++i) {
-        m.attachments.push_back(attachment(1));
+        m.attachments.push_back(attachment(1, {one_byte()}));
     }
     store.add_message(inbox, m, nullptr);
     store.finish();
