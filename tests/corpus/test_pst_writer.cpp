@@ -132,6 +132,13 @@ struct MemoryOut final : pstw::RandomOut {
     }
 };
 
+// Finishes the store and writes its bytes to `file`, for the tool and libpff.
+fs::path finished(pstw::StoreWriter& store, const MemoryOut& out, const fs::path& file) {
+    store.finish();
+    write_file(file, out.bytes);
+    return file;
+}
+
 pst::Property prop(std::uint16_t id, pst::PropType type, std::vector<unsigned char> value) {
     return pst::Property{id, static_cast<std::uint16_t>(type), std::move(value), false};
 }
@@ -336,9 +343,7 @@ TEST_CASE("recipients that a damaged table gave one row id are all written, unde
     for (const auto& [id, name] : std::vector<std::pair<std::uint32_t, std::string>>{{1, "Alice Recipient"}, {0, "Bob Recipient"}, {1, "Carol Recipient"}})
         m.recipients->rows.push_back({id, {int32(pst::tag::recipient_type, 1), text(pst::tag::display_name, name)}});
     store.add_message(inbox, m, nullptr);
-    store.finish();
-    const fs::path file = t.path() / "recipients.pst";
-    write_file(file, out.bytes);
+    const fs::path file = finished(store, out, t.path() / "recipients.pst");
     // Two rows under one id make the row index's keys not ascending
     // ([MS-PST] 2.3.2.3), which a rescan reports.
     CHECK(run(tool + " scan -q " + q(file) + " >/dev/null 2>&1").status == 0);
@@ -356,9 +361,7 @@ TEST_CASE("a folder named as the writer's own search folder gets its messages an
     const std::uint32_t folder = store.add_folder(store.root(), "spam search folder 2");
     store.add_message(folder, mail("filed", "in a folder named as a search folder"), nullptr);
     store.add_associated(folder, mail("settings", "an associated item"), nullptr);
-    store.finish();
-    const fs::path file = t.path() / "search-name.pst";
-    write_file(file, out.bytes);
+    const fs::path file = finished(store, out, t.path() / "search-name.pst");
     CHECK(run(tool + " scan -q " + q(file) + " >/dev/null 2>&1").status == 0);
     const auto facts = pff_facts(file);
     REQUIRE(facts);
@@ -382,9 +385,7 @@ TEST_CASE("a recipient table with more columns than a table can hold keeps every
         m.recipients->rows.push_back({r, cells});
     }
     store.add_message(inbox, m, nullptr);
-    store.finish();
-    const fs::path file = t.path() / "columns.pst";
-    write_file(file, out.bytes);
+    const fs::path file = finished(store, out, t.path() / "columns.pst");
     CHECK(run(tool + " scan -q " + q(file) + " >/dev/null 2>&1").status == 0);
     const std::string eml = exported_eml(file, t.path() / "eml");
     for (const char* name : {"Recipient 0", "Recipient 1"}) CHECK(eml.find(name) != std::string::npos);
@@ -526,9 +527,7 @@ TEST_CASE("damage inside an embedded message is reported at the message that hol
     a.embedded = std::make_unique<pst::Message>(mail("inner", "inner"));
     m.attachments.push_back(std::move(a));
     store.add_message(inbox, m, nullptr);
-    store.finish();
-    const fs::path clean = t.path() / "clean.pst";
-    write_file(clean, out.bytes);
+    const fs::path clean = finished(store, out, t.path() / "clean.pst");
     REQUIRE(run(tool + " scan -q " + q(clean) + " >/dev/null 2>&1").status == 0);
     // The attachment's SLBLOCK ([MS-PST] 2.2.2.8.3.3.1) holds one entry, the
     // embedded message (NID 0x24): its data BID is pointed at a block no
@@ -566,9 +565,7 @@ TEST_CASE("a fixed-size property of another size, as a damaged heap gives it, is
     m.properties.properties.push_back(prop(0x3A1F, pst::PropType::currency, std::vector<unsigned char>(12, 7)));
     m.properties.properties.push_back(prop(0x3A20, pst::PropType::integer64, std::vector<unsigned char>(8, 9)));
     store.add_message(inbox, m, nullptr);
-    store.finish();
-    const fs::path file = t.path() / "sizes.pst";
-    write_file(file, out.bytes);
+    const fs::path file = finished(store, out, t.path() / "sizes.pst");
     CHECK(run(tool + " scan -q " + q(file) + " >/dev/null 2>&1").status == 0);
     const pst::Message read = only_message(out.bytes, inbox);
     CHECK(read.properties.find(0x3A1F) == nullptr);
@@ -758,9 +755,7 @@ TEST_CASE("an attachment whose content the source lost is left out of the rebuil
                                            pst::Property{pst::tag::attach_data, static_cast<std::uint16_t>(pst::PropType::binary), {}, true}}));
     m.attachments.push_back(attachment(6, {text(pst::tag::attach_long_filename, "object.ole")}));
     store.add_message(inbox, m, nullptr);
-    store.finish();
-    const fs::path file = t.path() / "attachments.pst";
-    write_file(file, out.bytes);
+    const fs::path file = finished(store, out, t.path() / "attachments.pst");
     CHECK(run(tool + " verify -q " + q(file) + " >/dev/null 2>&1").status == 0);
     const auto facts = pff_facts(file);
     REQUIRE(facts);
@@ -805,9 +800,7 @@ TEST_CASE("a damaged compressed RTF body is written as the text it still gives, 
         m.properties.properties = {text(pst::tag::message_class, "IPM.Note"), text(pst::tag::subject, name),
                                    prop(pst::tag::rtf_compressed, pst::PropType::binary, rtf)};
         store.add_message(inbox, m, nullptr);
-        store.finish();
-        const fs::path file = t.path() / (std::string(name) + ".pst");
-        write_file(file, out.bytes);
+        const fs::path file = finished(store, out, t.path() / (std::string(name) + ".pst"));
         CHECK(run(tool + " scan -q " + q(file) + " >/dev/null 2>&1").status == 0);
         const std::string eml = exported_eml(file, t.path() / name);
         CHECK(eml.find("Subject: " + std::string(name)) != std::string::npos);
@@ -1025,9 +1018,7 @@ TEST_CASE("folders whose names pass a file name's 255 bytes are written under sh
     store.add_message(a, mail("in a", "body"), nullptr);
     store.add_message(b, mail("in b", "body"), nullptr);
     store.add_message(deep, mail("deep", "body"), nullptr);
-    store.finish();
-    const fs::path file = t.path() / "long.pst";
-    write_file(file, out.bytes);
+    const fs::path file = finished(store, out, t.path() / "long.pst");
     for (const std::string to : {"maildir", "mbox", "eml"}) {
         INFO(to);
         const fs::path dir = t.path() / to;
@@ -1054,9 +1045,7 @@ TEST_CASE("a folder name past 1,024 bytes is cut there, on a character, and name
     const std::uint32_t f = store.add_folder(store.ipm_subtree(), name, "IPF.Note");
     for (int i = 0; i < 50; ++i) (void)store.add_folder(f, "sub " + std::to_string(i), "IPF.Note");
     store.add_message(f, mail("filed", "body"), nullptr);
-    store.finish();
-    const fs::path file = t.path() / "long.pst";
-    write_file(file, out.bytes);
+    const fs::path file = finished(store, out, t.path() / "long.pst");
     const auto scan = run(tool + " scan " + q(file) + " 2>&1");
     CHECK(scan.status == 4);  // fsck(8): not corrected (scan writes nothing)
     CHECK(scan.out.find("PST-0521") != std::string::npos);
@@ -1087,9 +1076,7 @@ TEST_CASE("a recipient address of control bytes, as a damaged table gives it, is
     m.recipients->rows.push_back({1, {int32(pst::tag::recipient_type, 1), text(pst::tag::display_name, "Fine"),
                                       text(pst::tag::smtp_address, "fine@example.com")}});
     store.add_message(inbox, m, nullptr);
-    store.finish();
-    const fs::path file = t.path() / "address.pst";
-    write_file(file, out.bytes);
+    const fs::path file = finished(store, out, t.path() / "address.pst");
     const fs::path dir = t.path() / "mbox";
     REQUIRE(run(tool + " repair " + q(file) + " --to mbox -q -o " + q(dir) + " >/dev/null 2>&1").status == 0);
     const fs::path inbox_mbox = dir / "address.Top of Personal Folders.Inbox";
@@ -1113,9 +1100,7 @@ TEST_CASE("a deep tree of long folder names is written as .eml files under paths
     const std::uint32_t y = store.add_folder(deep, "y", "IPF.Note");
     store.add_message(x, mail("in x", "body"), nullptr);
     store.add_message(y, mail("in y", "body"), nullptr);
-    store.finish();
-    const fs::path file = t.path() / "deep.pst";
-    write_file(file, out.bytes);
+    const fs::path file = finished(store, out, t.path() / "deep.pst");
     const fs::path dir = t.path() / "eml";
     const auto r = run(tool + " repair " + q(file) + " --to eml -q -o " + q(dir) + " 2>&1");
     CHECK(r.status == 0);
@@ -1235,9 +1220,7 @@ TEST_CASE("large items: XXBLOCK data trees, SIBLOCK subnode trees, row matrices 
     const std::string long_subject(300, 's');
     for (unsigned i = 0; i < 3000; ++i)
         store.add_message(many, mail("message " + std::to_string(i) + " " + long_subject, "body " + std::to_string(i)), nullptr);
-    store.finish();
-    const fs::path file = t.path() / "large.pst";
-    write_file(file, out.bytes);
+    const fs::path file = finished(store, out, t.path() / "large.pst");
     CHECK(out.bytes.size() > 9'500'000);  // some forty AMap spans
 
     CHECK(run(tool + " scan -q " + q(file) + " >/dev/null 2>&1").status == 0);
