@@ -2,7 +2,11 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+
 #include "parsers/mime/headers.h"
+#include "repair/mbox/mbox_check.h"
+#include "repair/store/detect.h"
 #include "repair/store/message_file.h"
 #include "repair/store/tree.h"
 
@@ -23,17 +27,54 @@ bool is_card_or_calendar(const ByteView& bytes) {
     return mime::iequals(line, "BEGIN:VCARD") || mime::iequals(line, "BEGIN:VCALENDAR");
 }
 
+bool strip_suffix(std::string& name, std::string_view suffix) {
+    if (name.size() <= suffix.size() || !name.ends_with(suffix)) return false;
+    name.resize(name.size() - suffix.size());
+    return true;
+}
+
+// A folder path from a directory path: Thunderbird keeps a folder's
+// subfolders in "<name>.sbd/", Apple Mail exports "<name>.mbox/" bundles,
+// and either suffix is the layout's, not the folder's name.
 std::string folder_of(const std::string& rel_dir) {
-    std::string out = rel_dir;
-    for (char& c : out)
-        if (c == '/') c = '.';
+    std::string out;
+    std::size_t begin = 0;
+    while (begin < rel_dir.size()) {
+        const std::size_t slash = std::min(rel_dir.find('/', begin), rel_dir.size());
+        std::string part = rel_dir.substr(begin, slash - begin);
+        if (!strip_suffix(part, ".sbd")) strip_suffix(part, ".mbox");
+        out += (out.empty() ? "" : ".") + part;
+        begin = slash + 1;
+    }
     return out;
 }
 
-class EmlDirectoryChecker {
+// The folder an mbox file holds: named as the file, less an extension; an
+// Apple Mail bundle's "mbox" file is its bundle's folder.
+std::string mbox_folder(const std::string& rel_dir, std::string name) {
+    std::string parent = folder_of(rel_dir);
+    if (name == "mbox" && rel_dir.ends_with(".mbox") && !parent.empty()) return parent;
+    if (!strip_suffix(name, ".mbox")) strip_suffix(name, ".mbx");
+    return parent.empty() ? name : parent + "." + name;
+}
+
+// A file that begins with a From_ line and was saved as one message, or
+// an mbox of one message? In a directory of mbox files (the store's
+// format is mbox), such a file is a folder unless named as a message;
+// elsewhere it is a message unless more follow.
+bool is_mbox_file(const Source& src, bool mbox_store, bool message_name) {
+    const ByteView v = src.bytes();
+    if (starts_with_separator(v)) return (mbox_store && !message_name) || holds_several_messages(src);
+    if (looks_like_message(v)) return holds_several_messages(src);
+    // A damaged start: a message file's name says it was one message.
+    return !message_name && looks_like_mbox(src);
+}
+
+class DirectoryChecker {
 public:
-    EmlDirectoryChecker(const std::string& root, StoreLog& log, MessageSink* sink, const CheckHooks& hooks)
-        : root_(root), log_(log), sink_(sink), hooks_(hooks) {}
+    DirectoryChecker(const std::string& root, bool mbox_store, StoreLog& log, MessageSink* sink,
+                     const CheckHooks& hooks)
+        : root_(root), mbox_store_(mbox_store), log_(log), sink_(sink), hooks_(hooks) {}
 
     void run() {
         log_.files.emplace();
@@ -59,8 +100,13 @@ private:
             add(ProblemId::store_unreadable, rel, "directory", l.error);
             return;
         }
-        if (sink_) sink_->begin_folder(folder_of(rel), {});
-        // Files first, so each folder's messages arrive together.
+        // A directory of message files is a folder, empty or not; in a
+        // directory of mbox files each file is one, and the directory is
+        // a folder only if messages lie in it.
+        if (!mbox_store_) announce(folder_of(rel));
+        // Message files, then mbox files, then subdirectories, so each
+        // folder's messages arrive together.
+        std::vector<const DirEntry*> mailboxes;
         for (const DirEntry& e : l.entries) {
             if (hooks_.interrupted && hooks_.interrupted->load()) {
                 log_.error = "interrupted";
@@ -68,7 +114,7 @@ private:
             }
             const std::string child = join_path(rel, e.name);
             if (e.type == EntryType::file) {
-                file(child, folder_of(rel), e);
+                if (file(rel, e) == Kind::mbox) mailboxes.push_back(&e);
             } else if (e.type != EntryType::directory) {
                 ++log_.files->seen;
                 ++log_.files->skipped;
@@ -76,41 +122,82 @@ private:
                     e.type == EntryType::link ? "symbolic link" : "special file");
             }
         }
+        for (const DirEntry* e : mailboxes) {
+            if (hooks_.interrupted && hooks_.interrupted->load()) {
+                log_.error = "interrupted";
+                return;
+            }
+            mailbox(rel, *e);
+        }
         for (const DirEntry& e : l.entries)
             if (e.type == EntryType::directory && !log_.error) walk(join_path(rel, e.name), depth + 1);
     }
 
-    void file(const std::string& rel, const std::string& folder, const DirEntry& e) {
+    void announce(const std::string& folder) {
+        if (sink_ && announced_ != folder) sink_->begin_folder(folder, {});
+        announced_ = folder;
+    }
+
+    enum class Kind { done, mbox };
+
+    // Opens the file, or says why it cannot be read.
+    std::unique_ptr<Source> open(const std::string& rel) {
+        try {
+            return Source::open(under(root_, rel), Links::refuse);
+        } catch (const SourceError& err) {
+            ++log_.files->skipped;
+            add(ProblemId::store_unreadable, rel, "file", err.what());
+            return nullptr;
+        }
+    }
+
+    // An mbox file, its folder announced first so an empty one is kept.
+    void mailbox(const std::string& rel_dir, const DirEntry& e) {
+        const std::string rel = join_path(rel_dir, e.name);
+        const std::unique_ptr<Source> src = open(rel);
+        if (!src) return;
+        ++log_.files->mailboxes;
+        const MboxInDirectory within{escaped_name(rel), mbox_folder(rel_dir, e.name)};
+        announce(within.folder);
+        check_mbox(*src, log_, sink_, hooks_, &within);
+    }
+
+    // Checks a message file, or says the file is an mbox for later.
+    Kind file(const std::string& rel_dir, const DirEntry& e) {
+        const std::string rel = join_path(rel_dir, e.name);
         ++log_.files->seen;
         if (own_report_ && (rel == "report.json" || rel == "report.txt" || rel == "index.jsonl")) {
             ++log_.files->other;
             add(ProblemId::store_own_report, rel, "file");
-            return;
+            return Kind::done;
         }
-        std::unique_ptr<Source> src;
-        try {
-            src = Source::open(under(root_, rel), Links::refuse);
-        } catch (const SourceError& err) {
-            ++log_.files->skipped;
-            add(ProblemId::store_unreadable, rel, "file", err.what());
-            return;
-        }
+        // An empty file in a directory of mbox files is an empty folder
+        // (Thunderbird's, or one repair wrote).
+        if (mbox_store_ && e.size == 0 && !has_message_extension(e.name)) return Kind::mbox;
+        const std::unique_ptr<Source> src = open(rel);
+        if (!src) return Kind::done;
         const ByteView bytes = src->bytes();
+        const bool message_name = has_message_extension(e.name);
+        if (!bytes.starts_with("!BDN") && !is_card_or_calendar(bytes) && is_mbox_file(*src, mbox_store_, message_name))
+            return Kind::mbox;
         // Only a file that claims to be mail by its name or its first line
         // is one; others are listed, not called damaged.
-        if (is_card_or_calendar(bytes) || (!has_message_extension(e.name) && !looks_like_message(bytes))) {
+        if (bytes.starts_with("!BDN") || is_card_or_calendar(bytes) || (!message_name && !looks_like_message(bytes))) {
             ++log_.files->other;
-            add(ProblemId::store_not_mail_file, rel, "file", std::to_string(bytes.size()) + " bytes");
-            return;
+            add(ProblemId::store_not_mail_file, rel, "file",
+                std::to_string(bytes.size()) + (bytes.starts_with("!BDN") ? " bytes, a PST: check it on its own" : " bytes"));
+            return Kind::done;
         }
         ++log_.files->messages;
+        announce(folder_of(rel_dir));
         MessageFile f;
         f.bytes = bytes;
         f.name = escaped_name(rel);
-        f.meta.folder = folder;
+        f.meta.folder = folder_of(rel_dir);
         f.meta.mtime = e.mtime;
         f.meta.flags.push_back('S');  // saved messages have been read
         check_message_file(f, ++log_.messages.found, log_, sink_, hooks_);
+        return Kind::done;
     }
 
     // A repair's output directory holds its report beside the messages/
@@ -125,29 +212,53 @@ private:
     }
 
     const std::string& root_;
+    const bool mbox_store_;
     StoreLog& log_;
     MessageSink* sink_;
     const CheckHooks& hooks_;
     bool own_report_ = false;
+    std::optional<std::string> announced_;
 };
 
-bool message_file_within(const std::string& dir, int levels, int& budget) {
+// Is there a file in `dir`, or a few levels below, that `test` says is
+// mail of the kind looked for? Enough of the tree is looked at to tell a
+// folder of mail without reading a whole disk.
+template <typename Test>
+bool file_within(const std::string& dir, int levels, int& budget, const Test& test) {
     const Listing l = list_directory(dir);
     if (!l.error.empty()) return false;
     for (const DirEntry& e : l.entries) {
         if (budget-- <= 0) return false;
         if (e.type != EntryType::file) continue;
         try {
-            const auto src = Source::open(under(dir, e.name), Links::refuse);
-            if (looks_like_message(src->bytes())) return true;
+            if (test(dir, l, e)) return true;
         } catch (const SourceError&) {
             // An unreadable file decides nothing; the check reports it.
         }
     }
     if (levels == 0) return false;
     for (const DirEntry& e : l.entries)
-        if (e.type == EntryType::directory && message_file_within(under(dir, e.name), levels - 1, budget)) return true;
+        if (e.type == EntryType::directory && file_within(under(dir, e.name), levels - 1, budget, test)) return true;
     return false;
+}
+
+bool is_message_file(const std::string& dir, const Listing& /*l*/, const DirEntry& e) {
+    return looks_like_message(Source::open(under(dir, e.name), Links::refuse)->bytes());
+}
+
+// An mbox file by more than a From_ line, which one saved message may
+// begin with: more messages after it, a name saying so, or Thunderbird's
+// summary file ("<name>.msf") beside it, which also marks an empty folder.
+bool is_mbox_evidence(const std::string& dir, const Listing& l, const DirEntry& e) {
+    const DirEntry summary_key{e.name + ".msf"};
+    const bool summary = std::binary_search(l.entries.begin(), l.entries.end(), summary_key,
+                                            [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
+    if (e.size == 0) return summary;
+    const std::unique_ptr<Source> src = Source::open(under(dir, e.name), Links::refuse);
+    if (!starts_with_separator(src->bytes())) return false;
+    std::string name = e.name;
+    return summary || e.name == "mbox" || strip_suffix(name, ".mbox") || strip_suffix(name, ".mbx") ||
+           holds_several_messages(*src);
 }
 
 }  // namespace
@@ -162,14 +273,19 @@ void check_eml_file(const Source& source, const std::string& path, StoreLog& log
     check_message_file(f, ++log.messages.found, log, sink, hooks);
 }
 
-void check_eml_directory(const std::string& root, StoreLog& log, MessageSink* sink, const CheckHooks& hooks) {
-    EmlDirectoryChecker(root, log, sink, hooks).run();
+void check_mail_directory(const std::string& root, bool mbox_store, StoreLog& log, MessageSink* sink,
+                          const CheckHooks& hooks) {
+    DirectoryChecker(root, mbox_store, log, sink, hooks).run();
 }
 
 bool holds_message_files(const std::string& dir) {
-    // Enough to recognise a folder of mail without reading a whole disk.
     int budget = 256;
-    return message_file_within(dir, 3, budget);
+    return file_within(dir, 3, budget, is_message_file);
+}
+
+bool holds_mbox_files(const std::string& dir) {
+    int budget = 256;
+    return file_within(dir, 3, budget, is_mbox_evidence);
 }
 
 }  // namespace mailfsck

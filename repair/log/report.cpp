@@ -71,7 +71,8 @@ nlohmann::json store_json(const StoreLog& s) {
     j["lost"] = std::move(lost);
     if (s.files) {
         j["files"] = {{"seen", s.files->seen},          {"messages", s.files->messages},
-                      {"indexes", s.files->indexes},    {"server_caches", s.files->server_caches},
+                      {"mailboxes", s.files->mailboxes}, {"indexes", s.files->indexes},
+                      {"server_caches", s.files->server_caches},
                       {"other", s.files->other},        {"skipped", s.files->skipped}};
     }
     if (s.output) {
@@ -126,7 +127,9 @@ std::string report_text(const SalvageLog& log) {
           << " junk, " << b.duplicates << " duplicate, " << b.unaccounted << " unaccounted of " << b.total << "\n";
         if (s.files) {
             const FileCounts& f = *s.files;
-            o << "  files: " << f.seen << " seen: " << f.messages << " messages, " << f.indexes << " indexes, "
+            o << "  files: " << f.seen << " seen: " << f.messages << " messages, ";
+            if (f.mailboxes) o << f.mailboxes << " mbox files, ";
+            o << f.indexes << " indexes, "
               << f.server_caches << " server caches, " << f.other << " other, " << f.skipped << " skipped\n";
         }
         if (!s.variant_evidence.empty()) {

@@ -78,6 +78,7 @@ private:
 struct FileCounts {
     std::uint64_t seen = 0;
     std::uint64_t messages = 0;       // checked as messages (tmp/ leftovers included)
+    std::uint64_t mailboxes = 0;      // mbox files, each a folder, checked
     std::uint64_t indexes = 0;        // UID and keyword lists, checked
     std::uint64_t server_caches = 0;  // left out; the server rebuilds them
     std::uint64_t other = 0;          // not mail: copied as they are, or left out

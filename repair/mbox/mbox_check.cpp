@@ -43,8 +43,16 @@ std::string written_message_id(const OutMessage& m) {
 
 class MboxChecker {
 public:
-    MboxChecker(const Source& source, StoreLog& log, MessageSink* sink, const CheckHooks& hooks)
-        : source_(source), in_(source.bytes()), log_(log), sink_(sink), hooks_(hooks) {}
+    MboxChecker(const Source& source, StoreLog& log, MessageSink* sink, const CheckHooks& hooks,
+                const MboxInDirectory* within)
+        : source_(source),
+          in_(source.bytes()),
+          log_(log),
+          sink_(sink),
+          hooks_(hooks),
+          file_(within ? within->file : std::string()),
+          folder_(within ? within->folder : std::string()),
+          in_directory_(within != nullptr) {}
 
     void run() {
         // mboxrd is the one variant whose quoting must be undone when
@@ -57,7 +65,8 @@ public:
                 log_.error = "interrupted";
                 return;
             }
-            if (hooks_.progress && (++segments & 255) == 0) hooks_.progress(seg->end, in_.size());
+            // A directory store's progress is not one file's.
+            if (hooks_.progress && !in_directory_ && (++segments & 255) == 0) hooks_.progress(seg->end, in_.size());
             source_.release_below(seg->begin);
             switch (seg->kind) {
                 case mbox::SegmentKind::junk: salvager_.junk(*seg); break;
@@ -65,9 +74,12 @@ public:
                 case mbox::SegmentKind::message: message(*seg); break;
             }
         }
-        log_.bytes.close(in_.size());
-        decide_variant(framer.evidence());
-        if (log_.messages.found == 0) log_.add(ProblemId::store_empty, 0, in_.size(), "store");
+        ledger_.close(in_.size());
+        log_.bytes.absorb(ledger_);
+        // An empty folder's file has no variant to tell.
+        if (!(in_directory_ && in_.empty())) decide_variant(framer.evidence());
+        // An mbox file of a directory store is a folder, and folders may be empty.
+        if (log_.messages.found == 0 && !in_directory_) log_.add(ProblemId::store_empty, 0, in_.size(), "store");
     }
 
 private:
@@ -76,19 +88,27 @@ private:
         std::optional<Salvaged> m = salvager_.prepare(s, no, s.end == in_.size());
         if (!m) return;
         m->out.unquote_mboxrd = unquote_;
+        m->out.folder = folder_;
         // The envelope's date is when the message arrived: a Maildir keeps
         // it as the file's time.
         if (!m->out.separator.empty()) m->out.mtime = mbox::envelope_time(m->out.separator);
         m->out.flags = status_flags(in_.sub(0, s.content_end), s.header_begin);
         if (const auto original = duplicate_of(m->out, no)) {
             ++log_.messages.duplicates;
-            log_.add(ProblemId::mbox_duplicate, s.begin, s.end - s.begin, "message", no,
-                     "copy of message " + std::to_string(*original));
-            log_.bytes.add(Disposition::duplicate, s.begin, s.end - s.begin);
+            add(ProblemId::mbox_duplicate, s.begin, s.end - s.begin, "message", no,
+                "copy of message " + std::to_string(*original));
+            ledger_.add(Disposition::duplicate, s.begin, s.end - s.begin);
             return;
         }
         if (hooks_.on_message) hooks_.on_message(no, s.begin, m->out.pieces);
         salvager_.keep(s, no, *m);
+    }
+
+    Finding& add(ProblemId id, std::uint64_t offset, std::uint64_t length, std::string structure,
+                 std::optional<std::uint64_t> message = std::nullopt, std::string detail = {}) {
+        Finding& f = log_.add(id, offset, length, std::move(structure), message, std::move(detail));
+        f.file = file_;
+        return f;
     }
 
     // A copy left by an interrupted rewrite repeats the message byte for
@@ -131,7 +151,7 @@ private:
     }
 
     void decide_variant(const mbox::Evidence& e) {
-        auto& ev = log_.variant_evidence;
+        std::vector<std::string> ev;
         ev.push_back(std::to_string(e.separators_strict) + " From_ lines with a date");
         if (e.separators_loose) ev.push_back(std::to_string(e.separators_loose) + " From_ lines without a date");
         if (e.separators_mmdf) ev.push_back(std::to_string(e.separators_mmdf) + " MMDF ^A^A^A^A markers");
@@ -142,18 +162,34 @@ private:
             ev.push_back("Content-Length agrees on " + std::to_string(e.content_length_agrees) + ", disagrees on " +
                          std::to_string(e.content_length_disagrees));
         ev.push_back(std::to_string(e.crlf_lines) + " CRLF and " + std::to_string(e.lf_lines) + " LF lines");
+        std::string variant;
         if (e.separators_mmdf > 0) {
-            log_.variant = "mmdf";
+            variant = "mmdf";
         } else if (e.double_quoted_from > 0) {
-            log_.variant = "mboxrd";
+            variant = "mboxrd";
         } else if (e.content_length_agrees > 0 && e.content_length_agrees >= e.content_length_disagrees) {
             // Quoting marks mboxcl; body "From " lines left raw and stepped over
             // by Content-Length mark mboxcl2.
-            log_.variant = (e.quoted_from == 0 && e.unescaped_from > 0) ? "mboxcl2" : "mboxcl";
+            variant = (e.quoted_from == 0 && e.unescaped_from > 0) ? "mboxcl2" : "mboxcl";
         } else {
-            log_.variant = "mboxo";
+            variant = "mboxo";
         }
-        log_.add(ProblemId::mbox_variant, 0, 0, "store", std::nullopt, log_.variant);
+        if (!in_directory_) {
+            log_.variant = variant;
+            log_.variant_evidence = std::move(ev);
+            add(ProblemId::mbox_variant, 0, 0, "store", std::nullopt, variant);
+            return;
+        }
+        // A directory store's files may differ: each file's finding says its
+        // own variant and evidence; the store's is theirs when they agree.
+        std::string detail = variant;
+        for (const std::string& item : ev) detail += "; " + item;
+        add(ProblemId::mbox_variant, 0, 0, "file", std::nullopt, std::move(detail));
+        if (log_.variant.empty()) {
+            log_.variant = variant;
+        } else if (log_.variant != variant) {
+            log_.variant = "mixed";
+        }
     }
 
     const Source& source_;
@@ -161,7 +197,11 @@ private:
     StoreLog& log_;
     MessageSink* sink_;
     const CheckHooks& hooks_;
-    SegmentSalvager salvager_{in_, Container::mbox, log_, log_.bytes, sink_};
+    const std::string file_;
+    const std::string folder_;
+    const bool in_directory_;
+    ByteLedger ledger_;
+    SegmentSalvager salvager_{in_, Container::mbox, log_, ledger_, sink_, file_};
     bool unquote_ = false;
     struct SeenMessage {
         std::uint64_t message_no;
@@ -173,8 +213,9 @@ private:
 
 }  // namespace
 
-void check_mbox(const Source& source, StoreLog& log, MessageSink* sink, const CheckHooks& hooks) {
-    MboxChecker(source, log, sink, hooks).run();
+void check_mbox(const Source& source, StoreLog& log, MessageSink* sink, const CheckHooks& hooks,
+                const MboxInDirectory* within) {
+    MboxChecker(source, log, sink, hooks, within).run();
 }
 
 }  // namespace mailfsck

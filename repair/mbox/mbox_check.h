@@ -3,6 +3,8 @@
 // repair, feeds the salvage to a sink.
 #pragma once
 
+#include <string>
+
 #include "parsers/bytes/source.h"
 #include "repair/log/salvage_log.h"
 #include "repair/store/sink.h"
@@ -10,6 +12,15 @@
 
 namespace mailfsck {
 
-void check_mbox(const Source& source, StoreLog& log, MessageSink* sink, const CheckHooks& hooks);
+// An mbox file met in a directory store (a mail client's local folders, an
+// export, repair's own mbox output): one folder of the store.
+struct MboxInDirectory {
+    std::string file;    // relative to the store's root, escaped (escaped_name)
+    std::string folder;  // its messages' folder, '.' between levels
+};
+
+// `within` is null for an mbox given on its own, which is the whole store.
+void check_mbox(const Source& source, StoreLog& log, MessageSink* sink, const CheckHooks& hooks,
+                const MboxInDirectory* within = nullptr);
 
 }  // namespace mailfsck

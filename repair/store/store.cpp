@@ -5,12 +5,12 @@
 #include <cerrno>
 #include <cstring>
 
-#include "parsers/mime/headers.h"
 #include "repair/eml/eml_check.h"
 #include "repair/maildir/maildir_check.h"
 #include "repair/mbox/mbox_check.h"
 #include "parsers/pst/page.h"
 #include "repair/pst/pst_check.h"
+#include "repair/store/detect.h"
 #include "repair/store/message_file.h"
 
 namespace mailfsck {
@@ -20,64 +20,13 @@ namespace {
 // Outlook places its first ones within the first few megabytes.
 constexpr std::uint64_t pst_search_limit = std::uint64_t{64} << 20;
 
-// The next "\nFrom " at or after `from`, searched a window at a time,
-// letting go of the mapping behind the search: a large file with no
-// separator (a PST, an archive) is searched to its end in constant memory.
-std::optional<std::uint64_t> next_from_line(const Source& source, std::uint64_t from) {
-    constexpr std::uint64_t window = std::uint64_t{64} << 20;
-    constexpr std::string_view needle = "\nFrom ";
-    const ByteView v = source.bytes();
-    for (std::uint64_t at = from; at < v.size(); at += window) {
-        if (const auto hit = v.sub(at, window + needle.size() - 1).find(needle)) return at + *hit;
-        source.release_below(at + window);
-    }
-    return std::nullopt;
-}
-
-// Where does a real mbox separator (a "From " line followed by a header
-// field) first occur? Damage may have destroyed the start of the file, so
-// the whole file is searched.
-bool looks_like_mbox(const Source& source) {
-    const ByteView v = source.bytes();
-    std::uint64_t pos = 0;
-    if (v.starts_with("\x01\x01\x01\x01\n") || v.starts_with("\x01\x01\x01\x01\r\n")) return true;
-    while (true) {
-        if (v.starts_with("From ", pos)) {
-            const Line next = line_at(v, line_at(v, pos).end);
-            const std::string_view content = v.sub(next.begin, next.content_length()).text();
-            const std::size_t colon = content.find(':');
-            if (colon != std::string_view::npos && colon > 0 && content.find(' ') > colon) return true;
-        }
-        const auto hit = next_from_line(source, pos);
-        if (!hit) return false;
-        pos = *hit + 1;
-    }
-}
-
-// Strict separators, each followed by a header field, up to `enough`.
-int separators(const Source& source, int enough) {
-    const ByteView v = source.bytes();
-    int n = 0;
-    std::uint64_t pos = 0;
-    while (n < enough) {
-        if (v.starts_with("From ", pos)) {
-            const Line next = line_at(v, line_at(v, pos).end);
-            if (mime::is_field_line(v, next)) ++n;
-        }
-        const auto hit = next_from_line(source, pos);
-        if (!hit) break;
-        pos = *hit + 1;
-    }
-    return n;
-}
-
 // A file that starts with a header field is one message unless more than
 // one separator follows (an mbox whose first separator was destroyed): a
 // single From_ line inside is a message quoted in the body.
 StoreFormat single_file_format(const Source& source) {
     const ByteView v = source.bytes();
-    if (v.starts_with("From ") || !looks_like_message(v)) return StoreFormat::mbox;
-    return separators(source, 2) >= 2 ? StoreFormat::mbox : StoreFormat::eml;
+    if (starts_with_separator(v) || !looks_like_message(v)) return StoreFormat::mbox;
+    return holds_several_messages(source) ? StoreFormat::mbox : StoreFormat::eml;
 }
 
 // A PST is told by its header or, when that is gone, by a B-tree page,
@@ -94,15 +43,17 @@ StoreFormat detect_file_format(const Source& source) {
 OpenStore open_directory(const std::string& path, std::optional<StoreFormat> forced) {
     OpenStore s;
     s.path = path;
-    if (forced == StoreFormat::mbox) throw NotAStore("is a directory, not an mbox file");
+    if (forced == StoreFormat::pst) throw NotAStore("is a directory, not a PST file");
     if (forced) {
         s.format = *forced;
     } else if (looks_like_maildir(path)) {
         s.format = StoreFormat::maildir;
+    } else if (holds_mbox_files(path)) {
+        s.format = StoreFormat::mbox;
     } else if (holds_message_files(path)) {
         s.format = StoreFormat::eml;
     } else {
-        throw NotAStore("a directory with no mail in it: no Maildir folder (cur/, new/) and no message files");
+        throw NotAStore("a directory with no mail in it: no Maildir folder (cur/, new/), no mbox files and no message files");
     }
     return s;
 }
@@ -154,7 +105,7 @@ void check_store(const OpenStore& store, StoreLog& log, MessageSink* sink, const
         if (store.format == StoreFormat::maildir) {
             check_maildir(store.path, log, sink, hooks);
         } else {
-            check_eml_directory(store.path, log, sink, hooks);
+            check_mail_directory(store.path, store.format == StoreFormat::mbox, log, sink, hooks);
         }
         log.size = log.bytes.total;
         return;

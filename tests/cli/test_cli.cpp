@@ -458,3 +458,69 @@ TEST_CASE("mbox to Maildir keeps each message's read, answered and flagged state
     CHECK(time_by_subject["read, answered, flagged"] == 1704067200 + 10 * 3600);
     CHECK(time_by_subject["old, unread"] == 1704067200 + 11 * 3600);
 }
+
+// Thunderbird keeps each folder as an mbox file (its subfolders under
+// "<name>.sbd/", a ".msf" summary beside it, an empty file for an empty
+// folder); Apple Mail exports "<name>.mbox/mbox"; repair's own mbox output
+// is a directory of one mbox per folder. Such a directory is one store of
+// folders, not a directory of six-message "messages". Counts by hand.
+TEST_CASE("a directory of mbox files is one store, each file a folder, and repair's mbox output verifies as one") {
+    TempDir t("cli-mbox-directory");
+    const fs::path in = t.path() / "Local Folders";
+    const std::string third =
+        "From carol@example.com Tue Jan  2 09:00:00 2024\n"
+        "From: Carol <carol@example.com>\n"
+        "Subject: third\n"
+        "Message-ID: <3@example.com>\n"
+        "\n"
+        "A list post.\n";
+    fs::create_directories(in / "Inbox.sbd");
+    fs::create_directories(in / "Saved.mbox");
+    write_file(in / "Inbox", clean_mbox);
+    write_file(in / "Inbox.msf", "// <!-- <mdb:mork:z v=\"1.4\"/> -->\n< <(a=c)> >\n");
+    write_file(in / "Inbox.sbd" / "Lists", third);  // one message, still a folder
+    write_file(in / "Trash", "");
+    write_file(in / "Trash.msf", "// <!-- <mdb:mork:z v=\"1.4\"/> -->\n");
+    write_file(in / "Saved.mbox" / "mbox", clean_mbox);
+    write_file(in / "note.eml", "From: Dave <dave@example.com>\nSubject: fourth\nMessage-ID: <4@example.com>\n\nSaved.\n");
+
+    const auto r = run(tool + " scan --json - " + q(in));
+    CHECK(r.status == 0);
+    const auto s = nlohmann::json::parse(r.out)["stores"][0];
+    CHECK(s["format"] == "mbox");
+    CHECK(s["messages"]["found"] == 6);
+    CHECK(s["messages"]["intact"] == 6);
+    CHECK(s["files"]["seen"] == 7);
+    CHECK(s["files"]["mailboxes"] == 4);
+    CHECK(s["files"]["messages"] == 1);
+    CHECK(s["files"]["other"] == 2);
+    CHECK(s["bytes"]["in_messages"] == 2 * clean_mbox.size() + third.size() + fs::file_size(in / "note.eml"));
+    CHECK(s["bytes"]["unaccounted"] == 0);
+
+    // Each file a folder, named as its client names it; the empty one kept.
+    const fs::path md = t.path() / "md";
+    REQUIRE(status_of(tool + " repair -q --to maildir -o " + q(md) + " " + q(in)) == 0);
+    const auto count = [](const fs::path& cur) {
+        std::size_t n = 0;
+        for (const auto& e : fs::directory_iterator(cur)) n += e.is_regular_file() ? 1 : 0;
+        return n;
+    };
+    const fs::path top = md / "Local Folders";
+    CHECK(count(top / "cur") == 1);
+    CHECK(count(top / ".Inbox" / "cur") == 2);
+    CHECK(count(top / ".Inbox.Lists" / "cur") == 1);
+    CHECK(count(top / ".Saved" / "cur") == 2);
+    CHECK(count(top / ".Trash" / "cur") == 0);
+
+    // repair's mbox output, empty folders and report beside it, is an mbox
+    // store too: verify reads every message of every file, and finds all
+    // of the input's.
+    const fs::path out = t.path() / "out";
+    REQUIRE(status_of(tool + " repair -q --to mbox -o " + q(out) + " " + q(in)) == 0);
+    const auto v = run(tool + " verify --json - " + q(out) + " --against " + q(in));
+    CHECK(v.status == 0);
+    const auto vj = nlohmann::json::parse(v.out);
+    CHECK(vj["stores"][0]["format"] == "mbox");
+    CHECK(vj["stores"][0]["messages"]["found"] == 6);
+    CHECK(vj["differences"].empty());
+}
