@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include <nlohmann/json.hpp>
+
 #include "parsers/mime/headers.h"
 #include "repair/mbox/mbox_check.h"
 #include "repair/store/detect.h"
@@ -70,6 +72,37 @@ bool is_mbox_file(const Source& src, bool mbox_store, bool message_name) {
     return !message_name && looks_like_mbox(src);
 }
 
+// A repair's output directory holds its report beside the store it wrote:
+// `verify OUT` must not call the report a damaged message (report.txt's
+// first line even reads as a header field). Returns the format the report
+// says was written ("" when it does not say), or nullopt for no report of
+// ours.
+std::optional<std::string> own_report(const std::string& root) {
+    // Far more than any report of a real store, far less than memory.
+    constexpr std::uint64_t max_report = std::uint64_t{64} << 20;
+    try {
+        const std::unique_ptr<Source> src = Source::open(under(root, "report.json"), Links::refuse);
+        const ByteView v = src->bytes();
+        if (v.sub(0, 4096).text().find("\"mailfsck-report/") == std::string_view::npos) return std::nullopt;
+        if (v.size() > max_report) return std::string();
+        const nlohmann::json j = nlohmann::json::parse(v.text(), nullptr, false);
+        const nlohmann::json* format = nullptr;
+        if (j.is_object() && j.contains("stores") && j["stores"].is_array() && j["stores"].size() == 1) {
+            const nlohmann::json& store = j["stores"][0];
+            if (store.is_object() && store.contains("output") && store["output"].is_object() &&
+                store["output"].contains("format") && store["output"]["format"].is_string())
+                format = &store["output"]["format"];
+        }
+        return format ? format->get<std::string>() : std::string();
+    } catch (const SourceError&) {
+        return std::nullopt;
+    }
+}
+
+bool is_report_name(const std::string& rel) {
+    return rel == "report.json" || rel == "report.txt" || rel == "index.jsonl";
+}
+
 class DirectoryChecker {
 public:
     DirectoryChecker(const std::string& root, bool mbox_store, StoreLog& log, MessageSink* sink,
@@ -78,7 +111,7 @@ public:
 
     void run() {
         log_.files.emplace();
-        own_report_ = is_own_report(under(root_, "report.json"));
+        own_report_ = own_report(root_).has_value();
         walk("", 0);
         if (log_.messages.found == 0 && !log_.error) log_.add(ProblemId::store_empty, 0, 0, "store");
     }
@@ -166,7 +199,7 @@ private:
     Kind file(const std::string& rel_dir, const DirEntry& e) {
         const std::string rel = join_path(rel_dir, e.name);
         ++log_.files->seen;
-        if (own_report_ && (rel == "report.json" || rel == "report.txt" || rel == "index.jsonl")) {
+        if (own_report_ && is_report_name(rel)) {
             ++log_.files->other;
             add(ProblemId::store_own_report, rel, "file");
             return Kind::done;
@@ -198,17 +231,6 @@ private:
         f.meta.flags.push_back('S');  // saved messages have been read
         check_message_file(f, ++log_.messages.found, log_, sink_, hooks_);
         return Kind::done;
-    }
-
-    // A repair's output directory holds its report beside the messages/
-    // tree: `verify OUT` must not call the report a damaged message.
-    static bool is_own_report(const std::string& path) {
-        try {
-            const std::unique_ptr<Source> src = Source::open(path, Links::refuse);
-            return src->bytes().sub(0, 4096).text().find("\"mailfsck-report/") != std::string_view::npos;
-        } catch (const SourceError&) {
-            return false;
-        }
     }
 
     const std::string& root_;
@@ -278,14 +300,25 @@ void check_mail_directory(const std::string& root, bool mbox_store, StoreLog& lo
     DirectoryChecker(root, mbox_store, log, sink, hooks).run();
 }
 
-bool holds_message_files(const std::string& dir) {
+namespace {
+
+// Does the tree under `root` hold a file `test` accepts, repair's own
+// report aside?
+template <typename Test>
+bool holds(const std::string& root, const Test& test) {
+    const bool own = own_report(root).has_value();
     int budget = 256;
-    return file_within(dir, 3, budget, is_message_file);
+    return file_within(root, 3, budget, [&](const std::string& dir, const Listing& l, const DirEntry& e) {
+        return !(own && dir == root && is_report_name(e.name)) && test(dir, l, e);
+    });
 }
 
-bool holds_mbox_files(const std::string& dir) {
-    int budget = 256;
-    return file_within(dir, 3, budget, is_mbox_evidence);
-}
+}  // namespace
+
+// Repair's own output says what it is, also when it holds no message (or,
+// for mbox, no folder of two).
+bool holds_message_files(const std::string& dir) { return own_report(dir) == "eml" || holds(dir, is_message_file); }
+
+bool holds_mbox_files(const std::string& dir) { return own_report(dir) == "mbox" || holds(dir, is_mbox_evidence); }
 
 }  // namespace mailfsck

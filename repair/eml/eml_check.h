@@ -25,11 +25,13 @@ void check_eml_file(const Source& source, const std::string& path, StoreLog& log
 void check_mail_directory(const std::string& root, bool mbox_store, StoreLog& log, MessageSink* sink,
                           const CheckHooks& hooks);
 
-// Does `dir` (or a directory a few levels below it) hold a message file?
+// Does `dir` (or a directory a few levels below it) hold a message file,
+// or is it repair's eml output (its report.json says so)?
 [[nodiscard]] bool holds_message_files(const std::string& dir);
 
 // ... an mbox file, by more than a From_ line: more messages, a name ending
-// .mbox or .mbx, or Thunderbird's summary file beside it?
+// .mbox or .mbx, or Thunderbird's summary file beside it; or is it repair's
+// mbox output?
 [[nodiscard]] bool holds_mbox_files(const std::string& dir);
 
 }  // namespace mailfsck

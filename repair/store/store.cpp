@@ -12,6 +12,7 @@
 #include "repair/pst/pst_check.h"
 #include "repair/store/detect.h"
 #include "repair/store/message_file.h"
+#include "repair/store/tree.h"
 
 namespace mailfsck {
 namespace {
@@ -40,6 +41,39 @@ StoreFormat detect_file_format(const Source& source) {
     throw NotAStore("not a mail store: no PST (no !BDN header, no B-tree page), mbox (no From_ line followed by a header) or message");
 }
 
+OpenStore open_file(const std::string& path, std::optional<StoreFormat> forced) {
+    OpenStore s;
+    s.path = path;
+    s.source = Source::open(path);
+    if (forced == StoreFormat::maildir) throw NotAStore("not a directory, so not a Maildir");
+    if (forced) {
+        s.format = *forced;
+        return s;
+    }
+    const ByteView v = s.source->bytes();
+    if (v.empty()) throw NotAStore("empty file; not a mail store (use --format mbox to check it as an empty mbox)");
+    s.format = detect_file_format(*s.source);
+    // Detection may have read far into the file; the check starts afresh.
+    s.source->release_all();
+    return s;
+}
+
+// The one PST file (by its header) directly in `dir`, if exactly one is.
+std::optional<std::string> sole_pst_file(const std::string& dir) {
+    std::optional<std::string> found;
+    for (const DirEntry& e : list_directory(dir).entries) {
+        if (e.type != EntryType::file) continue;
+        try {
+            if (!Source::open(under(dir, e.name), Links::refuse)->bytes().starts_with("!BDN")) continue;
+        } catch (const SourceError&) {
+            continue;
+        }
+        if (found) return std::nullopt;
+        found = under(dir, e.name);
+    }
+    return found;
+}
+
 OpenStore open_directory(const std::string& path, std::optional<StoreFormat> forced) {
     OpenStore s;
     s.path = path;
@@ -52,6 +86,10 @@ OpenStore open_directory(const std::string& path, std::optional<StoreFormat> for
         s.format = StoreFormat::mbox;
     } else if (holds_message_files(path)) {
         s.format = StoreFormat::eml;
+    } else if (const auto pst = sole_pst_file(path)) {
+        // A directory of one PST and no other mail (repair's PST output
+        // beside its report): that PST is the store.
+        return open_file(*pst, std::nullopt);
     } else {
         throw NotAStore("a directory with no mail in it: no Maildir folder (cur/, new/), no mbox files and no message files");
     }
@@ -81,21 +119,7 @@ std::optional<StoreFormat> parse_format(std::string_view name) {
 OpenStore open_store(const std::string& path, std::optional<StoreFormat> forced) {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) throw SourceError(std::string("cannot open: ") + std::strerror(errno));
-    if (S_ISDIR(st.st_mode)) return open_directory(path, forced);
-    OpenStore s;
-    s.path = path;
-    s.source = Source::open(path);
-    if (forced == StoreFormat::maildir) throw NotAStore("not a directory, so not a Maildir");
-    if (forced) {
-        s.format = *forced;
-        return s;
-    }
-    const ByteView v = s.source->bytes();
-    if (v.empty()) throw NotAStore("empty file; not a mail store (use --format mbox to check it as an empty mbox)");
-    s.format = detect_file_format(*s.source);
-    // Detection may have read far into the file; the check starts afresh.
-    s.source->release_all();
-    return s;
+    return S_ISDIR(st.st_mode) ? open_directory(path, forced) : open_file(path, forced);
 }
 
 void check_store(const OpenStore& store, StoreLog& log, MessageSink* sink, const CheckHooks& hooks) {

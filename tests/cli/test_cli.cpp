@@ -524,3 +524,26 @@ TEST_CASE("a directory of mbox files is one store, each file a folder, and repai
     CHECK(vj["stores"][0]["messages"]["found"] == 6);
     CHECK(vj["differences"].empty());
 }
+
+// `verify OUT` is what a user runs on what repair wrote: it must read the
+// store written, in its format, whatever the output format, also when the
+// store holds no message (its report.json says what was written).
+TEST_CASE("verify of repair's output directory reads the store written, in every output format") {
+    TempDir t("cli-verify-output");
+    const fs::path two = t.path() / "two.mbox";
+    const fs::path none = t.path() / "none.mbox";
+    write_file(two, clean_mbox);
+    write_file(none, "");
+    for (const std::string to : {"mbox", "maildir", "eml", "pst"}) {
+        for (const auto& [in, messages] : {std::pair{two, 2}, std::pair{none, 0}}) {
+            INFO(to << " from " << in.filename());
+            const fs::path out = t.path() / (to + "-" + in.stem().string());
+            REQUIRE(status_of(tool + " repair -q --format mbox --to " + to + " -o " + q(out) + " " + q(in)) == 0);
+            const auto r = run(tool + " verify --json - " + q(out));
+            CHECK(r.status == 0);
+            const auto s = nlohmann::json::parse(r.out)["stores"][0];
+            CHECK(s["format"] == to);
+            CHECK(s["messages"]["found"] == messages);
+        }
+    }
+}
