@@ -60,16 +60,42 @@ std::string mbox_folder(const std::string& rel_dir, std::string name) {
     return parent.empty() ? name : parent + "." + name;
 }
 
-// A file that begins with a From_ line and was saved as one message, or
-// an mbox of one message? In a directory of mbox files (the store's
-// format is mbox), such a file is a folder unless named as a message;
-// elsewhere it is a message unless more follow.
-bool is_mbox_file(const Source& src, bool mbox_store, bool message_name) {
+// Does the file's name, or where it lies, say it is a mail client's mbox
+// folder: Thunderbird's summary ("<name>.msf") beside it or its subfolder
+// directory ("<parent>.sbd/") around it, an Apple Mail bundle's "mbox", a
+// name ending .mbox or .mbx?
+bool named_as_folder(const std::string& rel_dir, const Listing& l, const DirEntry& e) {
+    const DirEntry summary{e.name + ".msf"};
+    std::string name = e.name;
+    return std::binary_search(l.entries.begin(), l.entries.end(), summary,
+                              [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; }) ||
+           rel_dir.ends_with(".sbd") || e.name == "mbox" || strip_suffix(name, ".mbox") || strip_suffix(name, ".mbx");
+}
+
+enum class FileKind { other, message, mbox };
+
+// What a file of a directory store is. Content decides, except between a
+// saved message that begins with a From_ line and an mbox folder of one
+// message (or none): there the name decides, or repair's report when the
+// directory is repair's mbox output (`mbox_output`).
+FileKind kind_of(const std::string& rel_dir, const Listing& l, const DirEntry& e, const Source& src,
+                 bool mbox_output) {
     const ByteView v = src.bytes();
-    if (starts_with_separator(v)) return (mbox_store && !message_name) || holds_several_messages(src);
-    if (looks_like_message(v)) return holds_several_messages(src);
+    const bool message_name = has_message_extension(e.name);
+    const bool folder = !message_name && (mbox_output || named_as_folder(rel_dir, l, e));
+    if (v.empty()) return folder ? FileKind::mbox : message_name ? FileKind::message : FileKind::other;
+    if (v.starts_with("!BDN") || is_card_or_calendar(v)) return FileKind::other;
+    if (starts_with_separator(v)) return folder || holds_several_messages(src) ? FileKind::mbox : FileKind::message;
+    if (looks_like_message(v)) return holds_several_messages(src) ? FileKind::mbox : FileKind::message;
     // A damaged start: a message file's name says it was one message.
-    return !message_name && looks_like_mbox(src);
+    if (message_name) return FileKind::message;
+    return looks_like_mbox(src) ? FileKind::mbox : FileKind::other;
+}
+
+// Thunderbird's "<name>.sbd/" and Apple Mail's "<name>.mbox/" are folders
+// by their mbox files, not by themselves.
+bool is_layout_directory(const std::string& rel_dir) {
+    return rel_dir.ends_with(".sbd") || rel_dir.ends_with(".mbox");
 }
 
 // A repair's output directory holds its report beside the store it wrote:
@@ -105,13 +131,14 @@ bool is_report_name(const std::string& rel) {
 
 class DirectoryChecker {
 public:
-    DirectoryChecker(const std::string& root, bool mbox_store, StoreLog& log, MessageSink* sink,
-                     const CheckHooks& hooks)
-        : root_(root), mbox_store_(mbox_store), log_(log), sink_(sink), hooks_(hooks) {}
+    DirectoryChecker(const std::string& root, StoreLog& log, MessageSink* sink, const CheckHooks& hooks)
+        : root_(root), log_(log), sink_(sink), hooks_(hooks) {}
 
     void run() {
         log_.files.emplace();
-        own_report_ = own_report(root_).has_value();
+        const std::optional<std::string> own = own_report(root_);
+        own_report_ = own.has_value();
+        mbox_output_ = own == "mbox";
         walk("", 0);
         if (log_.messages.found == 0 && !log_.error) log_.add(ProblemId::store_empty, 0, 0, "store");
     }
@@ -133,10 +160,9 @@ private:
             add(ProblemId::store_unreadable, rel, "directory", l.error);
             return;
         }
-        // A directory of message files is a folder, empty or not; in a
-        // directory of mbox files each file is one, and the directory is
-        // a folder only if messages lie in it.
-        if (!mbox_store_) announce(folder_of(rel));
+        // A directory is a folder, empty or not, unless a layout's; in that
+        // its mbox file is the folder.
+        if (!is_layout_directory(rel)) announce(folder_of(rel));
         // Message files, then mbox files, then subdirectories, so each
         // folder's messages arrive together.
         std::vector<const DirEntry*> mailboxes;
@@ -147,7 +173,7 @@ private:
             }
             const std::string child = join_path(rel, e.name);
             if (e.type == EntryType::file) {
-                if (file(rel, e) == Kind::mbox) mailboxes.push_back(&e);
+                if (file(rel, l, e) == Kind::mbox) mailboxes.push_back(&e);
             } else if (e.type != EntryType::directory) {
                 ++log_.files->seen;
                 ++log_.files->skipped;
@@ -196,7 +222,7 @@ private:
     }
 
     // Checks a message file, or says the file is an mbox for later.
-    Kind file(const std::string& rel_dir, const DirEntry& e) {
+    Kind file(const std::string& rel_dir, const Listing& l, const DirEntry& e) {
         const std::string rel = join_path(rel_dir, e.name);
         ++log_.files->seen;
         if (own_report_ && is_report_name(rel)) {
@@ -204,22 +230,18 @@ private:
             add(ProblemId::store_own_report, rel, "file");
             return Kind::done;
         }
-        // An empty file in a directory of mbox files is an empty folder
-        // (Thunderbird's, or one repair wrote).
-        if (mbox_store_ && e.size == 0 && !has_message_extension(e.name)) return Kind::mbox;
         const std::unique_ptr<Source> src = open(rel);
         if (!src) return Kind::done;
         const ByteView bytes = src->bytes();
-        const bool message_name = has_message_extension(e.name);
-        if (!bytes.starts_with("!BDN") && !is_card_or_calendar(bytes) && is_mbox_file(*src, mbox_store_, message_name))
-            return Kind::mbox;
-        // Only a file that claims to be mail by its name or its first line
-        // is one; others are listed, not called damaged.
-        if (bytes.starts_with("!BDN") || is_card_or_calendar(bytes) || (!message_name && !looks_like_message(bytes))) {
-            ++log_.files->other;
-            add(ProblemId::store_not_mail_file, rel, "file",
-                std::to_string(bytes.size()) + (bytes.starts_with("!BDN") ? " bytes, a PST: check it on its own" : " bytes"));
-            return Kind::done;
+        switch (kind_of(rel_dir, l, e, *src, mbox_output_)) {
+            case FileKind::mbox: return Kind::mbox;
+            case FileKind::other:
+                // Listed, not called damaged: it never claimed to be mail.
+                ++log_.files->other;
+                add(ProblemId::store_not_mail_file, rel, "file",
+                    std::to_string(bytes.size()) + (bytes.starts_with("!BDN") ? " bytes, a PST: check it on its own" : " bytes"));
+                return Kind::done;
+            case FileKind::message: break;
         }
         ++log_.files->messages;
         announce(folder_of(rel_dir));
@@ -234,53 +256,43 @@ private:
     }
 
     const std::string& root_;
-    const bool mbox_store_;
     StoreLog& log_;
     MessageSink* sink_;
     const CheckHooks& hooks_;
     bool own_report_ = false;
+    bool mbox_output_ = false;
     std::optional<std::string> announced_;
 };
 
-// Is there a file in `dir`, or a few levels below, that `test` says is
-// mail of the kind looked for? Enough of the tree is looked at to tell a
-// folder of mail without reading a whole disk.
-template <typename Test>
-bool file_within(const std::string& dir, int levels, int& budget, const Test& test) {
-    const Listing l = list_directory(dir);
-    if (!l.error.empty()) return false;
+// How many message files and mbox files a look at the first few hundred
+// entries of a tree finds: enough to tell a folder of mail without reading
+// a whole disk.
+struct Survey {
+    int budget = 256;
+    std::uint64_t messages = 0;
+    std::uint64_t mailboxes = 0;
+};
+
+void survey(const std::string& root, const std::string& rel, int levels, Survey& s) {
+    const Listing l = list_directory(under(root, rel));
+    if (!l.error.empty()) return;
     for (const DirEntry& e : l.entries) {
-        if (budget-- <= 0) return false;
-        if (e.type != EntryType::file) continue;
+        if (s.budget-- <= 0) return;
+        if (e.type != EntryType::file || (rel.empty() && is_report_name(e.name))) continue;
         try {
-            if (test(dir, l, e)) return true;
+            const auto src = Source::open(under(root, join_path(rel, e.name)), Links::refuse);
+            switch (kind_of(rel, l, e, *src, false)) {
+                case FileKind::message: ++s.messages; break;
+                case FileKind::mbox: ++s.mailboxes; break;
+                case FileKind::other: break;
+            }
         } catch (const SourceError&) {
             // An unreadable file decides nothing; the check reports it.
         }
     }
-    if (levels == 0) return false;
+    if (levels == 0) return;
     for (const DirEntry& e : l.entries)
-        if (e.type == EntryType::directory && file_within(under(dir, e.name), levels - 1, budget, test)) return true;
-    return false;
-}
-
-bool is_message_file(const std::string& dir, const Listing& /*l*/, const DirEntry& e) {
-    return looks_like_message(Source::open(under(dir, e.name), Links::refuse)->bytes());
-}
-
-// An mbox file by more than a From_ line, which one saved message may
-// begin with: more messages after it, a name saying so, or Thunderbird's
-// summary file ("<name>.msf") beside it, which also marks an empty folder.
-bool is_mbox_evidence(const std::string& dir, const Listing& l, const DirEntry& e) {
-    const DirEntry summary_key{e.name + ".msf"};
-    const bool summary = std::binary_search(l.entries.begin(), l.entries.end(), summary_key,
-                                            [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
-    if (e.size == 0) return summary;
-    const std::unique_ptr<Source> src = Source::open(under(dir, e.name), Links::refuse);
-    if (!starts_with_separator(src->bytes())) return false;
-    std::string name = e.name;
-    return summary || e.name == "mbox" || strip_suffix(name, ".mbox") || strip_suffix(name, ".mbx") ||
-           holds_several_messages(*src);
+        if (e.type == EntryType::directory) survey(root, join_path(rel, e.name), levels - 1, s);
 }
 
 }  // namespace
@@ -295,30 +307,20 @@ void check_eml_file(const Source& source, const std::string& path, StoreLog& log
     check_message_file(f, ++log.messages.found, log, sink, hooks);
 }
 
-void check_mail_directory(const std::string& root, bool mbox_store, StoreLog& log, MessageSink* sink,
-                          const CheckHooks& hooks) {
-    DirectoryChecker(root, mbox_store, log, sink, hooks).run();
+void check_mail_directory(const std::string& root, StoreLog& log, MessageSink* sink, const CheckHooks& hooks) {
+    DirectoryChecker(root, log, sink, hooks).run();
 }
 
-namespace {
-
-// Does the tree under `root` hold a file `test` accepts, repair's own
-// report aside?
-template <typename Test>
-bool holds(const std::string& root, const Test& test) {
-    const bool own = own_report(root).has_value();
-    int budget = 256;
-    return file_within(root, 3, budget, [&](const std::string& dir, const Listing& l, const DirEntry& e) {
-        return !(own && dir == root && is_report_name(e.name)) && test(dir, l, e);
-    });
+std::optional<StoreFormat> mail_directory_format(const std::string& dir) {
+    // Repair's own output says what it is, also when it holds no message.
+    const std::optional<std::string> own = own_report(dir);
+    if (own == "mbox") return StoreFormat::mbox;
+    if (own == "eml") return StoreFormat::eml;
+    Survey s;
+    survey(dir, "", 3, s);
+    if (s.mailboxes > 0 && s.mailboxes >= s.messages) return StoreFormat::mbox;
+    if (s.messages > 0 || s.mailboxes > 0) return StoreFormat::eml;
+    return std::nullopt;
 }
-
-}  // namespace
-
-// Repair's own output says what it is, also when it holds no message (or,
-// for mbox, no folder of two).
-bool holds_message_files(const std::string& dir) { return own_report(dir) == "eml" || holds(dir, is_message_file); }
-
-bool holds_mbox_files(const std::string& dir) { return own_report(dir) == "mbox" || holds(dir, is_mbox_evidence); }
 
 }  // namespace mailfsck

@@ -5,6 +5,7 @@
 // folder; every other file is accounted for.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "parsers/bytes/source.h"
@@ -19,19 +20,16 @@ void check_eml_file(const Source& source, const std::string& path, StoreLog& log
                     const CheckHooks& hooks);
 
 // A directory of mail files; subdirectories and mbox files become folders.
-// `mbox_store`: the directory holds mbox files (holds_mbox_files), so a file
-// that begins with a From_ line is an mbox even of one message, and an empty
-// file is an empty folder.
-void check_mail_directory(const std::string& root, bool mbox_store, StoreLog& log, MessageSink* sink,
-                          const CheckHooks& hooks);
+// A file that begins with a From_ line and holds one message is an mbox
+// folder when its name says so (Thunderbird's "<name>.msf" beside it, a name
+// ending .mbox or .mbx, Apple Mail's "mbox"), or in repair's mbox output;
+// otherwise a saved message.
+void check_mail_directory(const std::string& root, StoreLog& log, MessageSink* sink, const CheckHooks& hooks);
 
-// Does `dir` (or a directory a few levels below it) hold a message file,
-// or is it repair's eml output (its report.json says so)?
-[[nodiscard]] bool holds_message_files(const std::string& dir);
-
-// ... an mbox file, by more than a From_ line: more messages, a name ending
-// .mbox or .mbx, or Thunderbird's summary file beside it; or is it repair's
-// mbox output?
-[[nodiscard]] bool holds_mbox_files(const std::string& dir);
+// The format of a directory of mail files, from the files of its first few
+// levels: mbox when it holds mbox files, at least as many as message files;
+// eml when it holds either; repair's own output by its report. nullopt for
+// no mail.
+[[nodiscard]] std::optional<StoreFormat> mail_directory_format(const std::string& dir);
 
 }  // namespace mailfsck

@@ -82,10 +82,8 @@ OpenStore open_directory(const std::string& path, std::optional<StoreFormat> for
         s.format = *forced;
     } else if (looks_like_maildir(path)) {
         s.format = StoreFormat::maildir;
-    } else if (holds_mbox_files(path)) {
-        s.format = StoreFormat::mbox;
-    } else if (holds_message_files(path)) {
-        s.format = StoreFormat::eml;
+    } else if (const auto format = mail_directory_format(path)) {
+        s.format = *format;
     } else if (const auto pst = sole_pst_file(path)) {
         // A directory of one PST and no other mail (repair's PST output
         // beside its report): that PST is the store.
@@ -129,7 +127,7 @@ void check_store(const OpenStore& store, StoreLog& log, MessageSink* sink, const
         if (store.format == StoreFormat::maildir) {
             check_maildir(store.path, log, sink, hooks);
         } else {
-            check_mail_directory(store.path, store.format == StoreFormat::mbox, log, sink, hooks);
+            check_mail_directory(store.path, log, sink, hooks);
         }
         log.size = log.bytes.total;
         return;

@@ -547,3 +547,34 @@ TEST_CASE("verify of repair's output directory reads the store written, in every
         }
     }
 }
+
+// SpamAssassin's corpus and many saved-mail folders hold one message a file,
+// each beginning with its From_ line: those stay messages (not folders of
+// one), while a file of several messages beside them is an mbox folder.
+TEST_CASE("saved messages that begin with a From_ line stay messages beside an mbox of several") {
+    TempDir t("cli-saved-from");
+    const fs::path in = t.path() / "saved";
+    const std::string one = clean_mbox.substr(0, clean_mbox.find("From bob"));
+    fs::create_directories(in);
+    write_file(in / "001", one);
+    write_file(in / "002", clean_mbox.substr(clean_mbox.find("From bob")));
+    write_file(in / "003.eml", one.substr(one.find('\n') + 1));
+    write_file(in / "archive", clean_mbox);
+    const auto r = run(tool + " scan --json - " + q(in));
+    REQUIRE(r.status == 0);
+    const auto s = nlohmann::json::parse(r.out)["stores"][0];
+    CHECK(s["format"] == "eml");
+    CHECK(s["messages"]["found"] == 5);
+    CHECK(s["files"]["messages"] == 3);
+    CHECK(s["files"]["mailboxes"] == 1);
+
+    const fs::path out = t.path() / "out";
+    REQUIRE(status_of(tool + " repair -q -o " + q(out) + " " + q(in)) == 0);
+    const auto count = [](const fs::path& dir) {
+        std::size_t n = 0;
+        for (const auto& e : fs::directory_iterator(dir)) n += e.is_regular_file() ? 1 : 0;
+        return n;
+    };
+    CHECK(count(out / "messages") == 3);
+    CHECK(count(out / "messages" / "archive") == 2);
+}
