@@ -4,12 +4,11 @@
 
 #include <algorithm>
 
-#include <nlohmann/json.hpp>
-
 #include "parsers/mime/headers.h"
 #include "repair/mbox/mbox_check.h"
 #include "repair/store/detect.h"
 #include "repair/store/message_file.h"
+#include "repair/store/repair_output.h"
 #include "repair/store/tree.h"
 
 namespace mailfsck {
@@ -74,21 +73,22 @@ bool named_as_folder(const std::string& rel_dir, const Listing& l, const DirEntr
 
 enum class FileKind { other, message, mbox };
 
-// What a file of a directory store is. Content decides, except between a
-// saved message that begins with a From_ line and an mbox folder of one
-// message (or none): there the name decides, or repair's report when the
-// directory is repair's mbox output (`mbox_output`).
+// What a file of a directory store is. Content decides, except for a file
+// named as a message (one, damaged or not) and between a saved message
+// that begins with a From_ line and an mbox folder of one message (or
+// none), where the name decides. In repair's mbox output (`mbox_output`)
+// every file is a folder, named as the input was, .eml or not.
 FileKind kind_of(const std::string& rel_dir, const Listing& l, const DirEntry& e, const Source& src,
                  bool mbox_output) {
     const ByteView v = src.bytes();
-    const bool message_name = has_message_extension(e.name);
-    const bool folder = !message_name && (mbox_output || named_as_folder(rel_dir, l, e));
-    if (v.empty()) return folder ? FileKind::mbox : message_name ? FileKind::message : FileKind::other;
+    if (mbox_output) return FileKind::mbox;
     if (v.starts_with("!BDN") || is_card_or_calendar(v)) return FileKind::other;
+    if (has_message_extension(e.name)) return FileKind::message;
+    const bool folder = named_as_folder(rel_dir, l, e);
+    if (v.empty()) return folder ? FileKind::mbox : FileKind::other;
     if (starts_with_separator(v)) return folder || holds_several_messages(src) ? FileKind::mbox : FileKind::message;
     if (looks_like_message(v)) return holds_several_messages(src) ? FileKind::mbox : FileKind::message;
-    // A damaged start: a message file's name says it was one message.
-    if (message_name) return FileKind::message;
+    // A damaged start: somewhere after it, a separator and its header.
     return looks_like_mbox(src) ? FileKind::mbox : FileKind::other;
 }
 
@@ -98,37 +98,6 @@ bool is_layout_directory(const std::string& rel_dir) {
     return rel_dir.ends_with(".sbd") || rel_dir.ends_with(".mbox");
 }
 
-// A repair's output directory holds its report beside the store it wrote:
-// `verify OUT` must not call the report a damaged message (report.txt's
-// first line even reads as a header field). Returns the format the report
-// says was written ("" when it does not say), or nullopt for no report of
-// ours.
-std::optional<std::string> own_report(const std::string& root) {
-    // Far more than any report of a real store, far less than memory.
-    constexpr std::uint64_t max_report = std::uint64_t{64} << 20;
-    try {
-        const std::unique_ptr<Source> src = Source::open(under(root, "report.json"), Links::refuse);
-        const ByteView v = src->bytes();
-        if (v.sub(0, 4096).text().find("\"mailfsck-report/") == std::string_view::npos) return std::nullopt;
-        if (v.size() > max_report) return std::string();
-        const nlohmann::json j = nlohmann::json::parse(v.text(), nullptr, false);
-        const nlohmann::json* format = nullptr;
-        if (j.is_object() && j.contains("stores") && j["stores"].is_array() && j["stores"].size() == 1) {
-            const nlohmann::json& store = j["stores"][0];
-            if (store.is_object() && store.contains("output") && store["output"].is_object() &&
-                store["output"].contains("format") && store["output"]["format"].is_string())
-                format = &store["output"]["format"];
-        }
-        return format ? format->get<std::string>() : std::string();
-    } catch (const SourceError&) {
-        return std::nullopt;
-    }
-}
-
-bool is_report_name(const std::string& rel) {
-    return rel == "report.json" || rel == "report.txt" || rel == "index.jsonl";
-}
-
 class DirectoryChecker {
 public:
     DirectoryChecker(const std::string& root, StoreLog& log, MessageSink* sink, const CheckHooks& hooks)
@@ -136,9 +105,9 @@ public:
 
     void run() {
         log_.files.emplace();
-        const std::optional<std::string> own = own_report(root_);
-        own_report_ = own.has_value();
-        mbox_output_ = own == "mbox";
+        const std::optional<RepairOutput> own = repair_output(root_);
+        own_output_ = own.has_value();
+        mbox_output_ = own && own->format == "mbox";
         walk("", 0);
         if (log_.messages.found == 0 && !log_.error) log_.add(ProblemId::store_empty, 0, 0, "store");
     }
@@ -188,8 +157,14 @@ private:
             }
             mailbox(rel, *e);
         }
-        for (const DirEntry& e : l.entries)
-            if (e.type == EntryType::directory && !log_.error) walk(join_path(rel, e.name), depth + 1);
+        for (const DirEntry& e : l.entries) {
+            if (e.type != EntryType::directory || log_.error) continue;
+            if (own_output_ && rel.empty() && is_beside_store(e.name)) {
+                add(ProblemId::store_own_report, e.name, "directory");
+                continue;
+            }
+            walk(join_path(rel, e.name), depth + 1);
+        }
     }
 
     void announce(const std::string& folder) {
@@ -225,7 +200,7 @@ private:
     Kind file(const std::string& rel_dir, const Listing& l, const DirEntry& e) {
         const std::string rel = join_path(rel_dir, e.name);
         ++log_.files->seen;
-        if (own_report_ && is_report_name(rel)) {
+        if (own_output_ && is_beside_store(rel)) {
             ++log_.files->other;
             add(ProblemId::store_own_report, rel, "file");
             return Kind::done;
@@ -259,7 +234,7 @@ private:
     StoreLog& log_;
     MessageSink* sink_;
     const CheckHooks& hooks_;
-    bool own_report_ = false;
+    bool own_output_ = false;
     bool mbox_output_ = false;
     std::optional<std::string> announced_;
 };
@@ -278,7 +253,7 @@ void survey(const std::string& root, const std::string& rel, int levels, Survey&
     if (!l.error.empty()) return;
     for (const DirEntry& e : l.entries) {
         if (s.budget-- <= 0) return;
-        if (e.type != EntryType::file || (rel.empty() && is_report_name(e.name))) continue;
+        if (e.type != EntryType::file || (rel.empty() && is_beside_store(e.name))) continue;
         try {
             const auto src = Source::open(under(root, join_path(rel, e.name)), Links::refuse);
             switch (kind_of(rel, l, e, *src, false)) {
@@ -312,10 +287,6 @@ void check_mail_directory(const std::string& root, StoreLog& log, MessageSink* s
 }
 
 std::optional<StoreFormat> mail_directory_format(const std::string& dir) {
-    // Repair's own output says what it is, also when it holds no message.
-    const std::optional<std::string> own = own_report(dir);
-    if (own == "mbox") return StoreFormat::mbox;
-    if (own == "eml") return StoreFormat::eml;
     Survey s;
     survey(dir, "", 3, s);
     if (s.mailboxes > 0 && s.mailboxes >= s.messages) return StoreFormat::mbox;

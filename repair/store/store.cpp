@@ -12,6 +12,7 @@
 #include "repair/pst/pst_check.h"
 #include "repair/store/detect.h"
 #include "repair/store/message_file.h"
+#include "repair/store/repair_output.h"
 #include "repair/store/tree.h"
 
 namespace mailfsck {
@@ -58,36 +59,31 @@ OpenStore open_file(const std::string& path, std::optional<StoreFormat> forced) 
     return s;
 }
 
-// The one PST file (by its header) directly in `dir`, if exactly one is.
-std::optional<std::string> sole_pst_file(const std::string& dir) {
-    std::optional<std::string> found;
-    for (const DirEntry& e : list_directory(dir).entries) {
-        if (e.type != EntryType::file) continue;
-        try {
-            if (!Source::open(under(dir, e.name), Links::refuse)->bytes().starts_with("!BDN")) continue;
-        } catch (const SourceError&) {
-            continue;
-        }
-        if (found) return std::nullopt;
-        found = under(dir, e.name);
-    }
-    return found;
-}
-
 OpenStore open_directory(const std::string& path, std::optional<StoreFormat> forced) {
     OpenStore s;
     s.path = path;
     if (forced == StoreFormat::pst) throw NotAStore("is a directory, not a PST file");
+    // A repair's output directory: the store it wrote, as it wrote it (a
+    // PST or Maildir under its own name; mbox and .eml files fill it).
+    if (const std::optional<RepairOutput> out = repair_output(path); out && !forced) {
+        const std::optional<StoreFormat> format = parse_format(out->format);
+        if (format == StoreFormat::pst && !out->store.empty()) return open_file(under(path, out->store), std::nullopt);
+        if (format == StoreFormat::maildir && !out->store.empty()) {
+            s.path = under(path, out->store);
+            s.format = StoreFormat::maildir;
+            return s;
+        }
+        if (format == StoreFormat::mbox || format == StoreFormat::eml) {
+            s.format = *format;
+            return s;
+        }
+    }
     if (forced) {
         s.format = *forced;
     } else if (looks_like_maildir(path)) {
         s.format = StoreFormat::maildir;
     } else if (const auto format = mail_directory_format(path)) {
         s.format = *format;
-    } else if (const auto pst = sole_pst_file(path)) {
-        // A directory of one PST and no other mail (repair's PST output
-        // beside its report): that PST is the store.
-        return open_file(*pst, std::nullopt);
     } else {
         throw NotAStore("a directory with no mail in it: no Maildir folder (cur/, new/), no mbox files and no message files");
     }

@@ -527,18 +527,29 @@ TEST_CASE("a directory of mbox files is one store, each file a folder, and repai
 
 // `verify OUT` is what a user runs on what repair wrote: it must read the
 // store written, in its format, whatever the output format, also when the
-// store holds no message (its report.json says what was written).
+// store holds no message (its report.json says what was written), and not
+// the damaged bytes repair kept for a human in lost+found/ beside it.
 TEST_CASE("verify of repair's output directory reads the store written, in every output format") {
     TempDir t("cli-verify-output");
     const fs::path two = t.path() / "two.mbox";
     const fs::path none = t.path() / "none.mbox";
+    const fs::path stray = t.path() / "stray.mbox";
     write_file(two, clean_mbox);
     write_file(none, "");
+    // Lines that fit no message: repair keeps them in lost+found (exit 4).
+    const std::string leftover = "leftover bytes of a message gone\nFrom: its sender\n\nits last line\n\n";
+    write_file(stray, leftover + clean_mbox);
+    // The mbox output names its file after the input, ".eml" and all.
+    const fs::path saved = t.path() / "saved.eml";
+    write_file(saved, clean_mbox.substr(clean_mbox.find('\n') + 1, clean_mbox.find("From bob") - clean_mbox.find('\n') - 1));
     for (const std::string to : {"mbox", "maildir", "eml", "pst"}) {
-        for (const auto& [in, messages] : {std::pair{two, 2}, std::pair{none, 0}}) {
+        for (const auto& [in, messages, status] :
+             {std::tuple{two, 2, 0}, std::tuple{none, 0, 0}, std::tuple{stray, 2, 4}, std::tuple{saved, 1, 0}}) {
             INFO(to << " from " << in.filename());
             const fs::path out = t.path() / (to + "-" + in.stem().string());
-            REQUIRE(status_of(tool + " repair -q --format mbox --to " + to + " -o " + q(out) + " " + q(in)) == 0);
+            const std::string format = in == none ? " --format mbox" : "";
+            REQUIRE(status_of(tool + " repair -q" + format + " --to " + to + " -o " + q(out) + " " + q(in)) == status);
+            if (in == stray) REQUIRE(read_file(out / "lost+found" / "000000000000.bin") == leftover);
             const auto r = run(tool + " verify --json - " + q(out));
             CHECK(r.status == 0);
             const auto s = nlohmann::json::parse(r.out)["stores"][0];
@@ -560,12 +571,15 @@ TEST_CASE("saved messages that begin with a From_ line stay messages beside an m
     write_file(in / "002", clean_mbox.substr(clean_mbox.find("From bob")));
     write_file(in / "003.eml", one.substr(one.find('\n') + 1));
     write_file(in / "archive", clean_mbox);
+    // A message's body may quote From_ lines and headers; named .eml, the
+    // file is one message all the same.
+    write_file(in / "004.eml", "From: Erin <erin@example.com>\nSubject: fwd\n\n" + clean_mbox);
     const auto r = run(tool + " scan --json - " + q(in));
     REQUIRE(r.status == 0);
     const auto s = nlohmann::json::parse(r.out)["stores"][0];
     CHECK(s["format"] == "eml");
-    CHECK(s["messages"]["found"] == 5);
-    CHECK(s["files"]["messages"] == 3);
+    CHECK(s["messages"]["found"] == 6);
+    CHECK(s["files"]["messages"] == 4);
     CHECK(s["files"]["mailboxes"] == 1);
 
     const fs::path out = t.path() / "out";
@@ -575,6 +589,6 @@ TEST_CASE("saved messages that begin with a From_ line stay messages beside an m
         for (const auto& e : fs::directory_iterator(dir)) n += e.is_regular_file() ? 1 : 0;
         return n;
     };
-    CHECK(count(out / "messages") == 3);
+    CHECK(count(out / "messages") == 4);
     CHECK(count(out / "messages" / "archive") == 2);
 }

@@ -1,0 +1,52 @@
+#include "repair_output.h"
+
+#include <nlohmann/json.hpp>
+
+#include "parsers/bytes/source.h"
+#include "repair/store/tree.h"
+
+namespace mailfsck {
+namespace {
+
+// Far more than any real store's report, far less than memory.
+constexpr std::uint64_t max_report = std::uint64_t{64} << 20;
+
+const nlohmann::json* member(const nlohmann::json& j, const char* key) {
+    return j.is_object() && j.contains(key) ? &j[key] : nullptr;
+}
+
+}  // namespace
+
+std::optional<RepairOutput> repair_output(const std::string& dir) {
+    std::unique_ptr<Source> src;
+    try {
+        src = Source::open(under(dir, "report.json"), Links::refuse);
+    } catch (const SourceError&) {
+        return std::nullopt;
+    }
+    const ByteView v = src->bytes();
+    if (v.sub(0, 4096).text().find("\"mailfsck-report/") == std::string_view::npos) return std::nullopt;
+    RepairOutput out;
+    if (v.size() > max_report) return out;
+    const nlohmann::json j = nlohmann::json::parse(v.text(), nullptr, false);
+    const nlohmann::json* stores = member(j, "stores");
+    if (!stores || !stores->is_array() || stores->size() != 1) return out;
+    const nlohmann::json* output = member((*stores)[0], "output");
+    const nlohmann::json* format = output ? member(*output, "format") : nullptr;
+    const nlohmann::json* path = output ? member(*output, "path") : nullptr;
+    if (format && format->is_string()) out.format = format->get<std::string>();
+    // The path as given to repair, perhaps relative to where it ran: its
+    // last component is the store's name under OUTDIR, unless it is OUTDIR.
+    if (path && path->is_string()) {
+        const std::string p = path->get<std::string>();
+        const std::size_t slash = p.find_last_of('/');
+        if (slash != std::string::npos && slash + 1 < p.size()) out.store = p.substr(slash + 1);
+    }
+    return out;
+}
+
+bool is_beside_store(std::string_view rel) {
+    return rel == "report.json" || rel == "report.txt" || rel == "index.jsonl" || rel == "lost+found";
+}
+
+}  // namespace mailfsck
