@@ -23,6 +23,17 @@ bash scripts/lint.sh
 echo "== release build (RelWithDebInfo) =="
 run_suite build-test -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
+echo "== damage campaign (seeded damage on the shared corpus, every repair output verified) =="
+corpus=../shared/corpus
+if [ -d "$corpus" ]; then
+  python3 scripts/damage_campaign.py --build build-test --seeds 2 --jobs "$jobs" "$corpus/pst" "$corpus/mail"
+elif [ -n "${MAILFSCK_REQUIRE_CORPUS:-}" ]; then
+  echo "damage campaign: $corpus is missing" >&2
+  exit 1
+else
+  echo "damage campaign skipped: no $corpus"
+fi
+
 echo "== ASan+UBSan build =="
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DMAILFSCK_SANITIZE=ON
