@@ -100,7 +100,10 @@ private:
             ledger_.add(Disposition::duplicate, s.begin, s.end - s.begin);
             return;
         }
-        if (hooks_.on_message) hooks_.on_message(no, s.begin, m->out.pieces);
+        if (hooks_.on_message) {
+            std::string added;
+            hooks_.on_message(no, s.begin, written_pieces(m->out, added));
+        }
         salvager_.keep(s, no, *m);
     }
 

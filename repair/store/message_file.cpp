@@ -42,7 +42,10 @@ FileOutcome check_message_file(const MessageFile& f, std::uint64_t no, StoreLog&
                 out.is_new = f.meta.is_new;
                 out.mtime = f.meta.mtime;
                 out.unique = f.meta.unique;
-                if (hooks.on_message) hooks.on_message(no, seg->begin, out.pieces);
+                if (hooks.on_message) {
+                    std::string added;
+                    hooks.on_message(no, seg->begin, written_pieces(out, added));
+                }
                 salvager.keep(*seg, no, *m);
                 outcome = FileOutcome::kept;
                 break;

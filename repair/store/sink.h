@@ -158,6 +158,11 @@ void write_mboxrd(ByteOut& out, const OutMessage& m);
 // closing delimiters of multiparts a truncation left open.
 void write_message_file(ByteOut& out, const OutMessage& m);
 
+// The text of `m` as the rebuilt store holds it, as pieces of the input
+// (mboxrd quoting left as it is) and, when repair closes multiparts, the
+// delimiters it adds, kept in `added`.
+[[nodiscard]] std::vector<ByteView> written_pieces(const OutMessage& m, std::string& added);
+
 // A directory built under a temporary name beside its final path and
 // renamed into place by commit(); abandoned (removed) if never committed.
 class OutputDir {

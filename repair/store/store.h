@@ -45,8 +45,9 @@ struct CheckHooks {
     std::function<void(std::uint64_t, std::uint64_t)> progress;
     // Polled between messages; when it turns true the check stops early.
     const std::atomic<bool>* interrupted = nullptr;
-    // Called with the text of every message that reaches the rebuilt store
-    // (verify --against identifies them).
+    // Called with the text of every message as it reaches the rebuilt store
+    // (repair's closing delimiters included; verify --against identifies
+    // them).
     std::function<void(std::uint64_t message_no, std::uint64_t offset, const std::vector<ByteView>& pieces)> on_message;
     // Repair: write no UID index (IMAP clients then download every folder
     // again) instead of carrying over the entries that still hold.

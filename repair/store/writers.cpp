@@ -225,15 +225,36 @@ std::uint64_t mboxrd_body_length(const OutMessage& m) {
 
 }  // namespace
 
+namespace {
+
+// What repair adds after a message's last line: the closing delimiters of
+// the multiparts a truncation left open, on a line of their own.
+std::string closing_delimiters(const OutMessage& m, bool last_terminated) {
+    std::string text = last_terminated || m.close_boundaries.empty() ? "" : "\n";
+    for (const std::string& b : m.close_boundaries) text += "--" + b + "--\n";
+    return text;
+}
+
+}  // namespace
+
 void write_message_file(ByteOut& out, const OutMessage& m) {
     bool last_terminated = true;
     for_each_line(m, [&](std::string_view line) {
         out.write(line);
         last_terminated = line.ends_with('\n');
     });
-    if (m.close_boundaries.empty()) return;
-    if (!last_terminated) out.write("\n");
-    for (const std::string& b : m.close_boundaries) out.write("--" + b + "--\n");
+    out.write(closing_delimiters(m, last_terminated));
+}
+
+std::vector<ByteView> written_pieces(const OutMessage& m, std::string& added) {
+    std::vector<ByteView> pieces = m.pieces;
+    if (m.close_boundaries.empty()) return pieces;
+    bool last_terminated = true;
+    for (const ByteView& p : m.pieces)
+        if (!p.empty()) last_terminated = p.at_or(p.size() - 1, 0) == '\n';
+    added = closing_delimiters(m, last_terminated);
+    pieces.emplace_back(added);
+    return pieces;
 }
 
 namespace {
@@ -464,9 +485,10 @@ void write_mboxrd(ByteOut& out, const OutMessage& m) {
         out.write(line);
         last_terminated = line.ends_with('\n');
     });
+    // The last line ended, delimiters or not, and the empty line a From_
+    // line must follow.
     if (!last_terminated) out.write("\n");
-    for (const std::string& b : m.close_boundaries) out.write("--" + b + "--\n");
-    out.write("\n");
+    out.write(closing_delimiters(m, true) + "\n");
 }
 
 // A new PST (pst_output.h), with the index and lost+found every sink keeps.
