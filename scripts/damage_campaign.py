@@ -103,7 +103,7 @@ def case(tool, damage, store, kind, op, seed, formats, work):
                 if status != 8 or "not a mail store" not in err:
                     failures.append((to, "repair exit %d: %s" % (status, err.strip()[:300])))
                 continue
-            status, vout, err = run([tool, "verify", "--no-hash", "--json", "-", str(out)])
+            status, vout, err = run([tool, "verify", "--no-hash", "--json", "-", str(out), "--against", str(damaged)])
             if not 0 <= status < 8:
                 failures.append((to, "verify exit %d: %s" % (status, err.strip()[:300])))
                 continue
@@ -115,8 +115,17 @@ def case(tool, damage, store, kind, op, seed, formats, work):
                 continue
             problems = ["%s %s %s" % (p["code"], p["file"], p["detail"][:120]) for p in store_log["problems"]
                         if p["severity"] != "info" and p["code"] not in ALLOWED]
+            # A message the repair report names as written without part of
+            # it (lost[]) differs from its damaged original by that part.
+            partly_lost = {"message %d " % item["message"] for item in json.loads(report)["stores"][0]["lost"]
+                           if item.get("message") is not None}
+            differences = [d for d in json.loads(vout).get("differences", [])
+                           if not any(d.split(": ", 1)[-1].startswith(n) for n in partly_lost)]
             if problems:
                 failures.append((to, "; ".join(problems[:5])))
+            elif differences:
+                failures.append((to, "%d of the damaged store's messages missing or changed: %s" %
+                                 (len(differences), "; ".join(differences[:3]))))
             elif store_log["messages"]["found"] != written:
                 failures.append((to, "verify found %d messages, repair wrote %d" %
                                  (store_log["messages"]["found"], written)))

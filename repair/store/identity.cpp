@@ -6,6 +6,7 @@
 
 #include "parsers/bytes/sha256.h"
 #include "parsers/mime/headers.h"
+#include "repair/store/piece_lines.h"
 #include "repair/pst_writer/from_mime.h"
 
 namespace mailfsck {
@@ -84,41 +85,40 @@ MessageIdentity identify(const std::vector<ByteView>& pieces) {
     bool in_headers = true;
     bool skipping_field = false;
     std::size_t pending_blank = 0;
-    for (const ByteView& piece : pieces) {
-        std::uint64_t p = 0;
-        while (p < piece.size()) {
-            const Line l = line_at(piece, p);
-            std::string_view content = piece.sub(l.begin, l.content_length()).text();
-            p = l.end;
-            if (in_headers) {
-                if (content.empty()) {
-                    in_headers = false;
-                    sha.update("\n");
-                    continue;
-                }
-                const bool continuation = content[0] == ' ' || content[0] == '\t';
-                if (!continuation) {
-                    const std::string_view name = field_name(content);
-                    skipping_field = store_managed_field(name);
-                    if (id.message_id.empty() && mime::iequals(name, "Message-ID")) {
-                        id.message_id = std::string(mime::trim_blanks(content.substr(name.size() + 1)).substr(0, 998));
-                    }
-                }
-                if (skipping_field) continue;
-            } else {
-                if (content.empty()) {
-                    ++pending_blank;
-                    continue;
-                }
-                for (; pending_blank > 0; --pending_blank) sha.update("\n");
-                std::size_t q = 0;
-                while (q < content.size() && content[q] == '>') ++q;
-                if (q > 0 && content.substr(q, 5) == "From ") content.remove_prefix(q);
+    // Lines across pieces: where a piece ends is no line end.
+    for_each_piece_line(pieces, [&](std::string_view line) {
+        std::string_view content = line;
+        if (content.ends_with('\n')) content.remove_suffix(1);
+        if (content.ends_with('\r')) content.remove_suffix(1);
+        if (in_headers) {
+            if (content.empty()) {
+                in_headers = false;
+                sha.update("\n");
+                return true;
             }
-            sha.update(content);
-            sha.update("\n");
+            const bool continuation = content[0] == ' ' || content[0] == '\t';
+            if (!continuation) {
+                const std::string_view name = field_name(content);
+                skipping_field = store_managed_field(name);
+                if (id.message_id.empty() && mime::iequals(name, "Message-ID")) {
+                    id.message_id = std::string(mime::trim_blanks(content.substr(name.size() + 1)).substr(0, 998));
+                }
+            }
+            if (skipping_field) return true;
+        } else {
+            if (content.empty()) {
+                ++pending_blank;
+                return true;
+            }
+            for (; pending_blank > 0; --pending_blank) sha.update("\n");
+            std::size_t q = 0;
+            while (q < content.size() && content[q] == '>') ++q;
+            if (q > 0 && content.substr(q, 5) == "From ") content.remove_prefix(q);
         }
-    }
+        sha.update(content);
+        sha.update("\n");
+        return true;
+    });
     id.content_sha256 = sha.hex();
     return id;
 }
