@@ -2,9 +2,13 @@
 """Seeded damage on real stores, repaired into every format, each output verified.
 
     python3 scripts/damage_campaign.py [--build DIR] [--seeds 2,3] [--max-size 8M]
-                                       [--formats pst,mbox,maildir,eml] [--jobs N] STORE...
+                                       [--formats pst,mbox,maildir,eml] [--jobs N]
+                                       [--directory DIR]... STORE...
 
 STORE: a PST/OST or mbox file, a Maildir, or a directory searched for them.
+--directory DIR: DIR itself is a store, a directory of mail files (mbox
+files, saved messages); the seed and the damage kind pick which of its
+files is damaged.
 Every store gets every damage kind of its format (mailfsck-damage) from each
 seed; each damaged copy is repaired into each format, and what repair wrote
 is verified as a user would verify it (`mailfsck verify OUTDIR`). A case
@@ -23,6 +27,7 @@ import argparse
 import concurrent.futures
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -84,14 +89,33 @@ def run(args):
     return r.returncode, r.stdout, r.stderr
 
 
+def damage_directory(damage, store, op, seed, damaged, manifest):
+    """A copy of the directory `store` with one of its files damaged."""
+    shutil.copytree(store, damaged, symlinks=True)
+    for d in [damaged] + [p for p in damaged.rglob("*") if p.is_dir() and not p.is_symlink()]:
+        d.chmod(0o755)  # the corpus is read-only, and so would the copy be
+    files = sorted(p for p in damaged.rglob("*") if p.is_file() and not p.is_symlink())
+    if not files:
+        return 1
+    victim = files[random.Random("%d:%s" % (seed, op)).randrange(len(files))]
+    hurt = victim.with_name(victim.name + ".damaged")
+    status, _, _ = run([damage, "--seed", str(seed), "--op", op, str(victim), str(hurt), str(manifest)])
+    if status == 0:
+        os.replace(hurt, victim)
+    return status
+
+
 def case(tool, damage, store, kind, op, seed, formats, work):
     """Returns a list of failure descriptions for one damaged copy."""
     here = Path(tempfile.mkdtemp(dir=work))
     try:
-        damaged = here / ("damaged" if kind == "maildir" else "damaged" + (store.suffix or ".mbox"))
+        damaged = here / ("damaged" if kind in ("maildir", "directory") else "damaged" + (store.suffix or ".mbox"))
         manifest = here / "manifest.json"
-        status, _, _ = run([damage] + (["--maildir"] if kind == "maildir" else []) +
-                           ["--seed", str(seed), "--op", op, str(store), str(damaged), str(manifest)])
+        if kind == "directory":
+            status = damage_directory(damage, store, op, seed, damaged, manifest)
+        else:
+            status, _, _ = run([damage] + (["--maildir"] if kind == "maildir" else []) +
+                               ["--seed", str(seed), "--op", op, str(store), str(damaged), str(manifest)])
         if status != 0:
             return []  # no damage of that kind applies to this store
         failures = []
@@ -141,15 +165,16 @@ def main():
     ap.add_argument("--max-size", type=size_arg, default=size_arg("8M"))
     ap.add_argument("--formats", default="pst,mbox,maildir,eml")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
-    ap.add_argument("stores", nargs="+")
+    ap.add_argument("--directory", action="append", default=[], help="a directory of mail files, as one store")
+    ap.add_argument("stores", nargs="*")
     a = ap.parse_args()
     tool = str(Path(a.build, "cli", "mailfsck").resolve())
     damage = str(Path(a.build, "tests", "mailfsck-damage").resolve())
     formats = a.formats.split(",")
-    stores = stores_under(a.stores, a.max_size)
+    stores = stores_under(a.stores, a.max_size) + [(Path(d), "directory") for d in a.directory]
     if not stores:
         sys.exit("damage_campaign: no PST, mbox or Maildir store among " + " ".join(a.stores))
-    ops = {"pst": PST_OPS, "mbox": MBOX_OPS, "maildir": MAILDIR_OPS}
+    ops = {"pst": PST_OPS, "mbox": MBOX_OPS, "maildir": MAILDIR_OPS, "directory": MBOX_OPS}
     jobs = [(s, k, op, seed) for s, k in stores for op in ops[k] for seed in a.seeds]
     stores_kind = dict(stores)
     work = tempfile.mkdtemp(prefix="mailfsck-campaign-")
@@ -163,9 +188,10 @@ def main():
                 for to, why in f.result():
                     failed += 1
                     print("FAIL %s --op %s --seed %d --to %s: %s" % (store, op, seed, to, why))
-                    print("    to reproduce: mailfsck-damage%s --seed %d --op %s '%s' D m.json && "
-                          "mailfsck repair --to %s -o OUT D && mailfsck verify OUT" %
-                          (" --maildir" if stores_kind[store] == "maildir" else "", seed, op, store, to))
+                    victim = "(a file random.Random('%d:%s') picks) " % (seed, op) if stores_kind[store] == "directory" else ""
+                    print("    to reproduce: mailfsck-damage%s --seed %d --op %s %s'%s' D m.json && "
+                          "mailfsck repair --to %s -o OUT D && mailfsck verify OUT --against D" %
+                          (" --maildir" if stores_kind[store] == "maildir" else "", seed, op, victim, store, to))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print("damage campaign: %d stores, %d damaged copies x %d formats, %d failures" %

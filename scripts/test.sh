@@ -26,7 +26,10 @@ run_suite build-test -DCMAKE_BUILD_TYPE=RelWithDebInfo
 echo "== damage campaign (seeded damage on the shared corpus, every repair output verified) =="
 corpus=../shared/corpus
 if [ -d "$corpus" ]; then
-  python3 scripts/damage_campaign.py --build build-test --seeds 2 --jobs "$jobs" "$corpus/pst" "$corpus/mail"
+  mail=$corpus/mail
+  python3 scripts/damage_campaign.py --build build-test --seeds 2 --jobs "$jobs" "$corpus/pst" "$mail" \
+    --directory "$mail/mozilla_releases-comm-central/mailnews/test/data" --directory "$mail/apache_spamassassin/t/data/nice" \
+    --directory "$mail/jstedfast_MimeKit/UnitTests/TestData/mbox" --directory "$mail/markov2_perl5-Mail-Box"
 elif [ -n "${MAILFSCK_REQUIRE_CORPUS:-}" ]; then
   echo "damage campaign: $corpus is missing" >&2
   exit 1

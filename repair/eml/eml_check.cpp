@@ -86,7 +86,7 @@ FileKind kind_of(const std::string& rel_dir, const Listing& l, const DirEntry& e
     if (has_message_extension(e.name)) return FileKind::message;
     const bool folder = named_as_folder(rel_dir, l, e);
     if (v.empty()) return folder ? FileKind::mbox : FileKind::other;
-    if (starts_with_separator(v)) return folder || holds_several_messages(src) ? FileKind::mbox : FileKind::message;
+    if (starts_with_separator(v)) return folder || frames_several_messages(src) ? FileKind::mbox : FileKind::message;
     if (looks_like_message(v)) return holds_several_messages(src) ? FileKind::mbox : FileKind::message;
     // A damaged start: somewhere after it, a separator and its header.
     return looks_like_mbox(src) ? FileKind::mbox : FileKind::other;

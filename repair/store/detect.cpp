@@ -2,6 +2,7 @@
 
 #include <optional>
 
+#include "parsers/mbox/framer.h"
 #include "parsers/mime/headers.h"
 
 namespace mailfsck {
@@ -62,6 +63,16 @@ bool holds_several_messages(const Source& source) {
         pos = *hit + 1;
     }
     return n >= 2;
+}
+
+bool frames_several_messages(const Source& source) {
+    mbox::Framer framer(source.bytes());
+    int messages = 0;
+    while (const auto seg = framer.next()) {
+        if (seg->kind == mbox::SegmentKind::message && ++messages == 2) return true;
+        source.release_below(seg->begin);
+    }
+    return false;
 }
 
 }  // namespace mailfsck

@@ -19,4 +19,10 @@ namespace mailfsck {
 // message quoted in its body.
 [[nodiscard]] bool holds_several_messages(const Source& source);
 
+// Does the mbox framer find a second message in the file: a separator
+// after the first, or the damaged remains of one? What a check of the file
+// as an mbox would find, so a file that begins with a From_ line and is
+// called one message is one when checked as an mbox too.
+[[nodiscard]] bool frames_several_messages(const Source& source);
+
 }  // namespace mailfsck

@@ -621,3 +621,29 @@ TEST_CASE("verify --against the damaged original counts a message repair closed 
     CHECK(j["stores"][0]["messages"]["found"] == 3);
     CHECK(j["differences"].empty());
 }
+
+// An mbox file whose second separator was destroyed holds one clean
+// separator: still an mbox of two messages (as a check of it as an mbox
+// finds), not a saved message with another inside its body, which its mbox
+// output would read back as two.
+TEST_CASE("a file of a directory whose later separator is destroyed is still an mbox folder") {
+    TempDir t("cli-destroyed-separator");
+    const fs::path in = t.path() / "mail";
+    fs::create_directories(in);
+    std::string two = clean_mbox;
+    two.replace(two.find("From bob"), 5, "\xf3\x1e\xe4$\x0e");
+    write_file(in / "Archive", two);
+    write_file(in / "note.eml", "From: Dave <dave@example.com>\nSubject: saved\nMessage-ID: <4@example.com>\n\nSaved.\n");
+    const auto r = run(tool + " scan --json - " + q(in));
+    const auto s = nlohmann::json::parse(r.out)["stores"][0];
+    CHECK(s["messages"]["found"] == 3);
+    CHECK(s["files"]["mailboxes"] == 1);
+    CHECK(s["files"]["messages"] == 1);
+    const fs::path out = t.path() / "out";
+    REQUIRE(status_of(tool + " repair -q --to mbox -o " + q(out) + " " + q(in)) < 8);
+    const auto v = run(tool + " verify --json - " + q(out) + " --against " + q(in));
+    CHECK(v.status == 0);
+    const auto vj = nlohmann::json::parse(v.out);
+    CHECK(vj["stores"][0]["messages"]["found"] == 3);
+    CHECK(vj["differences"].empty());
+}
