@@ -332,17 +332,33 @@ private:
         if (in_cur && !pn.has_info()) add_bounded(st, ProblemId::maildir_no_info, rel, "file name", "", no);
 
         const std::string_view base = pn.base;
-        if (const auto first = st.shared.find(&e); first != st.shared.end())
-            add(ProblemId::maildir_duplicate_name, rel, "file name", "unique name also used by " + escaped_name(first->second), no);
+        const auto first = st.shared.find(&e);
+        const auto shares_name = [&](const std::string& more) -> Finding& {
+            return add(ProblemId::maildir_duplicate_name, rel, "file name",
+                       "unique name also used by " + escaped_name(first->second) + more, no);
+        };
 
         std::unique_ptr<Source> src;
         try {
             src = open_listed(rel, e, dir_fd);
         } catch (const SourceError& err) {
+            if (first != st.shared.end()) shares_name("");
             unreadable(rel, no, err.what());
             return;
         }
         const ByteView bytes = src->bytes();
+        if (first != st.shared.end()) {
+            // The same bytes under the same name in cur/ and new/ (or with
+            // two flag suffixes): a rename that copied, or a sync tool's
+            // second copy, of the message kept under the first name.
+            // Written twice, it would be a duplicate in the rebuilt store.
+            if (!bytes.empty() && holds(first->second, bytes)) {
+                shares_name(", the same bytes: a copy, left out").action = Action::dropped;
+                left_out_as_copy(bytes.size());
+                return;
+            }
+            shares_name("");
+        }
         MessageFile f;
         f.bytes = bytes;
         f.name = escaped_name(rel);
@@ -447,11 +463,7 @@ private:
                                     when + "; the same bytes as " + escaped_name(*copy) + ", delivered already: left out",
                                     no, e.size);
             leftover.action = Action::dropped;
-            ++log_.messages.duplicates;
-            ByteLedger ledger;
-            ledger.add(Disposition::duplicate, 0, bytes.size());
-            ledger.close(bytes.size());
-            log_.bytes.absorb(ledger);
+            left_out_as_copy(bytes.size());
             return;
         }
         // Judged on a scratch log first: only a whole message is delivered.
@@ -497,17 +509,31 @@ private:
                 if (c.type != EntryType::file || c.size != bytes.size() || c.name.starts_with('.')) continue;
                 if (++compared > max_compared) return std::nullopt;
                 const std::string rel = join_path(sub, c.name);
-                try {
-                    const std::unique_ptr<Source> other = Source::open(abs(rel), Links::refuse);
-                    const ByteView theirs = other->bytes();
-                    if (theirs.size() == bytes.size() && std::equal(theirs.data(), theirs.data() + theirs.size(), bytes.data()))
-                        return rel;
-                } catch (const SourceError&) {
-                    continue;  // reported where the file itself is read
-                }
+                if (holds(rel, bytes)) return rel;
             }
         }
         return std::nullopt;
+    }
+
+    // Does the file `rel` hold exactly `bytes`? An unreadable one does not
+    // (it is reported where it is read itself).
+    bool holds(const std::string& rel, const ByteView& bytes) const {
+        try {
+            const std::unique_ptr<Source> other = Source::open(abs(rel), Links::refuse);
+            const ByteView theirs = other->bytes();
+            return theirs.size() == bytes.size() && std::equal(theirs.data(), theirs.data() + theirs.size(), bytes.data());
+        } catch (const SourceError&) {
+            return false;
+        }
+    }
+
+    // A message file left out as a copy of one the folder keeps.
+    void left_out_as_copy(std::uint64_t size) {
+        ++log_.messages.duplicates;
+        ByteLedger ledger;
+        ledger.add(Disposition::duplicate, 0, size);
+        ledger.close(size);
+        log_.bytes.absorb(ledger);
     }
 
     void server_cache(const std::string& rel) {
