@@ -8,8 +8,8 @@
 namespace mailfsck {
 namespace {
 
-// Far more than any real store's report, far less than memory.
-constexpr std::uint64_t max_report = std::uint64_t{64} << 20;
+// Far more than any real store's report: its findings are capped per kind.
+constexpr std::uint64_t max_report = std::uint64_t{256} << 20;
 
 const nlohmann::json* member(const nlohmann::json& j, const char* key) {
     return j.is_object() && j.contains(key) ? &j[key] : nullptr;
@@ -28,7 +28,16 @@ std::optional<RepairOutput> repair_output(const std::string& dir) {
     if (v.sub(0, 4096).text().find("\"mailfsck-report/") == std::string_view::npos) return std::nullopt;
     RepairOutput out;
     if (v.size() > max_report) return out;
-    const nlohmann::json j = nlohmann::json::parse(v.text(), nullptr, false);
+    // Only the output is kept: a report listing a million lost messages
+    // must not take memory to say where its store is.
+    const nlohmann::json j = nlohmann::json::parse(
+        v.text(),
+        [](int /*depth*/, nlohmann::json::parse_event_t event, const nlohmann::json& parsed) {
+            return event != nlohmann::json::parse_event_t::key ||
+                   !(parsed == "problems" || parsed == "lost" || parsed == "differences" || parsed == "variant_evidence" ||
+                     parsed == "problems_omitted");
+        },
+        false);
     const nlohmann::json* stores = member(j, "stores");
     if (!stores || !stores->is_array() || stores->size() != 1) return out;
     const nlohmann::json* output = member((*stores)[0], "output");
