@@ -49,7 +49,9 @@ std::optional<RepairOutput> repair_output(const std::string& dir) {
     if (path && path->is_string()) {
         const std::string p = path->get<std::string>();
         const std::size_t slash = p.find_last_of('/');
-        if (slash != std::string::npos && slash + 1 < p.size()) out.store = p.substr(slash + 1);
+        // A report is input like any other: its name must stay in OUTDIR.
+        const std::string name = slash == std::string::npos ? std::string() : p.substr(slash + 1);
+        if (name != "." && name != "..") out.store = name;
     }
     return out;
 }

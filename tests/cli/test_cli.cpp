@@ -561,6 +561,14 @@ TEST_CASE("verify of repair's output directory reads the store written, in every
             CHECK(s["messages"]["found"] == messages);
         }
     }
+    // The report is input like any other: a store it names outside OUTDIR
+    // is not read.
+    const fs::path out = t.path() / "maildir-two";
+    auto report = nlohmann::json::parse(read_file(out / "report.json"));
+    report["stores"][0]["output"]["path"] = "elsewhere/..";
+    write_file(out / "report.json", report.dump());
+    const auto r = run(tool + " verify --json - " + q(out));
+    CHECK(nlohmann::json::parse(r.out)["stores"][0]["path"] == out.string());
 }
 
 // SpamAssassin's corpus and many saved-mail folders hold one message a file,
