@@ -407,7 +407,8 @@ int run_inspect(const Args& a) {
     if (!store) return exit_operational;
     if (store->format == StoreFormat::pst) return inspect_pst_command(*store, a);
     if (!store->source || store->format != StoreFormat::mbox) {
-        std::cerr << "mailfsck: " << path << ": inspect reads mbox and PST/OST files only so far\n";
+        std::cerr << "mailfsck: " << path << ": inspect reads one mbox or PST/OST file"
+                  << (store->source ? "" : " (give it a file of this directory)") << "\n";
         return exit_operational;
     }
     nlohmann::json j = inspect_mbox(*store->source);
