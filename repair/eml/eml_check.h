@@ -20,16 +20,17 @@ void check_eml_file(const Source& source, const std::string& path, StoreLog& log
                     const CheckHooks& hooks);
 
 // A directory of mail files; subdirectories and mbox files become folders.
-// A file that begins with a From_ line and holds one message is an mbox
-// folder when its name says so (Thunderbird's "<name>.msf" beside it, a name
-// ending .mbox or .mbx, Apple Mail's "mbox"), or in repair's mbox output;
-// otherwise a saved message.
+// A file that begins with a From_ line and holds one message (by the mbox
+// framer) is an mbox folder when its name says so (Thunderbird's
+// "<name>.msf" beside it or its "<parent>.sbd/" around it, a name ending
+// .mbox or .mbx, Apple Mail's "mbox"), or in repair's mbox output (its
+// report beside it); otherwise a saved message. A file named as a message
+// is one.
 void check_mail_directory(const std::string& root, StoreLog& log, MessageSink* sink, const CheckHooks& hooks);
 
 // The format of a directory of mail files, from the files of its first few
 // levels: mbox when it holds mbox files, at least as many as message files;
-// eml when it holds either; repair's own output by its report. nullopt for
-// no mail.
+// eml when it holds either; nullopt for no mail.
 [[nodiscard]] std::optional<StoreFormat> mail_directory_format(const std::string& dir);
 
 }  // namespace mailfsck

@@ -76,13 +76,15 @@ public:
         }
         ledger_.close(in_.size());
         log_.bytes.absorb(ledger_);
-        // An empty folder's file has no variant to tell.
-        if (!(in_directory_ && in_.empty())) decide_variant(framer.evidence());
+        if (in_directory_ && in_.empty()) {
+            // A folder may be empty; said, as such a file may also be one
+            // that lost everything. It has no variant to tell.
+            add(ProblemId::store_empty, 0, 0, "file", std::nullopt,
+                "an empty mbox file: a folder with no messages, or one that lost them all");
+            return;
+        }
+        decide_variant(framer.evidence());
         if (log_.messages.found == 0 && !in_directory_) log_.add(ProblemId::store_empty, 0, in_.size(), "store");
-        // An mbox file of a directory store is a folder, and folders may be
-        // empty; said, as such a file may also be one that lost everything.
-        if (in_directory_ && in_.empty())
-            add(ProblemId::store_empty, 0, 0, "file", std::nullopt, "an empty mbox file: a folder with no messages, or one that lost them all");
     }
 
 private:

@@ -6,8 +6,8 @@
 
 #include "parsers/bytes/sha256.h"
 #include "parsers/mime/headers.h"
-#include "repair/store/piece_lines.h"
 #include "repair/pst_writer/from_mime.h"
+#include "repair/store/piece_lines.h"
 
 namespace mailfsck {
 namespace {

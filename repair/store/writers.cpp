@@ -223,10 +223,6 @@ std::uint64_t mboxrd_body_length(const OutMessage& m) {
     return n;
 }
 
-}  // namespace
-
-namespace {
-
 // What repair adds after a message's last line: the closing delimiters of
 // the multiparts a truncation left open, on a line of their own.
 std::string closing_delimiters(const OutMessage& m, bool last_terminated) {
