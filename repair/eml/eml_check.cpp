@@ -8,7 +8,6 @@
 #include "repair/mbox/mbox_check.h"
 #include "repair/store/detect.h"
 #include "repair/store/message_file.h"
-#include "repair/store/repair_output.h"
 #include "repair/store/tree.h"
 
 namespace mailfsck {
@@ -100,14 +99,17 @@ bool is_layout_directory(const std::string& rel_dir) {
 
 class DirectoryChecker {
 public:
-    DirectoryChecker(const std::string& root, StoreLog& log, MessageSink* sink, const CheckHooks& hooks)
-        : root_(root), log_(log), sink_(sink), hooks_(hooks) {}
+    DirectoryChecker(const std::string& root, const std::optional<RepairOutput>& own, StoreLog& log,
+                     MessageSink* sink, const CheckHooks& hooks)
+        : root_(root),
+          own_output_(own.has_value()),
+          mbox_output_(own && own->format == "mbox"),
+          log_(log),
+          sink_(sink),
+          hooks_(hooks) {}
 
     void run() {
         log_.files.emplace();
-        const std::optional<RepairOutput> own = repair_output(root_);
-        own_output_ = own.has_value();
-        mbox_output_ = own && own->format == "mbox";
         walk("", 0);
         if (log_.messages.found == 0 && !log_.error) log_.add(ProblemId::store_empty, 0, 0, "store");
     }
@@ -231,11 +233,11 @@ private:
     }
 
     const std::string& root_;
+    const bool own_output_;
+    const bool mbox_output_;
     StoreLog& log_;
     MessageSink* sink_;
     const CheckHooks& hooks_;
-    bool own_output_ = false;
-    bool mbox_output_ = false;
     std::optional<std::string> announced_;
 };
 
@@ -282,8 +284,9 @@ void check_eml_file(const Source& source, const std::string& path, StoreLog& log
     check_message_file(f, ++log.messages.found, log, sink, hooks);
 }
 
-void check_mail_directory(const std::string& root, StoreLog& log, MessageSink* sink, const CheckHooks& hooks) {
-    DirectoryChecker(root, log, sink, hooks).run();
+void check_mail_directory(const std::string& root, const std::optional<RepairOutput>& own, StoreLog& log,
+                          MessageSink* sink, const CheckHooks& hooks) {
+    DirectoryChecker(root, own, log, sink, hooks).run();
 }
 
 std::optional<StoreFormat> mail_directory_format(const std::string& dir) {

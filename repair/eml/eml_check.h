@@ -11,6 +11,7 @@
 #include "parsers/bytes/source.h"
 #include "repair/log/salvage_log.h"
 #include "repair/store/sink.h"
+#include "repair/store/repair_output.h"
 #include "repair/store/store.h"
 
 namespace mailfsck {
@@ -25,8 +26,10 @@ void check_eml_file(const Source& source, const std::string& path, StoreLog& log
 // "<name>.msf" beside it or its "<parent>.sbd/" around it, a name ending
 // .mbox or .mbx, Apple Mail's "mbox"), or in repair's mbox output (its
 // report beside it); otherwise a saved message. A file named as a message
-// is one.
-void check_mail_directory(const std::string& root, StoreLog& log, MessageSink* sink, const CheckHooks& hooks);
+// is one. `own`: what repair's report in `root` says it wrote, if `root` is
+// a repair's output (repair_output).
+void check_mail_directory(const std::string& root, const std::optional<RepairOutput>& own, StoreLog& log,
+                          MessageSink* sink, const CheckHooks& hooks);
 
 // The format of a directory of mail files, from the files of its first few
 // levels: mbox when it holds mbox files, at least as many as message files;

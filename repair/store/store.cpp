@@ -12,7 +12,6 @@
 #include "repair/pst/pst_check.h"
 #include "repair/store/detect.h"
 #include "repair/store/message_file.h"
-#include "repair/store/repair_output.h"
 #include "repair/store/tree.h"
 
 namespace mailfsck {
@@ -65,7 +64,8 @@ OpenStore open_directory(const std::string& path, std::optional<StoreFormat> for
     if (forced == StoreFormat::pst) throw NotAStore("is a directory, not a PST file");
     // A repair's output directory: the store it wrote, as it wrote it (a
     // PST or Maildir under its own name; mbox and .eml files fill it).
-    if (const std::optional<RepairOutput> out = repair_output(path); out && !forced) {
+    s.repair_output = repair_output(path);
+    if (const std::optional<RepairOutput>& out = s.repair_output; out && !forced) {
         const std::optional<StoreFormat> format = parse_format(out->format);
         if (format == StoreFormat::pst && !out->store.empty()) return open_file(under(path, out->store), std::nullopt);
         if (format == StoreFormat::maildir && !out->store.empty()) {
@@ -123,7 +123,7 @@ void check_store(const OpenStore& store, StoreLog& log, MessageSink* sink, const
         if (store.format == StoreFormat::maildir) {
             check_maildir(store.path, log, sink, hooks);
         } else {
-            check_mail_directory(store.path, log, sink, hooks);
+            check_mail_directory(store.path, store.repair_output, log, sink, hooks);
         }
         log.size = log.bytes.total;
         return;

@@ -11,6 +11,7 @@
 
 #include "parsers/bytes/source.h"
 #include "repair/log/salvage_log.h"
+#include "repair/store/repair_output.h"
 #include "repair/store/sink.h"
 
 namespace mailfsck {
@@ -33,6 +34,9 @@ struct OpenStore {
     // directory store, whose files are opened one at a time.
     std::unique_ptr<Source> source;
     StoreFormat format = StoreFormat::mbox;
+    // A repair's output directory: what its report says it wrote, read
+    // once, so the check leaves the report and lost+found out.
+    std::optional<RepairOutput> repair_output;
 };
 
 // Opens `path` read-only and decides its format (or takes `forced`).

@@ -46,6 +46,13 @@ const std::string clean_mbox =
 
 int status_of(const std::string& cmd) { return run(cmd + " >/dev/null 2>&1").status; }
 
+// How many files (not directories) `dir` holds.
+std::size_t count(const fs::path& dir) {
+    std::size_t n = 0;
+    for (const auto& e : fs::directory_iterator(dir)) n += e.is_regular_file() ? 1 : 0;
+    return n;
+}
+
 // stderr of a command, which must be exactly one line for bad input.
 std::string stderr_of(const std::string& cmd) { return run(cmd + " 2>&1 >/dev/null").out; }
 
@@ -504,11 +511,6 @@ TEST_CASE("a directory of mbox files is one store, each file a folder, and repai
     // Each file a folder, named as its client names it; the empty one kept.
     const fs::path md = t.path() / "md";
     REQUIRE(status_of(tool + " repair -q --to maildir -o " + q(md) + " " + q(in)) == 0);
-    const auto count = [](const fs::path& cur) {
-        std::size_t n = 0;
-        for (const auto& e : fs::directory_iterator(cur)) n += e.is_regular_file() ? 1 : 0;
-        return n;
-    };
     const fs::path top = md / "Local Folders";
     CHECK(count(top / "cur") == 1);
     CHECK(count(top / ".Inbox" / "cur") == 2);
@@ -596,11 +598,6 @@ TEST_CASE("saved messages that begin with a From_ line stay messages beside an m
 
     const fs::path out = t.path() / "out";
     REQUIRE(status_of(tool + " repair -q -o " + q(out) + " " + q(in)) == 0);
-    const auto count = [](const fs::path& dir) {
-        std::size_t n = 0;
-        for (const auto& e : fs::directory_iterator(dir)) n += e.is_regular_file() ? 1 : 0;
-        return n;
-    };
     CHECK(count(out / "messages") == 4);
     CHECK(count(out / "messages" / "archive") == 2);
 }
