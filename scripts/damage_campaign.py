@@ -35,7 +35,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-FILE_OPS = ["zero-page", "zero-sector", "bitflip", "truncate", "random-run"]
+FILE_OPS = ["zero-page", "zero-sector", "bitflip", "truncate", "random-run", "zero-tail", "misplaced-sector", "repeated-run"]
 PST_OPS = FILE_OPS + ["pst-zero-bbt-root", "pst-zero-nbt-root", "pst-zero-header", "pst-header-crc",
                       "pst-amap-bit", "pst-zero-amap", "pst-zero-bbt-leaf", "pst-zero-nbt-leaf"]
 MBOX_OPS = FILE_OPS + ["destroy-separator", "unescaped-from"]
@@ -166,6 +166,7 @@ def main():
     ap.add_argument("--max-size", type=size_arg, default=size_arg("8M"))
     ap.add_argument("--formats", default="pst,mbox,maildir,eml")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--ops", help="only these damage kinds (comma-separated), where they apply")
     ap.add_argument("--directory", action="append", default=[], help="a directory of mail files, as one store")
     ap.add_argument("stores", nargs="*")
     a = ap.parse_args()
@@ -176,7 +177,8 @@ def main():
     if not stores:
         sys.exit("damage_campaign: no PST, mbox or Maildir store among " + " ".join(a.stores))
     ops = {"pst": PST_OPS, "mbox": MBOX_OPS, "maildir": MAILDIR_OPS, "directory": MBOX_OPS}
-    jobs = [(s, k, op, seed) for s, k in stores for op in ops[k] for seed in a.seeds]
+    only = set(a.ops.split(",")) if a.ops else None
+    jobs = [(s, k, op, seed) for s, k in stores for op in ops[k] if only is None or op in only for seed in a.seeds]
     stores_kind = dict(stores)
     work = tempfile.mkdtemp(prefix="mailfsck-campaign-")
     failed = 0

@@ -163,6 +163,52 @@ void random_runs(std::string_view clean, const Request& r, Rng& rng, Damaged& d)
               [](const Injection& a, const Injection& b) { return a.offset < b.offset; });
 }
 
+// The file keeps its size; from a sector boundary on, nothing was written.
+void zero_tail(std::string_view clean, const Request& r, Rng& rng, Damaged& d) {
+    const Window w = clamp(r.window, clean.size());
+    const std::uint64_t first = std::max<std::uint64_t>((w.begin + sector_size - 1) / sector_size, 1);
+    if (first * sector_size >= w.end) return;
+    const std::uint64_t offset = (first + rng.below((w.end - 1) / sector_size - first + 1)) * sector_size;
+    d.injections.push_back(overwrite_record(r.op, clean, offset, clean.size() - offset));
+    std::fill(d.bytes.begin() + static_cast<std::ptrdiff_t>(offset), d.bytes.end(), '\0');
+}
+
+// Whole sectors only, so each copy is one the file really held elsewhere.
+void misplace_sectors(std::string_view clean, const Request& r, Rng& rng, Damaged& d) {
+    const std::uint64_t sectors = clean.size() / sector_size;
+    const Window w = clamp(r.window, sectors * sector_size);
+    const std::uint64_t first = (w.begin + sector_size - 1) / sector_size;
+    if (sectors < 2 || first * sector_size >= w.end) return;
+    const std::uint64_t places = (w.end - 1) / sector_size - first + 1;
+    for (const std::uint64_t k : distinct_indices(rng, places, r.count)) {
+        const std::uint64_t target = first + k;
+        std::uint64_t source = rng.below(sectors - 1);
+        if (source >= target) ++source;
+        const std::uint64_t offset = target * sector_size;
+        d.injections.push_back(overwrite_record(r.op, clean, offset, sector_size));
+        d.bytes.replace(offset, sector_size, clean.substr(source * sector_size, sector_size));
+    }
+}
+
+void repeat_run(std::string_view clean, const Request& r, Rng& rng, Damaged& d) {
+    const std::uint64_t sectors = clean.size() / sector_size;
+    const Window w = clamp(r.window, sectors * sector_size);
+    const std::uint64_t first = (w.begin + sector_size - 1) / sector_size;
+    if (sectors == 0 || first * sector_size >= w.end) return;
+    const std::uint64_t start = first + rng.below((w.end - 1) / sector_size - first + 1);
+    const std::uint64_t length = std::min<std::uint64_t>(1 + rng.below(16), sectors - start) * sector_size;
+    const std::uint64_t end = start * sector_size + length;
+    Injection in;
+    in.op = r.op;
+    in.offset = end;
+    in.length = length;
+    in.original_offset = end;
+    in.original_length = 0;
+    in.original_sha256 = sha256_hex({});
+    d.injections.push_back(std::move(in));
+    d.bytes.insert(end, clean.substr(end - length, length));
+}
+
 // Random bytes other than line terminators, so the line keeps its place
 // and its tail (sender and date) while "From " is gone.
 void destroy_separators(std::string_view clean, const Request& r, Rng& rng, Damaged& d) {
@@ -218,6 +264,9 @@ constexpr OpName op_names[] = {
     {Op::bitflip, "bitflip", std::nullopt},
     {Op::truncate, "truncate", std::nullopt},
     {Op::random_run, "random-run", std::nullopt},
+    {Op::zero_tail, "zero-tail", std::nullopt},
+    {Op::misplaced_sector, "misplaced-sector", std::nullopt},
+    {Op::repeated_run, "repeated-run", std::nullopt},
     {Op::destroy_separator, "destroy-separator", StoreKind::mbox},
     {Op::unescaped_from, "unescaped-from", StoreKind::mbox},
     {Op::pst_zero_bbt_root, "pst-zero-bbt-root", StoreKind::pst},
@@ -273,6 +322,9 @@ Damaged inject(std::string_view clean, const Request& request) {
         case Op::bitflip: flip_bits(clean, request, rng, d); break;
         case Op::truncate: truncate(clean, request, rng, d); break;
         case Op::random_run: random_runs(clean, request, rng, d); break;
+        case Op::zero_tail: zero_tail(clean, request, rng, d); break;
+        case Op::misplaced_sector: misplace_sectors(clean, request, rng, d); break;
+        case Op::repeated_run: repeat_run(clean, request, rng, d); break;
         case Op::destroy_separator: destroy_separators(clean, request, rng, d); break;
         case Op::unescaped_from: insert_from_lines(clean, request, rng, d); break;
         case Op::pst_zero_bbt_root:

@@ -27,6 +27,12 @@ enum class Op {
     random_run,         // a run of >= 64 random bytes written over the data
     destroy_separator,  // the "From " of a separator line overwritten, same length
     unescaped_from,     // a "From " envelope line inserted at a body line start
+    // What a sync client or a flaky network share leaves: the file's size
+    // right but its tail never written; a write landed at the wrong offset;
+    // a resumed upload that sent a stretch twice.
+    zero_tail,         // everything from a sector boundary (past the first sector) to the end zeroed
+    misplaced_sector,  // a 512-byte sector overwritten with a copy of another sector of the file
+    repeated_run,      // a run of 1 to 16 whole sectors written again right after itself
     // PST/OST only (tests/damage/damage_pst.cpp): structures found from the
     // header by [MS-PST] offsets, independently of the parser under test.
     pst_zero_bbt_root,  // the block B-tree's root page zeroed
