@@ -52,7 +52,7 @@ ByteView check_block_bytes(const ByteView& stored, const Layout& layout, const B
     if (bid_key(t.bid) != bid_key(entry.bid))
         defects.push_back({BlockDefectKind::bid_mismatch, trailer_at, layout.block_trailer,
                            "trailer says " + std::to_string(t.bid) + ", BBT says " + std::to_string(entry.bid)});
-    if (t.signature != signature(entry.ib, entry.bid))
+    if (!entry.moved && t.signature != signature(entry.ib, entry.bid))
         defects.push_back({BlockDefectKind::bad_signature, trailer_at + 2, 2, {}});
     const ByteView data = stored.sub(0, entry.cb);
     if (crc32(data) != t.crc) defects.push_back({BlockDefectKind::bad_crc, entry.ib, layout.align_block(entry.cb), {}});

@@ -44,6 +44,8 @@ struct BlockDefect {
 
 // The block a BBT entry describes: its data (still encrypted, as stored),
 // or nullopt when it does not fit in the file. Defects go to `defects`.
+// A moved entry's signature, which names where the block was written, is
+// not held against where it lies.
 std::optional<ByteView> check_block(const ByteView& file, const Layout& layout, const BbtEntry& entry,
                                     std::vector<BlockDefect>& defects);
 

@@ -27,6 +27,9 @@ struct BbtEntry {
     std::uint32_t cb_inflated = 0;
     std::uint32_t cref = 0;
     std::uint64_t at = 0;  // file offset of the entry itself
+    // Carved where it lies, away from where it was written (carve.h): its
+    // signature names another offset, and its id and CRC vouch for it.
+    bool moved = false;
 };
 
 struct NbtEntry {

@@ -16,12 +16,11 @@ constexpr std::uint64_t release_every = std::uint64_t{64} << 20;
 
 }  // namespace
 
-void carve_blocks(const Source& source, const Layout& layout, const std::function<void(const CarvedBlock&)>& visit) {
+void carve_blocks(const Source& source, const Layout& layout, std::uint64_t moved_below,
+                  const std::function<void(const CarvedBlock&)>& visit) {
     const ByteView file = source.bytes();
     // Each aligned offset is a possible end of a block; its trailer gives
     // the size, hence the start, that the signature and CRC must confirm.
-    // The signature is cheap and rejects nearly every false candidate
-    // before any CRC is computed.
     for (std::uint64_t end = layout.block_align; end <= file.size(); end += layout.block_align) {
         if (end % release_every == 0) source.release_all();
         const std::optional<BlockTrailer> t = read_block_trailer(file, end, layout);
@@ -29,9 +28,12 @@ void carve_blocks(const Source& source, const Layout& layout, const std::functio
         const std::uint64_t size = layout.align_block(t->cb);
         if (size > end) continue;
         const std::uint64_t ib = end - size;
-        if (t->signature != signature(ib, t->bid)) continue;
+        // The PST CRC starts from 0, so zeroed bytes (or none) under a
+        // zeroed CRC check out: without the signature, that is no evidence.
+        const bool moved = t->signature != signature(ib, t->bid);
+        if (moved && (bid_key(t->bid) >= moved_below || t->crc == 0)) continue;
         if (crc32(file.sub(ib, t->cb)) != t->crc) continue;
-        visit({t->bid, ib, t->cb});
+        visit({t->bid, ib, t->cb, moved});
     }
 }
 
@@ -48,7 +50,14 @@ void carve_pages(const Source& source, const Layout& layout, const std::function
             continue;
         const auto type = static_cast<PageType>(t.ptype);
         defects.clear();
-        if (check_page_trailer(page, layout, type, std::nullopt, defects)) visit({ib, t.bid, type});
+        if (check_page_trailer(page, layout, type, std::nullopt, defects)) {
+            visit({ib, t.bid, type, false});
+        } else if ((type == PageType::bbt || type == PageType::nbt) && defects.size() == 1 &&
+                   defects.front().kind == PageDefectKind::bad_signature) {
+            // Only a B-tree page's signature is sure to name its offset:
+            // Outlook 97 signs its FPMap pages, which the format leaves at 0.
+            visit({ib, t.bid, type, true});
+        }
     }
 }
 
@@ -59,7 +68,7 @@ CarvedRoots carve_roots(const Source& source, const Layout& layout) {
         std::uint32_t level = 0;
     } best[2];  // BBT, NBT
     carve_pages(source, layout, [&](const CarvedPage& page) {
-        if (page.type != PageType::bbt && page.type != PageType::nbt) return;
+        if (page.moved || (page.type != PageType::bbt && page.type != PageType::nbt)) return;
         const std::optional<ByteView> bytes = page_at(file, page.ib, layout);
         if (!bytes) return;
         const std::uint32_t level = read_bt_info(*bytes, layout).level;
@@ -88,27 +97,37 @@ void leaf_entries(const Source& source, const Layout& layout, PageType type, con
 
 }  // namespace
 
-std::vector<BbtEntry> carve_block_entries(const Source& source, const Layout& layout) {
+std::vector<BbtEntry> carve_block_entries(const Source& source, const Layout& layout, std::uint64_t next_bid) {
     std::unordered_map<std::uint64_t, BbtEntry> by_bid;
+    // What the leaves say of the blocks not where they say: a moved copy
+    // takes its inflated size from here.
+    std::unordered_map<std::uint64_t, std::uint32_t> inflated_size;
+    std::uint64_t named_below = next_bid;
     std::vector<unsigned char> buffer;
     std::vector<BlockDefect> defects;
     TreeVisitor v;
     // The blocks a leaf names lie all over the file: copied, not mapped.
     v.bbt = [&](const BbtEntry& e) {
+        named_below = std::max(named_below, bid_key(e.bid) + 2);
         if (by_bid.count(bid_key(e.bid)) != 0) return;
         defects.clear();
         const std::optional<ByteView> stored = stored_block(source.bytes(), layout, e, &source, buffer, defects);
-        if (!stored) return;
-        (void)check_block_bytes(*stored, layout, e, defects);
-        if (defects.empty()) by_bid.emplace(bid_key(e.bid), e);
+        if (stored) (void)check_block_bytes(*stored, layout, e, defects);
+        if (stored && defects.empty()) {
+            by_bid.emplace(bid_key(e.bid), e);
+        } else if (e.cb_inflated != e.cb) {
+            inflated_size.emplace(bid_key(e.bid), e.cb_inflated);
+        }
     };
     leaf_entries(source, layout, PageType::bbt, v);
-    carve_blocks(source, layout, [&](const CarvedBlock& b) {
+    carve_blocks(source, layout, named_below, [&](const CarvedBlock& b) {
         BbtEntry e;
         e.bid = b.bid;
         e.ib = b.ib;
         e.cb = b.cb;
-        e.cb_inflated = b.cb;
+        const auto inflated = inflated_size.find(bid_key(b.bid));
+        e.cb_inflated = inflated != inflated_size.end() ? inflated->second : b.cb;
+        e.moved = b.moved;
         by_bid.emplace(bid_key(b.bid), e);
     });
     std::vector<BbtEntry> out;
@@ -116,6 +135,36 @@ std::vector<BbtEntry> carve_block_entries(const Source& source, const Layout& la
     for (const auto& [key, e] : by_bid) out.push_back(e);
     std::sort(out.begin(), out.end(), [](const BbtEntry& a, const BbtEntry& b) { return bid_key(a.bid) < bid_key(b.bid); });
     return out;
+}
+
+std::optional<BbtEntry> MovedBlocks::block(std::uint64_t bid) const {
+    if (!carved_) {
+        carved_ = true;
+        carve_blocks(*source_, *layout_, moved_below_, [&](const CarvedBlock& b) {
+            if (!b.moved) return;
+            if (blocks_.size() == max_moved_blocks) {
+                ++skipped_;
+                return;
+            }
+            BbtEntry e;
+            e.bid = b.bid;
+            e.ib = b.ib;
+            e.cb = b.cb;
+            e.cb_inflated = b.cb;
+            e.moved = true;
+            blocks_.push_back(e);
+        });
+        // A stretch sent twice holds each of its blocks twice: the first kept.
+        std::stable_sort(blocks_.begin(), blocks_.end(),
+                         [](const BbtEntry& a, const BbtEntry& b) { return bid_key(a.bid) < bid_key(b.bid); });
+        blocks_.erase(std::unique(blocks_.begin(), blocks_.end(),
+                                  [](const BbtEntry& a, const BbtEntry& b) { return bid_key(a.bid) == bid_key(b.bid); }),
+                      blocks_.end());
+    }
+    const auto it = std::lower_bound(blocks_.begin(), blocks_.end(), bid_key(bid),
+                                     [](const BbtEntry& e, std::uint64_t key) { return bid_key(e.bid) < key; });
+    if (it == blocks_.end() || bid_key(it->bid) != bid_key(bid)) return std::nullopt;
+    return *it;
 }
 
 std::vector<NbtEntry> carve_node_entries(const Source& source, const Layout& layout,

@@ -5,6 +5,14 @@
 // its signature and CRC check out. A healthy file also holds valid stale
 // copies (superseded or freed blocks and pages): carving finds them too,
 // and choosing between copies is the caller's business.
+//
+// The signature is computed from the offset a block or page was written
+// at. One whose CRC checks out under a signature naming another offset was
+// moved: bytes were inserted into or cut from the file before it (a
+// resumed transfer that sent a stretch twice, a file rebuilt from
+// fragments), or a write landed in the wrong place. Its bytes are still
+// what was written, so carving keeps it, marked `moved`, where it lies
+// (blocks, and B-tree pages: other pages are not all signed alike).
 #pragma once
 
 #include <cstdint>
@@ -16,6 +24,7 @@
 #include "parsers/pst/btree.h"
 #include "parsers/pst/format.h"
 #include "parsers/pst/header.h"
+#include "parsers/pst/node.h"
 
 namespace mailfsck::pst {
 
@@ -23,23 +32,32 @@ struct CarvedBlock {
     std::uint64_t bid = 0;
     std::uint64_t ib = 0;
     std::uint32_t cb = 0;
+    bool moved = false;
 };
 
 struct CarvedPage {
     std::uint64_t ib = 0;
     std::uint64_t bid = 0;
     PageType type = PageType::bbt;
+    bool moved = false;
 };
 
 // Each visits its finds in file order; time linear in the file's size,
 // memory constant: the whole file is read through the source's mapping,
 // which is let go every few MiB behind the scan. Every function here reads
 // the file as `source` gives it.
-void carve_blocks(const Source& source, const Layout& layout, const std::function<void(const CarvedBlock&)>& visit);
+//
+// The signature is also the cheap test that spares nearly every false
+// candidate a CRC; a moved block lacks it, so a block is looked for as
+// moved only when its id is below `moved_below` (0: none are), an id the
+// store has given out: random bytes seldom pass for one.
+void carve_blocks(const Source& source, const Layout& layout, std::uint64_t moved_below,
+                  const std::function<void(const CarvedBlock&)>& visit);
 void carve_pages(const Source& source, const Layout& layout, const std::function<void(const CarvedPage&)>& visit);
 
 // The B-tree roots found without the header: for each tree, its newest
-// page (highest id) among those of the greatest level carving finds. Pages
+// page (highest id) among those of the greatest level carving finds where
+// they were written (a moved page's entries point where its children were). Pages
 // are never rewritten in place, so the older roots and pages a file still
 // holds are stale copies. On every corpus file this is the root the header
 // names (a test holds it). bid 0: no page of that tree was found.
@@ -55,8 +73,37 @@ struct CarvedRoots {
 // so every valid copy of one id holds the same bytes: the block entries are
 // those of every carved BBT leaf page whose block checks out where it says
 // (so 4K entries keep their inflated sizes), then every carved block no
-// such entry names. Memory grows with the entries: salvage only.
-[[nodiscard]] std::vector<BbtEntry> carve_block_entries(const Source& source, const Layout& layout);
+// such entry names, moved ones included (`moved` set, the inflated size
+// the leaf gave its id). Blocks are looked for as moved below the greater
+// of `next_bid` (the header's bidNextB, 0 when unknown) and the ids the
+// leaves name. Memory grows with the entries: salvage only.
+[[nodiscard]] std::vector<BbtEntry> carve_block_entries(const Source& source, const Layout& layout,
+                                                        std::uint64_t next_bid);
+
+// The blocks carving finds moved, for a store whose B-trees are sound but
+// place blocks where they no longer lie (NodeReader::relocate_through).
+// The file is carved on the first lookup, which a store read without
+// trouble never makes. At most max_moved_blocks are kept (memory);
+// `skipped` counts the rest.
+class MovedBlocks final : public BlockIndex {
+public:
+    MovedBlocks(const Source& source, const Layout& layout, std::uint64_t moved_below)
+        : source_(&source), layout_(&layout), moved_below_(moved_below) {}
+    [[nodiscard]] std::optional<BbtEntry> block(std::uint64_t bid) const override;
+    // What carving found, ascending by block id: empty until a lookup.
+    [[nodiscard]] const std::vector<BbtEntry>& blocks() const { return blocks_; }
+    [[nodiscard]] std::uint64_t skipped() const { return skipped_; }
+
+    static constexpr std::size_t max_moved_blocks = std::size_t{1} << 21;
+
+private:
+    const Source* source_;
+    const Layout* layout_;
+    std::uint64_t moved_below_;
+    mutable bool carved_ = false;
+    mutable std::vector<BbtEntry> blocks_;
+    mutable std::uint64_t skipped_ = 0;
+};
 
 // The entries of every carved NBT leaf page whose data block (and subnode
 // block, if any) `live` accepts: a rewritten or deleted node's old blocks

@@ -78,12 +78,29 @@ std::optional<std::vector<unsigned char>> NodeReader::block(std::uint64_t bid, s
         issues.push_back({ReadFault::missing, bid, 0});
         return std::nullopt;
     }
+    std::vector<ReadIssue> here;
+    std::optional<std::vector<unsigned char>> out = read(*e, here);
+    // Not where the index places it (or not whole there): a copy carved
+    // where it lies now, its CRC sound, is what was written.
+    if (!here.empty() && moved_ != nullptr)
+        if (std::optional<BbtEntry> m = moved_->block(bid); m && m->ib != e->ib) {
+            if (m->cb == e->cb) m->cb_inflated = e->cb_inflated;  // carving cannot tell a 4K block's
+            std::vector<ReadIssue> there;
+            std::optional<std::vector<unsigned char>> copy = read(*m, there);
+            if (copy && there.empty()) return copy;
+        }
+    if (here.empty() && sound_ != nullptr) sound_->add(e->bid);
+    issues.insert(issues.end(), here.begin(), here.end());
+    return out;
+}
+
+std::optional<std::vector<unsigned char>> NodeReader::read(const BbtEntry& e, std::vector<ReadIssue>& issues) const {
     std::vector<BlockDefect> defects;
     std::optional<ByteView> data;  // as stored: compressed (4K) and encrypted
     bool zeroed = false;
-    if (const std::optional<ByteView> stored = stored_block(file_, *layout_, *e, source_, stored_, defects)) {
-        data = check_block_bytes(*stored, *layout_, *e, defects);
-        zeroed = !defects.empty() && trailer_zeroed(*stored, *layout_, *e);
+    if (const std::optional<ByteView> stored = stored_block(file_, *layout_, e, source_, stored_, defects)) {
+        data = check_block_bytes(*stored, *layout_, e, defects);
+        zeroed = !defects.empty() && trailer_zeroed(*stored, *layout_, e);
     }
     // A trailer that names the block where the index places it, with a CRC
     // that fails, is a block with a few bad bytes (a flipped bit, a torn
@@ -93,24 +110,20 @@ std::optional<std::vector<unsigned char>> NodeReader::block(std::uint64_t bid, s
     // means the index points at the wrong bytes: those are not used.
     const bool crc_only = defects.size() == 1 && defects.front().kind == BlockDefectKind::bad_crc;
     if (!data || (!defects.empty() && !crc_only && !zeroed)) {
-        issues.push_back({ReadFault::damaged, bid, e->ib});
+        issues.push_back({ReadFault::damaged, e.bid, e.ib});
         return std::nullopt;
     }
-    if (!defects.empty()) {
-        issues.push_back({ReadFault::unverified, bid, e->ib});
-    } else if (sound_ != nullptr) {
-        sound_->add(e->bid);
-    }
+    if (!defects.empty()) issues.push_back({ReadFault::unverified, e.bid, e.ib});
     std::vector<unsigned char> inflated;
-    const std::optional<ByteView> content = block_content(*data, e->cb_inflated, inflated);
+    const std::optional<ByteView> content = block_content(*data, e.cb_inflated, inflated);
     if (!content) {
-        issues.push_back({ReadFault::not_inflatable, bid, e->ib});
+        issues.push_back({ReadFault::not_inflatable, e.bid, e.ib});
         return std::nullopt;
     }
     std::vector<unsigned char> out(content->data(), content->data() + content->size());
     // Encryption applies to the data itself: a 4K block is inflated first
     // (libpff's reader does the same; the corpus's 4K file is unencrypted).
-    if ((e->bid & bid_internal) == 0) decrypt(crypt_, e->bid, out);
+    if ((e.bid & bid_internal) == 0) decrypt(crypt_, e.bid, out);
     return out;
 }
 

@@ -164,8 +164,15 @@ public:
     void read_through(const Source& source) { source_ = &source; }
     // Every block then read and found sound goes into `sound`.
     void record_sound(SoundBlocks& sound) { sound_ = &sound; }
+    // A block that does not check out where the index places it is then
+    // looked up in `moved` (carve.h's MovedBlocks) and read from there
+    // when a sound copy lies elsewhere; it is not recorded as sound, since
+    // the index is still wrong about it.
+    void relocate_through(const BlockIndex& moved) { moved_ = &moved; }
 
 private:
+    // The block `e` describes, read and checked; issues when it falls short.
+    std::optional<std::vector<unsigned char>> read(const BbtEntry& e, std::vector<ReadIssue>& issues) const;
     // An internal block's entries, or nullopt (and an issue).
     std::optional<InternalBlock> internal(std::uint64_t bid, std::vector<ReadIssue>& issues) const;
 
@@ -175,6 +182,7 @@ private:
     const BlockIndex* index_;
     const Source* source_ = nullptr;
     SoundBlocks* sound_ = nullptr;
+    const BlockIndex* moved_ = nullptr;
     mutable std::vector<unsigned char> stored_;  // a block's bytes as read through source_
 };
 

@@ -251,6 +251,36 @@ private:
         return std::nullopt;
     }
 
+    // The header's bidNextB when it can be believed, else 0.
+    std::uint64_t next_bid() const {
+        const bool known = !header_rebuilt_ && !header_.has(HeaderDefectKind::crc_partial) &&
+                           !header_.has(HeaderDefectKind::crc_full);
+        return known ? header_.bid_next_b : 0;
+    }
+
+    // Blocks found by carving (carve_block_entries), the moved ones said.
+    std::vector<BbtEntry> carved_blocks() {
+        std::vector<BbtEntry> blocks = carve_block_entries(source_, *layout_, next_bid());
+        moved_blocks(blocks, 0);
+        return blocks;
+    }
+
+    // Blocks carving found moved, said once: where the first and last lie,
+    // and how many.
+    void moved_blocks(const std::vector<BbtEntry>& blocks, std::uint64_t not_kept) {
+        std::uint64_t moved = 0, first = UINT64_MAX, last = 0;
+        for (const BbtEntry& e : blocks) {
+            if (!e.moved) continue;
+            ++moved;
+            first = std::min(first, e.ib);
+            last = std::max(last, e.ib + layout_->align_block(e.cb));
+        }
+        if (moved > 0)
+            add(ProblemId::pst_blocks_moved, first, last - first, "block",
+                std::to_string(moved) + " block(s) whose signatures name other offsets, read where they lie" +
+                    (not_kept > 0 ? "; " + std::to_string(not_kept) + " more not kept (memory bound), not read" : ""));
+    }
+
     bool root_bad(const Bref& root) const {
         return root.ib % layout_->page_size != 0 || root.ib > file_.size() ||
                file_.size() - root.ib < layout_->page_size;
@@ -793,12 +823,15 @@ public:
     // `heap_blocks`: blocks to search for messages no node reaches (null:
     // none). With a rebuilt node index these are messages whose entries
     // were lost; with an intact one, deleted messages (--deleted).
+    // `moved`: where to look for a block not where the index places it
+    // (null: the index was carved, and has them).
     MessagingPass(PstChecker& c, const BlockIndex& blocks, const NodeIndex& nodes, NodeLister all_nodes, bool carved_nodes,
-                  const std::vector<BbtEntry>* heap_blocks)
+                  const std::vector<BbtEntry>* heap_blocks, const MovedBlocks* moved = nullptr)
         : c_(c), blocks_(blocks), nodes_(nodes), all_nodes_(std::move(all_nodes)), carved_nodes_(carved_nodes),
           heap_blocks_(heap_blocks),
           reader_(c.file_, *c.layout_, static_cast<Crypt>(c.header_.crypt), blocks), m_(reader_, nodes) {
         reader_.read_through(c.source_);
+        if (moved) reader_.relocate_through(*moved);
         // Through the header's BBT, a block sound here is the one the BBT
         // names, and need not be checked again (check_data_blocks).
         if (!c.bbt_damaged_) reader_.record_sound(c.sound_);
@@ -1482,6 +1515,9 @@ private:
 void PstChecker::messaging() {
     BTreeIndex trees(file_, *layout_, header_.bbt, header_.nbt);
     trees.read_through(source_);
+    // Blocks the BBT places where they no longer lie are looked for where
+    // carving finds them, the file carved at the first such block.
+    const MovedBlocks moved(source_, *layout_, std::max(next_bid(), highest_block_ + 2));
     if (!bbt_damaged_ && !nbt_damaged_) {
         const auto live_nodes = [&](const std::function<void(const NbtEntry&)>& visit) {
             TreeVisitor v;
@@ -1489,18 +1525,19 @@ void PstChecker::messaging() {
             rewalk(PageType::nbt, v);
         };
         if (!hooks_.recover_deleted) {
-            MessagingPass(*this, trees, trees, live_nodes, false, nullptr).run();
-            return;
+            MessagingPass(*this, trees, trees, live_nodes, false, nullptr, &moved).run();
+        } else {
+            // Deleted messages' blocks are in no B-tree: carving finds them.
+            const SalvageIndex carved(carved_blocks(), {});
+            const LayeredIndex blocks(trees, carved);
+            MessagingPass(*this, blocks, trees, live_nodes, false, &carved.blocks(), &moved).run();
         }
-        // Deleted messages' blocks are in no B-tree: carving finds them.
-        const SalvageIndex carved(carve_block_entries(source_, *layout_), {});
-        const LayeredIndex blocks(trees, carved);
-        MessagingPass(*this, blocks, trees, live_nodes, false, &carved.blocks()).run();
+        moved_blocks(moved.blocks(), moved.skipped());
         return;
     }
     std::vector<BbtEntry> blocks;
     if (bbt_damaged_) {
-        blocks = carve_block_entries(source_, *layout_);
+        blocks = carved_blocks();
     } else {
         TreeVisitor v;
         v.bbt = [&](const BbtEntry& e) { blocks.push_back(e); };
@@ -1520,7 +1557,8 @@ void PstChecker::messaging() {
         "messages read through an index rebuilt by carving");
     MessagingPass(*this, block_index, node_index, [&](const std::function<void(const NbtEntry&)>& visit) {
         for (const NbtEntry& n : node_index.nodes()) visit(n);
-    }, nbt_damaged_, nbt_damaged_ ? &block_index.blocks() : nullptr).run();
+    }, nbt_damaged_, nbt_damaged_ ? &block_index.blocks() : nullptr, bbt_damaged_ ? nullptr : &moved).run();
+    moved_blocks(moved.blocks(), moved.skipped());
 }
 
 }  // namespace

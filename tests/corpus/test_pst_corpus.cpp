@@ -1159,7 +1159,7 @@ TEST_CASE("PST items other than mail list their properties, named ones with the 
 // alone at the same offset with the same id; what carving finds beyond
 // them are stale copies, which the research notes count at 7-23% of the
 // valid blocks of the small sample files.
-TEST_CASE("carving finds every block and B-tree page of a healthy PST where libpff's B-trees put them, and the header's roots") {
+TEST_CASE("carving finds every block and B-tree page of a healthy PST where libpff's B-trees put them, none moved, and the header's roots") {
     const auto dir = shared_path("pst");
     if (!dir) return;
     TempDir t("pst-carve");
@@ -1173,13 +1173,18 @@ TEST_CASE("carving finds every block and B-tree page of a healthy PST where libp
         // Carving reads the file as the checker does: mapped.
         const std::unique_ptr<mailfsck::Source> source = mailfsck::Source::open(p.string());
         std::set<std::tuple<std::uint64_t, std::uint64_t, std::uint32_t>> carved;
-        mailfsck::pst::carve_blocks(*source, pst.layout, [&](const mailfsck::pst::CarvedBlock& b) {
+        // Nothing in a file as its writer left it was moved.
+        std::size_t moved = 0;
+        mailfsck::pst::carve_blocks(*source, pst.layout, pst.h.bid_next_b, [&](const mailfsck::pst::CarvedBlock& b) {
             carved.emplace(b.bid & ~std::uint64_t{1}, b.ib, b.cb);
+            moved += b.moved ? 1 : 0;
         });
         std::set<std::pair<std::uint64_t, std::uint64_t>> carved_pages;
         mailfsck::pst::carve_pages(*source, pst.layout, [&](const mailfsck::pst::CarvedPage& page) {
             carved_pages.emplace(page.ib, static_cast<std::uint64_t>(page.type));
+            moved += page.moved ? 1 : 0;
         });
+        CHECK(moved == 0);
         std::size_t listed = 0;
         for (const auto& e : pff["internal"]["bbt"]["entry_list"]) {
             if (e.value("deleted", false)) continue;
