@@ -209,6 +209,28 @@ void repeat_run(std::string_view clean, const Request& r, Rng& rng, Damaged& d) 
     d.bytes.insert(end, clean.substr(end - length, length));
 }
 
+// Never the first sector, nor all of the rest: a store is left to check.
+void drop_run(std::string_view clean, const Request& r, Rng& rng, Damaged& d) {
+    const std::uint64_t sectors = clean.size() / sector_size;
+    const Window w = clamp(r.window, sectors * sector_size);
+    const std::uint64_t first = std::max<std::uint64_t>((w.begin + sector_size - 1) / sector_size, 1);
+    if (sectors < 3 || first * sector_size >= w.end || first + 1 >= sectors) return;
+    const std::uint64_t last = std::min((w.end - 1) / sector_size, sectors - 2);
+    if (first > last) return;
+    const std::uint64_t start = first + rng.below(last - first + 1);
+    const std::uint64_t length = std::min<std::uint64_t>(1 + rng.below(16), sectors - 1 - start) * sector_size;
+    const std::uint64_t offset = start * sector_size;
+    Injection in;
+    in.op = r.op;
+    in.offset = offset;
+    in.length = 0;
+    in.original_offset = offset;
+    in.original_length = length;
+    in.original_sha256 = sha256_hex(clean.substr(offset, length));
+    d.injections.push_back(std::move(in));
+    d.bytes.erase(offset, length);
+}
+
 // Random bytes other than line terminators, so the line keeps its place
 // and its tail (sender and date) while "From " is gone.
 void destroy_separators(std::string_view clean, const Request& r, Rng& rng, Damaged& d) {
@@ -267,6 +289,7 @@ constexpr OpName op_names[] = {
     {Op::zero_tail, "zero-tail", std::nullopt},
     {Op::misplaced_sector, "misplaced-sector", std::nullopt},
     {Op::repeated_run, "repeated-run", std::nullopt},
+    {Op::dropped_run, "dropped-run", std::nullopt},
     {Op::destroy_separator, "destroy-separator", StoreKind::mbox},
     {Op::unescaped_from, "unescaped-from", StoreKind::mbox},
     {Op::pst_zero_bbt_root, "pst-zero-bbt-root", StoreKind::pst},
@@ -325,6 +348,7 @@ Damaged inject(std::string_view clean, const Request& request) {
         case Op::zero_tail: zero_tail(clean, request, rng, d); break;
         case Op::misplaced_sector: misplace_sectors(clean, request, rng, d); break;
         case Op::repeated_run: repeat_run(clean, request, rng, d); break;
+        case Op::dropped_run: drop_run(clean, request, rng, d); break;
         case Op::destroy_separator: destroy_separators(clean, request, rng, d); break;
         case Op::unescaped_from: insert_from_lines(clean, request, rng, d); break;
         case Op::pst_zero_bbt_root:

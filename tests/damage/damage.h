@@ -29,10 +29,11 @@ enum class Op {
     unescaped_from,     // a "From " envelope line inserted at a body line start
     // What a sync client or a flaky network share leaves: the file's size
     // right but its tail never written; a write landed at the wrong offset;
-    // a resumed upload that sent a stretch twice.
+    // a resumed transfer that sent a stretch twice, or skipped one.
     zero_tail,         // everything from a sector boundary (past the first sector) to the end zeroed
     misplaced_sector,  // a 512-byte sector overwritten with a copy of another sector of the file
     repeated_run,      // a run of 1 to 16 whole sectors written again right after itself
+    dropped_run,       // a run of 1 to 16 whole sectors missing, what followed it moved up
     // PST/OST only (tests/damage/damage_pst.cpp): structures found from the
     // header by [MS-PST] offsets, independently of the parser under test.
     pst_zero_bbt_root,  // the block B-tree's root page zeroed

@@ -323,7 +323,8 @@ bool detectable(dmg::Op op, const dmg::BuiltMbox& b, std::string_view damaged, c
         case dmg::Op::unescaped_from: return inserted_from_detectable(damaged, in);
         case dmg::Op::zero_tail: return in.length >= mbox::FramerOptions{}.hole_min;
         case dmg::Op::misplaced_sector:
-        case dmg::Op::repeated_run: return false;  // mail text in another place can read as mail
+        case dmg::Op::repeated_run:
+        case dmg::Op::dropped_run: return false;  // mail text in another place can read as mail
         case dmg::Op::pst_zero_bbt_root:
         case dmg::Op::pst_zero_nbt_root:
         case dmg::Op::pst_zero_bbt_leaf:
@@ -425,7 +426,8 @@ void check_case(const dmg::BuiltMbox& built, const Case& c, const fs::path& work
         // Mail text put where a separator line was leaves a "From " line
         // followed by no header block, which reads as a body line (MBOX-0004):
         // the damaged message then ends the one before it.
-        const bool moved_text = c.op == dmg::Op::misplaced_sector || c.op == dmg::Op::repeated_run;
+        const bool moved_text =
+            c.op == dmg::Op::misplaced_sector || c.op == dmg::Op::repeated_run || c.op == dmg::Op::dropped_run;
         const auto separator_of_next = [&](const dmg::Injection& inj) {
             if (!moved_text || i + 1 >= built.messages.size()) return false;
             const dmg::MessageRange& next = built.messages[i + 1];
@@ -641,6 +643,17 @@ TEST_CASE("each op damages exactly what its manifest says") {
                         CHECK(in.length <= 16 * dmg::sector_size);
                         CHECK(out.substr(in.offset, in.length) == clean.substr(in.offset - in.length, in.length));
                         break;
+                    case dmg::Op::dropped_run:
+                        CHECK(in.length == 0);
+                        CHECK(in.offset >= dmg::sector_size);
+                        CHECK(in.original_length % dmg::sector_size == 0);
+                        CHECK(in.original_length >= dmg::sector_size);
+                        CHECK(in.original_length <= 16 * dmg::sector_size);
+                        CHECK(in.original_end() < clean.size());
+                        CHECK(std::string(out.substr(0, in.offset)) + std::string(clean.substr(in.original_offset, in.original_length)) +
+                                  std::string(out.substr(in.offset)) ==
+                              clean);
+                        break;
                     case dmg::Op::pst_zero_bbt_root:
                     case dmg::Op::pst_zero_nbt_root:
                     case dmg::Op::pst_zero_bbt_leaf:
@@ -652,7 +665,7 @@ TEST_CASE("each op damages exactly what its manifest says") {
                 }
             }
             const bool inserts = op == dmg::Op::unescaped_from || op == dmg::Op::repeated_run;
-            if (op != dmg::Op::truncate && !inserts) {
+            if (op != dmg::Op::truncate && op != dmg::Op::dropped_run && !inserts) {
                 // Overwrites change nothing outside their ranges.
                 std::string restored(out);
                 for (const dmg::Injection& in : d.injections)
@@ -764,7 +777,7 @@ TEST_CASE("damage campaign: unescaped From lines") {
 
 // What a sync client or a flaky share leaves: the size right but the
 // tail never written; a sector written where another belonged; a stretch
-// sent twice. The messages they spare come out whole, and once.
+// sent twice, or skipped. The messages they spare come out whole, and once.
 TEST_CASE("damage campaign: a zeroed tail") {
     campaign("zero-tail", 60, [](std::uint64_t seed, const dmg::BuiltMbox& b) {
         return Case{dmg::Op::zero_tail, seed, 1, past_first_field(b)};
@@ -780,6 +793,12 @@ TEST_CASE("damage campaign: misplaced sectors") {
 TEST_CASE("damage campaign: a stretch written twice") {
     campaign("repeated-run", 60, [](std::uint64_t seed, const dmg::BuiltMbox&) {
         return random_case(dmg::Op::repeated_run, seed, 1);
+    }, Detection::not_promised);
+}
+
+TEST_CASE("damage campaign: a stretch gone") {
+    campaign("dropped-run", 60, [](std::uint64_t seed, const dmg::BuiltMbox&) {
+        return random_case(dmg::Op::dropped_run, seed, 1);
     }, Detection::not_promised);
 }
 
