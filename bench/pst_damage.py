@@ -27,7 +27,7 @@ items too, and no HTML body when there is a plain one, so a damaged HTML
 body costs it nothing), mailfsck below the bound, an output that does not
 rescan clean, or an unexplained message.
 
-usage: pst_damage.py [--build DIR] [--seeds N] [--work DIR] [--json FILE] [PST...]
+usage: pst_damage.py [--build DIR] [--seeds N] [--work DIR] [--json FILE] [--ops OP,...] [PST...]
 """
 import argparse
 import collections
@@ -58,6 +58,7 @@ CASES = [
     ("truncate", None), ("pst-zero-header", 1), ("pst-zero-nbt-root", 1), ("pst-zero-bbt-root", 1),
     ("pst-zero-nbt-leaf", None), ("pst-zero-bbt-leaf", None),
     ("pst-header-crc", 1), ("pst-amap-bit", 1), ("pst-zero-amap", 1),
+    ("zero-tail", None), ("misplaced-sector", None), ("repeated-run", None), ("dropped-run", None),
 ]
 TIMEOUT = 600
 READPST_BOUNDARY = re.compile(rb"LibPST-iamunique-\d+")
@@ -272,6 +273,8 @@ def suite(args):
               (name, len(base_m), base_rc, len(base_r), len(base_p)), flush=True)
         baseline = collections.Counter(h for h, _ in live)
         for op, seeds in CASES:
+            if args.ops and op not in args.ops.split(","):
+                continue
             for seed in range(1, (seeds or args.seeds) + 1):
                 damaged = os.path.join(work, "damaged.pst")
                 manifest_path = os.path.join(work, "manifest.json")
@@ -357,6 +360,7 @@ def main():
     p.add_argument("--seeds", type=int, default=3, help="seeds of each randomly placed damage")
     p.add_argument("--work", default=os.path.join(ROOT, "build", "pst-damage"))
     p.add_argument("--json", help="write every case's figures here")
+    p.add_argument("--ops", help="only these damage kinds (comma-separated)")
     p.add_argument("files", nargs="*")
     sys.exit(suite(p.parse_args()))
 
