@@ -1526,13 +1526,15 @@ void PstChecker::messaging() {
         };
         if (!hooks_.recover_deleted) {
             MessagingPass(*this, trees, trees, live_nodes, false, nullptr, &moved).run();
-        } else {
-            // Deleted messages' blocks are in no B-tree: carving finds them.
-            const SalvageIndex carved(carved_blocks(), {});
-            const LayeredIndex blocks(trees, carved);
-            MessagingPass(*this, blocks, trees, live_nodes, false, &carved.blocks(), &moved).run();
+            moved_blocks(moved.blocks(), moved.skipped());
+            return;
         }
-        moved_blocks(moved.blocks(), moved.skipped());
+        // Deleted messages' blocks are in no B-tree: carving finds them.
+        const SalvageIndex carved(carve_block_entries(source_, *layout_, next_bid()), {});
+        const LayeredIndex blocks(trees, carved);
+        MessagingPass(*this, blocks, trees, live_nodes, false, &carved.blocks(), &moved).run();
+        // Both carved the same file: its moved blocks are said once.
+        moved_blocks(moved.blocks().empty() ? carved.blocks() : moved.blocks(), moved.skipped());
         return;
     }
     std::vector<BbtEntry> blocks;
