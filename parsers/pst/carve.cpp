@@ -81,6 +81,18 @@ CarvedRoots carve_roots(const Source& source, const Layout& layout) {
 
 namespace {
 
+// A carved block as an index entry; its inflated size is its size until a
+// leaf says otherwise.
+BbtEntry entry_of(const CarvedBlock& b) {
+    BbtEntry e;
+    e.bid = b.bid;
+    e.ib = b.ib;
+    e.cb = b.cb;
+    e.cb_inflated = b.cb;
+    e.moved = b.moved;
+    return e;
+}
+
 // Every entry of every carved leaf page of one tree (stale pages included);
 // `page_bid`, when given, is set to each page's id before its entries.
 void leaf_entries(const Source& source, const Layout& layout, PageType type, const TreeVisitor& v,
@@ -121,13 +133,9 @@ std::vector<BbtEntry> carve_block_entries(const Source& source, const Layout& la
     };
     leaf_entries(source, layout, PageType::bbt, v);
     carve_blocks(source, layout, named_below, [&](const CarvedBlock& b) {
-        BbtEntry e;
-        e.bid = b.bid;
-        e.ib = b.ib;
-        e.cb = b.cb;
-        const auto inflated = inflated_size.find(bid_key(b.bid));
-        e.cb_inflated = inflated != inflated_size.end() ? inflated->second : b.cb;
-        e.moved = b.moved;
+        BbtEntry e = entry_of(b);
+        if (const auto inflated = inflated_size.find(bid_key(b.bid)); inflated != inflated_size.end())
+            e.cb_inflated = inflated->second;
         by_bid.emplace(bid_key(b.bid), e);
     });
     std::vector<BbtEntry> out;
@@ -138,33 +146,19 @@ std::vector<BbtEntry> carve_block_entries(const Source& source, const Layout& la
 }
 
 std::optional<BbtEntry> MovedBlocks::block(std::uint64_t bid) const {
-    if (!carved_) {
-        carved_ = true;
+    if (!index_) {
+        std::vector<BbtEntry> moved;
         carve_blocks(*source_, *layout_, moved_below_, [&](const CarvedBlock& b) {
             if (!b.moved) return;
-            if (blocks_.size() == max_moved_blocks) {
+            if (moved.size() < max_moved_blocks) {
+                moved.push_back(entry_of(b));
+            } else {
                 ++skipped_;
-                return;
             }
-            BbtEntry e;
-            e.bid = b.bid;
-            e.ib = b.ib;
-            e.cb = b.cb;
-            e.cb_inflated = b.cb;
-            e.moved = true;
-            blocks_.push_back(e);
         });
-        // A stretch sent twice holds each of its blocks twice: the first kept.
-        std::stable_sort(blocks_.begin(), blocks_.end(),
-                         [](const BbtEntry& a, const BbtEntry& b) { return bid_key(a.bid) < bid_key(b.bid); });
-        blocks_.erase(std::unique(blocks_.begin(), blocks_.end(),
-                                  [](const BbtEntry& a, const BbtEntry& b) { return bid_key(a.bid) == bid_key(b.bid); }),
-                      blocks_.end());
+        index_.emplace(std::move(moved), std::vector<NbtEntry>{});
     }
-    const auto it = std::lower_bound(blocks_.begin(), blocks_.end(), bid_key(bid),
-                                     [](const BbtEntry& e, std::uint64_t key) { return bid_key(e.bid) < key; });
-    if (it == blocks_.end() || bid_key(it->bid) != bid_key(bid)) return std::nullopt;
-    return *it;
+    return index_->block(bid);
 }
 
 std::vector<NbtEntry> carve_node_entries(const Source& source, const Layout& layout,

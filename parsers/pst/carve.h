@@ -91,7 +91,7 @@ public:
         : source_(&source), layout_(&layout), moved_below_(moved_below) {}
     [[nodiscard]] std::optional<BbtEntry> block(std::uint64_t bid) const override;
     // What carving found, ascending by block id: empty until a lookup.
-    [[nodiscard]] const std::vector<BbtEntry>& blocks() const { return blocks_; }
+    [[nodiscard]] const std::vector<BbtEntry>& blocks() const { return index_ ? index_->blocks() : none_; }
     [[nodiscard]] std::uint64_t skipped() const { return skipped_; }
 
     static constexpr std::size_t max_moved_blocks = std::size_t{1} << 21;
@@ -100,9 +100,9 @@ private:
     const Source* source_;
     const Layout* layout_;
     std::uint64_t moved_below_;
-    mutable bool carved_ = false;
-    mutable std::vector<BbtEntry> blocks_;
+    mutable std::optional<SalvageIndex> index_;  // once carved
     mutable std::uint64_t skipped_ = 0;
+    const std::vector<BbtEntry> none_;
 };
 
 // The entries of every carved NBT leaf page whose data block (and subnode

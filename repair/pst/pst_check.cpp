@@ -826,7 +826,7 @@ public:
     // `moved`: where to look for a block not where the index places it
     // (null: the index was carved, and has them).
     MessagingPass(PstChecker& c, const BlockIndex& blocks, const NodeIndex& nodes, NodeLister all_nodes, bool carved_nodes,
-                  const std::vector<BbtEntry>* heap_blocks, const MovedBlocks* moved = nullptr)
+                  const std::vector<BbtEntry>* heap_blocks, const BlockIndex* moved = nullptr)
         : c_(c), blocks_(blocks), nodes_(nodes), all_nodes_(std::move(all_nodes)), carved_nodes_(carved_nodes),
           heap_blocks_(heap_blocks),
           reader_(c.file_, *c.layout_, static_cast<Crypt>(c.header_.crypt), blocks), m_(reader_, nodes) {
@@ -1529,12 +1529,11 @@ void PstChecker::messaging() {
             moved_blocks(moved.blocks(), moved.skipped());
             return;
         }
-        // Deleted messages' blocks are in no B-tree: carving finds them.
-        const SalvageIndex carved(carve_block_entries(source_, *layout_, next_bid()), {});
+        // Deleted messages' blocks are in no B-tree: carving finds them, the
+        // moved ones among them too, so the file is carved once.
+        const SalvageIndex carved(carved_blocks(), {});
         const LayeredIndex blocks(trees, carved);
-        MessagingPass(*this, blocks, trees, live_nodes, false, &carved.blocks(), &moved).run();
-        // Both carved the same file: its moved blocks are said once.
-        moved_blocks(moved.blocks().empty() ? carved.blocks() : moved.blocks(), moved.skipped());
+        MessagingPass(*this, blocks, trees, live_nodes, false, &carved.blocks(), &carved).run();
         return;
     }
     std::vector<BbtEntry> blocks;
