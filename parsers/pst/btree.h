@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "parsers/bytes/bytes.h"
@@ -30,7 +31,18 @@ struct BbtEntry {
     // Carved where it lies, away from where it was written (carve.h): its
     // signature names another offset, and its id and CRC vouch for it.
     bool moved = false;
+    // A moved block: where it was written, when carving can tell; 0 when
+    // it cannot (see written_place()).
+    std::uint64_t written_at = 0;
 };
+
+// Where a block was written: where it lies, unless it moved; nullopt for a
+// moved block nothing places.
+[[nodiscard]] inline std::optional<std::uint64_t> written_place(const BbtEntry& e) {
+    if (!e.moved) return e.ib;
+    if (e.written_at != 0) return e.written_at;
+    return std::nullopt;
+}
 
 struct NbtEntry {
     std::uint64_t nid = 0;
@@ -38,6 +50,9 @@ struct NbtEntry {
     std::uint64_t bid_sub = 0;
     std::uint32_t parent = 0;
     std::uint64_t at = 0;
+    // Carved (carve_node_entries): a newer page names other blocks for this
+    // node, and they are lost; this entry is of an older version.
+    bool stale = false;
 };
 
 // Real trees are 2 to 4 levels deep; this many cannot happen in a file

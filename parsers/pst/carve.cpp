@@ -1,6 +1,7 @@
 #include "carve.h"
 
 #include <algorithm>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -33,7 +34,7 @@ void carve_blocks(const Source& source, const Layout& layout, std::uint64_t move
         const bool moved = t->signature != signature(ib, t->bid);
         if (moved && (bid_key(t->bid) >= moved_below || t->crc == 0)) continue;
         if (crc32(file.sub(ib, t->cb)) != t->crc) continue;
-        visit({t->bid, ib, t->cb, moved});
+        visit({t->bid, ib, t->cb, t->signature, moved});
     }
 }
 
@@ -112,8 +113,8 @@ void leaf_entries(const Source& source, const Layout& layout, PageType type, con
 std::vector<BbtEntry> carve_block_entries(const Source& source, const Layout& layout, std::uint64_t next_bid) {
     std::unordered_map<std::uint64_t, BbtEntry> by_bid;
     // What the leaves say of the blocks not where they say: a moved copy
-    // takes its inflated size from here.
-    std::unordered_map<std::uint64_t, std::uint32_t> inflated_size;
+    // takes its inflated size and the place it was written from here.
+    std::unordered_map<std::uint64_t, BbtEntry> elsewhere;
     std::uint64_t named_below = next_bid;
     std::vector<unsigned char> buffer;
     std::vector<BlockDefect> defects;
@@ -127,17 +128,37 @@ std::vector<BbtEntry> carve_block_entries(const Source& source, const Layout& la
         if (stored) (void)check_block_bytes(*stored, layout, e, defects);
         if (stored && defects.empty()) {
             by_bid.emplace(bid_key(e.bid), e);
-        } else if (e.cb_inflated != e.cb) {
-            inflated_size.emplace(bid_key(e.bid), e.cb_inflated);
+        } else {
+            elsewhere.emplace(bid_key(e.bid), e);
         }
     };
     leaf_entries(source, layout, PageType::bbt, v);
+    // Moved blocks in file order: those a leaf places give the shifts that
+    // the others are tried at.
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> placed;  // where it lies, where it was written
+    std::vector<CarvedBlock> unplaced;
     carve_blocks(source, layout, named_below, [&](const CarvedBlock& b) {
         BbtEntry e = entry_of(b);
-        if (const auto inflated = inflated_size.find(bid_key(b.bid)); inflated != inflated_size.end())
-            e.cb_inflated = inflated->second;
-        by_bid.emplace(bid_key(b.bid), e);
+        if (const auto leaf = elsewhere.find(bid_key(b.bid)); leaf != elsewhere.end()) {
+            if (leaf->second.cb_inflated != leaf->second.cb) e.cb_inflated = leaf->second.cb_inflated;
+            if (b.moved && signature(leaf->second.ib, b.bid) == b.signature) {
+                e.written_at = leaf->second.ib;
+                placed.emplace_back(b.ib, e.written_at);
+            }
+        }
+        if (by_bid.emplace(bid_key(b.bid), e).second && b.moved && e.written_at == 0) unplaced.push_back(b);
     });
+    std::sort(placed.begin(), placed.end());
+    for (const CarvedBlock& b : unplaced) {
+        const auto next = std::lower_bound(placed.begin(), placed.end(), std::pair{b.ib, std::uint64_t{0}});
+        for (const auto side : {next, next == placed.begin() ? placed.end() : std::prev(next)}) {
+            if (side == placed.end()) continue;
+            const std::uint64_t at = b.ib + (side->second - side->first);  // modulo 2^64: a shift either way
+            if (at == 0 || signature(at, b.bid) != b.signature) continue;
+            by_bid[bid_key(b.bid)].written_at = at;
+            break;
+        }
+    }
     std::vector<BbtEntry> out;
     out.reserve(by_bid.size());
     for (const auto& [key, e] : by_bid) out.push_back(e);
@@ -167,21 +188,27 @@ std::vector<NbtEntry> carve_node_entries(const Source& source, const Layout& lay
     // is written anew with a greater id (a message moved to another folder
     // keeps its blocks; only its parent, in the newer page, tells).
     struct Found {
-        NbtEntry entry;
-        std::uint64_t page;
+        std::optional<NbtEntry> entry;
+        std::uint64_t page = 0;
+        std::uint64_t newest = 0;  // the newest page naming the node, live or not
     };
     std::unordered_map<std::uint64_t, Found> by_nid;
     std::uint64_t page = 0;
     TreeVisitor v;
     v.nbt = [&](const NbtEntry& e) {
+        Found& f = by_nid[e.nid];
+        f.newest = std::max(f.newest, bid_key(page));
         if (!live(e.bid_data) || (e.bid_sub != 0 && !live(e.bid_sub))) return;
-        auto [it, added] = by_nid.emplace(e.nid, Found{e, page});
-        if (!added && bid_key(page) > bid_key(it->second.page)) it->second = Found{e, page};
+        if (!f.entry || bid_key(page) > f.page) f = Found{e, bid_key(page), f.newest};
     };
     leaf_entries(source, layout, PageType::nbt, v, &page);
     std::vector<NbtEntry> out;
     out.reserve(by_nid.size());
-    for (const auto& [nid, f] : by_nid) out.push_back(f.entry);
+    for (const auto& [nid, f] : by_nid) {
+        if (!f.entry) continue;
+        out.push_back(*f.entry);
+        out.back().stale = f.newest > f.page;
+    }
     std::sort(out.begin(), out.end(), [](const NbtEntry& a, const NbtEntry& b) { return a.nid < b.nid; });
     return out;
 }

@@ -32,6 +32,7 @@ struct CarvedBlock {
     std::uint64_t bid = 0;
     std::uint64_t ib = 0;
     std::uint32_t cb = 0;
+    std::uint16_t signature = 0;  // as stored: a moved block's names where it was written
     bool moved = false;
 };
 
@@ -77,6 +78,12 @@ struct CarvedRoots {
 // the leaf gave its id). Blocks are looked for as moved below the greater
 // of `next_bid` (the header's bidNextB, 0 when unknown) and the ids the
 // leaves name. Memory grows with the entries: salvage only.
+//
+// A moved block's `written_at` is the place a leaf gives its id when its
+// signature names that place. A block no leaf places (a freed one, say)
+// is taken to have moved with its neighbours, as a stretch of the file
+// moves whole: it gets the shift of the nearest block placed so on either
+// side whose shift its signature confirms.
 [[nodiscard]] std::vector<BbtEntry> carve_block_entries(const Source& source, const Layout& layout,
                                                         std::uint64_t next_bid);
 
@@ -110,7 +117,8 @@ private:
 // are freed, so the stale pages' entries for it drop out. A node named
 // in several pages keeps the entry of the newest page (the highest page
 // id): a message moved to another folder keeps its blocks, and only the
-// newer page has its new parent.
+// newer page has its new parent. An entry of an older page than the newest
+// naming its node is marked `stale`: the node's current blocks are lost.
 [[nodiscard]] std::vector<NbtEntry> carve_node_entries(const Source& source, const Layout& layout,
                                                        const std::function<bool(std::uint64_t bid)>& live);
 

@@ -1,6 +1,9 @@
 #include "maps.h"
 
 #include <algorithm>
+#include <map>
+
+#include "parsers/pst/page.h"
 
 namespace mailfsck::pst {
 namespace {
@@ -53,6 +56,44 @@ Dlist read_dlist(const ByteView& page, const Layout& layout) {
         d.entries.push_back({v & 0xFFFFF, v >> 20});
     }
     return d;
+}
+
+AllocationMaps::AllocationMaps(const Source& source, const Layout& layout, const std::vector<BbtEntry>& blocks)
+    : source_(&source), layout_(&layout), shifts_{0} {
+    std::map<std::uint64_t, std::uint64_t> seen;  // shift, blocks moved by it
+    for (const BbtEntry& b : blocks)
+        if (b.moved && b.written_at != 0) ++seen[b.ib - b.written_at];
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> common(seen.begin(), seen.end());
+    std::stable_sort(common.begin(), common.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+    for (std::size_t i = 0; i < common.size() && i < max_shifts; ++i) shifts_.push_back(common[i].first);
+}
+
+std::optional<ByteView> AllocationMaps::map_page(std::uint64_t at) const {
+    std::vector<PageDefect> defects;
+    for (const std::uint64_t shift : shifts_) {
+        const ByteView page = source_->read(at + shift, layout_->page_size, buffer_);
+        defects.clear();
+        if (page.size() == layout_->page_size && check_page_trailer(page, *layout_, PageType::amap, at, defects))
+            return page;
+    }
+    return std::nullopt;
+}
+
+Allocation AllocationMaps::of(const BbtEntry& block) const {
+    const Layout& l = *layout_;
+    const std::optional<std::uint64_t> place = written_place(block);
+    if (!place || *place < l.first_amap) return Allocation::unknown;
+    const std::uint64_t map_at = l.first_amap + (*place - l.first_amap) / l.amap_span * l.amap_span;
+    const std::uint64_t first = (*place - map_at) / l.amap_unit;
+    const std::uint64_t last = (*place - map_at + l.align_block(block.cb) + l.amap_unit - 1) / l.amap_unit;
+    if (last > std::uint64_t{l.amap_bytes} * 8) return Allocation::unknown;  // not one map's
+    const std::optional<ByteView> page = map_page(map_at);
+    if (!page) return Allocation::unknown;
+    std::uint64_t set = 0;
+    for (std::uint64_t u = first; u < last; ++u)
+        if ((page->at_or(l.amap_bits_offset + u / 8, 0) & (0x80U >> (u % 8))) != 0) ++set;
+    if (set == 0) return Allocation::free;
+    return set == last - first ? Allocation::allocated : Allocation::unknown;
 }
 
 }  // namespace mailfsck::pst
