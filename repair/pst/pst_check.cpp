@@ -824,11 +824,15 @@ public:
     // none). With a rebuilt node index these are messages whose entries
     // were lost; with an intact one, deleted messages (--deleted).
     // `moved`: where to look for a block not where the index places it
-    // (null: the index was carved, and has them).
+    // (null: the index was carved, and has them). `maps`: the allocation
+    // maps, when the header lets them be believed and the node index was
+    // rebuilt (null otherwise): a message whose heap they mark free is
+    // deleted.
     MessagingPass(PstChecker& c, const BlockIndex& blocks, const NodeIndex& nodes, NodeLister all_nodes, bool carved_nodes,
-                  const std::vector<BbtEntry>* heap_blocks, const BlockIndex* moved = nullptr)
+                  const std::vector<BbtEntry>* heap_blocks, const BlockIndex* moved = nullptr,
+                  const AllocationMaps* maps = nullptr)
         : c_(c), blocks_(blocks), nodes_(nodes), all_nodes_(std::move(all_nodes)), carved_nodes_(carved_nodes),
-          heap_blocks_(heap_blocks),
+          heap_blocks_(heap_blocks), maps_(maps),
           reader_(c.file_, *c.layout_, static_cast<Crypt>(c.header_.crypt), blocks), m_(reader_, nodes) {
         reader_.read_through(c.source_);
         if (moved) reader_.relocate_through(*moved);
@@ -1031,7 +1035,11 @@ private:
             // Rows are matched to messages carved by their heaps by their
             // cells; else only their ids count.
             const Rows contents = rows(f.nid, nid_type_contents_table, carved_nodes_ ? Cells::kept : Cells::read_only);
-            if (const Property* count = pc.find(tag::content_count); count && count->as_uint() != contents.rows.size())
+            const Property* count = pc.find(tag::content_count);
+            // A table its folder does not count alike may be an old version
+            // a rebuilt index fell back on: it does not say what is deleted.
+            const bool counted_alike = !count || count->as_uint() == contents.rows.size();
+            if (!counted_alike)
                 c_.add(ProblemId::pst_content_count, at(f.nid), c_.layout_->nbt_entry, "folder",
                        "folder " + std::to_string(f.nid) + ": PR_CONTENT_COUNT " + std::to_string(count->as_uint()) +
                            ", " + std::to_string(contents.rows.size()) + " rows");
@@ -1046,14 +1054,15 @@ private:
                 ++placed;
                 message(*msg, path);
             }
-            if (contents.sound) {
+            const bool decides = contents.sound && counted_alike;
+            if (decides) {
                 sound_contents_.insert(f.nid);
             } else {
                 placed += reattach_messages(f.nid, path);
             }
             // What the folder says it holds, against what was found of it.
             std::uint64_t expected = rows_seen.size();
-            if (const Property* count = pc.find(tag::content_count); count && !contents.sound)
+            if (count && !decides)
                 expected = std::max<std::uint64_t>(expected, count->as_uint());
             if (expected > placed) tallies_[f.nid] = {path, expected, placed};
         }
@@ -1104,6 +1113,10 @@ private:
         for (const NbtEntry& n : it->second) {
             if (c_.stopped()) break;
             if (!listed_.insert(static_cast<std::uint32_t>(n.nid)).second) continue;
+            if (deleted(n.bid_data, n.bid_sub)) {
+                deleted_entry(n, ProblemId::pst_freed_message);
+                continue;
+            }
             c_.add(ProblemId::pst_message_reattached, n.at, c_.layout_->nbt_entry, "NBT entry",
                    "message " + std::to_string(n.nid) + " into folder " + std::to_string(folder));
             ++placed;
@@ -1141,8 +1154,11 @@ private:
         return true;
     }
 
-    // A table's rows, and whether it was read whole: only then does a
-    // node it does not list count as not in the folder.
+    // A table's rows, and whether it was read whole and is the current
+    // one: only then does a node it does not list count as not in the
+    // folder. A rebuilt index falls back on an old version of a table whose
+    // newest blocks are lost: its entry is stale, or the allocation maps
+    // mark its heap free.
     struct Rows {
         std::vector<TableRow> rows;
         bool sound = false;
@@ -1155,7 +1171,9 @@ private:
         std::vector<ReadIssue> issues;
         TableContext tc = m_.table(*node, issues, cells);
         ltp_findings(nid, tc.defects, "table");
-        return {std::move(tc.rows), tc.valid && tc.defects.empty() && issues.empty()};
+        const std::optional<NbtEntry> entry = nodes_.node(nid);
+        const bool current = entry && !entry->stale && !freed(node->bid_data);
+        return {std::move(tc.rows), tc.valid && tc.defects.empty() && issues.empty() && current};
     }
 
     // `lacking`: what is known to be missing before reading (a message
@@ -1319,14 +1337,9 @@ private:
             if (c_.stopped()) return;
             const auto parent = static_cast<std::uint32_t>(n.parent);
             if (listed_.count(static_cast<std::uint32_t>(n.nid))) continue;  // reattached with its folder
-            if (carved_nodes_ && (sound_contents_.count(parent) || deleted_folders_.count(parent))) {
-                const std::string what = "message " + std::to_string(n.nid) + ", parent " + std::to_string(n.parent);
-                if (!c_.hooks_.recover_deleted) {
-                    c_.add(ProblemId::pst_carved_unlisted, n.at, c_.layout_->nbt_entry, "carved NBT entry", what);
-                    continue;
-                }
-                recovered(n.at, c_.layout_->nbt_entry, "carved NBT entry", what);
-                message(n, recovered_deleted);
+            const bool unlisted = carved_nodes_ && (sound_contents_.count(parent) || deleted_folders_.count(parent));
+            if (unlisted || deleted(n.bid_data, n.bid_sub)) {
+                deleted_entry(n, unlisted ? ProblemId::pst_carved_unlisted : ProblemId::pst_freed_message);
                 continue;
             }
             if (!announced && c_.sink_) c_.sink_->begin_folder(lost_and_found, made_by_repair);
@@ -1390,10 +1403,16 @@ private:
         });
         lost_ = std::move(found.messages);
         lost_used_.assign(lost_.size(), false);
+        lost_heap_free_.assign(lost_.size(), false);
+        lost_deleted_.assign(lost_.size(), false);
         if (!carved_nodes_) return;  // an intact node table's entries are never stale
         if (!m_.node(nid_name_to_id_map)) lost_name_map_ = found.name_map;
-        for (const LostMessage& l : lost_) {
-            if (l.version_key.empty() || l.shared) continue;
+        for (std::size_t i = 0; i < lost_.size(); ++i) {
+            const LostMessage& l = lost_[i];
+            // A deleted heap supersedes nothing: it is not exported.
+            lost_heap_free_[i] = freed(l.bid_data);
+            lost_deleted_[i] = deleted(l.bid_data, l.bid_sub);
+            if (l.version_key.empty() || l.shared || lost_deleted_[i]) continue;
             std::uint64_t& latest = lost_versions_[l.version_key];
             latest = std::max(latest, l.modified);
         }
@@ -1403,14 +1422,17 @@ private:
     // a message found by its blocks: exported in the row's folder, under
     // the node id the row gives.
     bool claim_row(const TableRow& row, std::uint32_t folder, const std::string& path) {
-        for (std::size_t i = 0; i < lost_.size(); ++i) {
-            if (lost_used_[i] || !row_matches(lost_[i], row)) continue;
-            lost_used_[i] = true;
-            listed_.insert(row.id);
-            export_lost(lost_[i], ProblemId::pst_message_from_heap, row.id, folder, path, "placed in folder " + std::to_string(folder) + " by its row, node " +
-                                                             std::to_string(row.id));
-            return true;
-        }
+        // A heap the maps mark free that the row matches is an older version
+        // of the message the row lists: taken only when no current one is.
+        for (const bool older : {false, true})
+            for (std::size_t i = 0; i < lost_.size(); ++i) {
+                if (lost_used_[i] || lost_heap_free_[i] != older || !row_matches(lost_[i], row)) continue;
+                lost_used_[i] = true;
+                listed_.insert(row.id);
+                export_lost(lost_[i], ProblemId::pst_message_from_heap, row.id, folder, path,
+                            "placed in folder " + std::to_string(folder) + " by its row, node " + std::to_string(row.id));
+                return true;
+            }
         return false;
     }
 
@@ -1441,8 +1463,14 @@ private:
             const LostMessage& l = lost_[i];
             if (c_.stopped()) break;
             if (lost_used_[i] || l.shared) continue;
-            if (const auto v = exported_versions_.find(l.version_key); v != exported_versions_.end() && l.modified < v->second)
+            // A freed heap is no copy of a message exported: an older version.
+            if (const auto v = exported_versions_.find(l.version_key);
+                v != exported_versions_.end() && (l.modified < v->second || lost_heap_free_[i]))
                 continue;
+            if (lost_deleted_[i]) {
+                freed_heap(l);
+                continue;
+            }
             if (exported == 0 && c_.sink_) c_.sink_->begin_folder(lost_and_found, made_by_repair);
             export_lost(l, ProblemId::pst_message_from_heap, 0, 0, lost_and_found, std::string("in ") + lost_and_found);
             ++exported;
@@ -1462,6 +1490,47 @@ private:
         }
     }
 
+    // A carved entry of a message taken as deleted: counted under `id`, or
+    // with --deleted written to Recovered (deleted).
+    void deleted_entry(const NbtEntry& n, ProblemId id) {
+        const std::string what = "message " + std::to_string(n.nid) + ", parent " + std::to_string(n.parent);
+        if (!c_.hooks_.recover_deleted) {
+            c_.add(id, n.at, c_.layout_->nbt_entry, "carved NBT entry", what);
+            return;
+        }
+        recovered(n.at, c_.layout_->nbt_entry, "carved NBT entry", what);
+        message(n, recovered_deleted);
+    }
+
+    // A message the allocation maps mark free, found by its heap: deleted,
+    // so exported only to Recovered (deleted), and only with --deleted.
+    void freed_heap(const LostMessage& l) {
+        if (c_.hooks_.recover_deleted) {
+            announce_deleted();
+            export_lost(l, ProblemId::pst_deleted_recovered, 0, 0, recovered_deleted, std::string("in ") + recovered_deleted);
+            return;
+        }
+        const std::optional<BbtEntry> b = blocks_.block(l.bid_data);
+        c_.add(ProblemId::pst_freed_message, b ? b->ib : 0, b ? c_.layout_->align_block(b->cb) : 0, "block",
+               "block " + std::to_string(l.bid_data) + " (its heap)");
+    }
+
+    // What the allocation maps say of a block's place (maps.h).
+    Allocation allocation(std::uint64_t bid) const {
+        const std::optional<BbtEntry> b = maps_ ? blocks_.block(bid) : std::nullopt;
+        return b ? maps_->of(*b) : Allocation::unknown;
+    }
+
+    bool freed(std::uint64_t bid_data) const { return allocation(bid_data) == Allocation::free; }
+
+    // A message whose heap the maps mark free is deleted, or an older
+    // version of one. An older version shares its subnode tree with the new
+    // one, so its tree is still allocated; that of a deleted one is freed.
+    // An older version whose new one is lost is the best there is of it.
+    bool deleted(std::uint64_t bid_data, std::uint64_t bid_sub) const {
+        return freed(bid_data) && (bid_sub == 0 || allocation(bid_sub) != Allocation::allocated);
+    }
+
     void announce_deleted() {
         if (!deleted_announced_ && c_.sink_) c_.sink_->begin_folder(recovered_deleted, made_by_repair);
         deleted_announced_ = true;
@@ -1478,12 +1547,15 @@ private:
     NodeLister all_nodes_;
     bool carved_nodes_;
     const std::vector<BbtEntry>* heap_blocks_;
+    const AllocationMaps* maps_;
     bool deleted_announced_ = false;
     // Version keys (rebuild.h) of exported messages, and their latest
     // modification; kept only with heap_blocks_.
     std::map<std::string, std::uint64_t> exported_versions_;
     std::vector<LostMessage> lost_;
     std::vector<bool> lost_used_;  // claimed by a contents-table row
+    std::vector<bool> lost_heap_free_;  // its heap marked free: deleted, or an older version
+    std::vector<bool> lost_deleted_;    // and its subnode tree, if any, too: deleted
     std::optional<NodeRef> lost_name_map_;  // the map's blocks, when its entry is lost
     std::map<std::string, std::uint64_t> lost_versions_;  // the same, of lost_
     NodeReader reader_;
@@ -1554,11 +1626,15 @@ void PstChecker::messaging() {
         rewalk(PageType::nbt, v);
     }
     const SalvageIndex node_index({}, std::move(nodes));
+    // fAMapValid 0: the maps are stale, and say nothing of what is deleted.
+    std::optional<AllocationMaps> maps;
+    if (nbt_damaged_ && header_.amap_valid != 0) maps.emplace(source_, *layout_, block_index.blocks());
     add(ProblemId::pst_trees_rebuilt, 0, 0, bbt_damaged_ ? (nbt_damaged_ ? "BBT and NBT" : "BBT") : "NBT",
         "messages read through an index rebuilt by carving");
     MessagingPass(*this, block_index, node_index, [&](const std::function<void(const NbtEntry&)>& visit) {
         for (const NbtEntry& n : node_index.nodes()) visit(n);
-    }, nbt_damaged_, nbt_damaged_ ? &block_index.blocks() : nullptr, bbt_damaged_ ? nullptr : &moved).run();
+    }, nbt_damaged_, nbt_damaged_ ? &block_index.blocks() : nullptr, bbt_damaged_ ? nullptr : &moved,
+                  maps ? &*maps : nullptr).run();
     moved_blocks(moved.blocks(), moved.skipped());
 }
 
