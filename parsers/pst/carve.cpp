@@ -41,8 +41,12 @@ void carve_blocks(const Source& source, const Layout& layout, std::uint64_t move
 void carve_pages(const Source& source, const Layout& layout, const std::function<void(const CarvedPage&)>& visit) {
     const ByteView file = source.bytes();
     std::vector<PageDefect> defects;
+    // Pages are written at page alignment. A stretch of whole blocks
+    // inserted before one, or lost, moves it off that alignment (a 4 KiB
+    // page by a 512-byte sector), so B-tree pages are looked for at block
+    // alignment too.
     for (std::uint64_t ib = 0; file.size() >= layout.page_size && ib <= file.size() - layout.page_size;
-         ib += layout.page_size) {
+         ib += layout.block_align) {
         if (ib % release_every == 0) source.release_all();
         const ByteView page = file.sub(ib, layout.page_size);
         const PageTrailer t = read_page_trailer(page, layout);
@@ -50,11 +54,14 @@ void carve_pages(const Source& source, const Layout& layout, const std::function
             t.ptype > static_cast<std::uint8_t>(PageType::dlist))
             continue;
         const auto type = static_cast<PageType>(t.ptype);
+        const bool btree = type == PageType::bbt || type == PageType::nbt;
+        const bool aligned = ib % layout.page_size == 0;
+        if (!aligned && !btree) continue;
         defects.clear();
-        if (check_page_trailer(page, layout, type, std::nullopt, defects)) {
+        const bool sound = check_page_trailer(page, layout, type, std::nullopt, defects);
+        if (sound && aligned) {
             visit({ib, t.bid, type, false});
-        } else if ((type == PageType::bbt || type == PageType::nbt) && defects.size() == 1 &&
-                   defects.front().kind == PageDefectKind::bad_signature) {
+        } else if (btree && (sound || (defects.size() == 1 && defects.front().kind == PageDefectKind::bad_signature))) {
             // Only a B-tree page's signature is sure to name its offset:
             // Outlook 97 signs its FPMap pages, which the format leaves at 0.
             visit({ib, t.bid, type, true});
@@ -104,7 +111,13 @@ void leaf_entries(const Source& source, const Layout& layout, PageType type, con
         const std::optional<ByteView> bytes = page_at(file, page.ib, layout);
         if (!bytes || read_bt_info(*bytes, layout).level != 0) return;
         if (page_bid) *page_bid = page.bid;
-        (void)walk_tree(file, layout, type, Bref{page.bid, page.ib}, v, &source);
+        if (page.ib % layout.page_size == 0) {
+            (void)walk_tree(file, layout, type, Bref{page.bid, page.ib}, v, &source);
+            return;
+        }
+        // Off page alignment (moved): walked as a file of its one page, whose
+        // offsets are still where it lies.
+        (void)walk_tree(*bytes, layout, type, Bref{page.bid, 0}, v);
     });
 }
 
