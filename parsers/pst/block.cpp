@@ -115,26 +115,51 @@ InternalBlock read_internal_block(const ByteView& data, const Layout& layout) {
 
 namespace mailfsck::pst {
 
-std::optional<ByteView> block_content(const ByteView& stored, std::uint32_t cb_inflated,
-                                      std::vector<unsigned char>& buffer) {
-    if (cb_inflated == stored.size()) return stored;
-    // One decompressor per thread, kept: allocating one costs more than
-    // inflating a small block. libdeflate inflates a whole buffer at once,
-    // about twice as fast as zlib's streaming inflate, and checks the
-    // stream's Adler-32 as it goes.
+namespace {
+
+// `stored` inflated into `buffer` (its size the bound); the bytes produced,
+// nullopt when it does not begin with a whole zlib stream (`consumed`: how
+// many bytes the stream took). One decompressor
+// per thread, kept: allocating one costs more than inflating a small
+// block. libdeflate inflates a whole buffer at once, about twice as fast
+// as zlib's streaming inflate, and checks the stream's Adler-32 as it goes.
+std::optional<std::size_t> inflate(const ByteView& stored, std::vector<unsigned char>& buffer,
+                                   std::size_t* consumed = nullptr) {
     struct Free {
         void operator()(libdeflate_decompressor* d) const { libdeflate_free_decompressor(d); }
     };
     thread_local const std::unique_ptr<libdeflate_decompressor, Free> d(libdeflate_alloc_decompressor());
     if (!d) return std::nullopt;
+    std::size_t produced = 0;
+    const libdeflate_result rc = libdeflate_zlib_decompress_ex(d.get(), stored.data(), stored.size(), buffer.data(),
+                                                               buffer.size(), consumed, &produced);
+    if (rc != LIBDEFLATE_SUCCESS) return std::nullopt;
+    return produced;
+}
+
+}  // namespace
+
+std::optional<ByteView> block_content(const ByteView& stored, std::uint32_t cb_inflated,
+                                      std::vector<unsigned char>& buffer) {
+    if (cb_inflated == stored.size()) return stored;
     // The output is bounded by the 16-bit inflated size, whatever the
     // stream claims.
     buffer.resize(cb_inflated);
-    std::size_t produced = 0;
-    const libdeflate_result rc =
-        libdeflate_zlib_decompress(d.get(), stored.data(), stored.size(), buffer.data(), buffer.size(), &produced);
-    if (rc != LIBDEFLATE_SUCCESS || produced != cb_inflated) return std::nullopt;
+    if (inflate(stored, buffer) != cb_inflated) return std::nullopt;
     return ByteView(buffer.data(), buffer.size(), 0);
+}
+
+std::optional<std::uint32_t> inflated_size(const ByteView& stored, std::vector<unsigned char>& buffer) {
+    // A zlib header: deflate (CM 8), no preset dictionary, its check bits
+    // right (RFC 1950): what nearly no other block begins with.
+    const unsigned cmf = stored.at_or(0, 0);
+    const unsigned flg = stored.at_or(1, 0);
+    if ((cmf & 0x0FU) != 8 || (flg & 0x20U) != 0 || (cmf * 256 + flg) % 31 != 0) return std::nullopt;
+    buffer.resize(0xFFFF);  // the 16-bit inflated size
+    std::size_t consumed = 0;
+    const std::optional<std::size_t> n = inflate(stored, buffer, &consumed);
+    if (!n || consumed != stored.size() || *n == stored.size()) return std::nullopt;
+    return static_cast<std::uint32_t>(*n);
 }
 
 }  // namespace mailfsck::pst

@@ -89,4 +89,10 @@ struct InternalBlock {
 [[nodiscard]] std::optional<ByteView> block_content(const ByteView& stored, std::uint32_t cb_inflated,
                                                     std::vector<unsigned char>& buffer);
 
+// What a 4K block's stored bytes inflate to when they are one whole zlib
+// stream whose Adler-32 checks out, for a block no BBT entry sizes (a
+// carved one); nullopt when they are not, or inflate to their own size
+// (which an entry cannot tell from stored as is). `buffer` is scratch.
+[[nodiscard]] std::optional<std::uint32_t> inflated_size(const ByteView& stored, std::vector<unsigned char>& buffer);
+
 }  // namespace mailfsck::pst

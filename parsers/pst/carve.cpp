@@ -152,14 +152,22 @@ std::vector<BbtEntry> carve_block_entries(const Source& source, const Layout& la
     std::vector<CarvedBlock> unplaced;
     carve_blocks(source, layout, named_below, [&](const CarvedBlock& b) {
         BbtEntry e = entry_of(b);
-        if (const auto leaf = elsewhere.find(bid_key(b.bid)); leaf != elsewhere.end()) {
+        const auto leaf = elsewhere.find(bid_key(b.bid));
+        if (leaf != elsewhere.end()) {
             if (leaf->second.cb_inflated != leaf->second.cb) e.cb_inflated = leaf->second.cb_inflated;
             if (b.moved && signature(leaf->second.ib, b.bid) == b.signature) {
                 e.written_at = leaf->second.ib;
                 placed.emplace_back(b.ib, e.written_at);
             }
         }
-        if (by_bid.emplace(bid_key(b.bid), e).second && b.moved && e.written_at == 0) unplaced.push_back(b);
+        const auto [it, added] = by_bid.emplace(bid_key(b.bid), e);
+        if (!added) return;
+        // No leaf sizes it: a 4K block is compressed when it is one whole
+        // zlib stream.
+        if (leaf == elsewhere.end() && layout.format == Format::unicode_4k)
+            if (const std::optional<std::uint32_t> n = inflated_size(source.bytes().sub(b.ib, b.cb), buffer))
+                it->second.cb_inflated = *n;
+        if (b.moved && e.written_at == 0) unplaced.push_back(b);
     });
     std::sort(placed.begin(), placed.end());
     for (const CarvedBlock& b : unplaced) {
