@@ -826,8 +826,7 @@ public:
     // `moved`: where to look for a block not where the index places it
     // (null: the index was carved, and has them). `maps`: the allocation
     // maps, when the header lets them be believed and the node index was
-    // rebuilt (null otherwise): a message whose heap they mark free is
-    // deleted.
+    // rebuilt (null otherwise): what they mark free is not live mail.
     MessagingPass(PstChecker& c, const BlockIndex& blocks, const NodeIndex& nodes, NodeLister all_nodes, bool carved_nodes,
                   const std::vector<BbtEntry>* heap_blocks, const BlockIndex* moved = nullptr,
                   const AllocationMaps* maps = nullptr)
@@ -1036,8 +1035,6 @@ private:
             // cells; else only their ids count.
             const Rows contents = rows(f.nid, nid_type_contents_table, carved_nodes_ ? Cells::kept : Cells::read_only);
             const Property* count = pc.find(tag::content_count);
-            // A table its folder does not count alike may be an old version
-            // a rebuilt index fell back on: it does not say what is deleted.
             const bool counted_alike = !count || count->as_uint() == contents.rows.size();
             if (!counted_alike)
                 c_.add(ProblemId::pst_content_count, at(f.nid), c_.layout_->nbt_entry, "folder",
@@ -1054,7 +1051,10 @@ private:
                 ++placed;
                 message(*msg, path);
             }
-            const bool decides = contents.sound && counted_alike;
+            // Through a rebuilt index, a table its folder does not count
+            // alike may be an old version the index fell back on: it does
+            // not say what is deleted.
+            const bool decides = contents.sound && (counted_alike || !carved_nodes_);
             if (decides) {
                 sound_contents_.insert(f.nid);
             } else {
