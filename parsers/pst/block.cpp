@@ -119,10 +119,10 @@ namespace {
 
 // `stored` inflated into `buffer` (its size the bound); the bytes produced,
 // nullopt when it does not begin with a whole zlib stream (`consumed`: how
-// many bytes the stream took). One decompressor
-// per thread, kept: allocating one costs more than inflating a small
-// block. libdeflate inflates a whole buffer at once, about twice as fast
-// as zlib's streaming inflate, and checks the stream's Adler-32 as it goes.
+// many bytes the stream took). One decompressor per thread, kept:
+// allocating one costs more than inflating a small block. libdeflate
+// inflates a whole buffer at once, about twice as fast as zlib's streaming
+// inflate, and checks the stream's Adler-32 as it goes.
 std::optional<std::size_t> inflate(const ByteView& stored, std::vector<unsigned char>& buffer,
                                    std::size_t* consumed = nullptr) {
     struct Free {

@@ -113,6 +113,15 @@ const char* const cases[] = {"pst/emk_pstsdk/sample1.pst", "pst/emk_pstsdk/sampl
 const mailfsck::damage::Op ops[] = {mailfsck::damage::Op::bitflip, mailfsck::damage::Op::zero_sector,
                                     mailfsck::damage::Op::zero_page, mailfsck::damage::Op::random_run};
 
+// The messages an export to eml wrote: path under OUT -> bytes.
+std::map<std::string, std::string> message_files(const fs::path& out) {
+    std::map<std::string, std::string> files;
+    if (fs::exists(out / "messages"))
+        for (const auto& e : fs::recursive_directory_iterator(out / "messages"))
+            if (e.is_regular_file()) files[fs::relative(e.path(), out).string()] = read_file(e.path());
+    return files;
+}
+
 }  // namespace
 
 TEST_CASE("seeded damage that changes a PST structure in use is reported at that structure") {
@@ -685,11 +694,7 @@ TEST_CASE("a PST whose header or B-tree root is destroyed exports every message 
             fs::remove_all(o);
             const auto r = run(tool + " repair -q --to eml -o '" + o.string() + "' '" + store.string() + "' 2>&1");
             if (log) *log = r.out;
-            std::map<std::string, std::string> out;
-            if (fs::exists(o / "messages"))
-                for (const auto& e : fs::recursive_directory_iterator(o / "messages"))
-                    if (e.is_regular_file()) out[fs::relative(e.path(), o).string()] = read_file(e.path());
-            return out;
+            return message_files(o);
         };
         const auto expected = export_of(intact, "intact", nullptr);
         for (const auto& [op, code] : cases) {
@@ -838,11 +843,7 @@ TEST_CASE("a PST whose every BBT page is zeroed exports every message as the int
             const fs::path o = t.path() / label;
             fs::remove_all(o);
             (void)run(tool + " repair -q --to eml -o " + q(o) + " " + q(store));
-            std::map<std::string, std::string> out;
-            if (fs::exists(o / "messages"))
-                for (const auto& e : fs::recursive_directory_iterator(o / "messages"))
-                    if (e.is_regular_file()) out[fs::relative(e.path(), o).string()] = read_file(e.path());
-            return out;
+            return message_files(o);
         };
         const fs::path damaged = t.path() / "damaged.pst";
         fs::remove(damaged);
@@ -1002,11 +1003,7 @@ TEST_CASE("a PST with a stretch written twice exports every message as the intac
             fs::remove_all(o);
             write_file(store, bytes);
             log = run(tool + " repair -q" + options + " --to eml -o " + q(o) + " " + q(store) + " 2>&1").out;
-            std::map<std::string, std::string> out;
-            if (fs::exists(o / "messages"))
-                for (const auto& e : fs::recursive_directory_iterator(o / "messages"))
-                    if (e.is_regular_file()) out[fs::relative(e.path(), o).string()] = read_file(e.path());
-            return out;
+            return message_files(o);
         };
         std::string log;
         const auto expected = export_of(clean, "intact", log);
