@@ -848,7 +848,9 @@ void Framer::walk_body(Segment& m, bool after_blank, std::optional<std::uint64_t
             if (in_.starts_with("From ", i)) ++(i - p == 1 ? evidence_.quoted_from : evidence_.double_quoted_from);
         }
         if (damaged) {
-            const std::uint64_t e = damaged_run_end(p, limit);
+            // The next message, found starting after damage, may start
+            // inside the damaged line: the cut ends there.
+            const std::uint64_t e = std::min(damaged_run_end(p, limit), limit);
             // Damage that may have taken a separator ends the message rather
             // than gluing what follows it onto this one (unless the message's
             // end is fixed: a message file, or a Content-Length that agrees).
