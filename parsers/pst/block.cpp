@@ -24,7 +24,9 @@ bool block_placed(std::uint64_t file_size, const Layout& layout, const BbtEntry&
     const std::uint64_t size = layout.align_block(entry.cb);
     if (entry.cb > layout.max_block_data())
         defects.push_back({BlockDefectKind::too_large, entry.at, layout.bbt_entry, "cb " + std::to_string(entry.cb)});
-    if (entry.ib % layout.block_align != 0 || entry.ib > file_size || file_size - entry.ib < size) {
+    // A moved block lies where carving found it, at whatever phase.
+    const bool aligned = entry.moved || entry.ib % layout.block_align == 0;
+    if (!aligned || entry.ib > file_size || file_size - entry.ib < size) {
         // Reported at the BBT entry that points there: the block's claimed
         // place may not exist in the file at all.
         defects.push_back({BlockDefectKind::out_of_file, entry.at, layout.bbt_entry,

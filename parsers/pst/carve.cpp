@@ -1,6 +1,8 @@
 #include "carve.h"
 
 #include <algorithm>
+#include <map>
+#include <string>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -17,65 +19,117 @@ constexpr std::uint64_t release_every = std::uint64_t{64} << 20;
 
 }  // namespace
 
-void carve_blocks(const Source& source, const Layout& layout, std::uint64_t moved_below,
+void carve_blocks(const Source& source, const Layout& layout, const Phases& phases, std::uint64_t moved_below,
                   const std::function<void(const CarvedBlock&)>& visit) {
     const ByteView file = source.bytes();
-    // Each aligned offset is a possible end of a block; its trailer gives
-    // the size, hence the start, that the signature and CRC must confirm.
-    for (std::uint64_t end = layout.block_align; end <= file.size(); end += layout.block_align) {
-        if (end % release_every == 0) source.release_all();
-        const std::optional<BlockTrailer> t = read_block_trailer(file, end, layout);
-        if (!t || t->bid == 0 || t->cb > layout.max_block_data()) continue;
-        const std::uint64_t size = layout.align_block(t->cb);
-        if (size > end) continue;
-        const std::uint64_t ib = end - size;
-        // The PST CRC starts from 0, so zeroed bytes (or none) under a
-        // zeroed CRC check out: without the signature, that is no evidence.
-        const bool moved = t->signature != signature(ib, t->bid);
-        if (moved && (bid_key(t->bid) >= moved_below || t->crc == 0)) continue;
-        if (crc32(file.sub(ib, t->cb)) != t->crc) continue;
-        visit({t->bid, ib, t->cb, t->signature, moved});
+    // Each offset at a phase is a possible end of a block; its trailer
+    // gives the size, hence the start, that the signature and CRC must
+    // confirm.
+    for (std::uint64_t base = layout.block_align; base <= file.size(); base += layout.block_align) {
+        if (base % release_every == 0) source.release_all();
+        for (const std::uint32_t phase : phases) {
+            const std::uint64_t end = base + phase;
+            const std::optional<BlockTrailer> t = read_block_trailer(file, end, layout);
+            if (!t || t->bid == 0 || t->cb > layout.max_block_data()) continue;
+            const std::uint64_t size = layout.align_block(t->cb);
+            if (size > end) continue;
+            const std::uint64_t ib = end - size;
+            // The PST CRC starts from 0, so zeroed bytes (or none) under a
+            // zeroed CRC check out: without the signature, that is no evidence.
+            const bool moved = t->signature != signature(ib, t->bid);
+            if (moved && (bid_key(t->bid) >= moved_below || t->crc == 0)) continue;
+            if (crc32(file.sub(ib, t->cb)) != t->crc) continue;
+            visit({t->bid, ib, t->cb, t->signature, moved});
+        }
     }
 }
 
-void carve_pages(const Source& source, const Layout& layout, const std::function<void(const CarvedPage&)>& visit) {
+namespace {
+
+// A B-tree page that checks out where it lies: sound, or sound but for a
+// signature naming the place it was written.
+bool btree_page_at(const ByteView& page, const Layout& layout, PageType type, std::vector<PageDefect>& defects) {
+    defects.clear();
+    return check_page_trailer(page, layout, type, std::nullopt, defects) ||
+           (defects.size() == 1 && defects.front().kind == PageDefectKind::bad_signature);
+}
+
+}  // namespace
+
+void carve_pages(const Source& source, const Layout& layout, const Phases& phases,
+                 const std::function<void(const CarvedPage&)>& visit) {
     const ByteView file = source.bytes();
     std::vector<PageDefect> defects;
     // Pages are written at page alignment. A stretch of whole blocks
     // inserted before one, or lost, moves it off that alignment (a 4 KiB
     // page by a 512-byte sector), so B-tree pages are looked for at block
-    // alignment too.
-    for (std::uint64_t ib = 0; file.size() >= layout.page_size && ib <= file.size() - layout.page_size;
-         ib += layout.block_align) {
-        if (ib % release_every == 0) source.release_all();
-        const ByteView page = file.sub(ib, layout.page_size);
-        const PageTrailer t = read_page_trailer(page, layout);
-        if (t.ptype != t.ptype_repeat || t.ptype < static_cast<std::uint8_t>(PageType::bbt) ||
-            t.ptype > static_cast<std::uint8_t>(PageType::dlist))
-            continue;
-        const auto type = static_cast<PageType>(t.ptype);
-        const bool btree = type == PageType::bbt || type == PageType::nbt;
-        const bool aligned = ib % layout.page_size == 0;
-        if (!aligned && !btree) continue;
-        defects.clear();
-        const bool sound = check_page_trailer(page, layout, type, std::nullopt, defects);
-        if (sound && aligned) {
-            visit({ib, t.bid, type, false});
-        } else if (btree && (sound || (defects.size() == 1 && defects.front().kind == PageDefectKind::bad_signature))) {
+    // alignment too, and at the other phases given.
+    for (std::uint64_t base = 0; file.size() >= layout.page_size && base <= file.size() - layout.page_size;
+         base += layout.block_align) {
+        if (base % release_every == 0) source.release_all();
+        for (const std::uint32_t phase : phases) {
+            const std::uint64_t ib = base + phase;
+            const ByteView page = file.sub(ib, layout.page_size);
+            if (page.size() < layout.page_size) break;
+            const PageTrailer t = read_page_trailer(page, layout);
+            if (t.ptype != t.ptype_repeat || t.ptype < static_cast<std::uint8_t>(PageType::bbt) ||
+                t.ptype > static_cast<std::uint8_t>(PageType::dlist))
+                continue;
+            const auto type = static_cast<PageType>(t.ptype);
+            const bool btree = type == PageType::bbt || type == PageType::nbt;
+            if (ib % layout.page_size == 0) {
+                defects.clear();
+                if (check_page_trailer(page, layout, type, std::nullopt, defects)) {
+                    visit({ib, t.bid, type, false});
+                    continue;
+                }
+            }
             // Only a B-tree page's signature is sure to name its offset:
             // Outlook 97 signs its FPMap pages, which the format leaves at 0.
-            visit({ib, t.bid, type, true});
+            if (btree && btree_page_at(page, layout, type, defects)) visit({ib, t.bid, type, true});
         }
     }
 }
 
-CarvedRoots carve_roots(const Source& source, const Layout& layout) {
+Phases find_phases(const Source& source, const Layout& layout) {
+    const ByteView file = source.bytes();
+    std::map<std::uint32_t, std::uint64_t> pages;  // phase, B-tree pages found at it
+    std::vector<PageDefect> defects;
+    const std::uint64_t to_trailer = layout.page_size - layout.page_trailer;
+    std::uint64_t released = 0;
+    for (const PageType type : {PageType::bbt, PageType::nbt}) {
+        const auto byte = static_cast<char>(type);
+        const std::string doubled{byte, byte};  // ptype, ptypeRepeat
+        for (std::optional<std::uint64_t> at = file.find(doubled, to_trailer); at; at = file.find(doubled, *at + 1)) {
+            if (*at - released >= release_every) {
+                source.release_all();
+                released = *at;
+            }
+            const std::uint64_t ib = *at - to_trailer;
+            const auto phase = static_cast<std::uint32_t>(ib % layout.block_align);
+            if (phase == 0) continue;
+            const ByteView page = file.sub(ib, layout.page_size);
+            if (page.size() == layout.page_size && btree_page_at(page, layout, type, defects)) ++pages[phase];
+        }
+        released = 0;
+        source.release_all();
+    }
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> most(pages.begin(), pages.end());
+    std::stable_sort(most.begin(), most.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+    if (most.size() > max_phases) most.resize(max_phases);
+    Phases phases{0};
+    for (const auto& [phase, count] : most) phases.push_back(phase);
+    std::sort(phases.begin(), phases.end());
+    return phases;
+}
+
+CarvedRoots carve_roots(const Source& source, const Layout& layout, const Phases& phases) {
     const ByteView file = source.bytes();
     struct Best {
         Bref page;
         std::uint32_t level = 0;
     } best[2];  // BBT, NBT
-    carve_pages(source, layout, [&](const CarvedPage& page) {
+    carve_pages(source, layout, phases, [&](const CarvedPage& page) {
         if (page.moved || (page.type != PageType::bbt && page.type != PageType::nbt)) return;
         const std::optional<ByteView> bytes = page_at(file, page.ib, layout);
         if (!bytes) return;
@@ -103,10 +157,10 @@ BbtEntry entry_of(const CarvedBlock& b) {
 
 // Every entry of every carved leaf page of one tree (stale pages included);
 // `page_bid`, when given, is set to each page's id before its entries.
-void leaf_entries(const Source& source, const Layout& layout, PageType type, const TreeVisitor& v,
-                  std::uint64_t* page_bid = nullptr) {
+void leaf_entries(const Source& source, const Layout& layout, const Phases& phases, PageType type,
+                  const TreeVisitor& v, std::uint64_t* page_bid = nullptr) {
     const ByteView file = source.bytes();
-    carve_pages(source, layout, [&](const CarvedPage& page) {
+    carve_pages(source, layout, phases, [&](const CarvedPage& page) {
         if (page.type != type) return;
         const std::optional<ByteView> bytes = page_at(file, page.ib, layout);
         if (!bytes || read_bt_info(*bytes, layout).level != 0) return;
@@ -123,7 +177,8 @@ void leaf_entries(const Source& source, const Layout& layout, PageType type, con
 
 }  // namespace
 
-std::vector<BbtEntry> carve_block_entries(const Source& source, const Layout& layout, std::uint64_t next_bid) {
+std::vector<BbtEntry> carve_block_entries(const Source& source, const Layout& layout, const Phases& phases,
+                                          std::uint64_t next_bid) {
     std::unordered_map<std::uint64_t, BbtEntry> by_bid;
     // What the leaves say of the blocks not where they say: a moved copy
     // takes its inflated size and the place it was written from here.
@@ -145,12 +200,34 @@ std::vector<BbtEntry> carve_block_entries(const Source& source, const Layout& la
             elsewhere.emplace(bid_key(e.bid), e);
         }
     };
-    leaf_entries(source, layout, PageType::bbt, v);
+    leaf_entries(source, layout, phases, PageType::bbt, v);
+    // The blocks not where their leaves say are looked for at any shift:
+    // those found give the phases the file is carved at too. A stretch
+    // inserted or lost moves everything after it, and stale leaves name
+    // blocks long overwritten all over the file, so the searches go to the
+    // last blocks first.
+    std::vector<BbtEntry> misplaced;
+    misplaced.reserve(elsewhere.size());
+    for (const auto& [key, e] : elsewhere) misplaced.push_back(e);
+    std::sort(misplaced.begin(), misplaced.end(), [](const BbtEntry& a, const BbtEntry& b) { return a.ib > b.ib; });
+    ShiftFinder finder(source, layout);
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> placed;  // where it lies, where it was written
+    const auto look_for = [&](const BbtEntry& e) {
+        if (by_bid.count(bid_key(e.bid)) != 0) return;
+        if (const std::optional<BbtEntry> found = finder.find(e)) {
+            by_bid.emplace(bid_key(e.bid), *found);
+            placed.emplace_back(found->ib, found->written_at);
+        }
+    };
+    for (const BbtEntry& e : misplaced) look_for(e);
+    Phases all_phases = finder.phases();
+    all_phases.insert(all_phases.end(), phases.begin(), phases.end());
+    std::sort(all_phases.begin(), all_phases.end());
+    all_phases.erase(std::unique(all_phases.begin(), all_phases.end()), all_phases.end());
     // Moved blocks in file order: those a leaf places give the shifts that
     // the others are tried at.
-    std::vector<std::pair<std::uint64_t, std::uint64_t>> placed;  // where it lies, where it was written
     std::vector<CarvedBlock> unplaced;
-    carve_blocks(source, layout, named_below, [&](const CarvedBlock& b) {
+    carve_blocks(source, layout, all_phases, named_below, [&](const CarvedBlock& b) {
         BbtEntry e = entry_of(b);
         const auto leaf = elsewhere.find(bid_key(b.bid));
         if (leaf != elsewhere.end()) {
@@ -187,10 +264,73 @@ std::vector<BbtEntry> carve_block_entries(const Source& source, const Layout& la
     return out;
 }
 
+std::optional<BbtEntry> ShiftFinder::at(const BbtEntry& placed, std::uint64_t shift) {
+    const Layout& l = *layout_;
+    const std::uint64_t ib = placed.ib + shift;
+    const std::uint64_t size = l.align_block(placed.cb);
+    const ByteView file = source_->bytes();
+    if (ib > file.size() || file.size() - ib < size || placed.cb > l.max_block_data()) return std::nullopt;
+    // The trailer first: most places tried hold another block.
+    const std::optional<BlockTrailer> t =
+        read_block_trailer(source_->read(ib + size - l.block_trailer, l.block_trailer, buffer_), l.block_trailer, l);
+    if (!t || t->cb != placed.cb || bid_key(t->bid) != bid_key(placed.bid) ||
+        t->signature != signature(placed.ib, placed.bid) || crc32(source_->read(ib, placed.cb, buffer_)) != t->crc)
+        return std::nullopt;
+    BbtEntry e = placed;
+    e.ib = ib;
+    e.moved = true;
+    e.written_at = placed.ib;
+    return e;
+}
+
+std::optional<BbtEntry> ShiftFinder::search(const BbtEntry& placed) {
+    const Layout& l = *layout_;
+    const ByteView file = source_->bytes();
+    // Where the id ends in the trailer: after cb, wSig and dwCRC in the
+    // wide formats (the 4K trailer has 8 more bytes), after cb and wSig in
+    // ANSI ([MS-PST] 2.2.2.8.1).
+    const std::uint64_t id_end = l.wide ? 2 + 2 + 4 + 8 : 2 + 2 + 4;
+    const std::uint64_t to_end = l.align_block(placed.cb) - l.block_trailer + id_end;  // block start to id end
+    std::string id(l.id_size(), '\0');
+    for (std::uint32_t i = 0; i < l.id_size(); ++i) id[i] = static_cast<char>(placed.bid >> (8 * i));
+    // Searched a stretch at a time, the mapping let go behind each.
+    constexpr std::uint64_t stretch = std::uint64_t{64} << 20;
+    for (std::uint64_t from = 0; from < file.size(); from += stretch) {
+        const ByteView part = file.sub(from, stretch + id.size() - 1);
+        for (std::optional<std::uint64_t> hit = part.find(id); hit; hit = part.find(id, *hit + 1)) {
+            const std::uint64_t end = from + *hit + id.size();
+            if (end < to_end || end - to_end == placed.ib) continue;
+            if (std::optional<BbtEntry> e = at(placed, end - to_end - placed.ib)) {
+                source_->release_all();
+                shifts_.push_back(e->ib - placed.ib);
+                return e;
+            }
+        }
+        source_->release_all();
+    }
+    return std::nullopt;
+}
+
+std::optional<BbtEntry> ShiftFinder::find(const BbtEntry& placed) {
+    for (const std::uint64_t shift : shifts_)
+        if (std::optional<BbtEntry> e = at(placed, shift)) return e;
+    if (searches_ >= max_searches) return std::nullopt;
+    ++searches_;
+    return search(placed);
+}
+
+Phases ShiftFinder::phases() const {
+    Phases out{0};
+    for (const std::uint64_t shift : shifts_) out.push_back(static_cast<std::uint32_t>(shift % layout_->block_align));
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+}
+
 std::optional<BbtEntry> MovedBlocks::block(std::uint64_t bid) const {
     if (!index_) {
         std::vector<BbtEntry> moved;
-        carve_blocks(*source_, *layout_, moved_below_, [&](const CarvedBlock& b) {
+        carve_blocks(*source_, *layout_, find_phases(*source_, *layout_), moved_below_, [&](const CarvedBlock& b) {
             if (!b.moved) return;
             if (moved.size() < max_moved_blocks) {
                 moved.push_back(entry_of(b));
@@ -200,10 +340,31 @@ std::optional<BbtEntry> MovedBlocks::block(std::uint64_t bid) const {
         });
         index_.emplace(std::move(moved), std::vector<NbtEntry>{});
     }
-    return index_->block(bid);
+    if (std::optional<BbtEntry> carved = index_->block(bid)) return carved;
+    if (const auto known = found_.find(bid_key(bid)); known != found_.end()) return known->second;
+    const std::optional<BbtEntry> placed = placed_->block(bid);
+    if (!placed) return std::nullopt;
+    std::optional<BbtEntry> found = finder_.find(*placed);
+    if (found) {
+        if (found_.size() + index_->blocks().size() < max_moved_blocks) {
+            found_.emplace(bid_key(bid), *found);
+        } else {
+            ++skipped_;
+        }
+    }
+    return found;
 }
 
-std::vector<NbtEntry> carve_node_entries(const Source& source, const Layout& layout,
+std::vector<BbtEntry> MovedBlocks::blocks() const {
+    std::vector<BbtEntry> all;
+    all.reserve(found_.size() + (index_ ? index_->blocks().size() : 0));
+    for (const auto& [key, e] : found_) all.push_back(e);
+    if (index_) all.insert(all.end(), index_->blocks().begin(), index_->blocks().end());
+    std::sort(all.begin(), all.end(), [](const BbtEntry& a, const BbtEntry& b) { return bid_key(a.bid) < bid_key(b.bid); });
+    return all;
+}
+
+std::vector<NbtEntry> carve_node_entries(const Source& source, const Layout& layout, const Phases& phases,
                                          const std::function<bool(std::uint64_t bid)>& live) {
     // A node in several pages is as its newest page has it: a changed page
     // is written anew with a greater id (a message moved to another folder
@@ -222,7 +383,7 @@ std::vector<NbtEntry> carve_node_entries(const Source& source, const Layout& lay
         if (!live(e.bid_data) || (e.bid_sub != 0 && !live(e.bid_sub))) return;
         if (!f.entry || bid_key(page) > f.page) f = Found{e, bid_key(page), f.newest};
     };
-    leaf_entries(source, layout, PageType::nbt, v, &page);
+    leaf_entries(source, layout, phases, PageType::nbt, v, &page);
     std::vector<NbtEntry> out;
     out.reserve(by_nid.size());
     for (const auto& [nid, f] : by_nid) {

@@ -13,10 +13,18 @@
 // fragments), or a write landed in the wrong place. Its bytes are still
 // what was written, so carving keeps it, marked `moved`, where it lies
 // (blocks, and B-tree pages: other pages are not all signed alike).
+//
+// A stretch that is not a whole number of blocks moves what follows off
+// block alignment. Carving then also looks at the phases (offsets modulo
+// the block alignment) at which moved B-tree pages are found: a page's CRC
+// and doubled type byte find it at any offset, and the data moved with it
+// lies at the same phase.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <optional>
 #include <vector>
 
 #include "parsers/bytes/bytes.h"
@@ -52,9 +60,20 @@ struct CarvedPage {
 // candidate a CRC; a moved block lacks it, so a block is looked for as
 // moved only when its id is below `moved_below` (0: none are), an id the
 // store has given out: random bytes seldom pass for one.
-void carve_blocks(const Source& source, const Layout& layout, std::uint64_t moved_below,
+//
+// `phases` lists the offsets modulo the block alignment to look at,
+// ascending, 0 first (find_phases).
+using Phases = std::vector<std::uint32_t>;
+void carve_blocks(const Source& source, const Layout& layout, const Phases& phases, std::uint64_t moved_below,
                   const std::function<void(const CarvedBlock&)>& visit);
-void carve_pages(const Source& source, const Layout& layout, const std::function<void(const CarvedPage&)>& visit);
+void carve_pages(const Source& source, const Layout& layout, const Phases& phases,
+                 const std::function<void(const CarvedPage&)>& visit);
+
+// 0, and the phases off block alignment at which B-tree pages lie whose
+// CRC checks out (at most max_phases of them, those with the most pages):
+// one pass over the file, the type bytes found by memmem.
+constexpr std::size_t max_phases = 4;
+[[nodiscard]] Phases find_phases(const Source& source, const Layout& layout);
 
 // The B-tree roots found without the header: for each tree, its newest
 // page (highest id) among those of the greatest level carving finds where
@@ -67,7 +86,7 @@ struct CarvedRoots {
     Bref nbt;
 };
 
-[[nodiscard]] CarvedRoots carve_roots(const Source& source, const Layout& layout);
+[[nodiscard]] CarvedRoots carve_roots(const Source& source, const Layout& layout, const Phases& phases);
 
 // Index entries rebuilt from carving, for a tree whose walk from the root
 // failed. A block id is never reused and a changed block gets a new one,
@@ -85,20 +104,49 @@ struct CarvedRoots {
 // moves whole: it gets the shift of the nearest block placed so on either
 // side whose shift its signature confirms.
 [[nodiscard]] std::vector<BbtEntry> carve_block_entries(const Source& source, const Layout& layout,
-                                                        std::uint64_t next_bid);
+                                                        const Phases& phases, std::uint64_t next_bid);
+
+// Where a block lies that is not where an index places it, moved by a
+// stretch of any number of bytes inserted or lost before it: at a shift
+// another block showed, or else found by its id in its trailer (a search
+// of the file; at most max_searches in all, as a block that is simply
+// lost costs one each). A copy counts only when it confirms the entry: its
+// trailer's size and id, a signature naming the place the index gives
+// (where it was written), and its CRC.
+class ShiftFinder {
+public:
+    ShiftFinder(const Source& source, const Layout& layout) : source_(&source), layout_(&layout) {}
+    // The block where it lies now: `moved`, written_at the entry's place.
+    [[nodiscard]] std::optional<BbtEntry> find(const BbtEntry& placed);
+    // 0 and the phases of the shifts found so far, ascending.
+    [[nodiscard]] Phases phases() const;
+
+    static constexpr int max_searches = 8;
+
+private:
+    [[nodiscard]] std::optional<BbtEntry> at(const BbtEntry& placed, std::uint64_t shift);
+    [[nodiscard]] std::optional<BbtEntry> search(const BbtEntry& placed);
+
+    const Source* source_;
+    const Layout* layout_;
+    std::vector<std::uint64_t> shifts_;  // where it lies minus where it was written, modulo 2^64
+    int searches_ = 0;
+    std::vector<unsigned char> buffer_;
+};
 
 // The blocks carving finds moved, for a store whose B-trees are sound but
 // place blocks where they no longer lie (NodeReader::relocate_through).
-// The file is carved on the first lookup, which a store read without
-// trouble never makes. At most max_moved_blocks are kept (memory);
-// `skipped` counts the rest.
+// The file is carved, at the phases find_phases gives, on the first
+// lookup, which a store read without trouble never makes; a block carving
+// missed is looked for by its entry in `placed` (ShiftFinder). At most
+// max_moved_blocks are kept (memory); `skipped` counts the rest.
 class MovedBlocks final : public BlockIndex {
 public:
-    MovedBlocks(const Source& source, const Layout& layout, std::uint64_t moved_below)
-        : source_(&source), layout_(&layout), moved_below_(moved_below) {}
+    MovedBlocks(const Source& source, const Layout& layout, const BlockIndex& placed, std::uint64_t moved_below)
+        : source_(&source), layout_(&layout), placed_(&placed), moved_below_(moved_below), finder_(source, layout) {}
     [[nodiscard]] std::optional<BbtEntry> block(std::uint64_t bid) const override;
-    // What carving found, ascending by block id: empty until a lookup.
-    [[nodiscard]] const std::vector<BbtEntry>& blocks() const { return index_ ? index_->blocks() : none_; }
+    // What was found, ascending by block id: empty until a lookup.
+    [[nodiscard]] std::vector<BbtEntry> blocks() const;
     [[nodiscard]] std::uint64_t skipped() const { return skipped_; }
 
     static constexpr std::size_t max_moved_blocks = std::size_t{1} << 21;
@@ -106,10 +154,12 @@ public:
 private:
     const Source* source_;
     const Layout* layout_;
+    const BlockIndex* placed_;
     std::uint64_t moved_below_;
     mutable std::optional<SalvageIndex> index_;  // once carved
+    mutable ShiftFinder finder_;
+    mutable std::map<std::uint64_t, BbtEntry> found_;  // by finder_, by block id
     mutable std::uint64_t skipped_ = 0;
-    const std::vector<BbtEntry> none_;
 };
 
 // The entries of every carved NBT leaf page whose data block (and subnode
@@ -120,6 +170,7 @@ private:
 // newer page has its new parent. An entry of an older page than the newest
 // naming its node is marked `stale`: the node's current blocks are lost.
 [[nodiscard]] std::vector<NbtEntry> carve_node_entries(const Source& source, const Layout& layout,
+                                                       const Phases& phases,
                                                        const std::function<bool(std::uint64_t bid)>& live);
 
 }  // namespace mailfsck::pst

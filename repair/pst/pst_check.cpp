@@ -206,7 +206,7 @@ private:
         const std::optional<Format> format = find_btree_page(file_, file_.size());
         if (!format) return false;
         const Layout& layout = layout_for(*format);
-        const CarvedRoots roots = carve_roots(source_, layout);
+        const CarvedRoots roots = carve_roots(source_, layout, find_phases(source_, layout));
         if (roots.bbt.bid == 0 || roots.nbt.bid == 0) return false;
         const std::optional<Crypt> crypt = find_crypt(layout, roots);
         if (!crypt) return false;
@@ -258,9 +258,16 @@ private:
         return known ? header_.bid_next_b : 0;
     }
 
+    // Where carving looks (carve.h), found once: a pass over the file that
+    // only damage calls for.
+    const Phases& phases() {
+        if (!phases_) phases_ = find_phases(source_, *layout_);
+        return *phases_;
+    }
+
     // Blocks found by carving (carve_block_entries), the moved ones said.
     std::vector<BbtEntry> carved_blocks() {
-        std::vector<BbtEntry> blocks = carve_block_entries(source_, *layout_, next_bid());
+        std::vector<BbtEntry> blocks = carve_block_entries(source_, *layout_, phases(), next_bid());
         moved_blocks(blocks, 0);
         return blocks;
     }
@@ -802,6 +809,7 @@ private:
     std::vector<unsigned char> read_;        // the bytes block() and page() read last
     SoundBlocks sound_;                      // data blocks the messaging pass read and found sound
     bool header_rebuilt_ = false;
+    std::optional<Phases> phases_;
     // A tree whose walk from its root found damage: the messaging layer
     // reads through an index rebuilt by carving instead.
     bool bbt_damaged_ = false;
@@ -1589,7 +1597,7 @@ void PstChecker::messaging() {
     trees.read_through(source_);
     // Blocks the BBT places where they no longer lie are looked for where
     // carving finds them, the file carved at the first such block.
-    const MovedBlocks moved(source_, *layout_, std::max(next_bid(), highest_block_ + 2));
+    const MovedBlocks moved(source_, *layout_, trees, std::max(next_bid(), highest_block_ + 2));
     if (!bbt_damaged_ && !nbt_damaged_) {
         const auto live_nodes = [&](const std::function<void(const NbtEntry&)>& visit) {
             TreeVisitor v;
@@ -1619,7 +1627,8 @@ void PstChecker::messaging() {
     const SalvageIndex block_index(std::move(blocks), {});
     std::vector<NbtEntry> nodes;
     if (nbt_damaged_) {
-        nodes = carve_node_entries(source_, *layout_, [&](std::uint64_t bid) { return block_index.block(bid).has_value(); });
+        nodes = carve_node_entries(source_, *layout_, phases(),
+                                   [&](std::uint64_t bid) { return block_index.block(bid).has_value(); });
     } else {
         TreeVisitor v;
         v.nbt = [&](const NbtEntry& e) { nodes.push_back(e); };

@@ -1175,12 +1175,14 @@ TEST_CASE("carving finds every block and B-tree page of a healthy PST where libp
         std::set<std::tuple<std::uint64_t, std::uint64_t, std::uint32_t>> carved;
         // Nothing in a file as its writer left it was moved.
         std::size_t moved = 0;
-        mailfsck::pst::carve_blocks(*source, pst.layout, pst.h.bid_next_b, [&](const mailfsck::pst::CarvedBlock& b) {
+        const mailfsck::pst::Phases phases = mailfsck::pst::find_phases(*source, pst.layout);
+        CHECK(phases == mailfsck::pst::Phases{0});
+        mailfsck::pst::carve_blocks(*source, pst.layout, phases, pst.h.bid_next_b, [&](const mailfsck::pst::CarvedBlock& b) {
             carved.emplace(b.bid & ~std::uint64_t{1}, b.ib, b.cb);
             moved += b.moved ? 1 : 0;
         });
         std::set<std::pair<std::uint64_t, std::uint64_t>> carved_pages;
-        mailfsck::pst::carve_pages(*source, pst.layout, [&](const mailfsck::pst::CarvedPage& page) {
+        mailfsck::pst::carve_pages(*source, pst.layout, phases, [&](const mailfsck::pst::CarvedPage& page) {
             carved_pages.emplace(page.ib, static_cast<std::uint64_t>(page.type));
             moved += page.moved ? 1 : 0;
         });
@@ -1198,7 +1200,7 @@ TEST_CASE("carving finds every block and B-tree page of a healthy PST where libp
         stale += carved.size() - std::min(carved.size(), listed);
         // What salvage takes for the roots when the header is gone is what
         // the header names.
-        const mailfsck::pst::CarvedRoots roots = mailfsck::pst::carve_roots(*source, pst.layout);
+        const mailfsck::pst::CarvedRoots roots = mailfsck::pst::carve_roots(*source, pst.layout, phases);
         CHECK(roots.bbt.ib == pst.h.bbt.ib);
         CHECK(roots.nbt.ib == pst.h.nbt.ib);
         for (const char* tree : {"nbt", "bbt"})
