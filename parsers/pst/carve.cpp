@@ -305,10 +305,15 @@ std::optional<BbtEntry> ShiftFinder::search(const BbtEntry& placed) {
     const std::uint64_t to_end = l.align_block(placed.cb) - l.block_trailer + id_end;  // block start to id end
     std::string id(l.id_size(), '\0');
     for (std::uint32_t i = 0; i < l.id_size(); ++i) id[i] = static_cast<char>(placed.bid >> (8 * i));
-    // Searched a stretch at a time, the mapping let go behind each.
+    // Within max_shift of its place, a stretch at a time, the mapping let
+    // go behind each.
+    const std::uint64_t begin = placed.ib > max_shift ? placed.ib - max_shift : 0;
+    const std::uint64_t reach = l.align_block(placed.cb) + max_shift;
+    const std::uint64_t finish =
+        placed.ib >= file.size() ? file.size() : placed.ib + std::min(reach, file.size() - placed.ib);
     constexpr std::uint64_t stretch = std::uint64_t{64} << 20;
-    for (std::uint64_t from = 0; from < file.size(); from += stretch) {
-        const ByteView part = file.sub(from, stretch + id.size() - 1);
+    for (std::uint64_t from = begin; from < finish; from += stretch) {
+        const ByteView part = file.sub(from, std::min(stretch, finish - from) + id.size() - 1);
         for (std::optional<std::uint64_t> hit = part.find(id); hit; hit = part.find(id, *hit + 1)) {
             const std::uint64_t end = from + *hit + id.size();
             if (end < to_end || end - to_end == placed.ib) continue;

@@ -109,10 +109,11 @@ struct CarvedRoots {
 // Where a block lies that is not where an index places it, moved by a
 // stretch of any number of bytes inserted or lost before it: at a shift
 // another block showed, or else found by its id in its trailer (a search
-// of the file; at most max_searches in all, as a block that is simply
-// lost costs one each). A copy counts only when it confirms the entry: its
-// trailer's size and id, a signature naming the place the index gives
-// (where it was written), and its CRC.
+// of the file within max_shift of its place; at most max_searches in all,
+// as a block that is simply lost costs one each). A copy counts only when
+// it confirms the entry: its trailer's size and id, a signature naming the
+// place the index gives (where it was written), and its CRC. Stretches
+// longer than max_shift are found by the pages that moved (find_phases).
 class ShiftFinder {
 public:
     ShiftFinder(const Source& source, const Layout& layout) : source_(&source), layout_(&layout) {}
@@ -122,6 +123,7 @@ public:
     [[nodiscard]] Phases phases() const;
 
     static constexpr int max_searches = 8;
+    static constexpr std::uint64_t max_shift = std::uint64_t{64} << 20;
 
 private:
     [[nodiscard]] std::optional<BbtEntry> at(const BbtEntry& placed, std::uint64_t shift);
