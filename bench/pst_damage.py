@@ -59,6 +59,7 @@ CASES = [
     ("pst-zero-nbt-leaf", None), ("pst-zero-bbt-leaf", None),
     ("pst-header-crc", 1), ("pst-amap-bit", 1), ("pst-zero-amap", 1),
     ("zero-tail", None), ("misplaced-sector", None), ("repeated-run", None), ("dropped-run", None),
+    ("odd-run", None),
 ]
 TIMEOUT = 600
 READPST_BOUNDARY = re.compile(rb"LibPST-iamunique-\d+")

@@ -35,7 +35,7 @@ import tempfile
 from pathlib import Path
 
 FILE_OPS = ["zero-page", "zero-sector", "bitflip", "truncate", "random-run",
-            "zero-tail", "misplaced-sector", "repeated-run", "dropped-run"]
+            "zero-tail", "misplaced-sector", "repeated-run", "dropped-run", "odd-run"]
 PST_OPS = FILE_OPS + ["pst-zero-bbt-root", "pst-zero-nbt-root", "pst-zero-header", "pst-header-crc",
                       "pst-amap-bit", "pst-zero-amap", "pst-zero-bbt-leaf", "pst-zero-nbt-leaf"]
 MBOX_OPS = FILE_OPS + ["destroy-separator", "unescaped-from"]

@@ -231,6 +231,39 @@ void drop_run(std::string_view clean, const Request& r, Rng& rng, Damaged& d) {
     d.bytes.erase(offset, length);
 }
 
+// A transfer resumed at the wrong byte: a stretch that is no whole number
+// of blocks (64 bytes, the finest alignment a PST has) sent twice or
+// skipped, at any byte past the first sector, so what follows lies off
+// every alignment the store had.
+void odd_run(std::string_view clean, const Request& r, Rng& rng, Damaged& d) {
+    const Window w = clamp(r.window, clean.size());
+    const std::uint64_t first = std::max<std::uint64_t>(w.begin, sector_size);
+    if (first + 1 >= w.end || first + 1 >= clean.size()) return;
+    const std::uint64_t offset = first + rng.below(std::min(w.end, clean.size() - 1) - first);
+    std::uint64_t length = 1 + rng.below(8191);
+    if (length % 64 == 0) length -= 1 + rng.below(63);
+    Injection in;
+    in.op = r.op;
+    if (rng.below(2) == 0 && length <= offset) {
+        in.offset = offset;
+        in.length = length;
+        in.original_offset = offset;
+        in.original_length = 0;
+        in.original_sha256 = sha256_hex({});
+        d.bytes.insert(offset, clean.substr(offset - length, length));
+    } else {
+        length = std::min(length, clean.size() - 1 - offset);
+        if (length % 64 == 0) --length;
+        in.offset = offset;
+        in.length = 0;
+        in.original_offset = offset;
+        in.original_length = length;
+        in.original_sha256 = sha256_hex(clean.substr(offset, length));
+        d.bytes.erase(offset, length);
+    }
+    d.injections.push_back(std::move(in));
+}
+
 // Random bytes other than line terminators, so the line keeps its place
 // and its tail (sender and date) while "From " is gone.
 void destroy_separators(std::string_view clean, const Request& r, Rng& rng, Damaged& d) {
@@ -290,6 +323,7 @@ constexpr OpName op_names[] = {
     {Op::misplaced_sector, "misplaced-sector", std::nullopt},
     {Op::repeated_run, "repeated-run", std::nullopt},
     {Op::dropped_run, "dropped-run", std::nullopt},
+    {Op::odd_run, "odd-run", std::nullopt},
     {Op::destroy_separator, "destroy-separator", StoreKind::mbox},
     {Op::unescaped_from, "unescaped-from", StoreKind::mbox},
     {Op::pst_zero_bbt_root, "pst-zero-bbt-root", StoreKind::pst},
@@ -349,6 +383,7 @@ Damaged inject(std::string_view clean, const Request& request) {
         case Op::misplaced_sector: misplace_sectors(clean, request, rng, d); break;
         case Op::repeated_run: repeat_run(clean, request, rng, d); break;
         case Op::dropped_run: drop_run(clean, request, rng, d); break;
+        case Op::odd_run: odd_run(clean, request, rng, d); break;
         case Op::destroy_separator: destroy_separators(clean, request, rng, d); break;
         case Op::unescaped_from: insert_from_lines(clean, request, rng, d); break;
         case Op::pst_zero_bbt_root:

@@ -34,6 +34,7 @@ enum class Op {
     misplaced_sector,  // a 512-byte sector overwritten with a copy of another sector of the file
     repeated_run,      // a run of 1 to 16 whole sectors written again right after itself
     dropped_run,       // a run of 1 to 16 whole sectors missing, what followed it moved up
+    odd_run,           // 1 to 8,191 bytes, no multiple of 64, at any offset past the first sector, sent twice or missing
     // PST/OST only (tests/damage/damage_pst.cpp): structures found from the
     // header by [MS-PST] offsets, independently of the parser under test.
     pst_zero_bbt_root,  // the block B-tree's root page zeroed

@@ -24,7 +24,7 @@ constexpr std::string_view usage =
     "usage: mailfsck-damage --seed N --op OP [--count K] [--within BEGIN:END] IN OUT MANIFEST.json\n"
     "       mailfsck-damage --maildir --seed N --op MAILDIR-OP IN_DIR OUT_DIR MANIFEST.json\n"
     "  OP: zero-page zero-sector bitflip truncate random-run zero-tail misplaced-sector repeated-run\n"
-    "      dropped-run (any file);\n"
+    "      dropped-run odd-run (any file);\n"
     "      destroy-separator unescaped-from (mbox);\n"
     "      pst-zero-bbt-root pst-zero-nbt-root pst-zero-header pst-header-crc pst-amap-bit\n"
     "      pst-zero-amap pst-zero-bbt-leaf pst-zero-nbt-leaf (PST/OST)\n"

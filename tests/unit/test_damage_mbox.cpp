@@ -324,7 +324,8 @@ bool detectable(dmg::Op op, const dmg::BuiltMbox& b, std::string_view damaged, c
         case dmg::Op::zero_tail: return in.length >= mbox::FramerOptions{}.hole_min;
         case dmg::Op::misplaced_sector:
         case dmg::Op::repeated_run:
-        case dmg::Op::dropped_run: return false;  // mail text in another place can read as mail
+        case dmg::Op::dropped_run:
+        case dmg::Op::odd_run: return false;  // mail text in another place can read as mail
         case dmg::Op::pst_zero_bbt_root:
         case dmg::Op::pst_zero_nbt_root:
         case dmg::Op::pst_zero_bbt_leaf:
@@ -427,7 +428,8 @@ void check_case(const dmg::BuiltMbox& built, const Case& c, const fs::path& work
         // followed by no header block, which reads as a body line (MBOX-0004):
         // the damaged message then ends the one before it.
         const bool moved_text =
-            c.op == dmg::Op::misplaced_sector || c.op == dmg::Op::repeated_run || c.op == dmg::Op::dropped_run;
+            c.op == dmg::Op::misplaced_sector || c.op == dmg::Op::repeated_run || c.op == dmg::Op::dropped_run ||
+            c.op == dmg::Op::odd_run;
         const auto separator_of_next = [&](const dmg::Injection& inj) {
             if (!moved_text || i + 1 >= built.messages.size()) return false;
             const dmg::MessageRange& next = built.messages[i + 1];
@@ -654,6 +656,22 @@ TEST_CASE("each op damages exactly what its manifest says") {
                                   std::string(out.substr(in.offset)) ==
                               clean);
                         break;
+                    case dmg::Op::odd_run: {
+                        const std::uint64_t length = in.length + in.original_length;
+                        CHECK((in.length == 0) != (in.original_length == 0));
+                        CHECK(length % 64 != 0);
+                        CHECK(length < 8192);
+                        CHECK(in.offset >= dmg::sector_size);
+                        std::string undone(out);
+                        if (in.length > 0) {
+                            CHECK(out.substr(in.offset, in.length) == clean.substr(in.offset - in.length, in.length));
+                            undone.erase(in.offset, in.length);
+                        } else {
+                            undone.insert(in.offset, clean.substr(in.original_offset, in.original_length));
+                        }
+                        CHECK(undone == clean);
+                        break;
+                    }
                     case dmg::Op::pst_zero_bbt_root:
                     case dmg::Op::pst_zero_nbt_root:
                     case dmg::Op::pst_zero_bbt_leaf:
@@ -665,7 +683,7 @@ TEST_CASE("each op damages exactly what its manifest says") {
                 }
             }
             const bool inserts = op == dmg::Op::unescaped_from || op == dmg::Op::repeated_run;
-            if (op != dmg::Op::truncate && op != dmg::Op::dropped_run && !inserts) {
+            if (op != dmg::Op::truncate && op != dmg::Op::dropped_run && op != dmg::Op::odd_run && !inserts) {
                 // Overwrites change nothing outside their ranges.
                 std::string restored(out);
                 for (const dmg::Injection& in : d.injections)
@@ -799,6 +817,12 @@ TEST_CASE("damage campaign: a stretch written twice") {
 TEST_CASE("damage campaign: a stretch gone") {
     campaign("dropped-run", 60, [](std::uint64_t seed, const dmg::BuiltMbox&) {
         return random_case(dmg::Op::dropped_run, seed, 1);
+    }, Detection::not_promised);
+}
+
+TEST_CASE("damage campaign: a stretch of an odd length sent twice or gone") {
+    campaign("odd-run", 60, [](std::uint64_t seed, const dmg::BuiltMbox&) {
+        return random_case(dmg::Op::odd_run, seed, 1);
     }, Detection::not_promised);
 }
 
