@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <map>
-#include <string>
 #include <optional>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
