@@ -71,7 +71,7 @@ void carve_pages(const Source& source, const Layout& layout, const Phases& phase
 
 // 0, and the phases off block alignment at which B-tree pages lie whose
 // CRC checks out (at most max_phases of them, those with the most pages):
-// one pass over the file, the type bytes found by memmem.
+// two passes over the file, the type byte found by memchr.
 constexpr std::size_t max_phases = 4;
 [[nodiscard]] Phases find_phases(const Source& source, const Layout& layout);
 
