@@ -839,7 +839,7 @@ public:
                   const std::vector<BbtEntry>* heap_blocks, const BlockIndex* moved = nullptr,
                   const AllocationMaps* maps = nullptr)
         : c_(c), blocks_(blocks), nodes_(nodes), all_nodes_(std::move(all_nodes)), carved_nodes_(carved_nodes),
-          heap_blocks_(heap_blocks), maps_(maps),
+          heap_blocks_(heap_blocks), moved_(moved), maps_(maps),
           reader_(c.file_, *c.layout_, static_cast<Crypt>(c.header_.crypt), blocks), m_(reader_, nodes) {
         reader_.read_through(c.source_);
         if (moved) reader_.relocate_through(*moved);
@@ -946,6 +946,14 @@ private:
         return info;
     }
 
+    // Where a block was read, for a finding's place: its moved copy when
+    // the index places it elsewhere (even past the end of the file).
+    std::optional<BbtEntry> read_from(std::uint64_t bid) const {
+        if (moved_ != nullptr)
+            if (std::optional<BbtEntry> m = moved_->block(bid)) return m;
+        return blocks_.block(bid);
+    }
+
     // Without the map, contacts and calendar items lose their named
     // properties (addresses, times) but are still exported.
     void name_map() {
@@ -955,7 +963,7 @@ private:
             NameMap found = read_name_map(m_, *lost_name_map_, issues);
             if (found.valid) {
                 names_ = std::move(found);
-                const std::optional<BbtEntry> b = blocks_.block(lost_name_map_->bid_data);
+                const std::optional<BbtEntry> b = read_from(lost_name_map_->bid_data);
                 c_.add(ProblemId::pst_name_map_from_heap, b ? b->ib : 0, b ? c_.layout_->align_block(b->cb) : 0,
                        "name-to-id map", "block " + std::to_string(lost_name_map_->bid_data) +
                                              (lost_name_map_->bid_sub ? ", subnode tree " + std::to_string(lost_name_map_->bid_sub) : ""));
@@ -1447,7 +1455,7 @@ private:
     // `id`: the finding, PST-0517 for a lost node, PST-0519 for a deleted one.
     void export_lost(const LostMessage& l, ProblemId id, std::uint32_t nid, std::uint32_t folder, const std::string& path,
                      const std::string& where) {
-        const std::optional<BbtEntry> b = blocks_.block(l.bid_data);
+        const std::optional<BbtEntry> b = read_from(l.bid_data);
         const std::uint64_t offset = b ? b->ib : 0;
         c_.add(id, offset, b ? c_.layout_->align_block(b->cb) : 0, "block",
                "block " + std::to_string(l.bid_data) +
@@ -1518,7 +1526,7 @@ private:
             export_lost(l, ProblemId::pst_deleted_recovered, 0, 0, recovered_deleted, std::string("in ") + recovered_deleted);
             return;
         }
-        const std::optional<BbtEntry> b = blocks_.block(l.bid_data);
+        const std::optional<BbtEntry> b = read_from(l.bid_data);
         c_.add(ProblemId::pst_freed_message, b ? b->ib : 0, b ? c_.layout_->align_block(b->cb) : 0, "block",
                "block " + std::to_string(l.bid_data) + " (its heap)");
     }
@@ -1555,6 +1563,7 @@ private:
     NodeLister all_nodes_;
     bool carved_nodes_;
     const std::vector<BbtEntry>* heap_blocks_;
+    const BlockIndex* moved_;  // where blocks the index misplaces were read from (null: none)
     const AllocationMaps* maps_;
     bool deleted_announced_ = false;
     // Version keys (rebuild.h) of exported messages, and their latest
