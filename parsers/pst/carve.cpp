@@ -232,10 +232,7 @@ std::vector<BbtEntry> carve_block_entries(const Source& source, const Layout& la
         }
     };
     for (const BbtEntry& e : misplaced) look_for(e);
-    Phases all_phases = finder.phases();
-    all_phases.insert(all_phases.end(), phases.begin(), phases.end());
-    std::sort(all_phases.begin(), all_phases.end());
-    all_phases.erase(std::unique(all_phases.begin(), all_phases.end()), all_phases.end());
+    const Phases all_phases = finder.phases(phases);
     // Moved blocks in file order: those a leaf places give the shifts that
     // the others are tried at.
     std::vector<CarvedBlock> unplaced;
@@ -336,8 +333,8 @@ std::optional<BbtEntry> ShiftFinder::find(const BbtEntry& placed) {
     return search(placed);
 }
 
-Phases ShiftFinder::phases() const {
-    Phases out{0};
+Phases ShiftFinder::phases(const Phases& with) const {
+    Phases out = with;
     for (const std::uint64_t shift : shifts_) out.push_back(static_cast<std::uint32_t>(shift % layout_->block_align));
     std::sort(out.begin(), out.end());
     out.erase(std::unique(out.begin(), out.end()), out.end());
@@ -347,7 +344,7 @@ Phases ShiftFinder::phases() const {
 std::optional<BbtEntry> MovedBlocks::block(std::uint64_t bid) const {
     if (!index_) {
         std::vector<BbtEntry> moved;
-        carve_blocks(*source_, *layout_, find_phases(*source_, *layout_), moved_below_, [&](const CarvedBlock& b) {
+        carve_blocks(*source_, *layout_, phases_(), moved_below_, [&](const CarvedBlock& b) {
             if (!b.moved) return;
             if (moved.size() < max_moved_blocks) {
                 moved.push_back(entry_of(b));

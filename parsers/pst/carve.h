@@ -25,6 +25,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "parsers/bytes/bytes.h"
@@ -119,8 +120,8 @@ public:
     ShiftFinder(const Source& source, const Layout& layout) : source_(&source), layout_(&layout) {}
     // The block where it lies now: `moved`, written_at the entry's place.
     [[nodiscard]] std::optional<BbtEntry> find(const BbtEntry& placed);
-    // 0 and the phases of the shifts found so far, ascending.
-    [[nodiscard]] Phases phases() const;
+    // `with` and the phases of the shifts found so far, ascending.
+    [[nodiscard]] Phases phases(const Phases& with) const;
 
     static constexpr int max_searches = 8;
     static constexpr std::uint64_t max_shift = std::uint64_t{64} << 20;
@@ -138,14 +139,18 @@ private:
 
 // The blocks carving finds moved, for a store whose B-trees are sound but
 // place blocks where they no longer lie (NodeReader::relocate_through).
-// The file is carved, at the phases find_phases gives, on the first
+// The file is carved, at the phases `phases` gives, on the first
 // lookup, which a store read without trouble never makes; a block carving
 // missed is looked for by its entry in `placed` (ShiftFinder). At most
 // max_moved_blocks are kept (memory); `skipped` counts the rest.
 class MovedBlocks final : public BlockIndex {
 public:
-    MovedBlocks(const Source& source, const Layout& layout, const BlockIndex& placed, std::uint64_t moved_below)
-        : source_(&source), layout_(&layout), placed_(&placed), moved_below_(moved_below), finder_(source, layout) {}
+    // `phases` is asked on the first lookup (find_phases is a pass over the
+    // file that its owner may have made already).
+    MovedBlocks(const Source& source, const Layout& layout, const BlockIndex& placed, std::uint64_t moved_below,
+                std::function<const Phases&()> phases)
+        : source_(&source), layout_(&layout), placed_(&placed), moved_below_(moved_below),
+          phases_(std::move(phases)), finder_(source, layout) {}
     [[nodiscard]] std::optional<BbtEntry> block(std::uint64_t bid) const override;
     // What was found, ascending by block id: empty until a lookup.
     [[nodiscard]] std::vector<BbtEntry> blocks() const;
@@ -158,6 +163,7 @@ private:
     const Layout* layout_;
     const BlockIndex* placed_;
     std::uint64_t moved_below_;
+    std::function<const Phases&()> phases_;
     mutable std::optional<SalvageIndex> index_;  // once carved
     mutable ShiftFinder finder_;
     mutable std::map<std::uint64_t, BbtEntry> found_;  // by finder_, by block id

@@ -206,7 +206,9 @@ private:
         const std::optional<Format> format = find_btree_page(file_, file_.size());
         if (!format) return false;
         const Layout& layout = layout_for(*format);
-        const CarvedRoots roots = carve_roots(source_, layout, find_phases(source_, layout));
+        // The layout found here is the store's from now on: so are its phases.
+        phases_ = find_phases(source_, layout);
+        const CarvedRoots roots = carve_roots(source_, layout, *phases_);
         if (roots.bbt.bid == 0 || roots.nbt.bid == 0) return false;
         const std::optional<Crypt> crypt = find_crypt(layout, roots);
         if (!crypt) return false;
@@ -1606,7 +1608,8 @@ void PstChecker::messaging() {
     trees.read_through(source_);
     // Blocks the BBT places where they no longer lie are looked for where
     // carving finds them, the file carved at the first such block.
-    const MovedBlocks moved(source_, *layout_, trees, std::max(next_bid(), highest_block_ + 2));
+    const MovedBlocks moved(source_, *layout_, trees, std::max(next_bid(), highest_block_ + 2),
+                            [this]() -> const Phases& { return phases(); });
     if (!bbt_damaged_ && !nbt_damaged_) {
         const auto live_nodes = [&](const std::function<void(const NbtEntry&)>& visit) {
             TreeVisitor v;
