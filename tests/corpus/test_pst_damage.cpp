@@ -1058,6 +1058,79 @@ TEST_CASE("a PST with a stretch written twice exports every message as the intac
     CHECK(deleted_judged >= 6);
 }
 
+// A stretch sent twice just before the name-to-id map's data block, and
+// every NBT page zeroed, stale ones too (found by the page trailer's
+// type bytes, [MS-PST] 2.2.2.7.1: 0x81 twice at the start of the last 16
+// bytes of a Unicode page, 12 of an ANSI one). The map's entry is lost, so
+// it is found by its own blocks (PST-0520), as are messages (PST-0517,
+// PST-0519 with --deleted). Each such finding must give where its block
+// now lies: the block trailer ending there names it ([MS-PST] 2.2.2.8.1:
+// bid at byte 8 of a Unicode trailer, 4 of an ANSI one), and a block live
+// in the intact file lies where libpff's BBT placed it, moved by the
+// stretch's length when it lay past the stretch. (The CI gate's fuzzer
+// once saw PST-0520 give the index's place, past the end of a file cut
+// short.)
+TEST_CASE("a block found by its own bytes after a stretch sent twice is reported where it now lies") {
+    const char* files[] = {"pst/emk_pstsdk/sample1.pst", "pst/emk_pstsdk/sample2.pst", "pst/npm_pst-extractor/enron.pst",
+                           "pst/aranetic_process-pst/multiple_to_cc.pst"};
+    mailfsck::test::TempDir t("pst-moved-found-by-blocks");
+    std::size_t name_maps = 0, live = 0, judged = 0;
+    for (const char* f : files) {
+        const auto path = shared_path(f);
+        if (!path) return;
+        const std::string clean = read_file(*path);
+        const Geometry g = geometry(clean);
+        REQUIRE(g.page == 512);
+        const bool ansi = g.block_trailer == 12;
+        const std::uint64_t page_trailer = ansi ? 12 : 16;
+        const json pff = json::parse(run(pff_nodes + " --no-unallocated " + q(*path)).out);
+        std::map<std::uint64_t, std::uint64_t> ib;  // live block id -> where it lies in the intact file
+        for (const auto& e : pff["internal"]["bbt"]["entry_list"])
+            if (!e.contains("deleted")) ib[e["bid"].get<std::uint64_t>() & ~std::uint64_t{1}] = e["ib"];
+        std::optional<std::uint64_t> name_map;
+        for (const auto& e : pff["internal"]["nbt"]["entry_list"])
+            if (!e.contains("deleted") && e["nid"] == 0x61) name_map = ib.at(e["bid_data"].get<std::uint64_t>() & ~std::uint64_t{1});
+        REQUIRE(name_map);
+        std::string bytes = clean;
+        for (std::uint64_t p = 0; p + g.page <= bytes.size(); p += g.page)
+            if (bytes[p + g.page - page_trailer] == '\x81' && bytes[p + g.page - page_trailer + 1] == '\x81')
+                bytes.replace(p, g.page, g.page, '\0');
+        const std::uint64_t length = g.block_align + 37;
+        const std::uint64_t at = *name_map / g.page * g.page;
+        REQUIRE(at >= length);
+        bytes.insert(at, bytes.substr(at - length, length));
+        const fs::path damaged = t.path() / "damaged.pst";
+        fs::remove(damaged);
+        write_file(damaged, bytes);
+        const auto r = run(tool + " scan --deleted --no-hash --json - " + q(damaged));
+        INFO(f << ": " << length << " bytes at " << at);
+        REQUIRE(r.status == 4);
+        const json report = json::parse(r.out);
+        for (const auto& p : report["stores"][0]["problems"]) {
+            const std::string code = p["code"], detail = p["detail"];
+            if (code != "PST-0517" && code != "PST-0519" && code != "PST-0520" && code != "PST-0522") continue;
+            INFO(code << " " << detail);
+            REQUIRE(detail.starts_with("block "));
+            const std::uint64_t bid = std::stoull(detail.substr(6)) & ~std::uint64_t{1};
+            const std::uint64_t offset = p["offset"], end = offset + p["length"].get<std::uint64_t>();
+            REQUIRE(end <= bytes.size());
+            REQUIRE(end >= offset + g.block_trailer);
+            std::uint64_t named = 0;
+            for (unsigned i = 0; i < (ansi ? 4U : 8U); ++i)
+                named |= std::uint64_t{static_cast<unsigned char>(bytes[end - g.block_trailer + (ansi ? 4 : 8) + i])} << (8 * i);
+            CHECK((named & ~std::uint64_t{1}) == bid);
+            if (const auto intact = ib.find(bid); intact != ib.end()) {
+                CHECK(offset == intact->second + (intact->second >= at ? length : 0));
+                ++live;
+            }
+            name_maps += code == "PST-0520" ? 1 : 0;
+            ++judged;
+        }
+    }
+    CHECK(name_maps == std::size(files));
+    CHECK(live > name_maps);
+    CHECK(judged > live);  // deleted messages' blocks too
+}
 
 TEST_CASE("what repair writes from a damaged corpus store, as a PST and as mbox, verifies clean") {
     // e2fsck's promise, on real stores and seeded damage: verify (a second
