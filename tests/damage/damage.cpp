@@ -96,6 +96,31 @@ Injection overwrite_record(Op op, std::string_view clean, std::uint64_t offset, 
     return in;
 }
 
+// The file's only damage, so its offsets are still the clean file's: the
+// `length` bytes before `offset` sent again there, or those from `offset` on
+// never sent.
+void insert_copy(Op op, std::string_view clean, std::uint64_t offset, std::uint64_t length, Damaged& d) {
+    Injection in;
+    in.op = op;
+    in.offset = in.original_offset = offset;
+    in.length = length;
+    in.original_length = 0;
+    in.original_sha256 = sha256_hex({});
+    d.injections.push_back(std::move(in));
+    d.bytes.insert(offset, clean.substr(offset - length, length));
+}
+
+void drop_bytes(Op op, std::string_view clean, std::uint64_t offset, std::uint64_t length, Damaged& d) {
+    Injection in;
+    in.op = op;
+    in.offset = in.original_offset = offset;
+    in.length = 0;
+    in.original_length = length;
+    in.original_sha256 = sha256_hex(clean.substr(offset, length));
+    d.injections.push_back(std::move(in));
+    d.bytes.erase(offset, length);
+}
+
 // Zeroes whole aligned blocks (the last one may be short at EOF).
 void zero_blocks(std::string_view clean, const Request& r, std::uint64_t block, Rng& rng, Damaged& d) {
     const Window w = clamp(r.window, clean.size());
@@ -129,15 +154,7 @@ void truncate(std::string_view clean, const Request& r, Rng& rng, Damaged& d) {
     w.begin = std::max<std::uint64_t>(w.begin, 1);
     if (w.begin >= w.end) return;
     const std::uint64_t cut = w.begin + rng.below(w.end - w.begin);
-    Injection in;
-    in.op = r.op;
-    in.offset = cut;
-    in.length = 0;
-    in.original_offset = cut;
-    in.original_length = clean.size() - cut;
-    in.original_sha256 = sha256_hex(clean.substr(cut));
-    d.injections.push_back(std::move(in));
-    d.bytes.resize(cut);
+    drop_bytes(r.op, clean, cut, clean.size() - cut, d);
 }
 
 bool overlaps_any(const std::vector<Injection>& done, std::uint64_t offset, std::uint64_t length) {
@@ -197,16 +214,7 @@ void repeat_run(std::string_view clean, const Request& r, Rng& rng, Damaged& d) 
     if (sectors == 0 || first * sector_size >= w.end) return;
     const std::uint64_t start = first + rng.below((w.end - 1) / sector_size - first + 1);
     const std::uint64_t length = std::min<std::uint64_t>(1 + rng.below(16), sectors - start) * sector_size;
-    const std::uint64_t end = start * sector_size + length;
-    Injection in;
-    in.op = r.op;
-    in.offset = end;
-    in.length = length;
-    in.original_offset = end;
-    in.original_length = 0;
-    in.original_sha256 = sha256_hex({});
-    d.injections.push_back(std::move(in));
-    d.bytes.insert(end, clean.substr(end - length, length));
+    insert_copy(r.op, clean, start * sector_size + length, length, d);
 }
 
 // Never the first sector, nor all of the rest: a store is left to check.
@@ -219,16 +227,7 @@ void drop_run(std::string_view clean, const Request& r, Rng& rng, Damaged& d) {
     if (first > last) return;
     const std::uint64_t start = first + rng.below(last - first + 1);
     const std::uint64_t length = std::min<std::uint64_t>(1 + rng.below(16), sectors - 1 - start) * sector_size;
-    const std::uint64_t offset = start * sector_size;
-    Injection in;
-    in.op = r.op;
-    in.offset = offset;
-    in.length = 0;
-    in.original_offset = offset;
-    in.original_length = length;
-    in.original_sha256 = sha256_hex(clean.substr(offset, length));
-    d.injections.push_back(std::move(in));
-    d.bytes.erase(offset, length);
+    drop_bytes(r.op, clean, start * sector_size, length, d);
 }
 
 // A transfer resumed at the wrong byte: a stretch that is no whole number
@@ -242,26 +241,13 @@ void odd_run(std::string_view clean, const Request& r, Rng& rng, Damaged& d) {
     const std::uint64_t offset = first + rng.below(std::min(w.end, clean.size() - 1) - first);
     std::uint64_t length = 1 + rng.below(8191);
     if (length % 64 == 0) length -= 1 + rng.below(63);
-    Injection in;
-    in.op = r.op;
     if (rng.below(2) == 0 && length <= offset) {
-        in.offset = offset;
-        in.length = length;
-        in.original_offset = offset;
-        in.original_length = 0;
-        in.original_sha256 = sha256_hex({});
-        d.bytes.insert(offset, clean.substr(offset - length, length));
+        insert_copy(r.op, clean, offset, length, d);
     } else {
         length = std::min(length, clean.size() - 1 - offset);
         if (length % 64 == 0) --length;
-        in.offset = offset;
-        in.length = 0;
-        in.original_offset = offset;
-        in.original_length = length;
-        in.original_sha256 = sha256_hex(clean.substr(offset, length));
-        d.bytes.erase(offset, length);
+        drop_bytes(r.op, clean, offset, length, d);
     }
-    d.injections.push_back(std::move(in));
 }
 
 // Random bytes other than line terminators, so the line keeps its place
