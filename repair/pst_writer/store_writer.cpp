@@ -1,5 +1,6 @@
 #include "store_writer.h"
 
+#include <set>
 #include <stdexcept>
 #include <unordered_set>
 
@@ -91,13 +92,19 @@ std::vector<Property> cells_for(const std::vector<Property>& properties, const s
 // A table's columns: its template's and any other the rows carry, as many
 // as a table holds beside the row id and version. A damaged source table
 // can carry more (its columns beside the template's); the first ones
-// met are kept.
-std::vector<std::uint32_t> columns_with(std::vector<std::uint32_t> columns, const std::vector<TableRow>& rows) {
+// met are kept, and `left_out` counts the others.
+std::vector<std::uint32_t> columns_with(std::vector<std::uint32_t> columns, const std::vector<TableRow>& rows,
+                                        std::uint64_t& left_out) {
+    std::set<std::uint32_t> others;
     for (const TableRow& r : rows)
         for (const Property& p : r.cells) {
-            if (columns.size() == max_table_columns - 2) return columns;
-            if (std::find(columns.begin(), columns.end(), tag_of(p)) == columns.end()) columns.push_back(tag_of(p));
+            if (std::find(columns.begin(), columns.end(), tag_of(p)) != columns.end()) continue;
+            if (columns.size() < max_table_columns - 2)
+                columns.push_back(tag_of(p));
+            else
+                others.insert(tag_of(p));
         }
+    left_out += others.size();
     return columns;
 }
 
@@ -273,7 +280,7 @@ std::pair<std::uint64_t, std::uint64_t> StoreWriter::write_message(const pst::Me
         for (const TableRow& r : message.recipients->rows) recipients.push_back({r.id, carried(r.cells, names)});
     distinct_row_ids(recipients);
     {
-        const auto [d, s] = write_table(ndb_, columns_with(recipient_columns, recipients), recipients);
+        const auto [d, s] = write_table(ndb_, columns_with(recipient_columns, recipients, columns_left_out_), recipients);
         node.add_subnode({pst::nid_recipient_table, d, s});
     }
     std::vector<TableRow> attachment_rows;

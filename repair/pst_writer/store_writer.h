@@ -68,6 +68,10 @@ public:
         std::string continued_in;
     };
     [[nodiscard]] std::vector<Continuation> continuations() const;
+    // Recipient properties left out so far, counted once per table: a
+    // damaged source table can carry more kinds than a table has columns
+    // for (a TC has at most 255, [MS-PST] 2.3.4.1).
+    [[nodiscard]] std::uint64_t columns_left_out() const { return columns_left_out_; }
     // A folder-associated item (a view, a rule, a client's settings) of
     // `folder`, copied as add_message copies a message; it is listed in the
     // folder's associated contents table and counts as no content.
@@ -118,6 +122,7 @@ private:
     std::uint32_t next_folder_index_ = 0x400;
     std::uint32_t next_message_index_ = 0x10000;
     std::uint32_t next_associated_index_ = 0x8000;
+    std::uint64_t columns_left_out_ = 0;
     bool finished_ = false;
 };
 

@@ -34,7 +34,9 @@ void PstOutput::begin_folder(const std::string& folder, const FolderInfo& info) 
 
 void PstOutput::message(const OutMessage& m) {
     if (m.pst_message) {
+        const std::uint64_t before = store_.columns_left_out();
         store_.add_message(folder_for(m.folder), *m.pst_message, m.pst_names);
+        note_columns_left_out(before, "message " + std::to_string(m.number) + (m.source.empty() ? "" : " (" + m.source + ")"));
         return;
     }
     StringOut bytes;
@@ -48,7 +50,16 @@ void PstOutput::message(const OutMessage& m) {
 // Unlike messages, the root folder's own items (client settings) stay in
 // the root folder, where their client looks for them.
 void PstOutput::associated(const std::string& folder, const pst::Message& item, const pst::NameMap* names) {
+    const std::uint64_t before = store_.columns_left_out();
     store_.add_associated(folder.empty() && mail_root_.empty() ? store_.root() : folder_for(folder), item, names);
+    note_columns_left_out(before, "an associated item of folder \"" + folder + "\"");
+}
+
+void PstOutput::note_columns_left_out(std::uint64_t before, const std::string& what) {
+    const std::uint64_t n = store_.columns_left_out() - before;
+    if (n != 0)
+        left_out_.push_back(what + ": " + std::to_string(n) + " kind(s) of recipient property left out, beyond the " +
+                            "255 columns a PST table holds (its damaged recipient table had more)");
 }
 
 // The source's special folders are this store's own, renamed as the
@@ -88,6 +99,7 @@ std::vector<std::string> PstOutput::notes() const {
                       "(65,536 heap blocks of their values, one subnode tree); the messages after went to a new " +
                       "folder beside it, \"" +
                       c.continued_in + "\"");
+    out.insert(out.end(), left_out_.begin(), left_out_.end());
     return out;
 }
 

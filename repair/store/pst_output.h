@@ -31,16 +31,21 @@ public:
     void associated(const std::string& folder, const pst::Message& item, const pst::NameMap* names);
     // Writes everything that waits for the end (folders, B-trees, maps).
     void finish() { store_.finish(); }
-    // For the report: folders continued in another (StoreWriter::add_message).
+    // For the report: folders continued in another (StoreWriter::add_message),
+    // and messages whose damaged recipient table had more kinds of
+    // properties than the rebuilt one has columns for.
     [[nodiscard]] std::vector<std::string> notes() const;
 
 private:
     std::uint32_t new_folder(const std::string& path, const FolderInfo& info);
     std::uint32_t folder_for(const std::string& path);
+    // Notes `what` if adding it left recipient properties out.
+    void note_columns_left_out(std::uint64_t before, const std::string& what);
 
     pstw::StoreWriter store_;
     std::string mail_root_;
     std::map<std::string, std::uint32_t> folders_;  // by source path
+    std::vector<std::string> left_out_;
 };
 
 }  // namespace mailfsck

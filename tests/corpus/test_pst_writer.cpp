@@ -20,6 +20,7 @@
 #include "parsers/pst/node.h"
 #include "repair/pst_writer/ltp_writer.h"
 #include "repair/pst_writer/store_writer.h"
+#include "repair/store/pst_output.h"
 #include "tests/damage/damage.h"
 #include "tests/unit/support.h"
 
@@ -369,28 +370,6 @@ TEST_CASE("a folder named as the writer's own search folder gets its messages an
     CHECK(facts->associated.size() == 1);
 }
 
-TEST_CASE("a recipient table with more columns than a table can hold keeps every recipient and the columns that fit") {
-    TempDir t("pst-writer-columns");
-    MemoryOut out;
-    pstw::StoreWriter store(out, {});
-    const std::uint32_t inbox = store.add_folder(store.ipm_subtree(), "Inbox", "IPF.Note");
-    pst::Message m = mail("many columns", "a damaged recipient table");
-    m.recipients.emplace();
-    m.recipients->valid = true;
-    // A TC has at most 255 columns ([MS-PST] 2.3.4.1: cCols is a byte);
-    // the source's 255 beside the writer's own make more.
-    for (std::uint32_t r = 0; r < 2; ++r) {
-        std::vector<pst::Property> cells{int32(pst::tag::recipient_type, 1), text(pst::tag::display_name, "Recipient " + std::to_string(r))};
-        for (std::uint16_t c = 0; c < 255; ++c) cells.push_back(int32(static_cast<std::uint16_t>(0x6000 + c), c));
-        m.recipients->rows.push_back({r, cells});
-    }
-    store.add_message(inbox, m, nullptr);
-    const fs::path file = finished(store, out, t.path() / "columns.pst");
-    CHECK(run(tool + " scan -q " + q(file) + " >/dev/null 2>&1").status == 0);
-    const std::string eml = exported_eml(file, t.path() / "eml");
-    for (const char* name : {"Recipient 0", "Recipient 1"}) CHECK(eml.find(name) != std::string::npos);
-}
-
 namespace {
 
 std::uint64_t le(const std::string& b, std::size_t at, unsigned n) {
@@ -418,6 +397,51 @@ pst::Message only_message(const std::string& bytes, std::uint32_t folder) {
 }
 
 }  // namespace
+
+TEST_CASE("a recipient table with more columns than a table can hold keeps every recipient and the columns that fit, and says how many it left out") {
+    TempDir t("pst-writer-columns");
+    MemoryOut out;
+    pstw::StoreWriter store(out, {});
+    const std::uint32_t inbox = store.add_folder(store.ipm_subtree(), "Inbox", "IPF.Note");
+    pst::Message m = mail("many columns", "a damaged recipient table");
+    m.recipients.emplace();
+    m.recipients->valid = true;
+    // A TC has at most 255 columns ([MS-PST] 2.3.4.1: cCols is a byte);
+    // the source's 255 beside the writer's own make more.
+    for (std::uint32_t r = 0; r < 2; ++r) {
+        std::vector<pst::Property> cells{int32(pst::tag::recipient_type, 1), text(pst::tag::display_name, "Recipient " + std::to_string(r))};
+        for (std::uint16_t c = 0; c < 255; ++c) cells.push_back(int32(static_cast<std::uint16_t>(0x6000 + c), c));
+        m.recipients->rows.push_back({r, cells});
+    }
+    store.add_message(inbox, m, nullptr);
+    const fs::path file = finished(store, out, t.path() / "columns.pst");
+    CHECK(run(tool + " scan -q " + q(file) + " >/dev/null 2>&1").status == 0);
+    const std::string eml = exported_eml(file, t.path() / "eml");
+    for (const char* name : {"Recipient 0", "Recipient 1"}) CHECK(eml.find(name) != std::string::npos);
+    // What was left out, counted from what the rebuilt table holds.
+    std::set<std::uint16_t> kept;
+    const pst::Message read = only_message(out.bytes, inbox);
+    REQUIRE(read.recipients);
+    for (const pst::TableRow& r : read.recipients->rows)
+        for (const pst::Property& p : r.cells)
+            if (p.id >= 0x6000 && p.id < 0x6000 + 255) kept.insert(p.id);
+    CHECK_FALSE(kept.empty());
+    CHECK(kept.size() < 255);
+    CHECK(store.columns_left_out() == 255 - kept.size());
+    // The report's note names the message, as repair numbers it.
+    MemoryOut again;
+    mailfsck::PstOutput output(again, "store");
+    mailfsck::OutMessage om;
+    om.pst_message = &m;
+    om.number = 7;
+    om.source = "node 2097188";
+    om.folder = "Inbox";
+    output.message(om);
+    output.finish();
+    const std::vector<std::string> notes = output.notes();
+    REQUIRE(notes.size() == 1);
+    CHECK(notes[0].starts_with("message 7 (node 2097188): " + std::to_string(255 - kept.size()) + " kind(s) of recipient property left out"));
+}
 
 TEST_CASE("a folder-associated item that its table lists twice is written once") {
     TempDir t("pst-associated-twice");
