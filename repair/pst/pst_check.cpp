@@ -837,11 +837,13 @@ public:
     // (null: the index was carved, and has them). `maps`: the allocation
     // maps, when the header lets them be believed and the node index was
     // rebuilt (null otherwise): what they mark free is not live mail.
+    // `sound_bbt`: with a node index rebuilt under a sound BBT, the BBT,
+    // which tells what is allocated better than the maps.
     MessagingPass(PstChecker& c, const BlockIndex& blocks, const NodeIndex& nodes, NodeLister all_nodes, bool carved_nodes,
                   const std::vector<BbtEntry>* heap_blocks, const BlockIndex* moved = nullptr,
-                  const AllocationMaps* maps = nullptr)
+                  const AllocationMaps* maps = nullptr, const BlockIndex* sound_bbt = nullptr)
         : c_(c), blocks_(blocks), nodes_(nodes), all_nodes_(std::move(all_nodes)), carved_nodes_(carved_nodes),
-          heap_blocks_(heap_blocks), moved_(moved), maps_(maps),
+          heap_blocks_(heap_blocks), moved_(moved), maps_(maps), sound_bbt_(sound_bbt),
           reader_(c.file_, *c.layout_, static_cast<Crypt>(c.header_.crypt), blocks), m_(reader_, nodes) {
         reader_.read_through(c.source_);
         if (moved) reader_.relocate_through(*moved);
@@ -1430,7 +1432,8 @@ private:
             // A deleted heap supersedes nothing: it is not exported.
             lost_heap_free_[i] = freed(l.bid_data);
             lost_deleted_[i] = deleted(l.bid_data, l.bid_sub);
-            if (l.version_key.empty() || l.shared || lost_deleted_[i]) continue;
+            // A freed heap is no current version: it supersedes nothing.
+            if (l.version_key.empty() || l.shared || lost_heap_free_[i]) continue;
             std::uint64_t& latest = lost_versions_[l.version_key];
             latest = std::max(latest, l.modified);
         }
@@ -1516,8 +1519,23 @@ private:
             c_.add(id, n.at, c_.layout_->nbt_entry, "carved NBT entry", what);
             return;
         }
+        if (copy_of_exported(n)) {
+            c_.add(ProblemId::pst_deleted_copy, n.at, c_.layout_->nbt_entry, "carved NBT entry", what);
+            return;
+        }
         recovered(n.at, c_.layout_->nbt_entry, "carved NBT entry", what);
         message(n, recovered_deleted);
+    }
+
+    // A deleted entry naming a copy or an older version of a message
+    // exported live: the rule deleted_heaps holds heaps to. Stale pages
+    // keep many such entries (Outlook 97 writes a message anew on a change).
+    bool copy_of_exported(const NbtEntry& n) const {
+        if (exported_versions_.empty()) return false;
+        std::vector<ReadIssue> issues;
+        const std::string key =
+            version_key(m_.properties(NodeRef{static_cast<std::uint32_t>(n.nid), n.bid_data, n.bid_sub}, issues, false));
+        return !key.empty() && exported_versions_.count(key) != 0;
     }
 
     // A message the allocation maps mark free, found by its heap: deleted,
@@ -1533,8 +1551,9 @@ private:
                "block " + std::to_string(l.bid_data) + " (its heap)");
     }
 
-    // What the allocation maps say of a block's place (maps.h).
+    // What the sound BBT, else the allocation maps (maps.h), say of a block.
     Allocation allocation(std::uint64_t bid) const {
+        if (sound_bbt_) return sound_bbt_->block(bid) ? Allocation::allocated : blocks_.block(bid) ? Allocation::free : Allocation::unknown;
         const std::optional<BbtEntry> b = maps_ ? blocks_.block(bid) : std::nullopt;
         return b ? maps_->of(*b) : Allocation::unknown;
     }
@@ -1567,6 +1586,7 @@ private:
     const std::vector<BbtEntry>* heap_blocks_;
     const BlockIndex* moved_;  // where blocks the index misplaces were read from (null: none)
     const AllocationMaps* maps_;
+    const BlockIndex* sound_bbt_;
     bool deleted_announced_ = false;
     // Version keys (rebuild.h) of exported messages, and their latest
     // modification; kept only with heap_blocks_.
@@ -1637,6 +1657,22 @@ void PstChecker::messaging() {
         rewalk(PageType::bbt, v);
     }
     const SalvageIndex block_index(std::move(blocks), {});
+    // Deleted messages' blocks are in no B-tree, so --deleted carves for
+    // them, as with sound trees: they are read, and searched for heaps,
+    // but a carved node entry still needs blocks the sound BBT holds.
+    std::optional<SalvageIndex> unindexed;
+    std::optional<LayeredIndex> with_unindexed;
+    std::vector<BbtEntry> heap_blocks;
+    if (!bbt_damaged_ && hooks_.recover_deleted) {
+        std::vector<BbtEntry> extra;
+        for (const BbtEntry& e : carve_block_entries(source_, *layout_, phases(), next_bid()))
+            if (!block_index.block(e.bid)) extra.push_back(e);
+        unindexed.emplace(std::move(extra), std::vector<NbtEntry>{});
+        with_unindexed.emplace(block_index, *unindexed);
+        heap_blocks = block_index.blocks();
+        heap_blocks.insert(heap_blocks.end(), unindexed->blocks().begin(), unindexed->blocks().end());
+    }
+    const BlockIndex& reading = with_unindexed ? static_cast<const BlockIndex&>(*with_unindexed) : block_index;
     std::vector<NbtEntry> nodes;
     if (nbt_damaged_) {
         nodes = carve_node_entries(source_, *layout_, phases(),
@@ -1647,16 +1683,21 @@ void PstChecker::messaging() {
         rewalk(PageType::nbt, v);
     }
     const SalvageIndex node_index({}, std::move(nodes));
-    // fAMapValid 0: the maps are stale, and say nothing of what is deleted.
+    // With a sound BBT, what it lacks is free; else the allocation maps
+    // tell, unless fAMapValid is 0: the maps are stale, and say nothing of
+    // what is deleted.
     std::optional<AllocationMaps> maps;
-    if (nbt_damaged_ && header_.amap_valid != 0) maps.emplace(source_, *layout_, block_index.blocks());
+    if (bbt_damaged_ && nbt_damaged_ && header_.amap_valid != 0) maps.emplace(source_, *layout_, block_index.blocks());
     add(ProblemId::pst_trees_rebuilt, 0, 0, bbt_damaged_ ? (nbt_damaged_ ? "BBT and NBT" : "BBT") : "NBT",
         "messages read through an index rebuilt by carving");
-    MessagingPass(*this, block_index, node_index, [&](const std::function<void(const NbtEntry&)>& visit) {
+    const std::vector<BbtEntry>* heaps = !nbt_damaged_ ? nullptr : unindexed ? &heap_blocks : &block_index.blocks();
+    MessagingPass(*this, reading, node_index, [&](const std::function<void(const NbtEntry&)>& visit) {
         for (const NbtEntry& n : node_index.nodes()) visit(n);
-    }, nbt_damaged_, nbt_damaged_ ? &block_index.blocks() : nullptr, bbt_damaged_ ? nullptr : &moved,
-                  maps ? &*maps : nullptr).run();
-    moved_blocks(moved.blocks(), moved.skipped());
+    }, nbt_damaged_, heaps, bbt_damaged_ ? nullptr : &moved, maps ? &*maps : nullptr,
+                  bbt_damaged_ ? nullptr : &block_index).run();
+    std::vector<BbtEntry> said = moved.blocks();
+    if (unindexed) said.insert(said.end(), unindexed->blocks().begin(), unindexed->blocks().end());
+    moved_blocks(said, moved.skipped());
 }
 
 }  // namespace

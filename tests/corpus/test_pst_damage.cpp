@@ -1249,3 +1249,52 @@ TEST_CASE("a deleted message no node reaches is recovered with --deleted, apart 
     CHECK(elsewhere == 0);
     CHECK(with_code(json::parse(r.out)["stores"][0], "PST-0519").size() >= 1);
 }
+
+// With the NBT lost (its root or a leaf zeroed) and the BBT sound, deleted
+// messages are in no B-tree either way: --deleted must give, byte for byte,
+// the deleted messages it gives from the intact file, and the live mail
+// must be the same with or without it. Stale NBT pages also keep entries
+// naming copies and older versions of live messages (Outlook 97 writes a
+// message anew on a change): those are no deleted mail.
+TEST_CASE("with the NBT lost and the BBT sound, --deleted recovers what it does from the intact file, and live mail is unchanged") {
+    const auto dir = shared_path("pst");
+    if (!dir) return;
+    mailfsck::test::TempDir t("pst-deleted-nbt-lost");
+    namespace dmg = mailfsck::damage;
+    const auto export_of = [&](const fs::path& store, const std::string& options) {
+        const fs::path o = t.path() / "out";
+        fs::remove_all(o);
+        (void)run(tool + " repair -q" + options + " --to eml -o " + q(o) + " " + q(store));
+        return message_files(o);
+    };
+    const auto split = [](const std::map<std::string, std::string>& exported) {
+        std::pair<std::map<std::string, std::string>, std::multiset<std::string>> live_deleted;
+        for (const auto& [path, content] : exported)
+            if (path.find("/Recovered (deleted)/") != std::string::npos)
+                live_deleted.second.insert(content);
+            else
+                live_deleted.first.emplace(path, content);
+        return live_deleted;
+    };
+    std::size_t judged = 0, deleted = 0;
+    for (const fs::path& f : files_ending(*dir, {".pst", ".ost"})) {
+        if (fs::file_size(f) > (std::uintmax_t{8} << 20)) continue;
+        const std::string bytes = read_file(f);
+        const auto intact_deleted = split(export_of(f, " --deleted")).second;
+        for (const auto op : {dmg::Op::pst_zero_nbt_root, dmg::Op::pst_zero_nbt_leaf}) {
+            const dmg::Damaged d = dmg::inject(bytes, {op, 1, 1, {}});
+            if (d.injections.empty()) continue;
+            const fs::path damaged = t.path() / "damaged.pst";
+            fs::remove(damaged);
+            write_file(damaged, d.bytes);
+            INFO(f.string() << " " << dmg::op_name(op));
+            const auto [live, recovered] = split(export_of(damaged, " --deleted"));
+            CHECK(recovered == intact_deleted);
+            CHECK(live == export_of(damaged, ""));
+            deleted += recovered.size();
+            ++judged;
+        }
+    }
+    CHECK(judged >= 90);
+    CHECK(deleted >= 40);  // 22 deleted messages in four files, each damaged twice
+}
