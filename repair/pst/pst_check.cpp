@@ -1222,8 +1222,9 @@ private:
                            "message " + std::to_string(nid) + " in " + (folder.empty() ? "the root folder" : folder));
                     return;
                 }
-                std::uint64_t& latest = exported_versions_[std::move(key)];
-                latest = std::max(latest, modified);
+                Version& v = exported_versions_[std::move(key)];
+                v.latest = std::max(v.latest, modified);
+                v.live = v.live || folder != recovered_deleted;
             }
         unnamed_properties(msg);
         ltp_findings(nid, msg.defects, "message");
@@ -1486,7 +1487,7 @@ private:
             if (lost_used_[i] || l.shared) continue;
             // A freed heap is no copy of a message exported: an older version.
             if (const auto v = exported_versions_.find(l.version_key);
-                v != exported_versions_.end() && (l.modified < v->second || lost_heap_free_[i]))
+                v != exported_versions_.end() && (l.modified < v->second.latest || lost_heap_free_[i]))
                 continue;
             if (lost_deleted_[i]) {
                 freed_heap(l);
@@ -1535,7 +1536,8 @@ private:
         std::vector<ReadIssue> issues;
         const std::string key =
             version_key(m_.properties(NodeRef{static_cast<std::uint32_t>(n.nid), n.bid_data, n.bid_sub}, issues, false));
-        return !key.empty() && exported_versions_.count(key) != 0;
+        const auto v = exported_versions_.find(key);
+        return !key.empty() && v != exported_versions_.end() && v->second.live;
     }
 
     // A message the allocation maps mark free, found by its heap: deleted,
@@ -1588,9 +1590,14 @@ private:
     const AllocationMaps* maps_;
     const BlockIndex* sound_bbt_;
     bool deleted_announced_ = false;
-    // Version keys (rebuild.h) of exported messages, and their latest
-    // modification; kept only with heap_blocks_.
-    std::map<std::string, std::uint64_t> exported_versions_;
+    // Version keys (rebuild.h) of exported messages: their latest
+    // modification, and whether one went to a live folder (not Recovered
+    // (deleted)); kept only with heap_blocks_.
+    struct Version {
+        std::uint64_t latest = 0;
+        bool live = false;
+    };
+    std::map<std::string, Version> exported_versions_;
     std::vector<LostMessage> lost_;
     std::vector<bool> lost_used_;  // claimed by a contents-table row
     std::vector<bool> lost_heap_free_;  // its heap marked free: deleted, or an older version
