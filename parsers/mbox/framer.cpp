@@ -569,8 +569,9 @@ void Framer::settle(std::uint64_t pos) const {
 
 bool Framer::message_starts_at(std::uint64_t pos) const {
     if (pos >= in_.size()) return true;
-    if (mmdf_) return is_mmdf_marker(in_.sub(pos, line_at(in_, pos).content_length()).text()) ||
-                      header_block_at(pos, false);
+    // An MMDF store's body walk ends a message at a From_ line or its
+    // remains too (walk_body), and repair writes From_ separators.
+    if (mmdf_ && is_mmdf_marker(in_.sub(pos, line_at(in_, pos).content_length()).text())) return true;
     return accept_separator(pos, true) || header_block_at(pos, false) || destroyed_separator_at(line_at(in_, pos), true);
 }
 
