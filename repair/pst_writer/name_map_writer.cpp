@@ -1,5 +1,7 @@
 #include "name_map_writer.h"
 
+#include <optional>
+
 #include "parsers/pst/format.h"
 #include "repair/pst_writer/ltp_writer.h"
 
@@ -40,6 +42,7 @@ std::vector<pst::Property> NameMapWriter::properties() const {
     Bytes entries;
     Bytes strings;
     std::map<std::uint32_t, Bytes> buckets;
+    std::optional<std::size_t> last_string;  // where the last string name's length is
     for (std::size_t i = 0; i < names_.size(); ++i) {
         const pst::PropertyName& n = names_[i];
         auto [g, added] = guid_index.emplace(n.set, static_cast<std::uint32_t>(guid_index.size() + 1));
@@ -51,6 +54,7 @@ std::vector<pst::Property> NameMapWriter::properties() const {
         const std::uint32_t kind = n.name ? 1 : 0;
         if (n.name) {
             property_id = static_cast<std::uint32_t>(strings.size());
+            last_string = strings.size();
             const Bytes text = utf16(*n.name);
             append_le(strings, text.size(), 4);
             strings.insert(strings.end(), text.begin(), text.end());
@@ -67,6 +71,10 @@ std::vector<pst::Property> NameMapWriter::properties() const {
         Bytes& bucket = buckets[(hash ^ guid_and_kind) % bucket_count];
         bucket.insert(bucket.end(), entry.begin(), entry.end());
     }
+    // An empty name last would end the stream with its length alone, which
+    // libpff takes for a name past the stream, refusing the whole file (a
+    // damaged source map can give empty names): 4 bytes of padding follow.
+    if (last_string && *last_string + 4 == strings.size()) strings.resize(strings.size() + 4, 0);
     Bytes count;
     append_le(count, bucket_count, 4);
     std::vector<pst::Property> props{

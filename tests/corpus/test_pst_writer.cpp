@@ -765,6 +765,30 @@ TEST_CASE("a named property the name-to-id map has no entry for is named, and it
     CHECK(scan.out.find("messages: 1 found, 0 intact, 0 repaired, 1 partial, 0 lost") != std::string::npos);
 }
 
+// A damaged source map can name a property by an empty string (a length of
+// 0 in its string stream, [MS-PST] 2.4.7.4). Written last in the new
+// stream, its length alone ended the stream, and libpff refused the whole
+// file ("name to id map entry value out of bounds"; fuzz_pst_repair).
+TEST_CASE("a property named by an empty string is written in a store libpff opens, and it rescans clean") {
+    TempDir t("pst-writer-empty-name");
+    MemoryOut out;
+    pstw::StoreWriter store(out, {});
+    const std::uint32_t inbox = store.add_folder(store.ipm_subtree(), "Inbox", "IPF.Note");
+    // One NAMEID: the string at offset 0, PS_MAPI (GUID index 1) and the
+    // string flag, property index 0; the string stream: a length of 0.
+    const pst::NameMap names = pst::NameMap::from_streams({}, {0, 0, 0, 0, 3, 0, 0, 0}, {0, 0, 0, 0});
+    REQUIRE(names.name(0x8000));
+    REQUIRE(names.name(0x8000)->name == std::optional<std::string>(""));
+    pst::Message m = mail("empty name", "a property named by an empty string");
+    m.properties.properties.push_back(int32(0x8000, 7));
+    store.add_message(inbox, m, &names);
+    const fs::path file = finished(store, out, t.path() / "empty-name.pst");
+    CHECK(run(tool + " scan -q " + q(file) + " >/dev/null 2>&1").status == 0);
+    const auto facts = pff_facts(file);
+    REQUIRE(facts);
+    CHECK(facts->messages.size() == 1);
+}
+
 TEST_CASE("an attachment whose content the source lost is left out of the rebuilt store, which verifies clean") {
     TempDir t("pst-writer-lost-attachment");
     MemoryOut out;
