@@ -68,36 +68,39 @@ bool underreferenced(const BbtEntry& b, const std::function<unsigned(std::uint64
 
 // The underreferenced roots: subnode trees, and data trees and lone data
 // blocks (heaps); a block below such a root is part of it.
-void unreferenced_roots(const Messaging& m, const std::vector<BbtEntry>& blocks,
+void unreferenced_roots(const Messaging& m, BlockLists blocks,
                         const std::function<unsigned(std::uint64_t)>& references, std::vector<BbtEntry>& heaps,
                         std::vector<Tree>& trees) {
     const NodeReader& r = m.reader();
     std::unordered_set<std::uint64_t> below;
     std::vector<BbtEntry> data_trees;
-    for (const BbtEntry& b : blocks) {
-        if ((b.bid & bid_internal) == 0 || !underreferenced(b, references)) continue;
-        std::vector<ReadIssue> issues;
-        const std::optional<std::vector<unsigned char>> bytes = r.block(b.bid, issues);
-        if (!bytes || !issues.empty()) continue;
-        const InternalBlock ib = read_internal_block(ByteView(bytes->data(), bytes->size(), 0), r.layout());
-        if (!ib.valid) continue;
-        const bool subnode_tree = ib.btype == 2;
-        r.visit_blocks(subnode_tree ? 0 : b.bid, subnode_tree ? b.bid : 0, [&](std::uint64_t bid, std::uint32_t) {
-            if (bid_key(bid) != bid_key(b.bid)) below.insert(bid_key(bid));
-        });
-        if (subnode_tree) {
-            Tree t{b.bid, {}, false};
-            for (const Subnode& s : r.subnodes(b.bid, issues)) t.nids.push_back(s.nid);
-            std::sort(t.nids.begin(), t.nids.end());
-            trees.push_back(std::move(t));
-        } else {
-            data_trees.push_back(b);
+    for (const std::vector<BbtEntry>* list : blocks) {
+        for (const BbtEntry& b : *list) {
+            if ((b.bid & bid_internal) == 0 || !underreferenced(b, references)) continue;
+            std::vector<ReadIssue> issues;
+            const std::optional<std::vector<unsigned char>> bytes = r.block(b.bid, issues);
+            if (!bytes || !issues.empty()) continue;
+            const InternalBlock ib = read_internal_block(ByteView(bytes->data(), bytes->size(), 0), r.layout());
+            if (!ib.valid) continue;
+            const bool subnode_tree = ib.btype == 2;
+            r.visit_blocks(subnode_tree ? 0 : b.bid, subnode_tree ? b.bid : 0, [&](std::uint64_t bid, std::uint32_t) {
+                if (bid_key(bid) != bid_key(b.bid)) below.insert(bid_key(bid));
+            });
+            if (subnode_tree) {
+                Tree t{b.bid, {}, false};
+                for (const Subnode& s : r.subnodes(b.bid, issues)) t.nids.push_back(s.nid);
+                std::sort(t.nids.begin(), t.nids.end());
+                trees.push_back(std::move(t));
+            } else {
+                data_trees.push_back(b);
+            }
         }
     }
     const auto is_below = [&](std::uint64_t bid) { return below.count(bid_key(bid)) != 0; };
     trees.erase(std::remove_if(trees.begin(), trees.end(), [&](const Tree& t) { return is_below(t.bid); }), trees.end());
-    for (const BbtEntry& b : blocks)
-        if ((b.bid & bid_internal) == 0 && underreferenced(b, references) && !is_below(b.bid)) heaps.push_back(b);
+    for (const std::vector<BbtEntry>* list : blocks)
+        for (const BbtEntry& b : *list)
+            if ((b.bid & bid_internal) == 0 && underreferenced(b, references) && !is_below(b.bid)) heaps.push_back(b);
     for (const BbtEntry& b : data_trees)
         if (!is_below(b.bid)) heaps.push_back(b);
 }
@@ -200,7 +203,7 @@ const Tree* nearest_holding(const std::vector<Tree>& trees, std::uint64_t bid, c
     return best;
 }
 
-LostNodes find_lost_nodes(const Messaging& m, const std::vector<BbtEntry>& blocks,
+LostNodes find_lost_nodes(const Messaging& m, BlockLists blocks,
                           const std::function<unsigned(std::uint64_t)>& references) {
     std::vector<BbtEntry> heaps;
     std::vector<Tree> trees;

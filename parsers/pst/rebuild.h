@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -48,6 +49,10 @@ struct LostMessage {
 [[nodiscard]] std::string version_key(const PropertyContext& pc);
 [[nodiscard]] std::uint64_t modified(const PropertyContext& pc);
 
+// Block entries in parts, read in turn: a tree's and those carving adds
+// beside it, neither copied into one list.
+using BlockLists = std::span<const std::vector<BbtEntry>* const>;
+
 struct LostNodes {
     std::vector<LostMessage> messages;
     std::optional<NodeRef> name_map;
@@ -73,7 +78,7 @@ struct LostNodes {
 // The name-to-id map ([MS-PST] 2.4.7) is the newest unreferenced heap that
 // is_name_map() accepts, with the nearest subnode tree holding the
 // subnodes it names (its streams, once large).
-[[nodiscard]] LostNodes find_lost_nodes(const Messaging& m, const std::vector<BbtEntry>& blocks,
+[[nodiscard]] LostNodes find_lost_nodes(const Messaging& m, BlockLists blocks,
                                         const std::function<unsigned(std::uint64_t)>& references);
 
 }  // namespace mailfsck::pst

@@ -830,7 +830,7 @@ public:
     using NodeLister = std::function<void(const std::function<void(const NbtEntry&)>&)>;
 
     // `carved_nodes`: the node index was rebuilt from carved pages.
-    // `heap_blocks`: blocks to search for messages no node reaches (null:
+    // `heap_blocks`: blocks to search for messages no node reaches (empty:
     // none). With a rebuilt node index these are messages whose entries
     // were lost; with an intact one, deleted messages (--deleted).
     // `moved`: where to look for a block not where the index places it
@@ -840,10 +840,10 @@ public:
     // `sound_bbt`: with a node index rebuilt under a sound BBT, the BBT,
     // which tells what is allocated better than the maps.
     MessagingPass(PstChecker& c, const BlockIndex& blocks, const NodeIndex& nodes, NodeLister all_nodes, bool carved_nodes,
-                  const std::vector<BbtEntry>* heap_blocks, const BlockIndex* moved = nullptr,
+                  std::vector<const std::vector<BbtEntry>*> heap_blocks, const BlockIndex* moved = nullptr,
                   const AllocationMaps* maps = nullptr, const BlockIndex* sound_bbt = nullptr)
         : c_(c), blocks_(blocks), nodes_(nodes), all_nodes_(std::move(all_nodes)), carved_nodes_(carved_nodes),
-          heap_blocks_(heap_blocks), moved_(moved), maps_(maps), sound_bbt_(sound_bbt),
+          heap_blocks_(std::move(heap_blocks)), moved_(moved), maps_(maps), sound_bbt_(sound_bbt),
           reader_(c.file_, *c.layout_, static_cast<Crypt>(c.header_.crypt), blocks), m_(reader_, nodes) {
         reader_.read_through(c.source_);
         if (moved) reader_.relocate_through(*moved);
@@ -1210,7 +1210,7 @@ private:
             record_loss(e, {}, msg.issues, "properties unreadable, message not written");
             return;
         }
-        if (heap_blocks_ && nid != 0)
+        if (!heap_blocks_.empty() && nid != 0)
             if (std::string key = version_key(msg.properties); !key.empty()) {
                 const std::uint64_t modified = pst::modified(msg.properties);
                 // A carved entry that a stale page kept, naming a version a
@@ -1413,12 +1413,12 @@ private:
     // the folders are read: a carved entry may name a version of a message
     // that one of these supersedes.
     void find_lost_nodes() {
-        if (!heap_blocks_) return;
+        if (heap_blocks_.empty()) return;
         std::unordered_map<std::uint64_t, unsigned> references;
         all_nodes_([&](const NbtEntry& n) {
             reader_.visit_blocks(n.bid_data, n.bid_sub, [&](std::uint64_t bid, std::uint32_t) { ++references[bid_key(bid)]; });
         });
-        LostNodes found = pst::find_lost_nodes(m_, *heap_blocks_, [&](std::uint64_t bid) {
+        LostNodes found = pst::find_lost_nodes(m_, heap_blocks_, [&](std::uint64_t bid) {
             const auto r = references.find(bid_key(bid));
             return r == references.end() ? 0U : r->second;
         });
@@ -1585,7 +1585,7 @@ private:
     const NodeIndex& nodes_;
     NodeLister all_nodes_;
     bool carved_nodes_;
-    const std::vector<BbtEntry>* heap_blocks_;
+    std::vector<const std::vector<BbtEntry>*> heap_blocks_;
     const BlockIndex* moved_;  // where blocks the index misplaces were read from (null: none)
     const AllocationMaps* maps_;
     const BlockIndex* sound_bbt_;
@@ -1644,7 +1644,7 @@ void PstChecker::messaging() {
             rewalk(PageType::nbt, v);
         };
         if (!hooks_.recover_deleted) {
-            MessagingPass(*this, trees, trees, live_nodes, false, nullptr, &moved).run();
+            MessagingPass(*this, trees, trees, live_nodes, false, {}, &moved).run();
             moved_blocks(moved.blocks(), moved.skipped());
             return;
         }
@@ -1652,7 +1652,7 @@ void PstChecker::messaging() {
         // moved ones among them too, so the file is carved once.
         const SalvageIndex carved(carved_blocks(), {});
         const LayeredIndex blocks(trees, carved);
-        MessagingPass(*this, blocks, trees, live_nodes, false, &carved.blocks(), &carved).run();
+        MessagingPass(*this, blocks, trees, live_nodes, false, {&carved.blocks()}, &carved).run();
         return;
     }
     std::vector<BbtEntry> blocks;
@@ -1669,15 +1669,12 @@ void PstChecker::messaging() {
     // but a carved node entry still needs blocks the sound BBT holds.
     std::optional<SalvageIndex> unindexed;
     std::optional<LayeredIndex> with_unindexed;
-    std::vector<BbtEntry> heap_blocks;
     if (!bbt_damaged_ && hooks_.recover_deleted) {
         std::vector<BbtEntry> extra;
         for (const BbtEntry& e : carve_block_entries(source_, *layout_, phases(), next_bid()))
             if (!block_index.block(e.bid)) extra.push_back(e);
         unindexed.emplace(std::move(extra), std::vector<NbtEntry>{});
         with_unindexed.emplace(block_index, *unindexed);
-        heap_blocks = block_index.blocks();
-        heap_blocks.insert(heap_blocks.end(), unindexed->blocks().begin(), unindexed->blocks().end());
     }
     const BlockIndex& reading = with_unindexed ? static_cast<const BlockIndex&>(*with_unindexed) : block_index;
     std::vector<NbtEntry> nodes;
@@ -1697,10 +1694,12 @@ void PstChecker::messaging() {
     if (bbt_damaged_ && nbt_damaged_ && header_.amap_valid != 0) maps.emplace(source_, *layout_, block_index.blocks());
     add(ProblemId::pst_trees_rebuilt, 0, 0, bbt_damaged_ ? (nbt_damaged_ ? "BBT and NBT" : "BBT") : "NBT",
         "messages read through an index rebuilt by carving");
-    const std::vector<BbtEntry>* heaps = !nbt_damaged_ ? nullptr : unindexed ? &heap_blocks : &block_index.blocks();
+    std::vector<const std::vector<BbtEntry>*> heaps;
+    if (nbt_damaged_) heaps.push_back(&block_index.blocks());
+    if (nbt_damaged_ && unindexed) heaps.push_back(&unindexed->blocks());
     MessagingPass(*this, reading, node_index, [&](const std::function<void(const NbtEntry&)>& visit) {
         for (const NbtEntry& n : node_index.nodes()) visit(n);
-    }, nbt_damaged_, heaps, bbt_damaged_ ? nullptr : &moved, maps ? &*maps : nullptr,
+    }, nbt_damaged_, std::move(heaps), bbt_damaged_ ? nullptr : &moved, maps ? &*maps : nullptr,
                   bbt_damaged_ ? nullptr : &block_index).run();
     std::vector<BbtEntry> said = moved.blocks();
     if (unindexed) said.insert(said.end(), unindexed->blocks().begin(), unindexed->blocks().end());
