@@ -69,7 +69,8 @@ NameMap NameMap::from_streams(const std::vector<unsigned char>& guids, const std
     std::uint64_t name_bytes = 0;
     EntryDefects out_of_range("with a property index out of range"), no_guid("naming no GUID"),
         past_stream("with a string name past the string stream"), repeated("giving a property index an earlier entry gave"),
-        past_bound("whose string names, copied past the string stream's size and 64 MiB, were left out");
+        past_bound("whose string names, copied past the string stream's size and 64 MiB, were left out"),
+        ill_formed("whose string names are not well-formed UTF-16 (kept with U+FFFD for the bad units)");
     for (std::size_t n = 0; n < entries.size() / entry_size; ++n) {
         const std::uint32_t name = e.u32le();
         const std::uint16_t guid_and_kind = e.u16le();
@@ -114,13 +115,15 @@ NameMap NameMap::from_streams(const std::vector<unsigned char>& guids, const std
             Property p;
             p.type = static_cast<std::uint16_t>(PropType::string);
             p.value.assign(text.data(), text.data() + text.size());
-            entry.name = utf8(p).value_or("");
+            bool invalid = false;
+            entry.name = utf8(p, 0, &invalid);
+            if (invalid) ill_formed.add(n, "offset " + std::to_string(name));
         } else {
             map.by_name_.emplace(std::make_pair(set, name), id);
         }
         map.by_id_.emplace(id, std::move(entry));
     }
-    for (const EntryDefects* d : {&out_of_range, &no_guid, &past_stream, &repeated, &past_bound}) d->name(map.defects);
+    for (const EntryDefects* d : {&out_of_range, &no_guid, &past_stream, &repeated, &past_bound, &ill_formed}) d->name(map.defects);
     return map;
 }
 

@@ -192,6 +192,28 @@ TEST_CASE("name-to-id map entries that share one long string name, or repeat an 
                                                       std::to_string(kept) + ")"});
 }
 
+// Two string names that differ only in their damaged units: one with a
+// lone high surrogate (0xD800), one with a lone low one (0xDC00). Each
+// reads as "A" and U+FFFD, so the two are one name to anything that
+// writes them again; the map must say so.
+TEST_CASE("name-to-id map string names that are not UTF-16 are kept with U+FFFD and named as defects") {
+    using namespace mailfsck::pst;
+    const std::vector<unsigned char> strings{4, 0, 0, 0, 'A', 0, 0x00, 0xD8, 4, 0, 0, 0, 'A', 0, 0x00, 0xDC,
+                                             2, 0, 0, 0, 'B', 0};
+    const std::vector<unsigned char> entries{0, 0, 0, 0, (2 << 1) | 1, 0, 1, 0,   // offset 0: 0x8001
+                                             8, 0, 0, 0, (2 << 1) | 1, 0, 2, 0,   // offset 8: 0x8002
+                                             16, 0, 0, 0, (2 << 1) | 1, 0, 3, 0}; // offset 16: 0x8003, sound
+    const NameMap map = NameMap::from_streams({}, entries, strings);
+    for (const std::uint16_t id : {std::uint16_t{0x8001}, std::uint16_t{0x8002}}) {
+        REQUIRE(map.name(id) != nullptr);
+        CHECK(map.name(id)->name == std::optional<std::string>("A\xEF\xBF\xBD"));
+    }
+    REQUIRE(map.name(0x8003) != nullptr);
+    CHECK(map.name(0x8003)->name == std::optional<std::string>("B"));
+    CHECK(map.defects == std::vector<std::string>{"2 entr(ies) whose string names are not well-formed UTF-16 (kept with "
+                                                  "U+FFFD for the bad units) (the first: entry 0, offset 0)"});
+}
+
 // RFC 4648 section 10's vectors, and RFC 2045's 76-character lines: a line
 // break after every 57 input bytes and one at the end, none when unwrapped.
 TEST_CASE("base64 gives RFC 4648's test vectors and RFC 2045's line length") {
