@@ -750,7 +750,10 @@ void Framer::frame_message(SeparatorKind kind, Span separator, std::uint64_t hea
         m.cuts.push_back({stray.begin, stray.end - stray.begin});
         m.defects.add({DefectKind::header_block_damaged, stray.begin, stray.end - stray.begin, {}});
         mime::HeaderBlock rest = read_headers(stray.end);
-        rest.fields.insert(rest.fields.begin(), hb.fields.begin(), hb.fields.end());
+        // Added after the fields so far, not those copied before the new
+        // ones: a block of many stray lines stays linear.
+        hb.fields.insert(hb.fields.end(), rest.fields.begin(), rest.fields.end());
+        rest.fields = std::move(hb.fields);
         rest.crlf_lines += hb.crlf_lines;
         rest.lf_lines += hb.lf_lines;
         hb = std::move(rest);

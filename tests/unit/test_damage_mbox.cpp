@@ -993,6 +993,30 @@ TEST_CASE("pathological stores are read to the end with a finding") {
         // the first message's.
         CHECK(messages == 1 + (pairs - 2) / 2);
     }
+    SECTION("300,000 stray lines between the fields of one header block") {
+        // Each stray line (a From_ line with control bytes for its sender)
+        // is cut and the fields after it join the block: joined by copying
+        // the fields so far before each new stretch, this took half an hour.
+        constexpr std::uint64_t strays = 300'000;
+        const std::string stray = std::string("From \x01\x02 Mon Jan  1 00:00:00 2001\n");
+        std::string store = envelope + "X: y\n";
+        for (std::uint64_t i = 0; i < strays; ++i) store += stray + "X: y\n";
+        store += "\nbody\n";
+        test::write_file(in, store);
+        mbox::Framer framer{ByteView(store)};
+        const std::optional<mbox::Segment> m = framer.next();
+        REQUIRE(m);
+        CHECK(m->header_fields == strays + 1);
+        REQUIRE(m->cuts.size() == strays);
+        CHECK(m->cuts.front().offset == envelope.size() + 5);
+        CHECK(m->cuts.back().offset == store.size() - 6 - 5 - stray.size());  // then "X: y\n", "\nbody\n"
+        CHECK(m->end == store.size());
+        CHECK_FALSE(framer.next());
+        // Repair is left out: it writes each cut to lost+found, a file each.
+        const StoreLog log = scan(in);
+        CHECK(log.messages.found == 1);
+        CHECK(log.bytes.unaccounted == 0);
+    }
     SECTION("runs of fields and NUL holes, each before a header block longer than the look-ahead window") {
         // Every candidate block after a hole reads on to the long block and
         // runs out of its window there, each window a little further on: read
