@@ -240,10 +240,9 @@ Framer::Candidate Framer::candidate_headers(std::uint64_t pos) const {
         c.end = s.part.end;
         if (!s.damaged_end) break;
         plain = false;
-        // The body walk ends a message at damage after which another starts,
-        // or at a damaged From_ line it takes for the next separator: so
-        // does repair's copy of this block, with an empty line.
-        if ((s.resume < window && starts_after_run(s.resume)) || separator_at_damage(c.end)) {
+        // The body walk ends a message at damage after which another starts:
+        // so does repair's copy of this block, with an empty line.
+        if (s.resume < window && starts_after_run(s.resume)) {
             c.how = mime::BlockEnd::blank_line;
             break;
         }
@@ -470,15 +469,6 @@ bool Framer::ends_as_written(const Candidate& hb) const {
         case mime::BlockEnd::too_large: break;
     }
     return false;
-}
-
-bool Framer::separator_at_damage(std::uint64_t pos) const {
-    if (!in_.starts_with("From ", pos) || look_ahead_depth_ >= max_look_ahead_depth) return false;
-    // As walk_body judges it: the line before is a field, not an empty one.
-    ++look_ahead_depth_;
-    const bool accepted = accept_separator(pos, false);
-    --look_ahead_depth_;
-    return accepted;
 }
 
 bool Framer::header_block_at(std::uint64_t pos, bool strong) const {

@@ -215,9 +215,6 @@ private:
     // Without an empty line before it only an envelope left in the line
     // counts as evidence.
     [[nodiscard]] bool destroyed_separator_at(const Line& line, bool after_blank) const;
-    // Whether the damaged line at `pos` is a From_ line walk_body accepts as
-    // a separator: the message before it ends there.
-    [[nodiscard]] bool separator_at_damage(std::uint64_t pos) const;
     [[nodiscard]] bool message_starts_at(std::uint64_t pos) const;
     // Does a message start where a damaged run ends (at `pos`)? The body walk
     // ends a message there when one does, so a candidate header block ends
