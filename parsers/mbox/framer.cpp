@@ -22,9 +22,9 @@ constexpr int max_look_ahead_depth = 4;
 constexpr std::size_t max_stretches_kept = std::size_t{1} << 15;
 constexpr std::size_t max_chains_kept = 8;
 
-// Answers to "does a message start after this damaged run" kept before those
-// behind the framer are dropped, and how many may wait on one another: a
-// chain of fields and damaged runs longer than that is read as starting no
+// Answers to "does the body walk end a message at this damage" kept before
+// those behind the framer are dropped, and how many may wait on one another:
+// a chain of fields and damaged runs longer than that is read as ending no
 // message past it.
 constexpr std::size_t max_answers_kept = std::size_t{1} << 16;
 constexpr std::size_t max_unsettled = std::size_t{1} << 20;
@@ -240,9 +240,9 @@ Framer::Candidate Framer::candidate_headers(std::uint64_t pos) const {
         c.end = s.part.end;
         if (!s.damaged_end) break;
         plain = false;
-        // The body walk ends a message at damage after which another starts:
-        // so does repair's copy of this block, with an empty line.
-        if (s.resume < window && starts_after_run(s.resume)) {
+        // Where the body walk ends a message at the damage, repair's copy of
+        // this block ends there too, with an empty line.
+        if (boundary_at(s.part.end)) {
             c.how = mime::BlockEnd::blank_line;
             break;
         }
@@ -522,25 +522,25 @@ bool Framer::headerless_separator_at(std::uint64_t pos) const {
     return read_headers(line.end).fields.empty();
 }
 
-bool Framer::starts_after_run(std::uint64_t pos) const {
+bool Framer::boundary_at(std::uint64_t pos) const {
     if (pos >= in_.size()) return true;
-    if (const auto it = starts_.find(pos); it != starts_.end()) return it->second;
+    if (const auto it = boundaries_.find(pos); it != boundaries_.end()) return it->second;
     if (settling_) {
         ++unanswered_;
         if (!first_unanswered_) first_unanswered_ = pos;
         return false;
     }
     settle(pos);
-    return starts_.at(pos);
+    return boundaries_.at(pos);
 }
 
 void Framer::settle(std::uint64_t pos) const {
     // Answers behind the framer are never asked again; inside one long
     // message nothing is behind it, and all are dropped (an answer asked
     // again is found again, the same), so each costs constant time.
-    if (starts_.size() >= max_answers_kept) {
-        std::erase_if(starts_, [this](const auto& answer) { return answer.first < pos_; });
-        if (starts_.size() >= max_answers_kept / 2) starts_.clear();
+    if (boundaries_.size() >= max_answers_kept) {
+        std::erase_if(boundaries_, [this](const auto& answer) { return answer.first < pos_; });
+        if (boundaries_.size() >= max_answers_kept / 2) boundaries_.clear();
     }
     // Each question asked while answering lies past the position asked
     // about, so the stack only grows forward and ends.
@@ -552,14 +552,14 @@ void Framer::settle(std::uint64_t pos) const {
     while (!stack.empty()) {
         const std::uint64_t at = stack.back();
         first_unanswered_.reset();
-        const bool starts = message_starts_at(at);
+        const bool ends = ends_message_at(at);
         if (first_unanswered_ && stack.size() < max_unsettled) {
             stack.push_back(*first_unanswered_);
             continue;
         }
-        // Past the bound, a chain of damaged runs that long is taken to start
+        // Past the bound, a chain of damaged runs that long is taken to end
         // no message.
-        starts_.emplace(at, starts && !first_unanswered_);
+        boundaries_.emplace(at, ends && !first_unanswered_);
         stack.pop_back();
     }
     settling_ = false;
@@ -567,8 +567,15 @@ void Framer::settle(std::uint64_t pos) const {
     unanswered_ = unanswered;
 }
 
+bool Framer::ends_message_at(std::uint64_t pos) const {
+    if (!is_damaged(pos)) return message_starts_at(pos);
+    // As walk_body judges a damaged line with no empty line before it.
+    const bool separator = in_.starts_with("From ", pos) ? accept_separator(pos, false)
+                                                         : destroyed_separator_at(line_at(in_, pos), false);
+    return separator || boundary_at(damaged_run_end(pos, in_.size()));
+}
+
 bool Framer::message_starts_at(std::uint64_t pos) const {
-    if (pos >= in_.size()) return true;
     // An MMDF store's body walk ends a message at a From_ line or its
     // remains too (walk_body), and repair writes From_ separators.
     if (mmdf_ && is_mmdf_marker(in_.sub(pos, line_at(in_, pos).content_length()).text())) return true;
@@ -861,7 +868,7 @@ void Framer::walk_body(Segment& m, bool after_blank, std::optional<std::uint64_t
             bool boundary = false;
             if (!fixed_end) {
                 const std::string_view intact = in_.sub(p, d.first_control - p).text();
-                boundary = starts_after_run(e) || (prev_blank && separator_remnant(intact));
+                boundary = boundary_at(e) || (prev_blank && separator_remnant(intact));
             }
             if (boundary) {
                 m.ends_at_damage = true;

@@ -216,13 +216,17 @@ private:
     // counts as evidence.
     [[nodiscard]] bool destroyed_separator_at(const Line& line, bool after_blank) const;
     [[nodiscard]] bool message_starts_at(std::uint64_t pos) const;
-    // Does a message start where a damaged run ends (at `pos`)? The body walk
-    // ends a message there when one does, so a candidate header block ends
-    // there too: it is then written with an empty line. The answer depends on
-    // the position alone and is kept; a block after the run asks the same of
-    // the run after it, so answers are settled from the farthest back, on an
-    // explicit stack rather than by recursion.
-    [[nodiscard]] bool starts_after_run(std::uint64_t pos) const;
+    // Does the body walk end a message at `pos`, a line start with no empty
+    // line before it? At a damaged line (the first of a run) it does when it
+    // takes the line for the next separator or a message starts after the
+    // run; at the end of a damaged run, when a message starts there. A
+    // candidate header block ends there too, as repair writes it: with an
+    // empty line. The answer depends on the position alone and is kept; a
+    // block after the damage asks the same of the damage after it, so
+    // answers are settled from the farthest back, on an explicit stack
+    // rather than by recursion.
+    [[nodiscard]] bool boundary_at(std::uint64_t pos) const;
+    [[nodiscard]] bool ends_message_at(std::uint64_t pos) const;
     void settle(std::uint64_t pos) const;
     [[nodiscard]] bool headerless_separator_at(std::uint64_t pos) const;
 
@@ -272,8 +276,8 @@ private:
     mutable std::vector<Chain> chains_;
     mutable std::optional<WideStretch> wide_;
     mutable int look_ahead_depth_ = 0;
-    // starts_after_run's answers by position.
-    mutable std::unordered_map<std::uint64_t, bool> starts_;
+    // boundary_at's answers by position.
+    mutable std::unordered_map<std::uint64_t, bool> boundaries_;
     // While settling, a question with no answer kept yet is not recursed
     // into: the first such position is noted, settled, and the evaluation
     // that asked is run again. `unanswered_` counts them, so a read that
