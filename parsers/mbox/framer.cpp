@@ -241,8 +241,13 @@ Framer::Candidate Framer::candidate_headers(std::uint64_t pos) const {
         if (!s.damaged_end) break;
         plain = false;
         // Where the body walk ends a message at the damage, repair's copy of
-        // this block ends there too, with an empty line.
-        if (boundary_at(s.part.end)) {
+        // this block ends there too, with an empty line. The walk judges a
+        // run at its first line; a block that starts inside a run (one a
+        // damaged line's look-ahead reads) is judged at the run's end, or
+        // each line of a run would ask the same of the next.
+        const bool inside_run = s.part.fields == 0 && at == pos && follows_damage(pos);
+        const std::uint64_t judged = inside_run ? s.resume : s.part.end;
+        if (judged < window && boundary_at(judged)) {
             c.how = mime::BlockEnd::blank_line;
             break;
         }
@@ -520,6 +525,12 @@ bool Framer::headerless_separator_at(std::uint64_t pos) const {
     // As frame_message will read it: a damaged line ends the block there.
     const Line line = line_at(in_, pos);
     return read_headers(line.end).fields.empty();
+}
+
+bool Framer::follows_damage(std::uint64_t pos) const {
+    if (pos == 0) return false;
+    const std::size_t nl = in_.sub(0, pos - 1).text().rfind('\n');
+    return is_damaged(nl == std::string_view::npos ? 0 : nl + 1);
 }
 
 bool Framer::boundary_at(std::uint64_t pos) const {

@@ -226,6 +226,8 @@ private:
     // answers are settled from the farthest back, on an explicit stack
     // rather than by recursion.
     [[nodiscard]] bool boundary_at(std::uint64_t pos) const;
+    // Is the line before the one at `pos` damaged?
+    [[nodiscard]] bool follows_damage(std::uint64_t pos) const;
     [[nodiscard]] bool ends_message_at(std::uint64_t pos) const;
     void settle(std::uint64_t pos) const;
     [[nodiscard]] bool headerless_separator_at(std::uint64_t pos) const;

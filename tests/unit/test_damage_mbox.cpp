@@ -1017,6 +1017,34 @@ TEST_CASE("pathological stores are read to the end with a finding") {
         CHECK(log.messages.found == 1);
         CHECK(log.bytes.unaccounted == 0);
     }
+    SECTION("a run of 300,000 damaged From_ lines after a body") {
+        // The body walk judges a run at its first line: is it the next
+        // separator, or does a message start after the run? Asking that of
+        // the block each damaged From_ line would head made every line of the
+        // run ask it of the next, each scanning the rest of the run (80,000
+        // lines took over two minutes).
+        constexpr std::uint64_t lines = 300'000;
+        const std::string damaged = std::string("From \x01\x02\x03\x04 Mon Jan  1 00:00:00 2001\n");
+        const std::string message = envelope + "X: y\nY: z\n\nbody\n";
+        std::string store = message;
+        for (std::uint64_t i = 0; i < lines; ++i) store += damaged;
+        mbox::Framer framer{ByteView(store)};
+        const std::optional<mbox::Segment> m = framer.next();
+        REQUIRE(m);
+        CHECK(m->kind == mbox::SegmentKind::message);
+        CHECK(m->header_fields == 2);
+        // Nothing follows the run, and the end of the store is where a
+        // message may start: the run may have taken this one's end.
+        CHECK(m->end == message.size());
+        CHECK(m->ends_at_damage);
+        CHECK(m->cuts.empty());
+        const std::optional<mbox::Segment> run = framer.next();
+        REQUIRE(run);
+        CHECK(run->kind == mbox::SegmentKind::fragment);
+        CHECK(run->begin == message.size());
+        CHECK(run->end == store.size());
+        CHECK_FALSE(framer.next());
+    }
     SECTION("runs of fields and NUL holes, each before a header block longer than the look-ahead window") {
         // Every candidate block after a hole reads on to the long block and
         // runs out of its window there, each window a little further on: read
