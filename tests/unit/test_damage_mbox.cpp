@@ -1045,6 +1045,35 @@ TEST_CASE("pathological stores are read to the end with a finding") {
         CHECK(run->end == store.size());
         CHECK_FALSE(framer.next());
     }
+    SECTION("100,000 pairs of a field and a damaged From_ line") {
+        // Whether each field's block ends at the damaged line after it
+        // depends on the next pair's, and so on to the end: the answers are
+        // settled from the far end back, each once.
+        constexpr std::uint64_t pairs = 100'000;
+        const std::string field = "X: y\n";
+        const std::string damaged = std::string("From \x01\x02\x03\x04 Mon Jan  1 00:00:00 2001\n");
+        const std::string message = envelope + "X: y\nY: z\n";
+        std::string store = message;
+        for (std::uint64_t i = 0; i < pairs; ++i) store += damaged + field;
+        mbox::Framer framer{ByteView(store)};
+        const std::optional<mbox::Segment> m = framer.next();
+        REQUIRE(m);
+        CHECK(m->end == message.size());
+        // A damaged line is never a separator, and one field without one is
+        // no header block (two are needed): so each line is a fragment.
+        std::uint64_t at = m->end;
+        std::uint64_t fragments = 0;
+        bool tiled = true;
+        while (const std::optional<mbox::Segment> s = framer.next()) {
+            tiled = tiled && s->kind == mbox::SegmentKind::fragment && s->begin == at &&
+                    s->end - s->begin == (fragments % 2 == 0 ? damaged : field).size();
+            at = s->end;
+            ++fragments;
+        }
+        CHECK(tiled);
+        CHECK(fragments == 2 * pairs);
+        CHECK(at == store.size());
+    }
     SECTION("runs of fields and NUL holes, each before a header block longer than the look-ahead window") {
         // Every candidate block after a hole reads on to the long block and
         // runs out of its window there, each window a little further on: read
