@@ -257,6 +257,15 @@ Framer::Candidate Framer::candidate_headers(std::uint64_t pos) const {
         // field before it.
         at = c.fields > 0 ? s.resume_folded : s.resume;
     }
+    // frame_message cuts a partial last line ending a message's own block as
+    // truncation, so repair's copy of the block ends with the store.
+    if (c.how == mime::BlockEnd::non_header && c.fields > 0) {
+        const Line rest = line_at(in_, c.end);
+        if (!rest.terminated() && rest.end == in_.size()) {
+            c.how = mime::BlockEnd::end_of_input;
+            c.end = in_.size();
+        }
+    }
     // A plain read that ended inside the window is exactly what
     // read_headers would read: keep it for the message that starts here.
     // A read that stood on a placeholder answer is asked again once settled.
