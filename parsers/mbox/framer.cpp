@@ -589,7 +589,8 @@ void Framer::settle(std::uint64_t pos) const {
 
 bool Framer::ends_message_at(std::uint64_t pos) const {
     if (!is_damaged(pos)) return message_starts_at(pos);
-    // As walk_body judges a damaged line with no empty line before it.
+    // A damaged line with no empty line before it ends a message when it is
+    // the next separator, or when one starts after its run (walk_body).
     const bool separator = in_.starts_with("From ", pos) ? accept_separator(pos, false)
                                                          : destroyed_separator_at(line_at(in_, pos), false);
     return separator || boundary_at(damaged_run_end(pos, in_.size()));
@@ -845,18 +846,24 @@ void Framer::walk_body(Segment& m, bool after_blank, std::optional<std::uint64_t
             // A store cut short inside a separator line leaves its start.
             const bool cut_separator = prev_blank && !line.terminated() &&
                                        separator_start(in_.sub(p, line.content_length()).text());
-            if (first == 'F' && in_.starts_with("From ", p) && accept_separator(p, prev_blank)) {
+            const bool from = first == 'F' && in_.starts_with("From ", p);
+            if (damaged && !prev_blank) {
+                // The whole question a candidate header block asks at damage
+                // (ends_message_at), so the two cannot end at different places.
+                if (boundary_at(p)) {
+                    m.ends_at_damage = true;
+                    break;
+                }
+            } else if (from && accept_separator(p, prev_blank)) {
                 accepted_ = p;
                 // One that is itself damaged, or has no header block after it,
                 // is damage that cut this message short.
                 m.ends_at_damage = damaged || headerless_separator_at(p);
                 break;
-            }
-            if (cut_separator) {
+            } else if (cut_separator) {
                 m.ends_at_damage = true;
                 break;
-            }
-            if (first == 'F' && in_.starts_with("From ", p)) {
+            } else if (from) {
                 // A damaged line is reported as damage below, not as a body line.
                 if (!damaged) {
                     ++evidence_.unescaped_from;
@@ -873,7 +880,8 @@ void Framer::walk_body(Segment& m, bool after_blank, std::optional<std::uint64_t
         } else if (first == 'F' && in_.starts_with("From ", p)) {
             ++evidence_.unescaped_from;  // protected by a Content-Length that agrees
         }
-        if (first == '>') {
+        // Damaged lines are no evidence of how a writer escaped.
+        if (first == '>' && !damaged) {
             std::uint64_t i = p;
             while (in_.at_or(i, 0) == '>') ++i;
             if (in_.starts_with("From ", i)) ++(i - p == 1 ? evidence_.quoted_from : evidence_.double_quoted_from);
@@ -885,10 +893,11 @@ void Framer::walk_body(Segment& m, bool after_blank, std::optional<std::uint64_t
             // Damage that may have taken a separator ends the message rather
             // than gluing what follows it onto this one (unless the message's
             // end is fixed: a message file, or a Content-Length that agrees).
+            // Without an empty line before it, this was asked above.
             bool boundary = false;
-            if (!fixed_end) {
+            if (!fixed_end && prev_blank) {
                 const std::string_view intact = in_.sub(p, d.first_control - p).text();
-                boundary = boundary_at(e) || (prev_blank && separator_remnant(intact));
+                boundary = boundary_at(e) || separator_remnant(intact);
             }
             if (boundary) {
                 m.ends_at_damage = true;

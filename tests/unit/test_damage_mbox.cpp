@@ -1148,6 +1148,21 @@ TEST_CASE("a segment keeps the first defects of each kind and counts the rest") 
     CHECK(d.omitted(mbox::DefectKind::nul_hole) == 0);
 }
 
+TEST_CASE("a damaged quoted From line is no evidence of the writer's quoting") {
+    // One message whose body holds ">>From " lines: only the intact one
+    // tells how the writer escaped; the other carries a NUL hole past
+    // hole_min, so it is damage cut from the message, not a body line.
+    const std::string hole(16, '\0');
+    const std::string store = "From a@example.org Mon Jan  1 00:00:00 2024\nSubject: s\n\nbody\n>>From intact\n"
+                              "more\n>>From damaged" + hole + "\nend\n";
+    mbox::Framer f{ByteView(store)};
+    std::size_t messages = 0;
+    while (auto s = f.next()) messages += s->kind == mbox::SegmentKind::message ? 1 : 0;
+    CHECK(messages == 1);
+    CHECK(f.evidence().double_quoted_from == 1);
+    CHECK(f.evidence().quoted_from == 0);
+}
+
 TEST_CASE("a multipart its sender left open is closed by repair, so every output reads clean") {
     // Mid-store, with a separator after it, the open multipart is the
     // sender's; but a message file, or an mbox whose later messages are
