@@ -257,14 +257,14 @@ Framer::Candidate Framer::candidate_headers(std::uint64_t pos) const {
         // field before it.
         at = c.fields > 0 ? s.resume_folded : s.resume;
     }
-    // frame_message cuts a partial last line ending a message's own block as
-    // truncation, so repair's copy of the block ends with the store.
-    if (c.how == mime::BlockEnd::non_header && c.fields > 0) {
-        const Line rest = line_at(in_, c.end);
-        if (!rest.terminated() && rest.end == in_.size()) {
-            c.how = mime::BlockEnd::end_of_input;
-            c.end = in_.size();
-        }
+    // Repair's copy of the block ends with the store where the partial line
+    // ending it is cut, and with an empty line where a marker ends it (repair
+    // writes From_ separators, after an empty line).
+    if (cut_short_by_store_end(c.how, c.fields > 0, c.end)) {
+        c.how = mime::BlockEnd::end_of_input;
+        c.end = in_.size();
+    } else if (c.how == mime::BlockEnd::non_header && c.fields > 0 && mmdf_marker_at(c.end)) {
+        c.how = mime::BlockEnd::blank_line;
     }
     // A plain read that ended inside the window is exactly what
     // read_headers would read: keep it for the message that starts here.
@@ -485,6 +485,16 @@ bool Framer::ends_as_written(const Candidate& hb) const {
     return false;
 }
 
+bool Framer::mmdf_marker_at(std::uint64_t pos) const {
+    return mmdf_ && is_mmdf_marker(in_.sub(pos, line_at(in_, pos).content_length()).text());
+}
+
+bool Framer::cut_short_by_store_end(mime::BlockEnd how, bool has_fields, std::uint64_t end) const {
+    if (how != mime::BlockEnd::non_header || !has_fields) return false;
+    const Line rest = line_at(in_, end);
+    return !rest.terminated() && rest.end == in_.size();
+}
+
 bool Framer::header_block_at(std::uint64_t pos, bool strong) const {
     // Asked after most empty lines of every body: reject non-fields by
     // their first bytes, before finding where the line ends.
@@ -599,7 +609,7 @@ bool Framer::ends_message_at(std::uint64_t pos) const {
 bool Framer::message_starts_at(std::uint64_t pos) const {
     // An MMDF store's body walk ends a message at a From_ line or its
     // remains too (walk_body), and repair writes From_ separators.
-    if (mmdf_ && is_mmdf_marker(in_.sub(pos, line_at(in_, pos).content_length()).text())) return true;
+    if (mmdf_marker_at(pos)) return true;
     return accept_separator(pos, true) || header_block_at(pos, false) || destroyed_separator_at(line_at(in_, pos), true);
 }
 
@@ -658,8 +668,7 @@ void Framer::produce_fragment() {
     while (q < in_.size() && !is_damaged(q)) {
         const Line l = line_at(in_, q);
         const bool from_line = in_.starts_with("From ", q) && accept_separator(q, after_blank);
-        const bool mmdf_line = mmdf_ && is_mmdf_marker(in_.sub(q, l.content_length()).text());
-        if (from_line || mmdf_line) break;
+        if (from_line || mmdf_marker_at(q)) break;
         if ((after_blank && header_block_at(q, false)) || destroyed_separator_at(l, after_blank)) break;
         after_blank = is_blank(l);
         q = l.end;
@@ -721,7 +730,7 @@ std::optional<std::uint64_t> Framer::content_length_end(Segment& m, const mime::
         if (body_end == in_.size()) return body_end;
         const Line after = line_at(in_, body_end);
         if (is_blank(after) && (after.end == in_.size() || accept_separator(after.end, true) ||
-                                (mmdf_ && is_mmdf_marker(in_.sub(after.end, line_at(in_, after.end).content_length()).text()))))
+                                mmdf_marker_at(after.end)))
             return after.end;
         if (accept_separator(body_end, false)) return body_end;
     }
@@ -751,8 +760,7 @@ void Framer::frame_message(SeparatorKind kind, Span separator, std::uint64_t hea
     // A store cut short in the middle of a field's name leaves a partial
     // line that is no field: the header block was truncated, and the
     // partial line is cut from the message like damage.
-    const Line bad = line_at(in_, hb.end);
-    if (hb.how == mime::BlockEnd::non_header && !hb.fields.empty() && !bad.terminated() && bad.end == in_.size()) {
+    if (cut_short_by_store_end(hb.how, !hb.fields.empty(), hb.end)) {
         m.cuts.push_back({hb.end, in_.size() - hb.end});
         hb.how = mime::BlockEnd::end_of_input;
         hb.end = hb.body_begin = in_.size();
@@ -837,7 +845,7 @@ void Framer::walk_body(Segment& m, bool after_blank, std::optional<std::uint64_t
         const unsigned char first = in_.at_or(p, 0);
         const bool damaged = is_damage(d);
         if (!fixed_end) {
-            if (mmdf_ && first == 1 && is_mmdf_marker(in_.sub(p, line.content_length()).text())) {
+            if (first == 1 && mmdf_marker_at(p)) {
                 record_line_endings(m, line);
                 m.content_end = p;
                 m.end = line.end;

@@ -209,6 +209,11 @@ private:
     [[nodiscard]] std::optional<std::uint64_t> follow_chain(std::uint64_t at, std::uint64_t window, Candidate& c) const;
     void extend_chain(std::uint64_t at, const Stretch& s) const;
     [[nodiscard]] bool header_block_at(std::uint64_t pos, bool strong) const;
+    // In an MMDF store, is the line at `pos` a message marker?
+    [[nodiscard]] bool mmdf_marker_at(std::uint64_t pos) const;
+    // A block of fields ended at `end` by a partial line that ends the
+    // store: frame_message cuts that line as truncation.
+    [[nodiscard]] bool cut_short_by_store_end(mime::BlockEnd how, bool has_fields, std::uint64_t end) const;
     // Will the block end with an empty line once repair has written it?
     [[nodiscard]] bool ends_as_written(const Candidate& c) const;
     // A separator line damaged past recognition, before a header block.
