@@ -241,8 +241,10 @@ bool content_read(const Attachment& a) {
     const Property* method = a.properties.find(tag::attach_method);
     switch (method ? method->as_uint() : 1) {
         case 1: {
+            // By value the content is binary ([MS-OXCMSG] 2.2.2.7): under any
+            // other type (a damaged type byte) the value is no content.
             const Property* data = a.properties.find(tag::attach_data);
-            return data != nullptr && !data->missing;
+            return data != nullptr && !data->missing && data->type == static_cast<std::uint16_t>(PropType::binary);
         }
         case 5: return a.embedded != nullptr;
         case 6: return a.object.has_value();

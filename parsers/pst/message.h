@@ -111,8 +111,8 @@ inline constexpr std::uint16_t pst_password = 0x67FF;  // the CRC-32 of the stor
 
 // Whether an attachment's content was read, by its method (PR_ATTACH_METHOD,
 // [MS-OXCMSG] 2.2.2.9): by value (1, and when the method is missing) its
-// data, an embedded message (5) the message, an OLE object (6) the object;
-// by reference (2-4, 7) there is nothing beyond the reference. MIME export
+// binary data, an embedded message (5) the message, an OLE object (6) the
+// object; by reference (2-4, 7) there is nothing beyond the reference. MIME export
 // and the PST writer carry only such attachments: one without its content
 // would be a rebuilt store's damage.
 [[nodiscard]] bool content_read(const Attachment& a);

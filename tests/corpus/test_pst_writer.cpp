@@ -794,7 +794,7 @@ TEST_CASE("an attachment whose content the source lost is left out of the rebuil
     MemoryOut out;
     pstw::StoreWriter store(out, {});
     const std::uint32_t inbox = store.add_folder(store.ipm_subtree(), "Inbox", "IPF.Note");
-    pst::Message m = mail("three attachments", "one readable");
+    pst::Message m = mail("five attachments", "one readable");
     // By value with its data; by value with its data unreadable; an OLE
     // object ([MS-OXCMSG] 2.2.2.9: method 6) whose storage was not read.
     m.attachments.push_back(attachment(1, {text(pst::tag::attach_long_filename, "kept.txt"),
@@ -802,6 +802,15 @@ TEST_CASE("an attachment whose content the source lost is left out of the rebuil
     m.attachments.push_back(attachment(1, {text(pst::tag::attach_long_filename, "lost.bin"),
                                            pst::Property{pst::tag::attach_data, static_cast<std::uint16_t>(pst::PropType::binary), {}, true}}));
     m.attachments.push_back(attachment(6, {text(pst::tag::attach_long_filename, "object.ole")}));
+    // By value the data is PtypBinary ([MS-OXCMSG] 2.2.2.7). A damaged type
+    // byte gives an object reference (a subnode's NID and a size) or a
+    // fixed-size type whose value is not that size: no content either.
+    m.attachments.push_back(attachment(1, {text(pst::tag::attach_long_filename, "object.bin"),
+                                           prop(pst::tag::attach_data, pst::PropType::object, std::vector<unsigned char>(8, 1))}));
+    m.attachments.push_back(attachment(1, {text(pst::tag::attach_long_filename, "int64.bin"),
+                                           prop(pst::tag::attach_data, pst::PropType::integer64, std::vector<unsigned char>(100, 2))}));
+    CHECK_FALSE(pst::content_read(m.attachments[3]));
+    CHECK_FALSE(pst::content_read(m.attachments[4]));
     store.add_message(inbox, m, nullptr);
     const fs::path file = finished(store, out, t.path() / "attachments.pst");
     CHECK(run(tool + " verify -q " + q(file) + " >/dev/null 2>&1").status == 0);
