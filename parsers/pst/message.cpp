@@ -210,6 +210,9 @@ Message read_tree(const Messaging& messaging, const NodeRef& node, bool attachme
                         std::vector<unsigned char> bytes = messaging.reader().data(it->bid_data, m.issues);
                         read.data().read(it->bid_data, bytes.size());
                         if (m.issues.size() == before) att.object = std::move(bytes);
+                    } else if (how == 6) {
+                        // Unread, as values in subnodes are: present, empty.
+                        att.object.emplace();
                     } else if (how == 5 && depth + 1 < max_embedding_depth) {
                         att.embedded = std::make_unique<Message>(read_tree(messaging, object, attachment_data, depth + 1, read));
                         // A check reads the top message's defects: an
@@ -250,6 +253,12 @@ bool content_read(const Attachment& a) {
         case 6: return a.object.has_value();
         default: return true;
     }
+}
+
+std::uint64_t unread_attachments(const Message& m) {
+    std::uint64_t n = 0;
+    for (const Attachment& a : m.attachments) n += !content_read(a) ? 1 : a.embedded ? unread_attachments(*a.embedded) : 0;
+    return n;
 }
 
 std::vector<Recipient> recipients_of(const Message& m) {

@@ -31,7 +31,7 @@ struct Attachment {
     PropertyContext properties;
     std::unique_ptr<Message> embedded;  // PR_ATTACH_METHOD 5
     // PR_ATTACH_METHOD 6: the OLE storage its PtypObject names, nullopt
-    // when that subnode cannot be read.
+    // when that subnode cannot be read (empty when not read, read_message).
     std::optional<std::vector<unsigned char>> object;
     bool missing = false;  // listed in the attachment table, not among the subnodes
 };
@@ -47,8 +47,9 @@ inline constexpr unsigned max_embedding_depth = 8;
 inline constexpr std::uint32_t max_attachments = 65'536;
 
 // `attachment_data` false reads attachments' properties but leaves their
-// data (and OLE objects) unread: a check that has verified every block's
-// CRC already learns nothing from decrypting and copying them again.
+// data (and OLE objects) unread, present and empty: a check that has
+// verified every block's CRC already learns nothing from decrypting and
+// copying them again, and still learns which attachments have content.
 // A node that a message's tree names a second time (by its blocks) is
 // read once; the repeats, nesting deeper than max_embedding_depth and
 // rows past max_attachments are named once among the top message's
@@ -116,6 +117,10 @@ inline constexpr std::uint16_t pst_password = 0x67FF;  // the CRC-32 of the stor
 // and the PST writer carry only such attachments: one without its content
 // would be a rebuilt store's damage.
 [[nodiscard]] bool content_read(const Attachment& a);
+
+// Attachments of a message, its embedded messages' included, whose content
+// was not read (content_read): what an export of it would be without.
+[[nodiscard]] std::uint64_t unread_attachments(const Message& m);
 
 // One row of a message's recipient table, as text.
 struct Recipient {

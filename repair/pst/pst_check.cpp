@@ -1242,9 +1242,14 @@ private:
                        e.at, c_.layout_->nbt_entry, "message",
                        "message " + std::to_string(nid) + ": " + std::string(defect_name(*r.defect)));
         }
-        // A defect costs what its structure held: such a message is not whole.
+        // A defect costs what its structure held: such a message is not whole;
+        // nor is one an export would write without an attachment.
         if (!compose) {
-            ++(msg.defects.empty() ? c_.log_.messages.intact : c_.log_.messages.partial);
+            const std::uint64_t unread = unread_attachments(msg);
+            ++(msg.defects.empty() && unread == 0 ? c_.log_.messages.intact : c_.log_.messages.partial);
+            if (unread > 0)
+                c_.add(ProblemId::pst_message_partial, e.at, c_.layout_->nbt_entry, "message",
+                       "message " + std::to_string(nid) + ": " + std::to_string(unread) + " attachment(s) unreadable");
             return;
         }
         const ComposedMessage out = compose_message(msg, names_);

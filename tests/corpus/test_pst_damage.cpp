@@ -592,6 +592,34 @@ TEST_CASE("messaging-layer damage (a heap, a table row, counts, flags, UTF-16) i
         CHECK(r.status == 0);
         CHECK(r.out.find(".eml") != std::string::npos);
     }
+    SECTION("an attachment an export cannot have, its blocks sound: scan counts the message partial, as repair does") {
+        constexpr std::uint32_t message = 2097188;  // libpff: attachments icons.gif (NID 32805), yellowbg.gif, ...
+        constexpr std::uint32_t nowhere = 0x1FFFE5;  // an attachment NID no subnode has
+        // By value the data is PtypBinary ([MS-OXCMSG] 2.2.2.7): a BTH record
+        // (id, type, HNID) whose type says PtypObject (0x000D) is no content.
+        // A row of the attachment table ([MS-PST] 2.4.6.1.1: 0x671) naming
+        // no subnode has none either; its id is in the row index and the
+        // row matrix, both in the table's heap at this size.
+        for (const std::string edit : {"data type", "row id"}) {
+            INFO(edit);
+            mailfsck::test::TempDir d("pst-attachment-content");
+            LtpEdit e(*file);
+            const auto subs = e.subnode_data(message);
+            REQUIRE(subs.count(32805) == 1);
+            REQUIRE(subs.count(0x671) == 1);
+            if (edit == "data type")
+                REQUIRE(e.replace(subs.at(32805), std::string("\x01\x37\x02\x01", 4), std::string("\x01\x37\x0D\x00", 4)) == 1);
+            else
+                REQUIRE(e.replace(subs.at(0x671), le32(32805), le32(nowhere)) == 2);
+            for (const json& st : {e.scan(d.path()), e.repair(d.path())}) {
+                CHECK(st["messages"]["partial"] == 1);
+                CHECK(st["messages"]["lost"] == 0);
+                const auto found = with_code(st, "PST-0503");
+                REQUIRE(found.size() == 1);
+                CHECK(found[0]["offset"] == e.nbt_entry(message));
+            }
+        }
+    }
     SECTION("a byte of a message's heap changed, its block's CRC failing: the block is used as stored, the message partial") {
         LtpEdit e(*file);
         constexpr std::uint32_t message = 2097188;  // libpff: "Welcome to Microsoft Outlook 2000!"

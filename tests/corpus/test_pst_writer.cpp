@@ -820,6 +820,28 @@ TEST_CASE("an attachment whose content the source lost is left out of the rebuil
     CHECK(facts->attachments.begin()->second == std::multiset<std::string>{"kept.txt:5"});
 }
 
+TEST_CASE("the attachments an export would be without are counted, an embedded message's included") {
+    pst::Message m = mail("outer", "");
+    m.attachments.push_back(attachment(1, {one_byte()}));
+    // An OLE object whose storage was not found; one found but not read (a
+    // scan reads none): present, empty.
+    m.attachments.push_back(attachment(6));
+    m.attachments.push_back(attachment(6));
+    m.attachments.back().object.emplace();
+    pst::Attachment row;  // an attachment table row naming no subnode
+    row.missing = true;
+    m.attachments.push_back(std::move(row));
+    // By reference (method 2) there is nothing beyond the reference; by
+    // value with no data there is nothing.
+    m.attachments.push_back(attachment(5));
+    m.attachments.back().embedded = std::make_unique<pst::Message>(mail("inner", ""));
+    m.attachments.back().embedded->attachments.push_back(attachment(2));
+    m.attachments.back().embedded->attachments.push_back(attachment(1));
+    m.attachments.push_back(attachment(5));  // an embedded message not read
+    CHECK(pst::unread_attachments(*m.attachments[4].embedded) == 1);
+    CHECK(pst::unread_attachments(m) == 4);
+}
+
 TEST_CASE("a damaged compressed RTF body is written as the text it still gives, or left out, and the store rescans clean") {
     TempDir t("pst-writer-rtf");
     // [MS-OXRTFCP] 2.2: literals only, eight to a control byte, ended by a
