@@ -129,6 +129,11 @@ std::uint32_t fixed_size(std::uint16_t type) {
     }
 }
 
+bool sound_value(const Property& p) {
+    const std::uint32_t fixed = fixed_size(p.type);
+    return !p.missing && (fixed == 0 || p.value.size() == fixed);
+}
+
 std::uint64_t Property::as_uint() const {
     std::uint64_t v = 0;
     for (std::size_t i = 0; i < value.size() && i < 8; ++i) v |= std::uint64_t{value[i]} << (8 * i);

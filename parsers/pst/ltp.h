@@ -94,6 +94,11 @@ struct Property {
     [[nodiscard]] bool as_bool() const { return as_uint() != 0; }
 };
 
+// Whether a value was read as its type says: not missing, and a fixed-size
+// type's value of that size. Any other is damage of unknown meaning, which
+// a rebuilt store leaves out.
+[[nodiscard]] bool sound_value(const Property& p);
+
 // Fetches the data of a subnode of the node being read (an HNID that is
 // a NID, [MS-PST] 2.3.3.2); nullopt when there is none or it is unreadable.
 using SubnodeData = std::function<std::optional<std::vector<unsigned char>>(std::uint32_t nid)>;

@@ -194,9 +194,8 @@ Message read_tree(const Messaging& messaging, const NodeRef& node, bool attachme
             const std::vector<Subnode> inner = messaging.subnodes(*at, m.issues, &read.data());
             att.properties = messaging.properties(*at, inner, m.issues, attachment_data, &read.data());
             for (const std::string& d : att.properties.defects) m.defects.push_back("attachment: " + d);
-            const Property* method = att.properties.find(tag::attach_method);
             const Property* data = att.properties.find(tag::attach_data);
-            const std::uint64_t how = method ? method->as_uint() : 0;
+            const std::uint64_t how = attach_method(att.properties);
             if ((how == 5 || how == 6) && data && data->type == static_cast<std::uint16_t>(PropType::object)) {
                 const std::optional<std::uint32_t> nid = object_nid(*data);
                 const auto it = std::find_if(inner.begin(), inner.end(), [&](const Subnode& s) { return nid && s.nid == *nid; });
@@ -239,10 +238,14 @@ Message read_message(const Messaging& messaging, const NodeRef& node, bool attac
     return m;
 }
 
+std::uint64_t attach_method(const PropertyContext& pc) {
+    const Property* method = pc.find(tag::attach_method);
+    return method && sound_value(*method) ? method->as_uint() : 1;
+}
+
 bool content_read(const Attachment& a) {
     if (a.missing || !a.properties.valid) return false;
-    const Property* method = a.properties.find(tag::attach_method);
-    switch (method ? method->as_uint() : 1) {
+    switch (attach_method(a.properties)) {
         case 1: {
             // By value the content is binary ([MS-OXCMSG] 2.2.2.7): under any
             // other type (a damaged type byte) the value is no content.

@@ -110,12 +110,16 @@ inline constexpr std::uint16_t pst_password = 0x67FF;  // the CRC-32 of the stor
 // flag invalid), without converting it; true for other types.
 [[nodiscard]] bool well_formed_utf16(const Property& p);
 
-// Whether an attachment's content was read, by its method (PR_ATTACH_METHOD,
-// [MS-OXCMSG] 2.2.2.9): by value (1, and when the method is missing) its
-// binary data, an embedded message (5) the message, an OLE object (6) the
-// object; by reference (2-4, 7) there is nothing beyond the reference. MIME export
-// and the PST writer carry only such attachments: one without its content
-// would be a rebuilt store's damage.
+// PR_ATTACH_METHOD ([MS-OXCMSG] 2.2.2.9) as read: by value (1) when it is
+// absent or unsound (sound_value), as a rebuilt store, which leaves an
+// unsound value out, reads it.
+[[nodiscard]] std::uint64_t attach_method(const PropertyContext& pc);
+
+// Whether an attachment's content was read, by its method (attach_method):
+// by value (1) its binary data, an embedded message (5) the message, an OLE
+// object (6) the object; by reference (2-4, 7) there is nothing beyond the
+// reference. MIME export and the PST writer carry only such attachments:
+// one without its content would be a rebuilt store's damage.
 [[nodiscard]] bool content_read(const Attachment& a);
 
 // Attachments of a message, its embedded messages' included, whose content

@@ -485,8 +485,7 @@ private:
         if (type.empty() || type.find('/') == std::string::npos || !plain_ascii(type) || composite)
             type = "application/octet-stream";
         const std::string cid = text(tag::attach_content_id);
-        const Property* method = pc.find(tag::attach_method);
-        const std::uint64_t how = method ? method->as_uint() : 1;
+        const std::uint64_t how = attach_method(pc);
         if (!content_read(a)) {
             out_.missing.push_back(label + (how == 5   ? ": embedded message unreadable"
                                             : how == 6 ? ": OLE object unreadable"

@@ -445,9 +445,8 @@ ItemObject icalendar(const Item& item, const Scheduling& how) {
     }
     for (const Attachment& a : item.message().attachments) {
         // Exceptions to a series are embedded messages: the message form keeps them.
-        const Property* method = a.properties.find(tag::attach_method);
+        if (!content_read(a) || attach_method(a.properties) != 1) continue;
         const Property* data = a.properties.find(tag::attach_data);
-        if (a.missing || !data || data->missing || (method && method->as_uint() != 1)) continue;
         std::string name;
         for (const std::uint16_t id : {tag::attach_long_filename, tag::attach_filename, tag::display_name})
             if (name.empty())

@@ -202,10 +202,8 @@ std::uint32_t StoreWriter::add_folder(std::uint32_t parent, const std::string& n
 std::vector<Property> StoreWriter::carried(const std::vector<Property>& properties, const pst::NameMap* names) {
     std::vector<Property> out;
     for (const Property& p : properties) {
-        if (p.missing) continue;
-        // A fixed-size value of another size is damage whose meaning is
-        // unknown (the check named it): left out, not written as it was.
-        if (const std::uint32_t fixed = pst::fixed_size(p.type); fixed > 0 && p.value.size() != fixed) continue;
+        // The check named the damage; it is left out, not written as it was.
+        if (!pst::sound_value(p)) continue;
         std::optional<std::uint16_t> id = p.id;
         if (p.id >= 0x8000) {
             const pst::PropertyName* name = names ? names->name(p.id) : nullptr;

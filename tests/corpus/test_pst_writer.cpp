@@ -794,7 +794,7 @@ TEST_CASE("an attachment whose content the source lost is left out of the rebuil
     MemoryOut out;
     pstw::StoreWriter store(out, {});
     const std::uint32_t inbox = store.add_folder(store.ipm_subtree(), "Inbox", "IPF.Note");
-    pst::Message m = mail("five attachments", "one readable");
+    pst::Message m = mail("six attachments", "one readable");
     // By value with its data; by value with its data unreadable; an OLE
     // object ([MS-OXCMSG] 2.2.2.9: method 6) whose storage was not read.
     m.attachments.push_back(attachment(1, {text(pst::tag::attach_long_filename, "kept.txt"),
@@ -809,8 +809,15 @@ TEST_CASE("an attachment whose content the source lost is left out of the rebuil
                                            prop(pst::tag::attach_data, pst::PropType::object, std::vector<unsigned char>(8, 1))}));
     m.attachments.push_back(attachment(1, {text(pst::tag::attach_long_filename, "int64.bin"),
                                            prop(pst::tag::attach_data, pst::PropType::integer64, std::vector<unsigned char>(100, 2))}));
+    // A method whose value is unreadable is no method: the writer leaves
+    // such a value out, and a rebuilt store reads the attachment by value.
+    m.attachments.push_back(attachment(1, {text(pst::tag::attach_long_filename, "no-method.bin"),
+                                           prop(pst::tag::attach_data, pst::PropType::object, std::vector<unsigned char>(8, 1))}));
+    for (pst::Property& p : m.attachments.back().properties.properties)
+        if (p.id == pst::tag::attach_method) p = pst::Property{p.id, p.type, {}, true};
     CHECK_FALSE(pst::content_read(m.attachments[3]));
     CHECK_FALSE(pst::content_read(m.attachments[4]));
+    CHECK_FALSE(pst::content_read(m.attachments[5]));
     store.add_message(inbox, m, nullptr);
     const fs::path file = finished(store, out, t.path() / "attachments.pst");
     CHECK(run(tool + " verify -q " + q(file) + " >/dev/null 2>&1").status == 0);
