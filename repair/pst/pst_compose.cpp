@@ -305,9 +305,11 @@ bool composed_here(std::string_view line) {
 
 // The transport headers Outlook kept, with CRLF made LF, without the MIME
 // headers (the parts are rebuilt) and without the blank line that ends them.
+// A line that is not a field (a damaged name), and what continues it, is left
+// out: in the header block written it would end the block.
 std::string transport_headers(const std::string& raw) {
     std::string out;
-    bool skipping = false;
+    bool skipping = true;
     std::size_t i = 0;
     while (i < raw.size()) {
         std::size_t end = raw.find('\n', i);
@@ -317,7 +319,10 @@ std::string transport_headers(const std::string& raw) {
         if (!line.empty() && line.back() == '\r') line.pop_back();
         if (line.empty()) break;
         const bool continuation = line[0] == ' ' || line[0] == '\t';
-        if (!continuation) skipping = composed_here(line) || line.find(':') == std::string::npos;
+        if (!continuation) {
+            const ByteView v(line);
+            skipping = !mime::is_field_line(v, line_at(v, 0)) || composed_here(line);
+        }
         if (!skipping) out += line + "\n";
     }
     return out;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "parsers/mime/headers.h"
 #include "parsers/pst/format.h"
 #include "parsers/pst/header.h"
 #include "parsers/pst/heap.h"
@@ -344,4 +345,21 @@ TEST_CASE("sound blocks are kept by id, bit 0 ignored and bit 1 not, within a bo
     CHECK(sound.size() == 1);
     sound.add(0x106);
     CHECK(sound.size() == 2);
+}
+
+TEST_CASE("transport headers are composed without the lines that are not fields, so the header block is whole") {
+    // A continuation before any field, and a field name with a byte outside
+    // printable ASCII (RFC 5322 2.2) with its own continuation; PtypString8
+    // in windows-1252, so 0xE3 is U+00E3.
+    const std::string raw = " orphan continuation\r\nReceived: by example.org\r\nContent\xE3Type: multipart/mixed; boundary=\"b\"\r\n"
+                            "\tfolded part\r\nX-Kept: yes\r\n\r\n";
+    pst::Message m;
+    m.properties.valid = true;
+    m.properties.properties = {pst::Property{pst::tag::transport_headers, static_cast<std::uint16_t>(pst::PropType::string8),
+                                             std::vector<unsigned char>(raw.begin(), raw.end()), false}};
+    const std::string out = compose_message(m, pst::NameMap{}).bytes;
+    const std::string head = out.substr(0, out.find("\n\n") + 2);
+    CHECK(head.rfind("Received: by example.org\nX-Kept: yes\n", 0) == 0);
+    for (const char* gone : {"orphan", "multipart/mixed", "folded"}) CHECK(head.find(gone) == std::string::npos);
+    CHECK(mime::read_header_block(ByteView(std::string_view(out)), 0).how == mime::BlockEnd::blank_line);
 }
