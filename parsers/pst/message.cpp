@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "parsers/bytes/utf8.h"
+#include "parsers/pst/rtf.h"
 
 namespace mailfsck::pst {
 namespace {
@@ -161,11 +162,11 @@ std::uint32_t codepage_of(const PropertyContext& pc) {
 
 namespace {
 
-Message read_tree(const Messaging& messaging, const NodeRef& node, bool attachment_data, unsigned depth, NodesRead& read) {
+Message read_tree(const Messaging& messaging, const NodeRef& node, SubnodeValues attachments, unsigned depth, NodesRead& read) {
     Message m;
     m.ref = node;
     const std::vector<Subnode> subs = messaging.subnodes(node, m.issues, &read.data());
-    m.properties = messaging.properties(node, subs, m.issues, true, &read.data());
+    m.properties = messaging.properties(node, subs, m.issues, SubnodeValues::kept, &read.data());
     for (const std::string& d : m.properties.defects) m.defects.push_back("properties: " + d);
     const auto find = [&](std::uint32_t nid) -> std::optional<NodeRef> {
         const auto it = std::lower_bound(subs.begin(), subs.end(), nid,
@@ -192,7 +193,7 @@ Message read_tree(const Messaging& messaging, const NodeRef& node, bool attachme
                 continue;
             }
             const std::vector<Subnode> inner = messaging.subnodes(*at, m.issues, &read.data());
-            att.properties = messaging.properties(*at, inner, m.issues, attachment_data, &read.data());
+            att.properties = messaging.properties(*at, inner, m.issues, attachments, &read.data());
             for (const std::string& d : att.properties.defects) m.defects.push_back("attachment: " + d);
             const Property* data = att.properties.find(tag::attach_data);
             const std::uint64_t how = attach_method(att.properties);
@@ -202,22 +203,27 @@ Message read_tree(const Messaging& messaging, const NodeRef& node, bool attachme
                 if (it == inner.end()) {
                     m.defects.push_back("object of attachment " + std::to_string(row.id) + " not found");
                 } else if (const NodeRef object{it->nid, it->bid_data, it->bid_sub}; read.first(object, row.id)) {
-                    if (how == 6 && attachment_data && !read.data().admit(it->bid_data)) {
-                        m.issues.push_back({ReadFault::repeated, it->bid_data, 0});
-                    } else if (how == 6 && attachment_data) {
-                        const std::size_t before = m.issues.size();
-                        std::vector<unsigned char> bytes = messaging.reader().data(it->bid_data, m.issues);
-                        read.data().read(it->bid_data, bytes.size());
-                        if (m.issues.size() == before) att.object = std::move(bytes);
-                    } else if (how == 6) {
-                        // Unread, as values in subnodes are: present, empty.
+                    if (how == 6 && attachments == SubnodeValues::skipped) {
                         att.object.emplace();
+                    } else if (how == 6 && !read.data().admit(it->bid_data)) {
+                        m.issues.push_back({ReadFault::repeated, it->bid_data, 0});
+                    } else if (how == 6) {
+                        // As values in subnodes are read (Messaging::properties).
+                        const std::size_t before = m.issues.size();
+                        std::vector<unsigned char> bytes;
+                        if (attachments == SubnodeValues::kept) bytes = messaging.reader().data(it->bid_data, m.issues);
+                        const std::uint64_t size = attachments == SubnodeValues::kept
+                                                       ? bytes.size()
+                                                       : messaging.reader().check_data(it->bid_data, m.issues);
+                        read.data().read(it->bid_data, size);
+                        if (bytes_whole(m.issues, before)) att.object = std::move(bytes);
                     } else if (how == 5 && depth + 1 < max_embedding_depth) {
-                        att.embedded = std::make_unique<Message>(read_tree(messaging, object, attachment_data, depth + 1, read));
-                        // A check reads the top message's defects: an
-                        // embedded message's damage is the message's.
+                        att.embedded = std::make_unique<Message>(read_tree(messaging, object, attachments, depth + 1, read));
+                        // A check reads the top message's defects and
+                        // issues: an embedded message's damage is the message's.
                         for (const std::string& d : att.embedded->defects)
                             m.defects.push_back("embedded message of attachment " + std::to_string(row.id) + ": " + d);
+                        m.issues.insert(m.issues.end(), att.embedded->issues.begin(), att.embedded->issues.end());
                     } else if (how == 5) {
                         read.too_deep();
                     }
@@ -231,9 +237,9 @@ Message read_tree(const Messaging& messaging, const NodeRef& node, bool attachme
 
 }  // namespace
 
-Message read_message(const Messaging& messaging, const NodeRef& node, bool attachment_data) {
+Message read_message(const Messaging& messaging, const NodeRef& node, SubnodeValues attachments) {
     NodesRead read(node);
-    Message m = read_tree(messaging, node, attachment_data, 0, read);
+    Message m = read_tree(messaging, node, attachments, 0, read);
     read.name_bounds(m.defects);
     return m;
 }
@@ -258,10 +264,51 @@ bool content_read(const Attachment& a) {
     }
 }
 
-std::uint64_t unread_attachments(const Message& m) {
-    std::uint64_t n = 0;
-    for (const Attachment& a : m.attachments) n += !content_read(a) ? 1 : a.embedded ? unread_attachments(*a.embedded) : 0;
-    return n;
+std::vector<std::string> unreadable_parts(const Message& m) {
+    std::vector<std::string> out;
+    const PropertyContext& pc = m.properties;
+    const auto readable = [&](std::uint16_t id) {
+        const Property* p = pc.find(id);
+        return p != nullptr && !p->missing;
+    };
+    for (const auto& [id, what] : {std::pair{tag::body, "plain text body"}, std::pair{tag::html, "HTML body"}})
+        if (const Property* p = pc.find(id); p && p->missing) out.push_back(std::string(what) + " unreadable");
+    if (!readable(tag::body) && !readable(tag::html))
+        if (const Property* rtf = pc.find(tag::rtf_compressed)) {
+            // A sound RTF body of no text has lost nothing.
+            const Rtf r = rtf->missing ? Rtf{} : decompress_rtf(ByteView(rtf->value.data(), rtf->value.size(), 0));
+            if (rtf->missing || (r.text.empty() && r.defect)) out.emplace_back("RTF body unreadable");
+        }
+    const std::uint32_t cp = codepage_of(pc);
+    for (std::size_t i = 0; i < m.attachments.size(); ++i) {
+        const Attachment& a = m.attachments[i];
+        if (content_read(a)) {
+            if (a.embedded)
+                for (std::string& part : unreadable_parts(*a.embedded)) out.push_back(std::move(part));
+            continue;
+        }
+        const std::string name = attachment_name(a, cp);
+        const std::uint64_t how = attach_method(a.properties);
+        out.push_back("attachment " + std::to_string(i + 1) + (name.empty() ? "" : " (" + name + ")") +
+                      (how == 5   ? ": embedded message unreadable"
+                       : how == 6 ? ": OLE object unreadable"
+                                  : " unreadable"));
+    }
+    return out;
+}
+
+std::string subject_of(const Message& m) {
+    const Property* p = m.properties.find(tag::subject);
+    std::string subject = p ? utf8(*p, codepage_of(m.properties)).value_or(std::string()) : std::string();
+    if (subject.size() >= 2 && subject[0] == '\x01') subject.erase(0, 2);
+    return subject;
+}
+
+std::string attachment_name(const Attachment& a, std::uint32_t codepage) {
+    for (const std::uint16_t id : {tag::attach_long_filename, tag::attach_filename, tag::display_name})
+        if (const Property* p = a.properties.find(id))
+            if (std::string name = utf8(*p, codepage).value_or(std::string()); !name.empty()) return name;
+    return {};
 }
 
 std::vector<Recipient> recipients_of(const Message& m) {

@@ -46,15 +46,13 @@ inline constexpr unsigned max_embedding_depth = 8;
 // property values. An ANSI or 4K OST tree holds more.
 inline constexpr std::uint32_t max_attachments = 65'536;
 
-// `attachment_data` false reads attachments' properties but leaves their
-// data (and OLE objects) unread, present and empty: a check that has
-// verified every block's CRC already learns nothing from decrypting and
-// copying them again, and still learns which attachments have content.
-// A node that a message's tree names a second time (by its blocks) is
+// `attachments`: what becomes of attachments' data and OLE objects
+// (SubnodeValues); one checked, not kept, is present and empty. A node that a message's tree names a second time (by its blocks) is
 // read once; the repeats, nesting deeper than max_embedding_depth and
 // rows past max_attachments are named once among the top message's
 // defects.
-[[nodiscard]] Message read_message(const Messaging& messaging, const NodeRef& node, bool attachment_data = true);
+[[nodiscard]] Message read_message(const Messaging& messaging, const NodeRef& node,
+                                   SubnodeValues attachments = SubnodeValues::kept);
 
 // Property ids the export and the checks use ([MS-OXPROPS]).
 namespace tag {
@@ -122,9 +120,20 @@ inline constexpr std::uint16_t pst_password = 0x67FF;  // the CRC-32 of the stor
 // one without its content would be a rebuilt store's damage.
 [[nodiscard]] bool content_read(const Attachment& a);
 
-// Attachments of a message, its embedded messages' included, whose content
-// was not read (content_read): what an export of it would be without.
-[[nodiscard]] std::uint64_t unread_attachments(const Message& m);
+// What an export of a message would be without, one line each as the
+// report names it ("HTML body unreadable", "attachment 2 (a.pdf)
+// unreadable"), its embedded messages' included: a body value that cannot
+// be read, an RTF body (the body when neither plain text nor HTML can be
+// had) that decompresses to nothing, attachments without content_read.
+// Checks and exports both count a message partial by it.
+[[nodiscard]] std::vector<std::string> unreadable_parts(const Message& m);
+
+// PR_SUBJECT as UTF-8, without the prefix marker ([MS-OXCMSG] 2.2.1.46).
+[[nodiscard]] std::string subject_of(const Message& m);
+
+// What names an attachment: its long file name, else its file name, else
+// its display name; "" when none is there.
+[[nodiscard]] std::string attachment_name(const Attachment& a, std::uint32_t codepage);
 
 // One row of a message's recipient table, as text.
 struct Recipient {

@@ -38,40 +38,45 @@ const Subnode* find_subnode(const std::vector<Subnode>& subs, std::uint32_t nid)
 
 }  // namespace
 
-SubnodeData Messaging::values(const std::vector<Subnode>& subs, std::vector<ReadIssue>& issues, bool read,
+SubnodeData Messaging::values(const std::vector<Subnode>& subs, std::vector<ReadIssue>& issues, SubnodeValues how,
                               RereadBound* trees) const {
     std::shared_ptr<RereadBound> own = trees ? nullptr : std::make_shared<RereadBound>();
-    return [this, &subs, &issues, read, own, trees](std::uint32_t nid) -> std::optional<std::vector<unsigned char>> {
+    return [this, &subs, &issues, how, own, trees](std::uint32_t nid) -> std::optional<std::vector<unsigned char>> {
         const Subnode* s = find_subnode(subs, nid);
         if (!s) return std::nullopt;
-        if (!read) return std::vector<unsigned char>{};
+        if (how == SubnodeValues::skipped) return std::vector<unsigned char>{};
         RereadBound& read_so_far = trees ? *trees : *own;
         if (!read_so_far.admit(s->bid_data)) {
             issues.push_back({ReadFault::repeated, s->bid_data, 0});
             return std::nullopt;
         }
         const std::size_t before = issues.size();
-        std::vector<unsigned char> bytes = reader_->data(s->bid_data, issues);
-        read_so_far.read(s->bid_data, bytes.size());
-        if (issues.size() != before) return std::nullopt;
+        std::vector<unsigned char> bytes;
+        if (how == SubnodeValues::kept) {
+            bytes = reader_->data(s->bid_data, issues);
+            read_so_far.read(s->bid_data, bytes.size());
+        } else {
+            read_so_far.read(s->bid_data, reader_->check_data(s->bid_data, issues));
+        }
+        if (!bytes_whole(issues, before)) return std::nullopt;
         return bytes;
     };
 }
 
-PropertyContext Messaging::properties(const NodeRef& node, std::vector<ReadIssue>& issues, bool subnode_values,
+PropertyContext Messaging::properties(const NodeRef& node, std::vector<ReadIssue>& issues, SubnodeValues values,
                                       RereadBound* read) const {
-    return properties(node, subnodes(node, issues, read), issues, subnode_values, read);
+    return properties(node, subnodes(node, issues, read), issues, values, read);
 }
 
 PropertyContext Messaging::properties(const NodeRef& node, const std::vector<Subnode>& subs, std::vector<ReadIssue>& issues,
-                                      bool subnode_values, RereadBound* read) const {
+                                      SubnodeValues how, RereadBound* read) const {
     const Heap h = heap(node.bid_data, issues);
     if (!h.valid()) {
         PropertyContext pc;
         pc.defects.push_back("no heap");
         return pc;
     }
-    return read_pc(h, values(subs, issues, subnode_values, read));
+    return read_pc(h, values(subs, issues, how, read));
 }
 
 std::vector<std::uint32_t> Messaging::subnodes_named(std::uint64_t bid_data, std::vector<ReadIssue>& issues) const {
@@ -95,7 +100,7 @@ TableContext Messaging::table(const NodeRef& node, std::vector<ReadIssue>& issue
         return tc;
     }
     const std::vector<Subnode> subs = subnodes(node, issues, read);
-    const SubnodeData data = values(subs, issues, true, read);
+    const SubnodeData data = values(subs, issues, SubnodeValues::kept, read);
     const SubnodeBlocks rows = [&](std::uint32_t nid) {
         std::vector<std::optional<std::vector<unsigned char>>> out;
         const Subnode* s = find_subnode(subs, nid);

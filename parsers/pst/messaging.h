@@ -42,6 +42,12 @@ struct NodeRef {
     std::uint64_t bid_sub = 0;
 };
 
+// What reading a property value held in a subnode (attachment data, a
+// large body) does: keeps its bytes; reads and checks its blocks but keeps
+// none (a check, which must know what an export would be without); or
+// only sees that it is there. A value not kept comes back empty.
+enum class SubnodeValues { kept, checked, skipped };
+
 class Messaging {
 public:
     Messaging(const NodeReader& reader, const NodeIndex& nodes) : reader_(&reader), nodes_(&nodes) {}
@@ -49,14 +55,14 @@ public:
     // A top-level node by NID; nullopt when the NBT has none.
     [[nodiscard]] std::optional<NodeRef> node(std::uint32_t nid) const;
 
-    // `subnode_values` false leaves values stored in subnodes (attachment
-    // data, large bodies) empty instead of reading them. `read`: the trees
-    // the object read so far (by default, this node's alone).
+    // A value whose blocks cannot all be read is missing; one read from a
+    // block failing its CRC is used as stored (with an issue). `read`: the
+    // trees the object read so far (by default, this node's alone).
     [[nodiscard]] PropertyContext properties(const NodeRef& node, std::vector<ReadIssue>& issues,
-                                             bool subnode_values = true, RereadBound* read = nullptr) const;
+                                             SubnodeValues values = SubnodeValues::kept, RereadBound* read = nullptr) const;
     // The same, with the node's subnodes (as `subnodes` gives them) read already.
     [[nodiscard]] PropertyContext properties(const NodeRef& node, const std::vector<Subnode>& subs,
-                                             std::vector<ReadIssue>& issues, bool subnode_values, RereadBound* read) const;
+                                             std::vector<ReadIssue>& issues, SubnodeValues values, RereadBound* read) const;
     [[nodiscard]] TableContext table(const NodeRef& node, std::vector<ReadIssue>& issues, Cells cells = Cells::kept,
                                      RereadBound* read = nullptr) const;
 
@@ -75,9 +81,8 @@ public:
 
 private:
     [[nodiscard]] Heap heap(std::uint64_t bid_data, std::vector<ReadIssue>& issues) const;
-    // Reads the value of an HNID that names one of `subs` (sorted by NID);
-    // with `read` false, a value that exists comes back empty, unread.
-    [[nodiscard]] SubnodeData values(const std::vector<Subnode>& subs, std::vector<ReadIssue>& issues, bool read,
+    // Reads the value of an HNID that names one of `subs` (sorted by NID).
+    [[nodiscard]] SubnodeData values(const std::vector<Subnode>& subs, std::vector<ReadIssue>& issues, SubnodeValues how,
                                      RereadBound* trees) const;
 
     const NodeReader* reader_;

@@ -49,6 +49,11 @@ std::string_view fault_name(ReadFault f) {
     return "?";
 }
 
+bool bytes_whole(const std::vector<ReadIssue>& issues, std::size_t from) {
+    return std::all_of(issues.begin() + static_cast<std::ptrdiff_t>(std::min(from, issues.size())), issues.end(),
+                       [](const ReadIssue& i) { return i.fault == ReadFault::unverified; });
+}
+
 namespace {
 
 bool trailer_zeroed(const ByteView& stored, const Layout& layout, const BbtEntry& e) {
@@ -182,18 +187,31 @@ std::vector<std::uint64_t> NodeReader::data_blocks(std::uint64_t bid, std::vecto
     return out;
 }
 
-std::vector<unsigned char> NodeReader::data(std::uint64_t bid, std::vector<ReadIssue>& issues) const {
-    std::vector<unsigned char> out;
+void NodeReader::stream(std::uint64_t bid, std::vector<ReadIssue>& issues,
+                        const std::function<void(const std::vector<unsigned char>&)>& take) const {
+    std::uint64_t size = 0;
     for (const std::uint64_t b : data_blocks(bid, issues)) {
         const std::optional<std::vector<unsigned char>> bytes = block(b, issues);
         if (!bytes) continue;
-        if (out.size() + bytes->size() > max_node_data) {
+        if (size + bytes->size() > max_node_data) {
             issues.push_back({ReadFault::too_large, bid, 0});
             break;
         }
-        out.insert(out.end(), bytes->begin(), bytes->end());
+        size += bytes->size();
+        take(*bytes);
     }
+}
+
+std::vector<unsigned char> NodeReader::data(std::uint64_t bid, std::vector<ReadIssue>& issues) const {
+    std::vector<unsigned char> out;
+    stream(bid, issues, [&](const std::vector<unsigned char>& bytes) { out.insert(out.end(), bytes.begin(), bytes.end()); });
     return out;
+}
+
+std::uint64_t NodeReader::check_data(std::uint64_t bid, std::vector<ReadIssue>& issues) const {
+    std::uint64_t size = 0;
+    stream(bid, issues, [&](const std::vector<unsigned char>& bytes) { size += bytes.size(); });
+    return size;
 }
 
 std::vector<Subnode> NodeReader::subnodes(std::uint64_t bid_sub, std::vector<ReadIssue>& issues) const {

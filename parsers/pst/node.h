@@ -102,6 +102,11 @@ struct ReadIssue {
 
 [[nodiscard]] std::string_view fault_name(ReadFault f);
 
+// Whether the reads that added issues[from..] still gave every byte: an
+// unverified block's are used as stored (a node is then partial, not
+// without the value), any other fault leaves a gap.
+[[nodiscard]] bool bytes_whole(const std::vector<ReadIssue>& issues, std::size_t from);
+
 // A SLENTRY ([MS-PST] 2.2.2.8.3.3.1.1): one subnode of a node.
 struct Subnode {
     std::uint32_t nid = 0;
@@ -148,6 +153,9 @@ public:
     // A node's whole data stream (its data blocks concatenated), bounded by
     // max_node_data; blocks that cannot be read are left out.
     [[nodiscard]] std::vector<unsigned char> data(std::uint64_t bid, std::vector<ReadIssue>& issues) const;
+    // The same stream read and checked block by block, its bytes not kept
+    // (a check): its size.
+    [[nodiscard]] std::uint64_t check_data(std::uint64_t bid, std::vector<ReadIssue>& issues) const;
 
     // The entries of the subnode tree at `bid_sub`, in the order stored.
     [[nodiscard]] std::vector<Subnode> subnodes(std::uint64_t bid_sub, std::vector<ReadIssue>& issues) const;
@@ -173,6 +181,9 @@ public:
 private:
     // The block `e` describes, read and checked; issues when it falls short.
     std::optional<std::vector<unsigned char>> read(const BbtEntry& e, std::vector<ReadIssue>& issues) const;
+    // Each block of the stream at `bid` in order, within max_node_data.
+    void stream(std::uint64_t bid, std::vector<ReadIssue>& issues,
+                const std::function<void(const std::vector<unsigned char>&)>& take) const;
     // An internal block's entries, or nullopt (and an issue).
     std::optional<InternalBlock> internal(std::uint64_t bid, std::vector<ReadIssue>& issues) const;
 

@@ -136,7 +136,7 @@ bool agrees(const Messaging& m, const Candidate& c, const Tree& t) {
     const bool lists_recipients = c.names.find_first_not_of("; ") != std::string::npos;
     if (lists_recipients && !holds(t, nid_recipient_table)) return false;
     if (c.has_attachments && !holds(t, nid_attachment_table)) return false;
-    const Message msg = read_message(m, NodeRef{0, c.bid, t.bid}, false);
+    const Message msg = read_message(m, NodeRef{0, c.bid, t.bid}, SubnodeValues::skipped);
     std::size_t recipients = 0;
     if (msg.recipients)
         for (const TableRow& row : msg.recipients->rows)
@@ -217,7 +217,7 @@ LostNodes find_lost_nodes(const Messaging& m, BlockLists blocks,
     std::map<std::string, std::uint64_t> latest;  // version key -> last modified
     for (const BbtEntry& heap : heaps) {
         std::vector<ReadIssue> issues;
-        const PropertyContext pc = m.properties(NodeRef{0, heap.bid, 0}, issues, false);
+        const PropertyContext pc = m.properties(NodeRef{0, heap.bid, 0}, issues, SubnodeValues::skipped);
         const bool shared = references(heap.bid) > 0;
         if (!shared && is_name_map(pc)) name_map = heap.bid;
         std::optional<Candidate> c = as_message(m, heap.bid, pc);

@@ -1201,8 +1201,11 @@ private:
     void message(const NbtEntry& e, const std::string& folder, const std::string& lacking = {}) {
         const auto nid = static_cast<std::uint32_t>(e.nid);
         ++c_.log_.messages.found;
-        const bool compose = c_.sink_ != nullptr || static_cast<bool>(c_.hooks_.on_message);
-        Message msg = read_message(m_, NodeRef{nid, e.bid_data, e.bid_sub}, compose);
+        // A check reads attachments' blocks, keeping none: the blocks pass
+        // then skips those found sound.
+        const bool export_it = c_.sink_ != nullptr || static_cast<bool>(c_.hooks_.on_message);
+        Message msg = read_message(m_, NodeRef{nid, e.bid_data, e.bid_sub},
+                                   export_it ? SubnodeValues::kept : SubnodeValues::checked);
         if (!msg.properties.valid) {
             ++c_.log_.messages.lost;
             c_.add(ProblemId::pst_object_unreadable, e.at, c_.layout_->nbt_entry, "message",
@@ -1242,28 +1245,23 @@ private:
                        e.at, c_.layout_->nbt_entry, "message",
                        "message " + std::to_string(nid) + ": " + std::string(defect_name(*r.defect)));
         }
-        // A defect costs what its structure held: such a message is not whole;
-        // nor is one an export would write without an attachment.
-        if (!compose) {
-            const std::uint64_t unread = unread_attachments(msg);
-            ++(msg.defects.empty() && unread == 0 ? c_.log_.messages.intact : c_.log_.messages.partial);
-            if (unread > 0)
-                c_.add(ProblemId::pst_message_partial, e.at, c_.layout_->nbt_entry, "message",
-                       "message " + std::to_string(nid) + ": " + std::to_string(unread) + " attachment(s) unreadable");
-            return;
-        }
-        const ComposedMessage out = compose_message(msg, names_);
+        // A check counts a message as an export of it would be: a defect
+        // costs what its structure held, and unreadable_parts what it names.
+        const std::vector<std::string> missing = unreadable_parts(msg);
+        const std::string subject = subject_of(msg);
         std::string what = lacking;
         // Without the map, named properties (ids from 0x8000) lose their
         // meaning: a contact's addresses, an appointment's times.
         if (!names_.valid && std::any_of(msg.properties.properties.begin(), msg.properties.properties.end(),
                                          [](const Property& p) { return p.id >= 0x8000; }))
             what += std::string(what.empty() ? "" : "; ") + "named properties (the name-to-id map is unreadable)";
-        if (out.missing.empty() && msg.issues.empty() && what.empty() && msg.defects.empty()) {
+        if (missing.empty() && msg.issues.empty() && what.empty() && msg.defects.empty()) {
             ++c_.log_.messages.intact;
         } else {
             ++c_.log_.messages.partial;
-            for (const std::string& m : out.missing) what += (what.empty() ? "" : "; ") + m;
+            for (const std::string& m : missing) what += (what.empty() ? "" : "; ") + m;
+            // Blocks used as stored are written as they are, not left out.
+            const bool gaps = !what.empty() || !msg.defects.empty() || !bytes_whole(msg.issues, 0);
             if (what.empty()) {
                 const auto suspect = static_cast<std::size_t>(std::count_if(
                     msg.issues.begin(), msg.issues.end(), [](const ReadIssue& i) { return i.fault == ReadFault::unverified; }));
@@ -1276,9 +1274,11 @@ private:
                 what += (what.empty() ? "" : "; ") + std::string("what its ") + std::to_string(msg.defects.size()) +
                         " damaged structure(s) held (PST-0502)";
             c_.add(ProblemId::pst_message_partial, e.at, c_.layout_->nbt_entry, "message",
-                   "message " + std::to_string(nid) + " (" + out.subject + "): " + what);
-            record_loss(e, out.subject, msg.issues, what + "; written without it");
+                   "message " + std::to_string(nid) + " (" + subject + "): " + what);
+            record_loss(e, subject, msg.issues, what + (gaps ? "; written without it" : ""));
         }
+        if (!export_it) return;
+        const ComposedMessage out = compose_message(msg, names_);
         const std::vector<ByteView> pieces{ByteView(reinterpret_cast<const unsigned char*>(out.bytes.data()), out.bytes.size(), 0)};
         if (c_.hooks_.on_message) c_.hooks_.on_message(c_.log_.messages.found, e.at, pieces);
         if (c_.sink_) {
@@ -1540,7 +1540,8 @@ private:
         if (exported_versions_.empty()) return false;
         std::vector<ReadIssue> issues;
         const std::string key =
-            version_key(m_.properties(NodeRef{static_cast<std::uint32_t>(n.nid), n.bid_data, n.bid_sub}, issues, false));
+            version_key(m_.properties(NodeRef{static_cast<std::uint32_t>(n.nid), n.bid_data, n.bid_sub}, issues,
+                                      SubnodeValues::skipped));
         const auto v = exported_versions_.find(key);
         return !key.empty() && v != exported_versions_.end() && v->second.live;
     }

@@ -345,8 +345,7 @@ public:
             if (!p || p->value.size() != 8) return std::nullopt;
             return unix_time(p->as_uint());
         };
-        std::string subject = text(tag::subject);
-        if (subject.size() >= 2 && subject[0] == '\x01') subject = subject.substr(2);  // prefix marker, [MS-OXCMSG] 2.2.1.46
+        const std::string subject = subject_of(m);
         const std::optional<std::int64_t> sent = time_of(tag::client_submit_time);
         const std::optional<std::int64_t> received = time_of(tag::delivery_time);
         const std::optional<std::int64_t> created = time_of(tag::creation_time);
@@ -442,14 +441,11 @@ private:
     Part bodies(const Message& m, std::uint32_t cp) {
         const PropertyContext& pc = m.properties;
         std::vector<Part> alternatives;
-        if (const Property* body = pc.find(tag::body)) {
-            if (body->missing) out_.missing.push_back("plain text body unreadable");
-            else alternatives.push_back(text_part(plain_utf8, utf8(*body, cp).value_or("")));
-        }
-        if (const Property* html = pc.find(tag::html)) {
-            if (html->missing) {
-                out_.missing.push_back("HTML body unreadable");
-            } else if (html->type == static_cast<std::uint16_t>(PropType::binary)) {
+        // What cannot be read is left out (unreadable_parts names it).
+        if (const Property* body = pc.find(tag::body); body && !body->missing)
+            alternatives.push_back(text_part(plain_utf8, utf8(*body, cp).value_or("")));
+        if (const Property* html = pc.find(tag::html); html && !html->missing) {
+            if (html->type == static_cast<std::uint16_t>(PropType::binary)) {
                 // Stored in the message's code page; labelled, not converted.
                 const std::string charset = charset_name(cp);
                 Part p;
@@ -460,28 +456,23 @@ private:
                 alternatives.push_back(text_part("text/html; charset=\"utf-8\"", utf8(*html, cp).value_or("")));
             }
         }
-        if (alternatives.empty()) {
-            if (const Property* rtf = pc.find(tag::rtf_compressed)) {
-                const Rtf r = decompress_rtf(ByteView(rtf->value.data(), rtf->value.size(), 0));
-                if (rtf->missing || r.text.empty()) out_.missing.push_back("RTF body unreadable");
-                else alternatives.push_back(binary_part("application/rtf", r.text, "inline", "", ""));
-            }
-        }
+        if (alternatives.empty())
+            if (const Property* rtf = pc.find(tag::rtf_compressed); rtf && !rtf->missing)
+                if (const Rtf r = decompress_rtf(ByteView(rtf->value.data(), rtf->value.size(), 0)); !r.text.empty())
+                    alternatives.push_back(binary_part("application/rtf", r.text, "inline", "", ""));
         if (alternatives.empty()) return text_part(plain_utf8, "");
         if (alternatives.size() == 1) return std::move(alternatives.front());
         return multipart("alternative", alternatives);
     }
 
     std::optional<Part> attachment(const Attachment& a, std::size_t n, std::uint32_t cp, unsigned depth) {
+        if (!content_read(a)) return std::nullopt;  // unreadable_parts names it
         const PropertyContext& pc = a.properties;
         const auto text = [&](std::uint16_t id) {
             const Property* p = pc.find(id);
             return p ? utf8(*p, cp).value_or(std::string()) : std::string();
         };
-        std::string name = text(tag::attach_long_filename);
-        if (name.empty()) name = text(tag::attach_filename);
-        if (name.empty()) name = text(tag::display_name);
-        const std::string label = std::string("attachment ") + std::to_string(n) + (name.empty() ? "" : std::string(" (") + name + ")");
+        std::string name = attachment_name(a, cp);
         if (name.empty()) name = std::string("attachment-") + std::to_string(n);
         std::string type = text(tag::attach_mime_tag);
         // A composite type (message/..., multipart/...) cannot be sent base64
@@ -491,12 +482,6 @@ private:
             type = "application/octet-stream";
         const std::string cid = text(tag::attach_content_id);
         const std::uint64_t how = attach_method(pc);
-        if (!content_read(a)) {
-            out_.missing.push_back(label + (how == 5   ? ": embedded message unreadable"
-                                            : how == 6 ? ": OLE object unreadable"
-                                                       : " unreadable"));
-            return std::nullopt;
-        }
         if (how == 5) {
             Part p;
             p.headers = std::string("Content-Type: message/rfc822\nContent-Disposition: attachment; ") + parameter("filename", name + ".eml") + "\n";

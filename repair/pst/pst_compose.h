@@ -20,9 +20,6 @@ namespace mailfsck {
 
 struct ComposedMessage {
     std::string bytes;  // LF line ends
-    // What the message lost, one line each: "attachment 3 (report.pdf)
-    // unreadable", "body unreadable".
-    std::vector<std::string> missing;
     // Seconds since the epoch: delivery, else submission, else creation.
     std::optional<std::int64_t> received;
     std::string subject;  // UTF-8, for the report

@@ -343,7 +343,26 @@ public:
     // one level here) lists 24-byte entries of NID, data BID and subnode BID
     // after 8 bytes of header.
     std::map<std::uint32_t, std::uint64_t> subnode_data(std::uint32_t nid) const {
-        const std::uint64_t bid_sub = entry(nid)["bid_sub"];
+        std::map<std::uint32_t, std::uint64_t> out;  // subnode NID -> data BID
+        for (const auto& [sub, bids] : slentries(entry(nid)["bid_sub"])) out[sub] = bids.first;
+        return out;
+    }
+    // The same for subnode `sub` of node `nid`: an attachment's own subnodes.
+    std::map<std::uint32_t, std::uint64_t> subnode_data(std::uint32_t nid, std::uint32_t sub) const {
+        std::map<std::uint32_t, std::uint64_t> out;
+        const auto entries = slentries(entry(nid)["bid_sub"]);
+        REQUIRE(entries.count(sub) == 1);
+        for (const auto& [inner, bids] : slentries(entries.at(sub).second)) out[inner] = bids.first;
+        return out;
+    }
+    const json& entry(std::uint32_t nid) const {
+        for (const auto& e : pff_["internal"]["nbt"]["entry_list"])
+            if (e["nid"] == nid && !e.value("deleted", false)) return e;
+        FAIL("no NBT entry for " << nid);
+        return pff_;
+    }
+    // SLENTRYs of the SLBLOCK `bid_sub`: NID -> (data BID, subnode BID).
+    std::map<std::uint32_t, std::pair<std::uint64_t, std::uint64_t>> slentries(std::uint64_t bid_sub) const {
         if (bid_sub == 0) return {};
         const auto [ib, cb] = block(bid_sub);
         const auto u = [&](std::uint64_t at, int n) {
@@ -353,16 +372,10 @@ public:
         };
         REQUIRE(u(ib, 1) == 2);
         REQUIRE(u(ib + 1, 1) == 0);
-        std::map<std::uint32_t, std::uint64_t> out;  // subnode NID -> data BID
+        std::map<std::uint32_t, std::pair<std::uint64_t, std::uint64_t>> out;
         for (std::uint64_t k = 0; k < u(ib + 2, 2) && 8 + 24 * (k + 1) <= cb; ++k)
-            out[static_cast<std::uint32_t>(u(ib + 8 + 24 * k, 4))] = u(ib + 8 + 24 * k + 8, 8);
+            out[static_cast<std::uint32_t>(u(ib + 8 + 24 * k, 4))] = {u(ib + 8 + 24 * k + 8, 8), u(ib + 8 + 24 * k + 16, 8)};
         return out;
-    }
-    const json& entry(std::uint32_t nid) const {
-        for (const auto& e : pff_["internal"]["nbt"]["entry_list"])
-            if (e["nid"] == nid && !e.value("deleted", false)) return e;
-        FAIL("no NBT entry for " << nid);
-        return pff_;
     }
     // The data of block `bid`: file offset and size.
     std::pair<std::uint64_t, std::uint64_t> block(std::uint64_t bid) const {
@@ -464,6 +477,24 @@ std::vector<json> with_code(const json& store, const std::string& code) {
 
 // The LTP cases the messaging checks exist for, each made on a healthy
 // file and each expected at the NBT entry of the node that holds it.
+// One message's block failing its CRC, at `ib`, used as stored: the message
+// is partial, nothing is lost, and lost[] lists the block as kept as it is.
+void used_as_stored(const json& st, std::uint64_t nbt_entry, std::uint64_t ib) {
+    CHECK(st["messages"]["partial"] == 1);
+    CHECK(st["messages"]["lost"] == 0);
+    const auto found = with_code(st, "PST-0503");
+    REQUIRE(found.size() == 1);
+    CHECK(found[0]["offset"] == nbt_entry);
+    CHECK(found[0]["detail"].get<std::string>().find("failing their CRC or without a trailer, used as stored") != std::string::npos);
+    bool listed = false;
+    for (const auto& l : st["lost"]) {
+        const std::string reason = l["reason"];
+        listed = listed || (l["offset"] == ib && reason.find("unverified_used_as_stored") != std::string::npos &&
+                            reason.find("written without") == std::string::npos);
+    }
+    CHECK(listed);
+}
+
 TEST_CASE("messaging-layer damage (a heap, a table row, counts, flags, UTF-16) is found at its node") {
     const auto file = shared_path("pst/simiden_pst2john/2003_no-encryption_quickquick.pst");
     if (!file) return;
@@ -592,6 +623,34 @@ TEST_CASE("messaging-layer damage (a heap, a table row, counts, flags, UTF-16) i
         CHECK(r.status == 0);
         CHECK(r.out.find(".eml") != std::string::npos);
     }
+    SECTION("a byte of an attachment's data changed, its block's CRC failing: the attachment is kept as stored, scan and repair count the message partial") {
+        constexpr std::uint32_t message = 2097188;  // libpff: attachments icons.gif, yellowbg.gif (NID 32837), ...
+        LtpEdit e(*file);
+        // yellowbg.gif's data: one block in the attachment's own subnode tree
+        // ([MS-PST] 2.4.6.2: PR_ATTACH_DATA_BIN's HNID names a subnode).
+        const auto data = e.subnode_data(message, 32837);
+        REQUIRE(data.size() == 1);
+        const std::uint64_t bid = data.begin()->second;
+        REQUIRE((bid & 2) == 0);
+        const auto [ib, cb] = e.block(bid);
+        std::string expected = read_file(*file).substr(ib, cb);  // unencrypted: the GIF's bytes
+        REQUIRE(expected.rfind("GIF87a", 0) == 0);
+        expected[1] = 'X';
+        e.set(bid, 1, 'X', false);
+        mailfsck::test::TempDir d("pst-attachment-crc");
+        for (const json& st : {e.scan(d.path()), e.repair(d.path())}) used_as_stored(st, e.nbt_entry(message), ib);
+        // Python's email package reads the attachments back: one yellowbg.gif
+        // is the block's bytes as they now are (ten messages have one).
+        const fs::path want = d.path() / "expected.gif";
+        write_file(want, expected);
+        const auto r = run("python3 -c 'import email,pathlib,sys\n"
+                           "want=pathlib.Path(sys.argv[2]).read_bytes()\n"
+                           "print(sum(p.get_filename()==\"yellowbg.gif\" and p.get_payload(decode=True)==want "
+                           "for f in pathlib.Path(sys.argv[1]).rglob(\"*.eml\") for p in email.message_from_bytes(f.read_bytes()).walk()))' '" +
+                           (d.path() / "out" / "messages").string() + "' '" + want.string() + "'");
+        REQUIRE(r.status == 0);
+        CHECK(r.out == "1\n");
+    }
     SECTION("an attachment an export cannot have, its blocks sound: scan counts the message partial, as repair does") {
         constexpr std::uint32_t message = 2097188;  // libpff: attachments icons.gif (NID 32805), yellowbg.gif, ...
         constexpr std::uint32_t nowhere = 0x1FFFE5;  // an attachment NID no subnode has
@@ -630,17 +689,7 @@ TEST_CASE("messaging-layer damage (a heap, a table row, counts, flags, UTF-16) i
         const std::size_t w = heap.find(std::string("W\0e\0l\0c\0o\0m\0e\0", 14));
         REQUIRE(w != std::string::npos);
         e.set(bid, w, 'X', false);
-        const json st = e.repair(t.path());
-        CHECK(st["messages"]["partial"] == 1);
-        CHECK(st["messages"]["lost"] == 0);
-        const auto found = with_code(st, "PST-0503");
-        REQUIRE(found.size() == 1);
-        CHECK(found[0]["offset"] == e.nbt_entry(message));
-        CHECK(found[0]["detail"].get<std::string>().find("failing their CRC") != std::string::npos);
-        bool listed = false;
-        for (const auto& l : st["lost"])
-            listed = listed || (l["offset"] == ib && l["reason"].get<std::string>().find("unverified") != std::string::npos);
-        CHECK(listed);
+        for (const json& st : {e.scan(t.path()), e.repair(t.path())}) used_as_stored(st, e.nbt_entry(message), ib);
         // The message is there, read from the block as it is now.
         const auto r = run("grep -rl 'Xelcome to Microsoft Outlook 2000!' '" + (t.path() / "out" / "messages").string() + "'");
         CHECK(r.out.find(".eml") != std::string::npos);

@@ -827,12 +827,12 @@ TEST_CASE("an attachment whose content the source lost is left out of the rebuil
     CHECK(facts->attachments.begin()->second == std::multiset<std::string>{"kept.txt:5"});
 }
 
-TEST_CASE("the attachments an export would be without are counted, an embedded message's included") {
+TEST_CASE("what an export would be without is named, an embedded message's included") {
     pst::Message m = mail("outer", "");
     m.attachments.push_back(attachment(1, {one_byte()}));
-    // An OLE object whose storage was not found; one found but not read (a
-    // scan reads none): present, empty.
-    m.attachments.push_back(attachment(6));
+    // An OLE object whose storage was not found; one found but checked, not
+    // kept (a scan keeps none): present, empty.
+    m.attachments.push_back(attachment(6, {text(pst::tag::attach_long_filename, "chart.ole")}));
     m.attachments.push_back(attachment(6));
     m.attachments.back().object.emplace();
     pst::Attachment row;  // an attachment table row naming no subnode
@@ -845,8 +845,41 @@ TEST_CASE("the attachments an export would be without are counted, an embedded m
     m.attachments.back().embedded->attachments.push_back(attachment(2));
     m.attachments.back().embedded->attachments.push_back(attachment(1));
     m.attachments.push_back(attachment(5));  // an embedded message not read
-    CHECK(pst::unread_attachments(*m.attachments[4].embedded) == 1);
-    CHECK(pst::unread_attachments(m) == 4);
+    CHECK(pst::unreadable_parts(m) == std::vector<std::string>{"attachment 2 (chart.ole): OLE object unreadable",
+                                                              "attachment 4 unreadable", "attachment 2 unreadable",
+                                                              "attachment 6: embedded message unreadable"});
+}
+
+TEST_CASE("a body is lost when its value cannot be read, an RTF body when it is the body and gives no text") {
+    const auto with = [](std::vector<pst::Property> bodies) {
+        pst::Message m = mail("bodies", "");
+        m.properties.properties.pop_back();  // the plain text body
+        for (pst::Property& p : bodies) m.properties.properties.push_back(std::move(p));
+        std::sort(m.properties.properties.begin(), m.properties.properties.end(),
+                  [](const pst::Property& x, const pst::Property& y) { return x.id < y.id; });
+        return pst::unreadable_parts(m);
+    };
+    const auto lost = [](std::uint16_t id, pst::PropType type) {
+        return pst::Property{id, static_cast<std::uint16_t>(type), {}, true};
+    };
+    // [MS-OXRTFCP] 2.1.3.1.1: COMPSIZE counts the 12 header bytes after it;
+    // an uncompressed ("MELA") body has a CRC of 0. No text, nothing lost.
+    const pst::Property empty_rtf = prop(pst::tag::rtf_compressed, pst::PropType::binary,
+                                         {12, 0, 0, 0, 0, 0, 0, 0, 'M', 'E', 'L', 'A', 0, 0, 0, 0});
+    // Shorter than the header: no text.
+    const pst::Property torn_rtf = prop(pst::tag::rtf_compressed, pst::PropType::binary, {12, 0, 0, 0, 0, 0});
+    const pst::Property html = prop(pst::tag::html, pst::PropType::binary, {'<', 'p', '>'});
+    using parts = std::vector<std::string>;
+    CHECK(with({}).empty());
+    CHECK(with({empty_rtf}).empty());
+    CHECK(with({torn_rtf}) == parts{"RTF body unreadable"});
+    CHECK(with({lost(pst::tag::rtf_compressed, pst::PropType::binary)}) == parts{"RTF body unreadable"});
+    // The RTF is not the body while plain text or HTML can be had.
+    CHECK(with({text(pst::tag::body, "plain"), torn_rtf}).empty());
+    CHECK(with({html, torn_rtf}).empty());
+    CHECK(with({lost(pst::tag::body, pst::PropType::string), html, torn_rtf}) == parts{"plain text body unreadable"});
+    CHECK(with({lost(pst::tag::body, pst::PropType::string), lost(pst::tag::html, pst::PropType::binary), torn_rtf}) ==
+          parts{"plain text body unreadable", "HTML body unreadable", "RTF body unreadable"});
 }
 
 TEST_CASE("a damaged compressed RTF body is written as the text it still gives, or left out, and the store rescans clean") {
