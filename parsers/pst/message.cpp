@@ -203,20 +203,8 @@ Message read_tree(const Messaging& messaging, const NodeRef& node, SubnodeValues
                 if (it == inner.end()) {
                     m.defects.push_back("object of attachment " + std::to_string(row.id) + " not found");
                 } else if (const NodeRef object{it->nid, it->bid_data, it->bid_sub}; read.first(object, row.id)) {
-                    if (how == 6 && attachments == SubnodeValues::skipped) {
-                        att.object.emplace();
-                    } else if (how == 6 && !read.data().admit(it->bid_data)) {
-                        m.issues.push_back({ReadFault::repeated, it->bid_data, 0});
-                    } else if (how == 6) {
-                        // As values in subnodes are read (Messaging::properties).
-                        const std::size_t before = m.issues.size();
-                        std::vector<unsigned char> bytes;
-                        if (attachments == SubnodeValues::kept) bytes = messaging.reader().data(it->bid_data, m.issues);
-                        const std::uint64_t size = attachments == SubnodeValues::kept
-                                                       ? bytes.size()
-                                                       : messaging.reader().check_data(it->bid_data, m.issues);
-                        read.data().read(it->bid_data, size);
-                        if (bytes_whole(m.issues, before)) att.object = std::move(bytes);
+                    if (how == 6) {
+                        att.object = messaging.subnode_value(*it, m.issues, attachments, read.data());
                     } else if (how == 5 && depth + 1 < max_embedding_depth) {
                         att.embedded = std::make_unique<Message>(read_tree(messaging, object, attachments, depth + 1, read));
                         // A check reads the top message's defects and

@@ -38,28 +38,32 @@ const Subnode* find_subnode(const std::vector<Subnode>& subs, std::uint32_t nid)
 
 }  // namespace
 
+std::optional<std::vector<unsigned char>> Messaging::subnode_value(const Subnode& sub, std::vector<ReadIssue>& issues,
+                                                                  SubnodeValues how, RereadBound& read) const {
+    if (how == SubnodeValues::skipped) return std::vector<unsigned char>{};
+    if (!read.admit(sub.bid_data)) {
+        issues.push_back({ReadFault::repeated, sub.bid_data, 0});
+        return std::nullopt;
+    }
+    const std::size_t before = issues.size();
+    std::vector<unsigned char> bytes;
+    if (how == SubnodeValues::kept) {
+        bytes = reader_->data(sub.bid_data, issues);
+        read.read(sub.bid_data, bytes.size());
+    } else {
+        read.read(sub.bid_data, reader_->check_data(sub.bid_data, issues));
+    }
+    if (!bytes_whole(issues, before)) return std::nullopt;
+    return bytes;
+}
+
 SubnodeData Messaging::values(const std::vector<Subnode>& subs, std::vector<ReadIssue>& issues, SubnodeValues how,
                               RereadBound* trees) const {
     std::shared_ptr<RereadBound> own = trees ? nullptr : std::make_shared<RereadBound>();
     return [this, &subs, &issues, how, own, trees](std::uint32_t nid) -> std::optional<std::vector<unsigned char>> {
         const Subnode* s = find_subnode(subs, nid);
         if (!s) return std::nullopt;
-        if (how == SubnodeValues::skipped) return std::vector<unsigned char>{};
-        RereadBound& read_so_far = trees ? *trees : *own;
-        if (!read_so_far.admit(s->bid_data)) {
-            issues.push_back({ReadFault::repeated, s->bid_data, 0});
-            return std::nullopt;
-        }
-        const std::size_t before = issues.size();
-        std::vector<unsigned char> bytes;
-        if (how == SubnodeValues::kept) {
-            bytes = reader_->data(s->bid_data, issues);
-            read_so_far.read(s->bid_data, bytes.size());
-        } else {
-            read_so_far.read(s->bid_data, reader_->check_data(s->bid_data, issues));
-        }
-        if (!bytes_whole(issues, before)) return std::nullopt;
-        return bytes;
+        return subnode_value(*s, issues, how, trees ? *trees : *own);
     };
 }
 

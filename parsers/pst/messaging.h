@@ -77,6 +77,11 @@ public:
     [[nodiscard]] std::vector<Subnode> subnodes(const NodeRef& node, std::vector<ReadIssue>& issues,
                                                 RereadBound* read = nullptr) const;
 
+    // One value held in a subnode (`how` says what is kept), its data tree
+    // counted in `read`: missing when bytes of it could not be read.
+    [[nodiscard]] std::optional<std::vector<unsigned char>> subnode_value(const Subnode& sub, std::vector<ReadIssue>& issues,
+                                                                        SubnodeValues how, RereadBound& read) const;
+
     [[nodiscard]] const NodeReader& reader() const { return *reader_; }
 
 private:
