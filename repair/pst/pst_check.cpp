@@ -972,6 +972,7 @@ private:
                        "name-to-id map", "block " + std::to_string(lost_name_map_->bid_data) +
                                              (lost_name_map_->bid_sub ? ", subnode tree " + std::to_string(lost_name_map_->bid_sub) : ""));
                 ltp_findings(nid_name_to_id_map, names_.defects, "name-to-id map");
+                map_at_risk(issues);
                 return;
             }
         }
@@ -979,6 +980,16 @@ private:
             c_.add(ProblemId::pst_object_unreadable, at(nid_name_to_id_map), c_.layout_->nbt_entry, "name-to-id map",
                    "named properties cannot be resolved");
         ltp_findings(nid_name_to_id_map, names_.defects, "name-to-id map");
+        map_at_risk(issues);
+    }
+
+    // Without the map, each message with named properties is partial; a
+    // map read from damaged blocks may name them wrongly in every message.
+    void map_at_risk(const std::vector<ReadIssue>& issues) {
+        if (names_.valid)
+            record_at_risk(nid_name_to_id_map, issues,
+                           "name-to-id map read from damaged blocks: the named properties of messages (a contact's "
+                           "addresses, an appointment's times) may be written under wrong names");
     }
 
     // A folder and the tree below it, through the hierarchy tables.
@@ -1022,6 +1033,10 @@ private:
             const std::string path = f.depth == 0 ? std::string()
                                      : f.parent_path->empty() ? component(name)
                                                               : *f.parent_path + "." + component(name);
+            record_at_risk(f.nid, issues,
+                           "folder " + std::to_string(f.nid) + " (" + (path.empty() ? "the root folder" : path) +
+                               "): its own properties (name, counts, settings) read from damaged blocks; its messages "
+                               "are exported");
             if (c_.sink_) c_.sink_->begin_folder(path, folder_info(f, name, pc));
             folder_paths_.emplace(f.nid, path);
             const Rows hierarchy = rows(f.nid, nid_type_hierarchy_table);
@@ -1321,25 +1336,39 @@ private:
     // subnode the tree does not have).
     void record_loss(const NbtEntry& e, const std::string& subject, const std::vector<ReadIssue>& issues,
                      const std::string& what) {
-        const std::string message = "message " + std::to_string(e.nid) + ": " + what;
+        lost_blocks(issues, "message " + std::to_string(e.nid) + ": " + what, e.at, c_.log_.messages.found, subject);
+    }
+
+    // A folder or the name-to-id map read from blocks that are missing or
+    // fail their checks gives the rebuilt store names that may be wrong or
+    // absent, though every message is counted whole: lost[] says so, so
+    // that the verdict is not "corrected".
+    void record_at_risk(std::uint32_t nid, const std::vector<ReadIssue>& issues, const std::string& what) {
+        if (!issues.empty()) lost_blocks(issues, what, at(nid), std::nullopt, {});
+    }
+
+    // One lost[] line for each block `issues` name (once), else one at the
+    // NBT entry at `entry`.
+    void lost_blocks(const std::vector<ReadIssue>& issues, const std::string& reason, std::uint64_t entry,
+                     std::optional<std::uint64_t> message, const std::string& subject) {
         std::unordered_set<std::uint64_t> blocks;
         for (const ReadIssue& issue : issues) {
             if (issue.offset == 0 || !blocks.insert(issue.bid).second) continue;
             LostItem item;
             item.offset = issue.offset;
             if (const std::optional<BbtEntry> b = blocks_.block(issue.bid)) item.length = c_.layout_->align_block(b->cb);
-            item.message = c_.log_.messages.found;
+            item.message = message;
             item.subject = subject;
-            item.reason = message + " (block " + std::to_string(issue.bid) + ": " + std::string(fault_name(issue.fault)) + ")";
+            item.reason = reason + " (block " + std::to_string(issue.bid) + ": " + std::string(fault_name(issue.fault)) + ")";
             c_.log_.lost.push_back(std::move(item));
         }
         if (!blocks.empty()) return;
         LostItem item;
-        item.offset = e.at;
-        item.length = c_.layout_->nbt_entry;
-        item.message = c_.log_.messages.found;
+        item.offset = entry;
+        item.length = entry ? c_.layout_->nbt_entry : 0;
+        item.message = message;
         item.subject = subject;
-        item.reason = message;
+        item.reason = reason;
         c_.log_.lost.push_back(std::move(item));
     }
 

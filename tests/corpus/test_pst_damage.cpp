@@ -420,16 +420,28 @@ public:
         bytes_[ib + pos] = static_cast<char>(value);
         if (crc) fix_crc(ib, cb);
     }
-    json scan(const fs::path& dir) const { return check(dir, "scan"); }
+    // The block's CRC (dwCRC) made wrong, its data left as it is.
+    void break_crc(std::uint64_t bid) {
+        const auto [ib, cb] = block(bid);
+        bytes_[ib + (cb + 16 + 63) / 64 * 64 - 16 + 4] ^= 0x01;
+    }
+    json scan(const fs::path& dir) const { return report(check(dir, "scan")); }
     // Repairs to .eml under dir/out; the report.
-    json repair(const fs::path& dir) const { return check(dir, "repair --to eml -o " + q(dir / "out")); }
+    json repair(const fs::path& dir) const { return report(repair_run(dir)); }
+    // What the repair exits with (fsck(8): 1 all corrected, 4 not).
+    int repair_status(const fs::path& dir) const { return repair_run(dir).status; }
 
 private:
-    json check(const fs::path& dir, const std::string& command) const {
+    mailfsck::test::RunResult repair_run(const fs::path& dir) const {
+        fs::remove_all(dir / "out");
+        return check(dir, "repair --to eml -o " + q(dir / "out"));
+    }
+    static json report(const mailfsck::test::RunResult& r) { return json::parse(r.out)["stores"][0]; }
+    mailfsck::test::RunResult check(const fs::path& dir, const std::string& command) const {
         const fs::path out = dir / "edited.pst";
         fs::remove(out);
         write_file(out, bytes_);
-        return json::parse(run(tool + " " + command + " -q --json - " + q(out) + " 2>/dev/null").out)["stores"][0];
+        return run(tool + " " + command + " -q --json - " + q(out) + " 2>/dev/null");
     }
     static json run_json(const std::string& command) { return json::parse(run(command).out); }
     // dwCRC: the trailer's last 16 bytes of the 64-aligned block are cb,
@@ -693,6 +705,34 @@ TEST_CASE("messaging-layer damage (a heap, a table row, counts, flags, UTF-16) i
         // The message is there, read from the block as it is now.
         const auto r = run("grep -rl 'Xelcome to Microsoft Outlook 2000!' '" + (t.path() / "out" / "messages").string() + "'");
         CHECK(r.out.find(".eml") != std::string::npos);
+    }
+    SECTION("the name-to-id map's and a folder's blocks failing their CRC: used as stored, every message intact, both listed as at risk, the repair not corrected") {
+        LtpEdit e(*file);
+        constexpr std::uint32_t name_to_id_map = 0x61;  // [MS-PST] 2.4.1
+        const std::uint64_t map_ib = e.block(e.bid_data(name_to_id_map)).first;
+        const std::uint64_t folder_ib = e.block(e.bid_data(deleted_items)).first;
+        e.break_crc(e.bid_data(name_to_id_map));
+        e.break_crc(e.bid_data(deleted_items));
+        for (const json& st : {e.scan(t.path()), e.repair(t.path())}) {
+            CHECK(st["messages"]["partial"] == 0);
+            CHECK(st["messages"]["lost"] == 0);
+            CHECK(st["messages"]["intact"] == st["messages"]["found"]);
+            std::set<std::uint64_t> crc_failed;
+            for (const json& p : with_code(st, "PST-0205")) crc_failed.insert(p["offset"].get<std::uint64_t>());
+            CHECK(crc_failed == std::set<std::uint64_t>{map_ib, folder_ib});
+            const auto listed = [&](std::uint64_t ib, const std::string& what) {
+                return std::any_of(st["lost"].begin(), st["lost"].end(), [&](const json& l) {
+                    const std::string reason = l["reason"];
+                    return l["offset"] == ib && reason.find(what) != std::string::npos &&
+                           reason.find("unverified_used_as_stored") != std::string::npos;
+                });
+            };
+            CHECK(listed(map_ib, "name-to-id map"));
+            CHECK(listed(folder_ib, "folder " + std::to_string(deleted_items)));
+        }
+        // Names read from blocks that fail their CRC are not corrected:
+        // fsck(8)'s 4, not 1.
+        CHECK(e.repair_status(t.path()) == 4);
     }
     SECTION("a data tree naming one block again and again: each block is read once, the message partial") {
         LtpEdit e(*file);
