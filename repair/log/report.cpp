@@ -69,6 +69,7 @@ nlohmann::json store_json(const StoreLog& s) {
                         {"reason", l.reason}});
     }
     j["lost"] = std::move(lost);
+    j["lost_omitted"] = s.lost_omitted();
     if (s.files) {
         j["files"] = {{"seen", s.files->seen},          {"messages", s.files->messages},
                       {"mailboxes", s.files->mailboxes}, {"indexes", s.files->indexes},
@@ -163,6 +164,9 @@ std::string report_text(const SalvageLog& log) {
             if (!l.message_id.empty()) o << " " << l.message_id;
             o << ": " << l.reason << "\n";
         }
+        if (s.lost_omitted() > 0)
+            o << "  LOST " << s.lost_omitted() << " more not listed (the first " << StoreLog::max_lost_listed
+              << " are; a repair's index.jsonl says what became of every message)\n";
         if (s.output) {
             o << "  output: " << s.output->path << " (" << s.output->format << "), " << s.output->messages_written
               << " messages written, " << s.output->lost_found_files << " files in lost+found\n";

@@ -48,6 +48,23 @@ Finding& StoreLog::keep(Finding f) {
     return findings.emplace_back(std::move(f));
 }
 
+LostItem& StoreLog::add_lost(LostItem item) {
+    if (++lost_logged_ > max_lost_listed) {
+        unlisted_lost_ = std::move(item);
+        return unlisted_lost_;
+    }
+    return lost.emplace_back(std::move(item));
+}
+
+LostItem* StoreLog::last_lost() {
+    if (lost_logged_ == 0) return nullptr;
+    return lost_logged_ > max_lost_listed ? &unlisted_lost_ : &lost.back();
+}
+
+std::uint64_t StoreLog::lost_omitted() const {
+    return lost_logged_ - std::min<std::uint64_t>(lost_logged_, max_lost_listed);
+}
+
 void StoreLog::adopt_findings(StoreLog&& scratch) {
     for (Finding& f : scratch.findings) keep(std::move(f));
     for (const auto& [id, n] : scratch.omitted()) logged_[id] += n;
@@ -94,7 +111,7 @@ std::string escaped_name(std::string_view raw) {
 }
 
 bool StoreLog::data_lost() const {
-    return messages.partial > 0 || messages.lost > 0 || !lost.empty() || bytes.in_lost_found > 0 || bytes.junk > 0 ||
+    return messages.partial > 0 || messages.lost > 0 || lost_logged_ > 0 || bytes.in_lost_found > 0 || bytes.junk > 0 ||
            bytes.unaccounted > 0 || error.has_value();
 }
 

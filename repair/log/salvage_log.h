@@ -109,6 +109,9 @@ struct StoreLog {
     // must not need memory for each. What became of every message is in
     // repair's index.jsonl.
     static constexpr std::size_t max_findings_per_kind = 1000;
+    // Likewise lost items past the first max_lost_listed: repair's
+    // index.jsonl still says what became of every message.
+    static constexpr std::size_t max_lost_listed = 1000;
     std::vector<LostItem> lost;
     std::optional<FileCounts> files;
     std::optional<OutputInfo> output;
@@ -123,6 +126,12 @@ struct StoreLog {
     void adopt_findings(StoreLog&& scratch);
     // Per kind, how many findings were logged but not kept.
     [[nodiscard]] std::map<ProblemId, std::uint64_t> omitted() const;
+    // The item as listed; past the cap, a scratch item no report shows.
+    LostItem& add_lost(LostItem item);
+    // The item add_lost gave last; none before the first.
+    [[nodiscard]] LostItem* last_lost();
+    // How many lost items were logged but not kept.
+    [[nodiscard]] std::uint64_t lost_omitted() const;
     [[nodiscard]] Severity worst() const;
     [[nodiscard]] bool has_problems() const { return worst() >= Severity::warning; }
     // Did anything fail to reach the rebuilt store as intact message content?
@@ -133,6 +142,8 @@ private:
 
     std::map<ProblemId, std::uint64_t> logged_;  // per kind, kept or not
     Finding unlisted_{};
+    std::uint64_t lost_logged_ = 0;
+    LostItem unlisted_lost_{};
 };
 
 // A file name as reports show it: valid UTF-8 passes through; other bytes,

@@ -428,7 +428,7 @@ private:
         item.file = escaped_name(rel);
         item.message = no;
         item.reason = "cannot be read (" + why + "); not in the rebuilt store";
-        log_.lost.push_back(std::move(item));
+        log_.add_lost(std::move(item));
     }
 
     // A delivery writes tmp/ first and renames into new/ when complete; a
@@ -487,7 +487,7 @@ private:
         item.message = no;
         item.length = bytes.size();
         item.reason = bytes.empty() ? "empty file left in tmp/" : "unfinished delivery left in tmp/, kept in lost+found";
-        log_.lost.push_back(std::move(item));
+        log_.add_lost(std::move(item));
         ByteLedger ledger;
         ledger.add(Disposition::lost_found, 0, bytes.size());
         ledger.close(bytes.size());

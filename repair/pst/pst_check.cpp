@@ -156,7 +156,7 @@ public:
                 item.length = header_.file_eof - file_.size();
                 item.reason = "the end of the file is missing (truncated): the messages, folders and B-tree pages it "
                               "held are lost";
-                log_.lost.push_back(std::move(item));
+                log_.add_lost(std::move(item));
             }
         }
         if (unusable && !header_rebuilt_) return;
@@ -1129,7 +1129,7 @@ private:
         item.offset = table;
         item.length = table ? c_.layout_->nbt_entry : 0;
         item.reason = what;
-        c_.log_.lost.push_back(std::move(item));
+        c_.log_.add_lost(std::move(item));
     }
 
     // A damaged contents table no longer says which messages a folder
@@ -1360,7 +1360,7 @@ private:
             item.message = message;
             item.subject = subject;
             item.reason = reason + " (block " + std::to_string(issue.bid) + ": " + std::string(fault_name(issue.fault)) + ")";
-            c_.log_.lost.push_back(std::move(item));
+            c_.log_.add_lost(std::move(item));
         }
         if (!blocks.empty()) return;
         LostItem item;
@@ -1369,7 +1369,7 @@ private:
         item.message = message;
         item.subject = subject;
         item.reason = reason;
-        c_.log_.lost.push_back(std::move(item));
+        c_.log_.add_lost(std::move(item));
     }
 
     // Folders no hierarchy table reaches, and messages no contents table

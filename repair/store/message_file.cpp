@@ -15,7 +15,7 @@ FileOutcome check_message_file(const MessageFile& f, std::uint64_t no, StoreLog&
         item.file = f.name;
         item.message = no;
         item.reason = "empty file: whatever message it held is gone";
-        log.lost.push_back(std::move(item));
+        log.add_lost(std::move(item));
         return FileOutcome::lost;
     }
     ByteLedger ledger;
@@ -55,13 +55,14 @@ FileOutcome check_message_file(const MessageFile& f, std::uint64_t no, StoreLog&
     // A file of nothing but damage holds no message at all.
     if (!framed) {
         ++log.messages.lost;
-        if (log.lost.empty() || log.lost.back().file != f.name) {
+        LostItem* last = log.last_lost();
+        if (!last || last->file != f.name) {
             LostItem item;
             item.file = f.name;
-            log.lost.push_back(std::move(item));
+            last = &log.add_lost(std::move(item));
         }
-        log.lost.back().message = no;
-        log.lost.back().reason += "; no message left in the file";
+        last->message = no;
+        last->reason += "; no message left in the file";
     }
     ledger.close(f.bytes.size());
     log.bytes.absorb(ledger);

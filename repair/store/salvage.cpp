@@ -163,7 +163,7 @@ void SegmentSalvager::junk(const mbox::Segment& s) {
     item.length = s.end - s.begin;
     item.reason = container_ == Container::mbox ? "NUL hole between messages; any message bytes it replaced are gone"
                                                 : "NUL hole at the start of the file; the bytes it replaced are gone";
-    log_.lost.push_back(std::move(item));
+    log_.add_lost(std::move(item));
 }
 
 void SegmentSalvager::fragment(const mbox::Segment& s) {
@@ -180,7 +180,7 @@ void SegmentSalvager::quarantine(std::uint64_t offset, std::uint64_t length, std
     item.offset = offset;
     item.length = length;
     item.reason = std::move(reason);
-    log_.lost.push_back(std::move(item));
+    log_.add_lost(std::move(item));
 }
 
 void SegmentSalvager::record_defects(const mbox::Segment& s, std::optional<std::uint64_t> no) {
@@ -277,7 +277,7 @@ void SegmentSalvager::keep(const mbox::Segment& s, std::uint64_t no, Salvaged& m
             item.offset = cut.offset;
             item.length = cut.length;
             item.reason = "NUL hole inside the message; the rest of the message was kept (partial)";
-            log_.lost.push_back(std::move(item));
+            log_.add_lost(std::move(item));
         } else {
             quarantine(cut.offset, cut.length, "damaged lines cut from the message (partial), kept in lost+found", no,
                        s.header_begin);

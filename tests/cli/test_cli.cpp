@@ -239,7 +239,7 @@ TEST_CASE("past 1000 findings of one kind the report counts the rest and every m
     CHECK(status_of(tool + " scan " + q(t.path() / "out" / "in.mbox")) == 0);
 }
 
-TEST_CASE("findings of files judged apart and then kept under the cap") {
+TEST_CASE("findings and lost items of files judged apart, then kept under the cap") {
     // Each file left in tmp/ is judged on a scratch log first; one that is
     // not a whole message brings its findings along. 1,100 cut inside a
     // multipart: 1,100 MSG-0009 of which 1,000 are listed.
@@ -260,6 +260,10 @@ TEST_CASE("findings of files judged apart and then kept under the cap") {
     CHECK(omitted["MSG-0009"] == 100);
     CHECK(omitted["MAILDIR-0002"] == 100);
     CHECK(s["messages"]["lost"] == 1100);
+    // One lost[] entry a file, listed up to the same kind of cap.
+    CHECK(s["lost"].size() == 1000);
+    CHECK(s["lost_omitted"] == 100);
+    CHECK(run(tool + " scan " + q(md)).out.find("LOST 100 more not listed") != std::string::npos);
 }
 
 TEST_CASE("a file left in tmp/ under a long name goes to lost+found under a name a file system takes") {
