@@ -265,7 +265,13 @@ std::vector<std::string> unreadable_parts(const Message& m) {
         if (const Property* rtf = pc.find(tag::rtf_compressed)) {
             // A sound RTF body of no text has lost nothing.
             const Rtf r = rtf->missing ? Rtf{} : decompress_rtf(ByteView(rtf->value.data(), rtf->value.size(), 0));
-            if (rtf->missing || (r.text.empty() && r.defect)) out.emplace_back("RTF body unreadable");
+            if (rtf->missing || (r.text.empty() && r.defect))
+                out.emplace_back("RTF body unreadable");
+            else if (r.compressed && r.text.size() < r.size)
+                out.push_back("the end of the RTF body (" + std::to_string(r.text.size()) + " of " + std::to_string(r.size) +
+                              " bytes decompress)");
+            else if (r.defect == RtfDefect::bad_crc)
+                out.emplace_back("RTF body failing its CRC (written as it decompresses)");
         }
     const std::uint32_t cp = codepage_of(pc);
     for (std::size_t i = 0; i < m.attachments.size(); ++i) {

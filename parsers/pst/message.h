@@ -124,7 +124,9 @@ inline constexpr std::uint16_t pst_password = 0x67FF;  // the CRC-32 of the stor
 // report names it ("HTML body unreadable", "attachment 2 (a.pdf)
 // unreadable"), its embedded messages' included: a body value that cannot
 // be read, an RTF body (the body when neither plain text nor HTML can be
-// had) that decompresses to nothing, attachments without content_read.
+// had) that decompresses to nothing, or to less than it states, or fails
+// its CRC (written as far as it decompresses), attachments without
+// content_read.
 // Checks and exports both count a message partial by it.
 [[nodiscard]] std::vector<std::string> unreadable_parts(const Message& m);
 

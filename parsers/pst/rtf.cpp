@@ -65,6 +65,7 @@ Rtf decompress_rtf(const ByteView& in) {
         out.defect = RtfDefect::too_short;
         return out;
     }
+    out.size = raw_size;
     const ByteView body = in.sub(16, in.size() - 16);
     if (type == uncompressed_magic) {
         out.compressed = false;

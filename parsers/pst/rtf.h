@@ -23,6 +23,7 @@ enum class RtfDefect {
 
 struct Rtf {
     std::vector<unsigned char> text;  // what could be decompressed
+    std::uint32_t size = 0;           // what the header states (RAWSIZE)
     std::optional<RtfDefect> defect;
     bool compressed = true;  // LZFu; false for MELA, stored as it is
 };

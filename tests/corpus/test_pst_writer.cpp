@@ -6,12 +6,14 @@
 // Stores built here exercise what the corpus is too small for: data trees of
 // XXBLOCKs, subnode trees of SIBLOCKs, row matrices in subnodes, many spans
 // of allocation maps, multi-level B-trees.
+#include <boost/crc.hpp>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <bit>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -850,7 +852,42 @@ TEST_CASE("what an export would be without is named, an embedded message's inclu
                                                               "attachment 6: embedded message unreadable"});
 }
 
-TEST_CASE("a body is lost when its value cannot be read, an RTF body when it is the body and gives no text") {
+namespace {
+
+// [MS-OXRTFCP] 2.2: compressed RTF runs of literals only, eight to a control
+// byte, ended by a reference to the position being written (the dictionary
+// starts after its 207-byte preamble).
+std::vector<unsigned char> lzfu_runs(const std::string& body) {
+    std::vector<unsigned char> runs;
+    for (std::size_t i = 0; i <= body.size(); i += 8) {
+        const std::size_t n = std::min<std::size_t>(8, body.size() - i);
+        runs.push_back(static_cast<unsigned char>(n < 8 ? 1U << n : 0U));
+        runs.insert(runs.end(), body.begin() + static_cast<std::ptrdiff_t>(i), body.begin() + static_cast<std::ptrdiff_t>(i + n));
+        if (n < 8) {
+            const std::size_t end = 207 + body.size();
+            runs.push_back(static_cast<unsigned char>(end >> 4));
+            runs.push_back(static_cast<unsigned char>((end & 0xF) << 4));
+        }
+    }
+    return runs;
+}
+
+// The header ([MS-OXRTFCP] 2.1.3.1.1) before `runs`: COMPSIZE, RAWSIZE,
+// "LZFu", and the CRC of the runs (the PST's CRC-32, 2.1.3.2), or `crc`.
+std::vector<unsigned char> lzfu(const std::vector<unsigned char>& runs, std::size_t raw_size,
+                                std::optional<std::uint32_t> crc = std::nullopt) {
+    boost::crc_optimal<32, 0x04C11DB7, 0, 0, true, true> sum;
+    sum.process_bytes(runs.data(), runs.size());
+    std::vector<unsigned char> out;
+    for (const std::size_t v : {runs.size() + 12, raw_size, std::size_t{0x75465A4C}, std::size_t{crc.value_or(sum.checksum())}})
+        for (int i = 0; i < 4; ++i) out.push_back(static_cast<unsigned char>(v >> (8 * i)));
+    out.insert(out.end(), runs.begin(), runs.end());
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("a body is lost when its value cannot be read, an RTF body when it is the body and gives no text or less than it states") {
     const auto with = [](std::vector<pst::Property> bodies) {
         pst::Message m = mail("bodies", "");
         m.properties.properties.pop_back();  // the plain text body
@@ -880,33 +917,26 @@ TEST_CASE("a body is lost when its value cannot be read, an RTF body when it is 
     CHECK(with({lost(pst::tag::body, pst::PropType::string), html, torn_rtf}) == parts{"plain text body unreadable"});
     CHECK(with({lost(pst::tag::body, pst::PropType::string), lost(pst::tag::html, pst::PropType::binary), torn_rtf}) ==
           parts{"plain text body unreadable", "HTML body unreadable", "RTF body unreadable"});
+    // A compressed body is written as far as it decompresses: what its
+    // header states beyond that, or a CRC that fails, is a loss.
+    const std::string body = "{\\rtf1\\ansi a body of 40 bytes, no more}";
+    REQUIRE(body.size() == 40);
+    const std::vector<unsigned char> runs = lzfu_runs(body);
+    const auto rtf = [](const std::vector<unsigned char>& value) {
+        return prop(pst::tag::rtf_compressed, pst::PropType::binary, value);
+    };
+    CHECK(with({rtf(lzfu(runs, body.size()))}).empty());
+    CHECK(with({rtf(lzfu(runs, body.size(), 0xDEADBEEF))}) == parts{"RTF body failing its CRC (written as it decompresses)"});
+    // Two control bytes of eight literals each, the rest and the end gone.
+    const std::vector<unsigned char> cut(runs.begin(), runs.begin() + 18);
+    CHECK(with({rtf(lzfu(cut, body.size()))}) == parts{"the end of the RTF body (16 of 40 bytes decompress)"});
+    CHECK(with({html, rtf(lzfu(cut, body.size()))}).empty());
 }
 
 TEST_CASE("a damaged compressed RTF body is written as the text it still gives, or left out, and the store rescans clean") {
     TempDir t("pst-writer-rtf");
-    // [MS-OXRTFCP] 2.2: literals only, eight to a control byte, ended by a
-    // reference to the position being written (the dictionary starts after
-    // its 207-byte preamble).
     const std::string body = "{\\rtf1\\ansi salvaged from a damaged body}";
-    std::vector<unsigned char> runs;
-    for (std::size_t i = 0; i <= body.size(); i += 8) {
-        const std::size_t n = std::min<std::size_t>(8, body.size() - i);
-        runs.push_back(static_cast<unsigned char>(n < 8 ? 1U << n : 0U));
-        runs.insert(runs.end(), body.begin() + static_cast<std::ptrdiff_t>(i), body.begin() + static_cast<std::ptrdiff_t>(i + n));
-        if (n < 8) {
-            const std::size_t end = 207 + body.size();
-            runs.push_back(static_cast<unsigned char>(end >> 4));
-            runs.push_back(static_cast<unsigned char>((end & 0xF) << 4));
-        }
-    }
-    const auto u32 = [](std::size_t v) {
-        return std::vector<unsigned char>{static_cast<unsigned char>(v), static_cast<unsigned char>(v >> 8),
-                                          static_cast<unsigned char>(v >> 16), static_cast<unsigned char>(v >> 24)};
-    };
-    std::vector<unsigned char> bad_crc;
-    for (const auto& field : {u32(runs.size() + 12), u32(body.size()), u32(0x75465A4C), u32(0xDEADBEEF)})
-        bad_crc.insert(bad_crc.end(), field.begin(), field.end());
-    bad_crc.insert(bad_crc.end(), runs.begin(), runs.end());
+    const std::vector<unsigned char> bad_crc = lzfu(lzfu_runs(body), body.size(), 0xDEADBEEF);
     // The body's base64 (Python's base64 module): how the .eml export holds it.
     const std::string salvaged = "e1xydGYxXGFuc2kgc2FsdmFnZWQgZnJvbSBhIGRhbWFnZWQgYm9keX0=";
     for (const auto& [name, rtf] : {std::pair{"bad-crc", bad_crc}, std::pair{"too-short", std::vector<unsigned char>{1, 2, 3, 4, 5}}}) {
