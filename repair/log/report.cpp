@@ -57,7 +57,7 @@ nlohmann::json store_json(const StoreLog& s) {
     }
     j["problems_omitted"] = std::move(omitted);
     nlohmann::json lost = nlohmann::json::array();
-    for (const LostItem& l : s.lost) {
+    for (const LostItem& l : s.lost()) {
         lost.push_back({{"file", l.file},
                         {"offset", l.offset},
                         {"length", l.length},
@@ -157,7 +157,7 @@ std::string report_text(const SalvageLog& log) {
             o << "  " << p.code << " " << severity_name(p.severity) << " " << count << " more not listed (the first "
               << StoreLog::max_findings_per_kind << " of this kind are)\n";
         }
-        for (const LostItem& l : s.lost) {
+        for (const LostItem& l : s.lost()) {
             o << "  LOST " << l.file << "@" << l.offset << "+" << l.length;
             if (l.message) o << " msg " << *l.message;
             if (!l.subject.empty()) o << " \"" << l.subject << "\"";

@@ -53,12 +53,12 @@ LostItem& StoreLog::add_lost(LostItem item) {
         unlisted_lost_ = std::move(item);
         return unlisted_lost_;
     }
-    return lost.emplace_back(std::move(item));
+    return lost_.emplace_back(std::move(item));
 }
 
 LostItem* StoreLog::last_lost() {
     if (lost_logged_ == 0) return nullptr;
-    return lost_logged_ > max_lost_listed ? &unlisted_lost_ : &lost.back();
+    return lost_logged_ > max_lost_listed ? &unlisted_lost_ : &lost_.back();
 }
 
 std::uint64_t StoreLog::lost_omitted() const {

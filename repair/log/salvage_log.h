@@ -112,7 +112,6 @@ struct StoreLog {
     // Likewise lost items past the first max_lost_listed: repair's
     // index.jsonl still says what became of every message.
     static constexpr std::size_t max_lost_listed = 1000;
-    std::vector<LostItem> lost;
     std::optional<FileCounts> files;
     std::optional<OutputInfo> output;
     // Set when the store could not be checked at all (cannot open, not mail).
@@ -128,6 +127,7 @@ struct StoreLog {
     [[nodiscard]] std::map<ProblemId, std::uint64_t> omitted() const;
     // The item as listed; past the cap, a scratch item no report shows.
     LostItem& add_lost(LostItem item);
+    [[nodiscard]] const std::vector<LostItem>& lost() const { return lost_; }
     // The item add_lost gave last; none before the first.
     [[nodiscard]] LostItem* last_lost();
     // How many lost items were logged but not kept.
@@ -142,6 +142,7 @@ private:
 
     std::map<ProblemId, std::uint64_t> logged_;  // per kind, kept or not
     Finding unlisted_{};
+    std::vector<LostItem> lost_;
     std::uint64_t lost_logged_ = 0;
     LostItem unlisted_lost_{};
 };
