@@ -855,7 +855,7 @@ public:
     void run() {
         find_lost_nodes();
         name_map();
-        special_folders();
+        message_store();
         walk({nid_root_folder, std::make_shared<const std::string>(), "", 0});
         // Hidden items clients keep for themselves: no mail, but counted so
         // that every item of the store is accounted for; one line a store.
@@ -909,14 +909,29 @@ private:
         return name;
     }
 
-    // The store's special folders ([MS-PST] 2.4.3.1): the NID its entry
-    // IDs name. For outputs that keep the roles; nothing is checked here.
-    void special_folders() {
-        if (!c_.sink_) return;
+    // The message store ([MS-PST] 2.4.3): the store's name, its password
+    // and the entry IDs of its special folders (the NID each names), which
+    // outputs keep. Unreadable, or read from damaged blocks, they are lost
+    // or at risk: the rebuilt store may not show the mail where Outlook
+    // looks for it (under the IPM subtree).
+    void message_store() {
         const std::optional<NodeRef> store = m_.node(nid_message_store);
-        if (!store) return;
         std::vector<ReadIssue> issues;
-        const PropertyContext pc = m_.properties(*store, issues);
+        const PropertyContext pc = store ? m_.properties(*store, issues) : PropertyContext{};
+        if (!pc.valid) {
+            const std::string why = !store ? "it has no node" : pc.defects.empty() ? "no heap" : pc.defects.front();
+            c_.add(ProblemId::pst_object_unreadable, at(nid_message_store), store ? c_.layout_->nbt_entry : 0,
+                   "message store", why);
+            lost_blocks(issues,
+                        "message store unreadable (" + why + "): the store's name, its password and which folders are "
+                        "its special ones (the IPM subtree, Deleted Items) are lost",
+                        at(nid_message_store), std::nullopt, {});
+            return;
+        }
+        ltp_findings(nid_message_store, pc.defects, "message store");
+        record_at_risk(nid_message_store, issues,
+                       "message store read from damaged blocks: the store's name, its password and which folders are "
+                       "its special ones (the IPM subtree, Deleted Items) may be wrong in the rebuilt store");
         if (const Property* p = pc.find(tag::display_name)) store_name_ = utf8(*p).value_or("");
         if (const Property* p = pc.find(tag::pst_password); p && p->type == static_cast<std::uint16_t>(PropType::integer32))
             store_password_crc_ = Cursor(ByteView(p->value.data(), p->value.size(), 0)).u32le();

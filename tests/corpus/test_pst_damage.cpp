@@ -512,6 +512,8 @@ TEST_CASE("messaging-layer damage (a heap, a table row, counts, flags, UTF-16) i
     if (!file) return;
     mailfsck::test::TempDir t("pst-ltp-damage");
     constexpr std::uint32_t deleted_items = 32834;  // libpff: "Deleted Items", 20 messages
+    constexpr std::uint32_t message_store = 0x21;   // [MS-PST] 2.4.1
+    constexpr std::uint32_t name_to_id_map = 0x61;  // [MS-PST] 2.4.1
     {
         LtpEdit e(*file);
         REQUIRE(e.messages_in(deleted_items).size() == 20);
@@ -706,11 +708,12 @@ TEST_CASE("messaging-layer damage (a heap, a table row, counts, flags, UTF-16) i
         const auto r = run("grep -rl 'Xelcome to Microsoft Outlook 2000!' '" + (t.path() / "out" / "messages").string() + "'");
         CHECK(r.out.find(".eml") != std::string::npos);
     }
-    SECTION("the name-to-id map's and a folder's blocks failing their CRC: used as stored, every message intact, both listed as at risk, the repair not corrected") {
+    SECTION("store, map and folder blocks failing their CRC: used as stored, every message intact, each listed as at risk, the repair not corrected") {
         LtpEdit e(*file);
-        constexpr std::uint32_t name_to_id_map = 0x61;  // [MS-PST] 2.4.1
+        const std::uint64_t store_ib = e.block(e.bid_data(message_store)).first;
         const std::uint64_t map_ib = e.block(e.bid_data(name_to_id_map)).first;
         const std::uint64_t folder_ib = e.block(e.bid_data(deleted_items)).first;
+        e.break_crc(e.bid_data(message_store));
         e.break_crc(e.bid_data(name_to_id_map));
         e.break_crc(e.bid_data(deleted_items));
         for (const json& st : {e.scan(t.path()), e.repair(t.path())}) {
@@ -719,7 +722,7 @@ TEST_CASE("messaging-layer damage (a heap, a table row, counts, flags, UTF-16) i
             CHECK(st["messages"]["intact"] == st["messages"]["found"]);
             std::set<std::uint64_t> crc_failed;
             for (const json& p : with_code(st, "PST-0205")) crc_failed.insert(p["offset"].get<std::uint64_t>());
-            CHECK(crc_failed == std::set<std::uint64_t>{map_ib, folder_ib});
+            CHECK(crc_failed == std::set<std::uint64_t>{store_ib, map_ib, folder_ib});
             const auto listed = [&](std::uint64_t ib, const std::string& what) {
                 return std::any_of(st["lost"].begin(), st["lost"].end(), [&](const json& l) {
                     const std::string reason = l["reason"];
@@ -727,11 +730,30 @@ TEST_CASE("messaging-layer damage (a heap, a table row, counts, flags, UTF-16) i
                            reason.find("unverified_used_as_stored") != std::string::npos;
                 });
             };
+            CHECK(listed(store_ib, "message store"));
             CHECK(listed(map_ib, "name-to-id map"));
             CHECK(listed(folder_ib, "folder " + std::to_string(deleted_items)));
         }
         // Names read from blocks that fail their CRC are not corrected:
         // fsck(8)'s 4, not 1.
+        CHECK(e.repair_status(t.path()) == 4);
+    }
+    SECTION("the message store's heap signature changed, its CRC right: unreadable, lost at its node entry, every message exported") {
+        LtpEdit e(*file);
+        // HNHDR ([MS-PST] 2.3.1.2): ibHnpm, then bSig 0xEC.
+        e.set(e.bid_data(message_store), 2, 0x00);
+        for (const json& st : {e.scan(t.path()), e.repair(t.path())}) {
+            CHECK(st["messages"]["lost"] == 0);
+            CHECK(st["messages"]["intact"] == st["messages"]["found"]);
+            const std::vector<json> unreadable = with_code(st, "PST-0501");
+            REQUIRE(unreadable.size() == 1);
+            CHECK(unreadable[0]["offset"] == e.nbt_entry(message_store));
+            CHECK(unreadable[0]["structure"] == "message store");
+            CHECK(std::any_of(st["lost"].begin(), st["lost"].end(), [&](const json& l) {
+                return l["offset"] == e.nbt_entry(message_store) &&
+                       l["reason"].get<std::string>().find("message store unreadable") != std::string::npos;
+            }));
+        }
         CHECK(e.repair_status(t.path()) == 4);
     }
     SECTION("a data tree naming one block again and again: each block is read once, the message partial") {
