@@ -205,7 +205,7 @@ TEST_CASE("a UID list whose UIDVALIDITY disagrees with dovecot.index is found, a
     index[2] = static_cast<char>(120);
     index[12] = 1;
     const std::uint32_t other_validity = 1234567890;
-    for (int i = 0; i < 4; ++i) index[static_cast<std::size_t>(24 + i)] = static_cast<char>((other_validity >> (8 * i)) & 0xff);
+    mailfsck::test::put_le(index, 24, other_validity, 4);
     mailfsck::test::write_file(box / "dovecot.index", index);
     int status = -1;
     const json st = scan_json(box, status);
@@ -216,8 +216,7 @@ TEST_CASE("a UID list whose UIDVALIDITY disagrees with dovecot.index is found, a
     CHECK(status == 4);
 
     // The same index agreeing with the list is no finding.
-    for (int i = 0; i < 4; ++i)
-        index[static_cast<std::size_t>(24 + i)] = static_cast<char>((1000000000U >> (8 * i)) & 0xff);
+    mailfsck::test::put_le(index, 24, 1000000000U, 4);
     mailfsck::test::write_file(box / "dovecot.index", index);
     const json agreeing = scan_json(box, status);
     CHECK(finding(agreeing, "MAILDIR-0014", "dovecot.index") == nullptr);

@@ -3,7 +3,6 @@
 // own B-trees, read by tests/oracle/pff_nodes.c) and a header parser
 // written from [MS-PST] (tests/oracle/pst_header.py). Then damage made at
 // offsets libpff names is found at those offsets.
-#include <boost/crc.hpp>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <map>
@@ -16,14 +15,18 @@
 #include "parsers/pst/message.h"
 #include "parsers/pst/rtf.h"
 #include "repair/store/store.h"
+#include "tests/unit/pst_bytes.h"
 #include "tests/unit/support.h"
 
 namespace fs = std::filesystem;
 using mailfsck::test::read_file;
+using mailfsck::test::block_trailer_at;
 using mailfsck::test::files_ending;
+using mailfsck::test::put_le;
 using mailfsck::test::q;
 using mailfsck::test::run;
 using mailfsck::test::shared_path;
+using mailfsck::test::store_pst_crc;
 using mailfsck::test::TempDir;
 using mailfsck::test::write_file;
 using nlohmann::json;
@@ -45,12 +48,8 @@ fs::path plain(const fs::path& f, const fs::path& dir) {
 // dwCRCPartial (bytes 8..478, stored at 4) and dwCRCFull (8..523, at 524)
 // of a Unicode header, recomputed after a deliberate edit ([MS-PST] 2.2.2.6).
 void fix_unicode_header_crcs(std::string& b) {
-    for (const auto& [at, from, to] : {std::tuple{4, 8, 479}, std::tuple{524, 8, 524}}) {
-        boost::crc_optimal<32, 0x04C11DB7, 0, 0, true, true> crc;
-        crc.process_bytes(b.data() + from, static_cast<std::size_t>(to - from));
-        const std::uint32_t v = crc.checksum();
-        for (int i = 0; i < 4; ++i) b[static_cast<std::size_t>(at + i)] = static_cast<char>((v >> (8 * i)) & 0xFF);
-    }
+    for (const auto& [at, from, to] : {std::tuple{4U, 8U, 479U}, std::tuple{524U, 8U, 524U}})
+        store_pst_crc(b, at, from, to - from);
 }
 
 json run_json(const std::string& command) {
@@ -273,11 +272,7 @@ TEST_CASE("PST damage made where libpff says the structures are is found there")
             const std::uint64_t bit = (block_at - map) / unit;
             const fs::path f = damaged("amapbit", [&](std::string& b) {
                 b[map + pad + bit / 8] = static_cast<char>(b[map + pad + bit / 8] & ~(0x80 >> (bit % 8)));
-                boost::crc_optimal<32, 0x04C11DB7, 0, 0, true, true> crc;
-                crc.process_bytes(b.data() + map, page - page_trailer);
-                const std::uint32_t v = crc.checksum();
-                for (int i = 0; i < 4; ++i)
-                    b[map + page - page_trailer + crc_in_trailer + i] = static_cast<char>((v >> (8 * i)) & 0xFF);
+                store_pst_crc(b, map + page - page_trailer + crc_in_trailer, map, page - page_trailer);
             });
             st = scan(f, &status);
             CHECK(has(st, "PST-0401", block_at, 1));
@@ -291,14 +286,9 @@ TEST_CASE("PST damage made where libpff says the structures are is found there")
             const json root = pff["internal"]["bbt"]["page_list"][0];
             REQUIRE(root["leaf"] == false);
             const fs::path f = damaged("cycle", [&](std::string& b) {
-                for (int i = 0; i < 8; ++i) {
-                    b[bbt_root + 8 + i] = static_cast<char>((root["bid"].get<std::uint64_t>() >> (8 * i)) & 0xFF);
-                    b[bbt_root + 16 + i] = static_cast<char>((bbt_root >> (8 * i)) & 0xFF);
-                }
-                boost::crc_optimal<32, 0x04C11DB7, 0, 0, true, true> crc;
-                crc.process_bytes(b.data() + bbt_root, 496);
-                const std::uint32_t v = crc.checksum();
-                for (int i = 0; i < 4; ++i) b[bbt_root + 500 + i] = static_cast<char>((v >> (8 * i)) & 0xFF);
+                put_le(b, bbt_root + 8, root["bid"].get<std::uint64_t>(), 8);
+                put_le(b, bbt_root + 16, bbt_root, 8);
+                store_pst_crc(b, bbt_root + 500, bbt_root, 496);
             });
             st = scan(f, &status);
             CHECK(has(st, "PST-0109", bbt_root, 512));
@@ -311,7 +301,7 @@ TEST_CASE("PST damage made where libpff says the structures are is found there")
         if (original == *sample) {
             const fs::path f = damaged("amaplast", [&](std::string& b) {
                 const std::uint64_t wrong = 0x4400 + 253952;
-                for (int i = 0; i < 8; ++i) b[192 + i] = static_cast<char>((wrong >> (8 * i)) & 0xFF);
+                put_le(b, 192, wrong, 8);
                 fix_unicode_header_crcs(b);
             });
             st = scan(f, &status);
@@ -323,7 +313,7 @@ TEST_CASE("PST damage made where libpff says the structures are is found there")
             // indexes in use (the root folder, NID 0x122, alone has 9): the next
             // folder would be given a NID already taken.
             const fs::path g = damaged("rgnid", [&](std::string& b) {
-                for (int i = 0; i < 4; ++i) b[static_cast<std::size_t>(52 + i)] = static_cast<char>(i == 0 ? 5 : 0);
+                put_le(b, 52, 5, 4);
                 fix_unicode_header_crcs(b);
             });
             st = scan(g, &status);
@@ -429,10 +419,7 @@ TEST_CASE("an XBLOCK whose short last block is moved to the front is found") {
                      bytes.begin() + static_cast<std::ptrdiff_t>(at + 8 + 8 * (count - 1)));
     // The block's CRC (Unicode trailer: cb, wSig, dwCRC, bid at the end of
     // the 64-byte-aligned block) made right again.
-    boost::crc_optimal<32, 0x04C11DB7, 0, 0, true, true> crc;
-    crc.process_bytes(bytes.data() + at, cb);
-    const std::uint64_t trailer = at + (cb + 16 + 63) / 64 * 64 - 16;
-    for (int i = 0; i < 4; ++i) bytes[trailer + 4 + static_cast<std::uint64_t>(i)] = static_cast<char>((crc.checksum() >> (8 * i)) & 0xFF);
+    store_pst_crc(bytes, block_trailer_at(at, cb) + 4, at, cb);
     write_file(t.path() / "x.pst", bytes);
     int status = -1;
     const json st = scan(t.path() / "x.pst", &status);
@@ -511,11 +498,7 @@ TEST_CASE("an SIBLOCK key that is not its SLBLOCK's first subnode is found") {
     REQUIRE(bytes[at] == 2);
     REQUIRE(bytes[at + 1] == 1);
     bytes[at + 4 + 8] = static_cast<char>(bytes[at + 4 + 8] + 1);
-    boost::crc_optimal<32, 0x04C11DB7, 0, 0, true, true> crc;
-    crc.process_bytes(bytes.data() + at, cb);
-    const std::uint64_t trailer = at + (cb + 12 + 63) / 64 * 64 - 12;
-    for (int i = 0; i < 4; ++i)
-        bytes[trailer + 8 + static_cast<std::uint64_t>(i)] = static_cast<char>((crc.checksum() >> (8 * i)) & 0xFF);
+    store_pst_crc(bytes, block_trailer_at(at, cb, 12) + 8, at, cb);
     write_file(t.path() / "x.pst", bytes);
     int status = -1;
     const json st = scan(t.path() / "x.pst", &status);

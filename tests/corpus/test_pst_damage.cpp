@@ -3,7 +3,6 @@
 // damage that changes a structure in use is reported at that structure.
 // Then the check run in many small passes (bounded memory) must find
 // exactly what it finds in one.
-#include <boost/crc.hpp>
 #include <catch2/catch.hpp>
 #include <algorithm>
 #include <map>
@@ -16,14 +15,19 @@
 #include "repair/pst/pst_check.h"
 #include "repair/pst/pst_inspect.h"
 #include "tests/damage/damage.h"
+#include "tests/unit/pst_bytes.h"
 #include "tests/unit/support.h"
 
 namespace fs = std::filesystem;
+using mailfsck::test::block_size;
+using mailfsck::test::block_trailer_at;
 using mailfsck::test::files_ending;
+using mailfsck::test::put_le;
 using mailfsck::test::read_file;
 using mailfsck::test::q;
 using mailfsck::test::run;
 using mailfsck::test::shared_path;
+using mailfsck::test::store_pst_crc;
 using mailfsck::test::write_file;
 using nlohmann::json;
 
@@ -411,7 +415,7 @@ public:
     // longer proves where it belongs.
     void break_trailer(std::uint64_t bid) {
         const auto [ib, cb] = block(bid);
-        bytes_[ib + (cb + 16 + 63) / 64 * 64 - 16 + 2] ^= 0x01;
+        bytes_[block_trailer_at(ib, cb) + 2] ^= 0x01;
     }
     // `crc` false leaves the block's CRC as it was: the block is damaged.
     void set(std::uint64_t bid, std::uint64_t pos, unsigned char value, bool crc = true) {
@@ -423,7 +427,7 @@ public:
     // The block's CRC (dwCRC) made wrong, its data left as it is.
     void break_crc(std::uint64_t bid) {
         const auto [ib, cb] = block(bid);
-        bytes_[ib + (cb + 16 + 63) / 64 * 64 - 16 + 4] ^= 0x01;
+        bytes_[block_trailer_at(ib, cb) + 4] ^= 0x01;
     }
     json scan(const fs::path& dir) const { return report(check(dir, "scan")); }
     // Repairs to .eml under dir/out; the report.
@@ -446,13 +450,7 @@ private:
     static json run_json(const std::string& command) { return json::parse(run(command).out); }
     // dwCRC: the trailer's last 16 bytes of the 64-aligned block are cb,
     // wSig, dwCRC, bid; the CRC covers the cb data bytes.
-    void fix_crc(std::uint64_t ib, std::uint64_t cb) {
-        boost::crc_optimal<32, 0x04C11DB7, 0, 0, true, true> crc;
-        crc.process_bytes(bytes_.data() + ib, cb);
-        const std::uint64_t trailer = ib + ((cb + 16 + 63) / 64) * 64 - 16;
-        const std::uint32_t v = crc.checksum();
-        for (int i = 0; i < 4; ++i) bytes_[trailer + 4 + static_cast<std::uint64_t>(i)] = static_cast<char>((v >> (8 * i)) & 0xFF);
-    }
+    void fix_crc(std::uint64_t ib, std::uint64_t cb) { store_pst_crc(bytes_, block_trailer_at(ib, cb) + 4, ib, cb); }
 
     std::string bytes_;
     json pff_;
@@ -460,7 +458,7 @@ private:
 
 std::string le32(std::uint32_t v) {
     std::string s(4, '\0');
-    for (int i = 0; i < 4; ++i) s[static_cast<std::size_t>(i)] = static_cast<char>((v >> (8 * i)) & 0xFF);
+    put_le(s, 0, v, 4);
     return s;
 }
 
@@ -629,7 +627,7 @@ TEST_CASE("messaging-layer damage (a heap, a table row, counts, flags, UTF-16) i
         const auto [ib, cb] = e.block(subs.at(32805));
         bool listed = false;
         for (const auto& l : st["lost"])
-            listed = listed || (l["offset"] == ib && l["length"] == (cb + 16 + 63) / 64 * 64 &&
+            listed = listed || (l["offset"] == ib && l["length"] == block_size(cb) &&
                                 l["subject"] == "Welcome to Microsoft Outlook 2000!");
         CHECK(listed);
         // What survived is there: the subject and the next attachment.
@@ -1351,14 +1349,9 @@ TEST_CASE("a deleted message no node reaches is recovered with --deleted, apart 
 
     const std::uint64_t page = (*victim)["page"];
     const std::uint64_t entry = page + 32 * (*victim)["index"].get<std::uint64_t>();
-    const auto put = [&](std::uint64_t at, std::uint64_t v, int n) {
-        for (int i = 0; i < n; ++i) bytes[at + static_cast<std::uint64_t>(i)] = static_cast<char>((v >> (8 * i)) & 0xFF);
-    };
-    put(entry + 8, other["bid_data"], 8);
-    put(entry + 16, other["bid_sub"], 8);
-    boost::crc_optimal<32, 0x04C11DB7, 0, 0, true, true> crc;
-    crc.process_bytes(bytes.data() + page, 496);
-    put(page + 500, crc.checksum(), 4);
+    put_le(bytes, entry + 8, other["bid_data"], 8);
+    put_le(bytes, entry + 16, other["bid_sub"], 8);
+    store_pst_crc(bytes, page + 500, page, 496);
     const fs::path edited = t.path() / "edited.pst";
     write_file(edited, bytes);
 

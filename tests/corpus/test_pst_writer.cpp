@@ -6,7 +6,6 @@
 // Stores built here exercise what the corpus is too small for: data trees of
 // XXBLOCKs, subnode trees of SIBLOCKs, row matrices in subnodes, many spans
 // of allocation maps, multi-level B-trees.
-#include <boost/crc.hpp>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -24,11 +23,13 @@
 #include "repair/pst_writer/store_writer.h"
 #include "repair/store/pst_output.h"
 #include "tests/damage/damage.h"
+#include "tests/unit/pst_bytes.h"
 #include "tests/unit/support.h"
 
 namespace fs = std::filesystem;
 using mailfsck::test::read_file;
 using mailfsck::test::files_ending;
+using mailfsck::test::put_le;
 using mailfsck::test::q;
 using mailfsck::test::run;
 using mailfsck::test::shared_path;
@@ -479,7 +480,7 @@ TEST_CASE("a folder-associated item that its table lists twice is written once")
     std::size_t patched = 0;
     for (std::size_t at = block->ib; at + 4 <= block->ib + block->cb; ++at)
         if (le(b, at, 4) == *nids.rbegin()) {
-            for (unsigned i = 0; i < 4; ++i) b[at + i] = static_cast<char>(*nids.begin() >> (8 * i));
+            put_le(b, at, *nids.begin(), 4);
             ++patched;
         }
     REQUIRE(patched == 2);
@@ -522,7 +523,7 @@ TEST_CASE("embedded messages whose subnodes are their enclosing message's are ea
         if (b[at] != 2 || b[at + 1] != 0 || le(b, at + 4, 4) != 0) continue;
         const std::uint64_t entries = le(b, at + 2, 2);
         if (le(b, at + 8, 8) == 0x25) {
-            const std::size_t size = (8 + 24 * entries + 16 + 63) / 64 * 64;
+            const std::size_t size = mailfsck::test::block_size(8 + 24 * entries);
             REQUIRE_FALSE(outer_sub);
             outer_sub = le(b, at + size - 8, 8);  // the trailer's BID
         } else if (entries == 1 && le(b, at + 8, 8) == 0x24) {
@@ -532,7 +533,7 @@ TEST_CASE("embedded messages whose subnodes are their enclosing message's are ea
     REQUIRE(outer_sub);
     REQUIRE(inner_entries.size() == 20);
     for (const std::size_t e : inner_entries)
-        for (unsigned i = 0; i < 8; ++i) b[e + 16 + i] = static_cast<char>(*outer_sub >> (8 * i));
+        put_le(b, e + 16, *outer_sub, 8);
     const fs::path file = t.path() / "loop.pst";
     write_file(file, b);
     const auto scan = run(tool + " scan " + q(file) + " 2>&1");
@@ -564,7 +565,7 @@ TEST_CASE("damage inside an embedded message is reported at the message that hol
         if (b[at] == 2 && b[at + 1] == 0 && le(b, at + 2, 2) == 1 && le(b, at + 4, 4) == 0 && le(b, at + 8, 8) == 0x24)
             entries.push_back(at + 8);
     REQUIRE(entries.size() == 1);
-    for (unsigned i = 0; i < 8; ++i) b[entries[0] + 8 + i] = static_cast<char>(std::uint64_t{0x7FFFFFF0} >> (8 * i));
+    put_le(b, entries[0] + 8, 0x7FFFFFF0, 8);
     const fs::path file = t.path() / "damaged.pst";
     write_file(file, b);
     const auto scan = run(tool + " scan " + q(file) + " 2>&1");
@@ -876,10 +877,9 @@ std::vector<unsigned char> lzfu_runs(const std::string& body) {
 // "LZFu", and the CRC of the runs (the PST's CRC-32, 2.1.3.2), or `crc`.
 std::vector<unsigned char> lzfu(const std::vector<unsigned char>& runs, std::size_t raw_size,
                                 std::optional<std::uint32_t> crc = std::nullopt) {
-    boost::crc_optimal<32, 0x04C11DB7, 0, 0, true, true> sum;
-    sum.process_bytes(runs.data(), runs.size());
     std::vector<unsigned char> out;
-    for (const std::size_t v : {runs.size() + 12, raw_size, std::size_t{0x75465A4C}, std::size_t{crc.value_or(sum.checksum())}})
+    for (const std::size_t v : {runs.size() + 12, raw_size, std::size_t{0x75465A4C},
+                                std::size_t{crc.value_or(mailfsck::test::pst_crc(runs.data(), runs.size()))}})
         for (int i = 0; i < 4; ++i) out.push_back(static_cast<unsigned char>(v >> (8 * i)));
     out.insert(out.end(), runs.begin(), runs.end());
     return out;
@@ -1141,7 +1141,7 @@ TEST_CASE("a subnode tree that a message's attachments all name is read again on
     REQUIRE(shared);
     REQUIRE(without.size() == count - 1);
     for (const std::size_t e : without)
-        for (unsigned i = 0; i < 8; ++i) b[e + i] = static_cast<char>(*shared >> (8 * i));
+        put_le(b, e, *shared, 8);
 
     const pst::Message read = only_message(b, inbox);
     const auto again = std::count_if(read.issues.begin(), read.issues.end(), [&](const pst::ReadIssue& i) {

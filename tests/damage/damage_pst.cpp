@@ -1,7 +1,8 @@
 #include "damage_pst.h"
 
-#include <boost/crc.hpp>
 #include <optional>
+
+#include "tests/unit/pst_bytes.h"
 
 namespace mailfsck::damage {
 namespace {
@@ -49,13 +50,6 @@ void zero(std::string_view clean, Op op, std::uint64_t at, std::uint64_t length,
     std::fill_n(d.bytes.begin() + static_cast<std::ptrdiff_t>(at), length, '\0');
 }
 
-// The PST CRC ([MS-PST] 5.3), as the tests compute it everywhere.
-std::uint32_t pst_crc(std::string_view bytes) {
-    boost::crc_optimal<32, 0x04C11DB7, 0, 0, true, true> crc;
-    crc.process_bytes(bytes.data(), bytes.size());
-    return crc.checksum();
-}
-
 std::vector<std::uint64_t> amaps(std::string_view clean, const Geometry& g) {
     std::vector<std::uint64_t> maps;
     for (std::uint64_t at = g.first_amap; at + g.page <= clean.size(); at += g.amap_span) maps.push_back(at);
@@ -77,9 +71,7 @@ void clear_amap_bit(std::string_view clean, const Request& r, const Geometry& g,
     in.bit = static_cast<unsigned>(7 - bit % 8);
     in.original_byte = static_cast<unsigned char>(clean[at]);
     d.bytes[at] = static_cast<char>(static_cast<unsigned char>(clean[at]) & ~(1U << *in.bit));
-    const std::uint32_t crc = pst_crc(std::string_view(d.bytes).substr(map, g.page - g.page_trailer));
-    const std::uint64_t crc_at = map + g.page - g.page_trailer + g.crc_in_trailer;
-    for (unsigned i = 0; i < 4; ++i) d.bytes[crc_at + i] = static_cast<char>((crc >> (8 * i)) & 0xFF);
+    test::store_pst_crc(d.bytes, map + g.page - g.page_trailer + g.crc_in_trailer, map, g.page - g.page_trailer);
     d.injections.push_back(std::move(in));
 }
 

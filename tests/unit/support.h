@@ -1,6 +1,7 @@
 // Helpers shared by the tests: locating ../shared, reading files, temp dirs.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -23,6 +24,11 @@ std::vector<std::filesystem::path> files_ending(const std::filesystem::path& dir
 std::string q(const std::filesystem::path& p);
 
 std::string read_file(const std::filesystem::path& p);
+// The low `n` bytes of `v`, little-endian, at bytes[at]: how tests edit a
+// binary file's fields by hand.
+inline void put_le(std::string& bytes, std::uint64_t at, std::uint64_t v, unsigned n) {
+    for (unsigned i = 0; i < n; ++i) bytes.at(at + i) = static_cast<char>((v >> (8 * i)) & 0xFF);
+}
 void write_file(const std::filesystem::path& p, const std::string& bytes);
 
 // A fresh empty directory under the build tree, removed on destruction.
