@@ -924,8 +924,10 @@ private:
                    "message store", why);
             lost_blocks(issues,
                         "message store unreadable (" + why + "): the store's name, its password and which folders are "
-                        "its special ones (the IPM subtree, Deleted Items) are lost",
+                        "its special ones (the IPM subtree, Deleted Items) are lost; a PST output holds its folders "
+                        "inside its own IPM subtree",
                         at(nid_message_store), std::nullopt, {});
+            store_lost_ = true;
             return;
         }
         ltp_findings(nid_message_store, pc.defects, "message store");
@@ -961,6 +963,7 @@ private:
         if (f.nid == nid_root_folder) {
             info.store_name = store_name_;
             info.store_password_crc = store_password_crc_;
+            info.special_folders_lost = store_lost_;
         }
         return info;
     }
@@ -1666,6 +1669,7 @@ private:
     std::unordered_map<std::uint32_t, FolderInfo::Role> special_;
     std::string store_name_;
     std::uint32_t store_password_crc_ = 0;
+    bool store_lost_ = false;
     std::unordered_set<std::uint32_t> sound_hierarchy_;  // folders whose tables were read whole
     std::unordered_set<std::uint32_t> sound_contents_;
     std::unordered_set<std::uint32_t> deleted_folders_;  // carved entries taken as deleted

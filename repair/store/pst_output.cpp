@@ -28,6 +28,7 @@ PstOutput::PstOutput(pstw::RandomOut& out, const std::string& store_name, std::s
 void PstOutput::begin_folder(const std::string& folder, const FolderInfo& info) {
     if (!info.store_name.empty()) store_.set_display_name(info.store_name);
     if (info.store_password_crc != 0) store_.set_password_crc(info.store_password_crc);
+    if (info.special_folders_lost) under_ipm_subtree_ = true;
     // A std::map's iterators outlive the parents new_folder may add.
     if (auto [it, added] = folders_.try_emplace(folder, 0); added) it->second = new_folder(folder, info);
 }
@@ -88,7 +89,8 @@ std::uint32_t PstOutput::new_folder(const std::string& path, const FolderInfo& i
         return store_.add_folder(parent, path.empty() ? mail_root_ : name, "IPF.Note");
     }
     if (path.empty()) return store_.ipm_subtree();
-    const std::uint32_t parent = dot == std::string::npos ? store_.root() : folder_for(path.substr(0, dot));
+    const std::uint32_t top = under_ipm_subtree_ ? store_.ipm_subtree() : store_.root();
+    const std::uint32_t parent = dot == std::string::npos ? top : folder_for(path.substr(0, dot));
     return store_.add_folder(parent, name, info.container_class);
 }
 

@@ -44,6 +44,11 @@ private:
 
     pstw::StoreWriter store_;
     std::string mail_root_;
+    // Where the source root's subfolders go: the root, beside the IPM
+    // subtree that is one of them; inside the IPM subtree when the source
+    // cannot say which, so that Outlook, which shows only that tree, shows
+    // them.
+    bool under_ipm_subtree_ = false;
     std::map<std::string, std::uint32_t> folders_;  // by source path
     std::vector<std::string> left_out_;
 };

@@ -95,6 +95,9 @@ struct FolderInfo {
     std::string container_class;  // PR_CONTAINER_CLASS: "IPF.Contact", ...
     std::string store_name;       // the root folder's only: the store's display name
     std::uint32_t store_password_crc = 0;  // the root folder's only: PR_PST_PASSWORD, 0 for none
+    // The root folder's only: the source's message store is unreadable, so
+    // which of its folders is the IPM subtree is not known.
+    bool special_folders_lost = false;
 };
 
 class MessageSink {

@@ -434,6 +434,12 @@ public:
     json repair(const fs::path& dir) const { return report(repair_run(dir)); }
     // What the repair exits with (fsck(8): 1 all corrected, 4 not).
     int repair_status(const fs::path& dir) const { return repair_run(dir).status; }
+    // Repairs to a PST under dir/pst-out; its path.
+    fs::path repair_to_pst(const fs::path& dir) const {
+        fs::remove_all(dir / "pst-out");
+        check(dir, "repair --to pst -o " + q(dir / "pst-out"));
+        return dir / "pst-out" / "edited.pst";
+    }
 
 private:
     mailfsck::test::RunResult repair_run(const fs::path& dir) const {
@@ -753,6 +759,17 @@ TEST_CASE("messaging-layer damage (a heap, a table row, counts, flags, UTF-16) i
             }));
         }
         CHECK(e.repair_status(t.path()) == 4);
+        // Outlook shows only the IPM subtree. Without the store's entry IDs
+        // the source's folders go inside the rebuilt store's own ("Top of
+        // Personal Folders"), where libpff finds Deleted Items' 20 messages
+        // under the source's IPM subtree of that name.
+        const fs::path pst = e.repair_to_pst(t.path());
+        REQUIRE(run("pffexport -q -t " + q(t.path() / "pff") + " " + q(pst) + " >/dev/null 2>&1").status == 0);
+        const fs::path deleted = t.path() / "pff.export" / "Top of Personal Folders" / "Top of Personal Folders" / "Deleted Items";
+        REQUIRE(fs::is_directory(deleted));
+        CHECK(std::count_if(fs::directory_iterator(deleted), fs::directory_iterator(), [](const fs::directory_entry& d) {
+                  return d.path().filename().string().rfind("Message", 0) == 0;
+              }) == 20);
     }
     SECTION("a data tree naming one block again and again: each block is read once, the message partial") {
         LtpEdit e(*file);
