@@ -1,6 +1,7 @@
 #include "node.h"
 
 #include <algorithm>
+#include <functional>
 #include <unordered_set>
 #include <utility>
 
@@ -51,7 +52,7 @@ std::string_view fault_name(ReadFault f) {
 
 bool bytes_whole(const std::vector<ReadIssue>& issues, std::size_t from) {
     return std::all_of(issues.begin() + static_cast<std::ptrdiff_t>(std::min(from, issues.size())), issues.end(),
-                       [](const ReadIssue& i) { return i.fault == ReadFault::unverified; });
+                       std::mem_fn(&ReadIssue::bytes_used));
 }
 
 namespace {

@@ -98,13 +98,16 @@ struct ReadIssue {
     ReadFault fault;
     std::uint64_t bid = 0;
     std::uint64_t offset = 0;  // the block's, when the index knows it
+
+    // An unverified block's bytes are used as stored; any other fault
+    // leaves a gap.
+    [[nodiscard]] bool bytes_used() const { return fault == ReadFault::unverified; }
 };
 
 [[nodiscard]] std::string_view fault_name(ReadFault f);
 
-// Whether the reads that added issues[from..] still gave every byte: an
-// unverified block's are used as stored (a node is then partial, not
-// without the value), any other fault leaves a gap.
+// Whether the reads that added issues[from..] still gave every byte (a
+// node is then partial, not without the value).
 [[nodiscard]] bool bytes_whole(const std::vector<ReadIssue>& issues, std::size_t from);
 
 // A SLENTRY ([MS-PST] 2.2.2.8.3.3.1.1): one subnode of a node.

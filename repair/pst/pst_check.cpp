@@ -1296,8 +1296,8 @@ private:
             // Blocks used as stored are written as they are, not left out.
             const bool gaps = !what.empty() || !msg.defects.empty() || !bytes_whole(msg.issues, 0);
             if (what.empty()) {
-                const auto suspect = static_cast<std::size_t>(std::count_if(
-                    msg.issues.begin(), msg.issues.end(), [](const ReadIssue& i) { return i.fault == ReadFault::unverified; }));
+                const auto suspect = static_cast<std::size_t>(
+                    std::count_if(msg.issues.begin(), msg.issues.end(), std::mem_fn(&ReadIssue::bytes_used)));
                 if (suspect < msg.issues.size()) what = std::to_string(msg.issues.size() - suspect) + " unreadable block(s)";
                 if (suspect > 0)
                     what += (what.empty() ? "" : "; ") + std::to_string(suspect) +
