@@ -122,6 +122,17 @@ bool plain_ascii(std::string_view s) {
     });
 }
 
+// A value from the store written as it is in a header field: one holding
+// control bytes (tab aside) is not, as no field body may ([RFC 5322] 3.2.5;
+// obs-text is for reading), and a line break in it would end the field or
+// the header block.
+bool field_safe(std::string_view s) {
+    return std::none_of(s.begin(), s.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return (u < 32 && u != '\t') || u == 127;
+    });
+}
+
 // An unstructured header value ([RFC 2047] 5(1)): as it is when plain
 // ASCII, else UTF-8 encoded-words of at most 45 bytes each, split between
 // characters.
@@ -306,10 +317,16 @@ bool composed_here(std::string_view line) {
 // The transport headers Outlook kept, with CRLF made LF, without the MIME
 // headers (the parts are rebuilt) and without the blank line that ends them.
 // A line that is not a field (a damaged name), and what continues it, is left
-// out: in the header block written it would end the block.
+// out: in the header block written it would end the block. So is a field
+// holding control bytes: a field made from properties takes its place.
 std::string transport_headers(const std::string& raw) {
     std::string out;
-    bool skipping = true;
+    std::string field;
+    bool keep = false;
+    const auto flush = [&] {
+        if (keep) out += field;
+        field.clear();
+    };
     std::size_t i = 0;
     while (i < raw.size()) {
         std::size_t end = raw.find('\n', i);
@@ -320,11 +337,14 @@ std::string transport_headers(const std::string& raw) {
         if (line.empty()) break;
         const bool continuation = line[0] == ' ' || line[0] == '\t';
         if (!continuation) {
+            flush();
             const ByteView v(line);
-            skipping = !mime::is_field_line(v, line_at(v, 0)) || composed_here(line);
+            keep = mime::is_field_line(v, line_at(v, 0)) && !composed_here(line);
         }
-        if (!skipping) out += line + "\n";
+        keep = keep && field_safe(line);
+        field += line + "\n";
     }
+    flush();
     return out;
 }
 
@@ -383,7 +403,7 @@ public:
         if (!has("to") && !has("cc") && !has("bcc")) headers += recipients(m);
         if (!has("subject")) headers += std::string("Subject: ") + header_text(subject) + "\n";
         if (!has("message-id"))
-            if (const std::string id = text(tag::internet_message_id); !id.empty()) headers += std::string("Message-ID: ") + id + "\n";
+            if (const std::string id = text(tag::internet_message_id); !id.empty() && field_safe(id)) headers += std::string("Message-ID: ") + id + "\n";
         const std::string cls = text(tag::message_class);
         if (!cls.empty() && cls != "IPM.Note") headers += std::string("X-MS-Message-Class: ") + header_text(cls) + "\n";
 
@@ -480,7 +500,8 @@ private:
         const bool composite = type.rfind("message/", 0) == 0 || type.rfind("multipart/", 0) == 0;
         if (type.empty() || type.find('/') == std::string::npos || !plain_ascii(type) || composite)
             type = "application/octet-stream";
-        const std::string cid = text(tag::attach_content_id);
+        std::string cid = text(tag::attach_content_id);
+        if (!field_safe(cid)) cid.clear();
         const std::uint64_t how = attach_method(pc);
         if (how == 5) {
             Part p;

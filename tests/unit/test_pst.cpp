@@ -361,3 +361,40 @@ TEST_CASE("transport headers are composed without the lines that are not fields,
     for (const char* gone : {"orphan", "multipart/mixed", "folded"}) CHECK(head.find(gone) == std::string::npos);
     CHECK(mime::read_header_block(ByteView(std::string_view(out)), 0).how == mime::BlockEnd::blank_line);
 }
+
+TEST_CASE("store values holding control bytes stay out of the header block, so no field body has them") {
+    // RFC 5322 3.2.5 leaves control bytes (tab aside) out of every field body
+    // but obs-text, which is for reading; a line break inside a value read
+    // from a damaged store would end the field, or the whole header block.
+    const auto string8 = [](std::uint16_t id, const std::string& v) {
+        return pst::Property{id, static_cast<std::uint16_t>(pst::PropType::string8),
+                             std::vector<unsigned char>(v.begin(), v.end()), false};
+    };
+    const std::string raw = "Received: by example.org\r\nSubject: \x01\x02\x03\x04 broken\r\nX-Folded: a\r\n\tb\x05"
+                            "c\r\nX-Cr: a\rb\r\nX-Kept: yes\r\n\r\n";
+    pst::Message m;
+    m.properties.valid = true;
+    m.properties.properties = {string8(pst::tag::subject, "Hello"),
+                               string8(pst::tag::transport_headers, raw),
+                               string8(pst::tag::internet_message_id, "<id@example.org>\r\nFrom evil\x06\x07")};
+    pst::Attachment a;
+    a.properties.valid = true;
+    const std::vector<unsigned char> data = {'x'};
+    a.properties.properties = {pst::Property{pst::tag::attach_data, static_cast<std::uint16_t>(pst::PropType::binary), data, false},
+                               pst::Property{pst::tag::attach_method, static_cast<std::uint16_t>(pst::PropType::integer32),
+                                             {1, 0, 0, 0}, false},
+                               string8(pst::tag::attach_content_id, "part\x0e\x0f@example.org")};
+    m.attachments.push_back(std::move(a));
+    const std::string out = compose_message(m, pst::NameMap{}).bytes;
+    // Every part is 7bit or encoded: no control byte but tab and LF anywhere.
+    CHECK(std::none_of(out.begin(), out.end(), [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return (u < 32 && u != '\t' && u != '\n') || u == 127;
+    }));
+    const std::string head = out.substr(0, out.find("\n\n") + 2);
+    CHECK(head.rfind("Received: by example.org\nX-Kept: yes\n", 0) == 0);
+    CHECK(head.find("Subject: Hello\n") != std::string::npos);
+    for (const char* gone : {"broken", "X-Folded", "X-Cr", "Message-ID", "evil"}) CHECK(head.find(gone) == std::string::npos);
+    CHECK(out.find("Content-ID") == std::string::npos);
+    CHECK(mime::read_header_block(ByteView(std::string_view(out)), 0).how == mime::BlockEnd::blank_line);
+}
