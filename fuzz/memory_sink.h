@@ -45,6 +45,9 @@ public:
     explicit MemorySink(const std::optional<std::string>& pst_mail_root) {
         if (pst_mail_root) pst.emplace(file, "fuzz", *pst_mail_root);
     }
+    void begin_store(const StoreInfo& info) override {
+        if (pst) pst->begin_store(info);
+    }
     void begin_folder(const std::string& folder, const FolderInfo& info) override {
         if (pst) pst->begin_folder(folder, info);
     }

@@ -856,6 +856,7 @@ public:
         find_lost_nodes();
         name_map();
         message_store();
+        if (c_.sink_) c_.sink_->begin_store(store_);
         walk({nid_root_folder, std::make_shared<const std::string>(), "", 0});
         // Hidden items clients keep for themselves: no mail, but counted so
         // that every item of the store is accounted for; one line a store.
@@ -889,7 +890,7 @@ private:
     static constexpr std::size_t max_folder_name = 1024;
     static constexpr const char* lost_and_found = "Lost and Found";
     static constexpr const char* recovered_deleted = "Recovered (deleted)";
-    inline static const FolderInfo made_by_repair{FolderInfo::Role::made_by_repair, {}, {}, {}};
+    inline static const FolderInfo made_by_repair{FolderInfo::Role::made_by_repair, {}, {}};
 
     std::uint64_t at(std::uint32_t nid) const {
         const std::optional<NbtEntry> e = nodes_.node(nid);
@@ -927,16 +928,16 @@ private:
                         "its special ones (the IPM subtree, Deleted Items) are lost; a PST output holds its folders "
                         "inside its own IPM subtree",
                         at(nid_message_store), std::nullopt, {});
-            store_lost_ = true;
+            store_.special_folders_lost = true;
             return;
         }
         ltp_findings(nid_message_store, pc.defects, "message store");
         record_at_risk(nid_message_store, issues,
                        "message store read from damaged blocks: the store's name, its password and which folders are "
                        "its special ones (the IPM subtree, Deleted Items) may be wrong in the rebuilt store");
-        if (const Property* p = pc.find(tag::display_name)) store_name_ = utf8(*p).value_or("");
+        if (const Property* p = pc.find(tag::display_name)) store_.name = utf8(*p).value_or("");
         if (const Property* p = pc.find(tag::pst_password); p && p->type == static_cast<std::uint16_t>(PropType::integer32))
-            store_password_crc_ = Cursor(ByteView(p->value.data(), p->value.size(), 0)).u32le();
+            store_.password_crc = Cursor(ByteView(p->value.data(), p->value.size(), 0)).u32le();
         for (const auto& [tag, role] : {std::pair{std::uint16_t{0x35E0}, FolderInfo::Role::ipm_subtree},
                                         std::pair{std::uint16_t{0x35E3}, FolderInfo::Role::deleted_items},
                                         std::pair{std::uint16_t{0x35E7}, FolderInfo::Role::search_root}}) {
@@ -960,11 +961,6 @@ private:
         else if (special_.empty() && f.depth == 2 && *f.parent_path == "Root - Mailbox" && name == "Finder")
             info.role = FolderInfo::Role::search_root;
         if (const Property* p = pc.find(tag::container_class)) info.container_class = utf8(*p).value_or("");
-        if (f.nid == nid_root_folder) {
-            info.store_name = store_name_;
-            info.store_password_crc = store_password_crc_;
-            info.special_folders_lost = store_lost_;
-        }
         return info;
     }
 
@@ -1667,9 +1663,7 @@ private:
     std::unordered_set<std::uint32_t> listed_;  // messages and associated items exported through a folder
     std::unordered_map<std::uint32_t, std::string> folder_paths_;
     std::unordered_map<std::uint32_t, FolderInfo::Role> special_;
-    std::string store_name_;
-    std::uint32_t store_password_crc_ = 0;
-    bool store_lost_ = false;
+    StoreInfo store_;
     std::unordered_set<std::uint32_t> sound_hierarchy_;  // folders whose tables were read whole
     std::unordered_set<std::uint32_t> sound_contents_;
     std::unordered_set<std::uint32_t> deleted_folders_;  // carved entries taken as deleted

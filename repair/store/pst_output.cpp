@@ -25,10 +25,13 @@ pstw::StoreOptions options(const std::string& store_name) {
 PstOutput::PstOutput(pstw::RandomOut& out, const std::string& store_name, std::string mail_root)
     : store_(out, options(store_name)), mail_root_(std::move(mail_root)) {}
 
+void PstOutput::begin_store(const StoreInfo& info) {
+    if (!info.name.empty()) store_.set_display_name(info.name);
+    if (info.password_crc != 0) store_.set_password_crc(info.password_crc);
+    under_ipm_subtree_ = info.special_folders_lost;
+}
+
 void PstOutput::begin_folder(const std::string& folder, const FolderInfo& info) {
-    if (!info.store_name.empty()) store_.set_display_name(info.store_name);
-    if (info.store_password_crc != 0) store_.set_password_crc(info.store_password_crc);
-    if (info.special_folders_lost) under_ipm_subtree_ = true;
     // A std::map's iterators outlive the parents new_folder may add.
     if (auto [it, added] = folders_.try_emplace(folder, 0); added) it->second = new_folder(folder, info);
 }

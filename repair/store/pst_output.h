@@ -23,6 +23,9 @@ public:
     // which becomes a folder named `mail_root` in the IPM subtree, and its
     // other folders siblings of it, as an IMAP account shows them.
     PstOutput(pstw::RandomOut& out, const std::string& store_name, std::string mail_root = {});
+    // The source store's name and password become this one's; a source whose
+    // special folders are not known has its folders put in the IPM subtree.
+    void begin_store(const StoreInfo& info);
     void begin_folder(const std::string& folder, const FolderInfo& info);
     // A message read from a PST is copied property by property
     // (OutMessage::pst_message); any other is converted from its bytes.

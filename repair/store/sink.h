@@ -84,6 +84,16 @@ struct UidIndex {
     std::vector<Entry> entries;  // ascending UIDs
 };
 
+// What the input says of the store as a whole (a PST's message store), for
+// outputs that keep it (PST output).
+struct StoreInfo {
+    std::string name;              // the store's display name
+    std::uint32_t password_crc = 0;  // PR_PST_PASSWORD, 0 for none
+    // The source's message store is unreadable, so which of its folders is
+    // the IPM subtree is not known.
+    bool special_folders_lost = false;
+};
+
 // What a folder is beyond its path, when the input says (PST folders):
 // the store's special folders, the folders repair makes, the folder's own
 // name (a path component has '.' and '/' replaced) and the kind of items
@@ -93,16 +103,13 @@ struct FolderInfo {
     Role role = Role::ordinary;
     std::string name;             // PR_DISPLAY_NAME; "" when the path says it all
     std::string container_class;  // PR_CONTAINER_CLASS: "IPF.Contact", ...
-    std::string store_name;       // the root folder's only: the store's display name
-    std::uint32_t store_password_crc = 0;  // the root folder's only: PR_PST_PASSWORD, 0 for none
-    // The root folder's only: the source's message store is unreadable, so
-    // which of its folders is the IPM subtree is not known.
-    bool special_folders_lost = false;
 };
 
 class MessageSink {
 public:
     virtual ~MessageSink() = default;
+    // The store as a whole, once, before its first folder (PST inputs).
+    virtual void begin_store(const StoreInfo& /*info*/) {}
     // Messages arrive folder by folder; each folder is announced first, so
     // an empty one exists in the output too.
     virtual void begin_folder(const std::string& folder, const FolderInfo& info) = 0;

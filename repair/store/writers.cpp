@@ -499,6 +499,7 @@ public:
         return out;
     }
 
+    void begin_store(const StoreInfo& info) override { store_.begin_store(info); }
     void begin_folder(const std::string& folder, const FolderInfo& info) override { store_.begin_folder(folder, info); }
     void message(const OutMessage& m) override {
         store_.message(m);
