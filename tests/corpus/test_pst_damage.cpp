@@ -22,6 +22,7 @@ namespace fs = std::filesystem;
 using mailfsck::test::block_size;
 using mailfsck::test::block_trailer_at;
 using mailfsck::test::files_ending;
+using mailfsck::test::get_le;
 using mailfsck::test::put_le;
 using mailfsck::test::read_file;
 using mailfsck::test::q;
@@ -369,11 +370,7 @@ public:
     std::map<std::uint32_t, std::pair<std::uint64_t, std::uint64_t>> slentries(std::uint64_t bid_sub) const {
         if (bid_sub == 0) return {};
         const auto [ib, cb] = block(bid_sub);
-        const auto u = [&](std::uint64_t at, int n) {
-            std::uint64_t v = 0;
-            for (int i = 0; i < n; ++i) v |= std::uint64_t{static_cast<unsigned char>(bytes_[at + static_cast<std::uint64_t>(i)])} << (8 * i);
-            return v;
-        };
+        const auto u = [&](std::uint64_t at, unsigned n) { return get_le(bytes_, at, n); };
         REQUIRE(u(ib, 1) == 2);
         REQUIRE(u(ib + 1, 1) == 0);
         std::map<std::uint32_t, std::pair<std::uint64_t, std::uint64_t>> out;
@@ -928,12 +925,7 @@ public:
     }
 
 private:
-    std::uint64_t u(std::uint64_t at, unsigned n) const {
-        std::uint64_t v = 0;
-        for (unsigned i = 0; i < n && at + i < bytes_.size(); ++i)
-            v |= std::uint64_t{static_cast<unsigned char>(bytes_[at + i])} << (8 * i);
-        return v;
-    }
+    std::uint64_t u(std::uint64_t at, unsigned n) const { return get_le(bytes_, at, n); }
     void reach(std::uint64_t bid, std::uint64_t& end, unsigned depth) const {
         const auto b = bbt_.find(bid & ~std::uint64_t{1});
         if (bid == 0 || b == bbt_.end() || depth > 8) return;
@@ -1269,9 +1261,7 @@ TEST_CASE("a block found by its own bytes after a stretch sent twice is reported
             const std::uint64_t offset = p["offset"], end = offset + p["length"].get<std::uint64_t>();
             REQUIRE(end <= bytes.size());
             REQUIRE(end >= offset + g.block_trailer);
-            std::uint64_t named = 0;
-            for (unsigned i = 0; i < (ansi ? 4U : 8U); ++i)
-                named |= std::uint64_t{static_cast<unsigned char>(bytes[end - g.block_trailer + (ansi ? 4 : 8) + i])} << (8 * i);
+            const std::uint64_t named = get_le(bytes, end - g.block_trailer + (ansi ? 4 : 8), ansi ? 4 : 8);
             CHECK((named & ~std::uint64_t{1}) == bid);
             if (const auto intact = ib.find(bid); intact != ib.end()) {
                 CHECK(offset == intact->second + (intact->second >= at ? length : 0));

@@ -29,6 +29,7 @@
 namespace fs = std::filesystem;
 using mailfsck::test::read_file;
 using mailfsck::test::files_ending;
+using mailfsck::test::get_le;
 using mailfsck::test::put_le;
 using mailfsck::test::q;
 using mailfsck::test::run;
@@ -375,12 +376,6 @@ TEST_CASE("a folder named as the writer's own search folder gets its messages an
 
 namespace {
 
-std::uint64_t le(const std::string& b, std::size_t at, unsigned n) {
-    std::uint64_t v = 0;
-    for (unsigned i = 0; i < n; ++i) v |= std::uint64_t{static_cast<unsigned char>(b[at + i])} << (8 * i);
-    return v;
-}
-
 // The one message in `folder` of a PST in memory, as our reader reads it.
 pst::Message only_message(const std::string& bytes, std::uint32_t folder) {
     const mailfsck::ByteView file(bytes);
@@ -479,7 +474,7 @@ TEST_CASE("a folder-associated item that its table lists twice is written once")
     REQUIRE(nids.size() == 2);
     std::size_t patched = 0;
     for (std::size_t at = block->ib; at + 4 <= block->ib + block->cb; ++at)
-        if (le(b, at, 4) == *nids.rbegin()) {
+        if (get_le(b, at, 4) == *nids.rbegin()) {
             put_le(b, at, *nids.begin(), 4);
             ++patched;
         }
@@ -520,13 +515,13 @@ TEST_CASE("embedded messages whose subnodes are their enclosing message's are ea
     std::optional<std::uint64_t> outer_sub;
     std::vector<std::size_t> inner_entries;
     for (std::size_t at = 0; at + 32 <= b.size(); at += 64) {
-        if (b[at] != 2 || b[at + 1] != 0 || le(b, at + 4, 4) != 0) continue;
-        const std::uint64_t entries = le(b, at + 2, 2);
-        if (le(b, at + 8, 8) == 0x25) {
+        if (b[at] != 2 || b[at + 1] != 0 || get_le(b, at + 4, 4) != 0) continue;
+        const std::uint64_t entries = get_le(b, at + 2, 2);
+        if (get_le(b, at + 8, 8) == 0x25) {
             const std::size_t size = mailfsck::test::block_size(8 + 24 * entries);
             REQUIRE_FALSE(outer_sub);
-            outer_sub = le(b, at + size - 8, 8);  // the trailer's BID
-        } else if (entries == 1 && le(b, at + 8, 8) == 0x24) {
+            outer_sub = get_le(b, at + size - 8, 8);  // the trailer's BID
+        } else if (entries == 1 && get_le(b, at + 8, 8) == 0x24) {
             inner_entries.push_back(at + 8);
         }
     }
@@ -562,7 +557,7 @@ TEST_CASE("damage inside an embedded message is reported at the message that hol
     std::string& b = out.bytes;
     std::vector<std::size_t> entries;
     for (std::size_t at = 0; at + 32 <= b.size(); at += 64)
-        if (b[at] == 2 && b[at + 1] == 0 && le(b, at + 2, 2) == 1 && le(b, at + 4, 4) == 0 && le(b, at + 8, 8) == 0x24)
+        if (b[at] == 2 && b[at + 1] == 0 && get_le(b, at + 2, 2) == 1 && get_le(b, at + 4, 4) == 0 && get_le(b, at + 8, 8) == 0x24)
             entries.push_back(at + 8);
     REQUIRE(entries.size() == 1);
     put_le(b, entries[0] + 8, 0x7FFFFFF0, 8);
@@ -623,7 +618,7 @@ TEST_CASE("a data tree that a message's attachments name again and again is read
     std::string& b = out.bytes;
     std::vector<std::size_t> entries;
     for (std::size_t at = 0; at + 32 <= b.size(); at += 64)
-        if (b[at] == 2 && b[at + 1] == 0 && le(b, at + 2, 2) == 1 && le(b, at + 4, 4) == 0 && (le(b, at + 8, 8) & 0x1F) == 0x1F)
+        if (b[at] == 2 && b[at + 1] == 0 && get_le(b, at + 2, 2) == 1 && get_le(b, at + 4, 4) == 0 && (get_le(b, at + 8, 8) & 0x1F) == 0x1F)
             entries.push_back(at + 8);
     REQUIRE(entries.size() == count);
     const std::string first = b.substr(entries[0] + 8, 8);
@@ -674,11 +669,11 @@ TEST_CASE("a heap item that a property context's records name again and again is
     // Leaf records of consecutive ids lie side by side; a value is a HID
     // (hidType 0, [MS-PST] 2.3.1.1).
     const auto record = [&](std::size_t at, std::uint64_t id) {
-        return at + 8 <= b.size() && le(b, at, 2) == id && le(b, at + 2, 2) == 0x0102 && (b[at + 4] & 0x1F) == 0;
+        return at + 8 <= b.size() && get_le(b, at, 2) == id && get_le(b, at + 2, 2) == 0x0102 && (b[at + 4] & 0x1F) == 0;
     };
     std::map<std::uint16_t, std::size_t> records;
     for (std::size_t at = 0; at + 8 <= b.size(); ++at)
-        if (const std::uint64_t id = le(b, at, 2); id >= first && id < first + count && record(at, id) &&
+        if (const std::uint64_t id = get_le(b, at, 2); id >= first && id < first + count && record(at, id) &&
                                                    (record(at + 8, id + 1) || (at >= 8 && record(at - 8, id - 1))))
             records.emplace(static_cast<std::uint16_t>(id), at + 4);
     REQUIRE(records.size() == count);
@@ -724,7 +719,7 @@ TEST_CASE("a property whose value is not in the heap is named, and its message i
     std::string& b = out.bytes;
     std::vector<std::size_t> records;
     for (std::size_t at = 0; at + 8 <= b.size(); ++at)
-        if (le(b, at, 2) == 0x6001 && le(b, at + 2, 2) == 0x0102 && (b[at + 4] & 0x1F) == 0) records.push_back(at + 4);
+        if (get_le(b, at, 2) == 0x6001 && get_le(b, at + 2, 2) == 0x0102 && (b[at + 4] & 0x1F) == 0) records.push_back(at + 4);
     REQUIRE(records.size() == 1);
     b.replace(records[0], 4, std::string("\xE0\x7F\0\0", 4));
 
@@ -757,7 +752,7 @@ TEST_CASE("a named property the name-to-id map has no entry for is named, and it
     std::string& b = out.bytes;
     std::vector<std::size_t> records;
     for (std::size_t at = 0; at + 8 <= b.size(); ++at)
-        if (le(b, at, 2) == 0x7FF0 && le(b, at + 2, 2) == 0x0003 && le(b, at + 4, 4) == 5) records.push_back(at);
+        if (get_le(b, at, 2) == 0x7FF0 && get_le(b, at + 2, 2) == 0x0003 && get_le(b, at + 4, 4) == 5) records.push_back(at);
     REQUIRE(records.size() == 1);
     b[records[0] + 1] = static_cast<char>(0xFF);
     const fs::path file = t.path() / "unnamed.pst";
@@ -1089,7 +1084,7 @@ TEST_CASE("an SIBLOCK naming one SLBLOCK twice gives its entries once") {
     std::string& b = out.bytes;
     std::vector<std::size_t> siblocks;
     for (std::size_t at = 0; at + 40 <= b.size(); at += 64)
-        if (b[at] == 2 && b[at + 1] == 1 && le(b, at + 2, 2) == 2 && le(b, at + 4, 4) == 0) siblocks.push_back(at);
+        if (b[at] == 2 && b[at + 1] == 1 && get_le(b, at + 2, 2) == 2 && get_le(b, at + 4, 4) == 0) siblocks.push_back(at);
     REQUIRE(siblocks.size() == 1);
     b.replace(siblocks[0] + 8 + 16 + 8, 8, b.substr(siblocks[0] + 8 + 8, 8));
 
@@ -1125,16 +1120,16 @@ TEST_CASE("a subnode tree that a message's attachments all name is read again on
     std::vector<std::size_t> without;
     std::optional<std::uint64_t> shared;
     for (std::size_t at = 0; at + 32 <= b.size(); at += 64) {
-        if (b[at] != 2 || b[at + 1] != 0 || le(b, at + 4, 4) != 0) continue;
-        const std::uint64_t entries = le(b, at + 2, 2);
+        if (b[at] != 2 || b[at + 1] != 0 || get_le(b, at + 4, 4) != 0) continue;
+        const std::uint64_t entries = get_le(b, at + 2, 2);
         for (std::uint64_t i = 0; i < entries && at + 8 + 24 * (i + 1) <= b.size(); ++i) {
             const std::size_t e = at + 8 + 24 * i;
-            if ((le(b, e, 8) & 0x1F) != pst::nid_type_attachment) continue;
-            if (le(b, e + 16, 8) == 0) {
+            if ((get_le(b, e, 8) & 0x1F) != pst::nid_type_attachment) continue;
+            if (get_le(b, e + 16, 8) == 0) {
                 without.push_back(e + 16);
             } else {
                 REQUIRE_FALSE(shared);
-                shared = le(b, e + 16, 8);
+                shared = get_le(b, e + 16, 8);
             }
         }
     }

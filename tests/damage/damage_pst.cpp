@@ -3,9 +3,12 @@
 #include <optional>
 
 #include "tests/unit/pst_bytes.h"
+#include "tests/unit/support.h"
 
 namespace mailfsck::damage {
 namespace {
+
+using test::get_le;
 
 struct Geometry {
     std::uint64_t page;
@@ -20,15 +23,9 @@ struct Geometry {
     std::uint64_t crc_in_trailer;
 };
 
-std::uint64_t read_le(std::string_view s, std::uint64_t at, unsigned n) {
-    std::uint64_t v = 0;
-    for (unsigned i = 0; i < n; ++i) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(s[at + i])) << (8 * i);
-    return v;
-}
-
 std::optional<Geometry> geometry(std::string_view s) {
     if (s.size() < 564 || s.substr(0, 4) != "!BDN") return std::nullopt;
-    const std::uint64_t wver = read_le(s, 10, 2);
+    const std::uint64_t wver = get_le(s, 10, 2);
     if (wver == 14 || wver == 15) return Geometry{512, 188, 196, false, 0x4400, 253952, 4, 496, 12, 8};
     if (wver == 23) return Geometry{512, 224, 240, true, 0x4400, 253952, 0, 496, 16, 4};
     if (wver == 36) return Geometry{4096, 224, 240, true, 0x22000, 4072ULL * 8 * 512, 0, 4072, 24, 4};
@@ -84,15 +81,15 @@ std::optional<std::uint64_t> random_leaf(std::string_view s, const Geometry& g, 
     const unsigned id = g.wide ? 8 : 4;
     const std::uint64_t meta = g.page == 4096 ? 4056 : g.wide ? 488 : 496;
     const unsigned count_size = g.page == 4096 ? 2 : 1;
-    std::uint64_t at = read_le(s, root_at, id);
+    std::uint64_t at = get_le(s, root_at, id);
     for (unsigned depth = 0; depth < 8; ++depth) {
         if (at % g.page != 0 || at > s.size() || s.size() - at < g.page) return std::nullopt;
-        const std::uint64_t entries = read_le(s, at + meta, count_size);
-        const std::uint64_t level = read_le(s, at + meta + 3 * count_size, 1);
+        const std::uint64_t entries = get_le(s, at + meta, count_size);
+        const std::uint64_t level = get_le(s, at + meta + 3 * count_size, 1);
         if (level == 0) return at;
         if (entries == 0 || entries * 3 * id > meta) return std::nullopt;
         const std::uint64_t child = rng.below(entries);
-        at = read_le(s, at + child * 3 * id + 2 * id, id);
+        at = get_le(s, at + child * 3 * id + 2 * id, id);
     }
     return std::nullopt;
 }
@@ -104,8 +101,8 @@ void damage_pst(std::string_view clean, const Request& r, Rng& rng, Damaged& d) 
     if (!g) return;
     const unsigned id = g->wide ? 8 : 4;
     switch (r.op) {
-        case Op::pst_zero_bbt_root: zero(clean, r.op, read_le(clean, g->bbt_root_at, id), g->page, d); break;
-        case Op::pst_zero_nbt_root: zero(clean, r.op, read_le(clean, g->nbt_root_at, id), g->page, d); break;
+        case Op::pst_zero_bbt_root: zero(clean, r.op, get_le(clean, g->bbt_root_at, id), g->page, d); break;
+        case Op::pst_zero_nbt_root: zero(clean, r.op, get_le(clean, g->nbt_root_at, id), g->page, d); break;
         case Op::pst_zero_bbt_leaf:
         case Op::pst_zero_nbt_leaf: {
             const std::uint64_t root_at = r.op == Op::pst_zero_bbt_leaf ? g->bbt_root_at : g->nbt_root_at;

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace mailfsck::test {
@@ -24,10 +25,15 @@ std::vector<std::filesystem::path> files_ending(const std::filesystem::path& dir
 std::string q(const std::filesystem::path& p);
 
 std::string read_file(const std::filesystem::path& p);
-// The low `n` bytes of `v`, little-endian, at bytes[at]: how tests edit a
-// binary file's fields by hand.
+// The low `n` bytes of `v`, little-endian, at bytes[at], and the number
+// they hold: how tests read and edit a binary file's fields by hand.
 inline void put_le(std::string& bytes, std::uint64_t at, std::uint64_t v, unsigned n) {
     for (unsigned i = 0; i < n; ++i) bytes.at(at + i) = static_cast<char>((v >> (8 * i)) & 0xFF);
+}
+inline std::uint64_t get_le(std::string_view bytes, std::uint64_t at, unsigned n) {
+    std::uint64_t v = 0;
+    for (unsigned i = 0; i < n; ++i) v |= std::uint64_t{static_cast<unsigned char>(bytes.at(at + i))} << (8 * i);
+    return v;
 }
 void write_file(const std::filesystem::path& p, const std::string& bytes);
 
