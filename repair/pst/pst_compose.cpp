@@ -9,6 +9,7 @@
 #include "parsers/bytes/sha256.h"
 #include "parsers/bytes/utf8.h"
 #include "parsers/mime/headers.h"
+#include "parsers/mime/walker.h"
 #include "parsers/pst/rtf.h"
 
 namespace mailfsck {
@@ -120,6 +121,22 @@ bool plain_ascii(std::string_view s) {
         const auto u = static_cast<unsigned char>(c);
         return (u >= 32 && u < 127) || u == '\t';
     });
+}
+
+// A lowercased "type/subtype" an attachment's part may be sent as: each half
+// an RFC 2045 token (what else the tag held, parameters or a comment, is not
+// copied: the composer writes its own), and not composite (message/...,
+// multipart/...), which readers parse as a structure, not a base64 leaf.
+bool leaf_type(std::string_view type) {
+    const std::size_t slash = type.find('/');
+    const auto token = [](std::string_view t) {
+        return !t.empty() && std::all_of(t.begin(), t.end(), [](char c) {
+            const auto u = static_cast<unsigned char>(c);
+            return u > 32 && u < 127 && std::string_view("()<>@,;:\\\"/[]?=").find(c) == std::string_view::npos;
+        });
+    };
+    if (slash == std::string_view::npos || !token(type.substr(0, slash)) || !token(type.substr(slash + 1))) return false;
+    return type.substr(0, slash) != "message" && type.substr(0, slash) != "multipart";
 }
 
 // A value from the store written as it is in a header field: one holding
@@ -494,12 +511,8 @@ private:
         };
         std::string name = attachment_name(a, cp);
         if (name.empty()) name = std::string("attachment-") + std::to_string(n);
-        std::string type = text(tag::attach_mime_tag);
-        // A composite type (message/..., multipart/...) cannot be sent base64
-        // encoded as a leaf: readers parse it as a structure.
-        const bool composite = type.rfind("message/", 0) == 0 || type.rfind("multipart/", 0) == 0;
-        if (type.empty() || type.find('/') == std::string::npos || !plain_ascii(type) || composite)
-            type = "application/octet-stream";
+        std::string type = mime::media_type(text(tag::attach_mime_tag));
+        if (!leaf_type(type)) type = "application/octet-stream";
         std::string cid = text(tag::attach_content_id);
         if (!field_safe(cid)) cid.clear();
         const std::uint64_t how = attach_method(pc);

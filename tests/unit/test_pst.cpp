@@ -362,6 +362,44 @@ TEST_CASE("transport headers are composed without the lines that are not fields,
     CHECK(mime::read_header_block(ByteView(std::string_view(out)), 0).how == mime::BlockEnd::blank_line);
 }
 
+TEST_CASE("an attachment's MIME tag gives its part a bare media type, never a composite one") {
+    // RFC 2045 5.1: type "/" subtype, each a token, case-insensitive; the
+    // composer writes its own parameters after it, so what the tag holds
+    // beyond the type (parameters, an open quote, a comment) is not copied,
+    // and a composite type, which readers parse as a structure, is not a leaf.
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"image/png", "image/png"},
+        {"IMAGE/PNG", "image/png"},
+        {" text/plain ; charset=\"us-ascii", "text/plain"},
+        {"Multipart/Mixed", "application/octet-stream"},
+        {"MESSAGE/rfc822", "application/octet-stream"},
+        {"image/png (photo)", "application/octet-stream"},
+        {"text/pl\"ain", "application/octet-stream"},
+        {"text/", "application/octet-stream"},
+    };
+    pst::Message m;
+    m.properties.valid = true;
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+        const std::string name = "a" + std::to_string(i) + ".bin";
+        const std::string& tag = cases[i].first;
+        pst::Attachment a;
+        a.properties.valid = true;
+        a.properties.properties = {
+            pst::Property{pst::tag::attach_data, static_cast<std::uint16_t>(pst::PropType::binary), {'x'}, false},
+            pst::Property{pst::tag::attach_method, static_cast<std::uint16_t>(pst::PropType::integer32), {1, 0, 0, 0}, false},
+            pst::Property{pst::tag::attach_long_filename, static_cast<std::uint16_t>(pst::PropType::string8),
+                          std::vector<unsigned char>(name.begin(), name.end()), false},
+            pst::Property{pst::tag::attach_mime_tag, static_cast<std::uint16_t>(pst::PropType::string8),
+                          std::vector<unsigned char>(tag.begin(), tag.end()), false}};
+        m.attachments.push_back(std::move(a));
+    }
+    const std::string out = compose_message(m, pst::NameMap{}).bytes;
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+        INFO(cases[i].first);
+        CHECK(out.find("Content-Type: " + cases[i].second + "; name=\"a" + std::to_string(i) + ".bin\"\n") != std::string::npos);
+    }
+}
+
 TEST_CASE("store values holding control bytes stay out of the header block, so no field body has them") {
     // RFC 5322 3.2.5 leaves control bytes (tab aside) out of every field body
     // but obs-text, which is for reading; a line break inside a value read
