@@ -370,12 +370,12 @@ public:
     std::map<std::uint32_t, std::pair<std::uint64_t, std::uint64_t>> slentries(std::uint64_t bid_sub) const {
         if (bid_sub == 0) return {};
         const auto [ib, cb] = block(bid_sub);
-        const auto u = [&](std::uint64_t at, unsigned n) { return get_le(bytes_, at, n); };
-        REQUIRE(u(ib, 1) == 2);
-        REQUIRE(u(ib + 1, 1) == 0);
+        REQUIRE(get_le(bytes_, ib, 1) == 2);
+        REQUIRE(get_le(bytes_, ib + 1, 1) == 0);
         std::map<std::uint32_t, std::pair<std::uint64_t, std::uint64_t>> out;
-        for (std::uint64_t k = 0; k < u(ib + 2, 2) && 8 + 24 * (k + 1) <= cb; ++k)
-            out[static_cast<std::uint32_t>(u(ib + 8 + 24 * k, 4))] = {u(ib + 8 + 24 * k + 8, 8), u(ib + 8 + 24 * k + 16, 8)};
+        for (std::uint64_t k = 0; k < get_le(bytes_, ib + 2, 2) && 8 + 24 * (k + 1) <= cb; ++k)
+            out[static_cast<std::uint32_t>(get_le(bytes_, ib + 8 + 24 * k, 4))] = {get_le(bytes_, ib + 8 + 24 * k + 8, 8),
+                                                                                get_le(bytes_, ib + 8 + 24 * k + 16, 8)};
         return out;
     }
     // The data of block `bid`: file offset and size.
@@ -925,7 +925,6 @@ public:
     }
 
 private:
-    std::uint64_t u(std::uint64_t at, unsigned n) const { return get_le(bytes_, at, n); }
     void reach(std::uint64_t bid, std::uint64_t& end, unsigned depth) const {
         const auto b = bbt_.find(bid & ~std::uint64_t{1});
         if (bid == 0 || b == bbt_.end() || depth > 8) return;
@@ -933,14 +932,14 @@ private:
         end = std::max(end, ib + (cb + trailer_ + align_ - 1) / align_ * align_);
         if ((bid & 2) == 0) return;
         const unsigned id = wide_ ? 8 : 4;
-        const std::uint64_t btype = u(ib, 1), level = u(ib + 1, 1), count = u(ib + 2, 2);
+        const std::uint64_t btype = get_le(bytes_, ib, 1), level = get_le(bytes_, ib + 1, 1), count = get_le(bytes_, ib + 2, 2);
         for (std::uint64_t i = 0; i < count; ++i) {
             if (btype == 1) {
-                reach(u(ib + 8 + i * id, id), end, depth + 1);
+                reach(get_le(bytes_, ib + 8 + i * id, id), end, depth + 1);
             } else if (btype == 2) {
                 const std::uint64_t at = (wide_ ? 8 : 4) + i * (level == 0 ? 3 : 2) * id;
-                reach(u(ib + at + id, id), end, depth + 1);
-                if (level == 0) reach(u(ib + at + 2 * id, id), end, depth + 1);
+                reach(get_le(bytes_, ib + at + id, id), end, depth + 1);
+                if (level == 0) reach(get_le(bytes_, ib + at + 2 * id, id), end, depth + 1);
             }
         }
     }
