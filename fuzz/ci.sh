@@ -3,7 +3,7 @@
 # a fixed number of executions from a fixed seed, over its seeds, the
 # reproducers of corpus/regressions/ and (read in place) the shared corpus.
 # A fixed count rather than a time makes a run repeatable (with the reload
-# and ASLR turned off, below): the same commit executes the same inputs.
+# and ASLR turned off, below): the same checkout executes the same inputs.
 #
 #   bash fuzz/ci.sh [RUNS_SCALE]      (default 1: under 10 minutes on 2 cores)
 set -euo pipefail
@@ -43,8 +43,25 @@ norandom=()
 if setarch "$(uname -m)" -R true 2>/dev/null; then
   norandom=(setarch "$(uname -m)" -R)
 else
-  echo "fuzzing gate: ASLR cannot be turned off here; a finding may not replay on another machine"
+  echo "fuzzing gate: ASLR cannot be turned off here; a run may not repeat itself even in this checkout"
 fi
+
+# The input a finding was made with, on one line: a run is repeatable only
+# within one checkout (the checkout's path is in the binary and the seed
+# list, and moves allocations), so a finding on the CI machine is replayed
+# here from this line: base64 -d | xz -d > input. Capped: the largest gate
+# seed, a 271 KB PST, takes about 140 KB.
+print_input() {
+  local work=$1 name=$2
+  [ -n "$name" ] && [ -f "$work/$name" ] || return 0
+  local packed
+  packed=$(xz -9 -c "$work/$name" | base64 -w0)
+  if [ "${#packed}" -le 400000 ]; then
+    echo "input (xz, base64; $(sha1sum <"$work/$name" | cut -c1-40)): $packed"
+  else
+    echo "input: $(stat -c %s "$work/$name") bytes, too large to print; sha1 $(sha1sum <"$work/$name" | cut -c1-40)"
+  fi
+}
 
 # One target's run; prints its line and fails on a finding.
 run_target() {
@@ -83,7 +100,8 @@ run_target() {
     grep -E 'ERROR|SUMMARY|round trip|terminate called|what\(\)' "$work/log" | head -5
     grep -E '^  [A-Z]+-[0-9]+ @' "$work/log" | head -10
     grep -E 'MS: [0-9]+ ' "$work/log" | tail -1
-    grep -E 'Test unit written|^Base64' "$work/log" | head -2
+    grep -E 'Test unit written' "$work/log" | head -1
+    print_input "$work" "$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$work/log" | head -1)"
     return 1
   fi
 }
