@@ -516,6 +516,13 @@ private:
 
     bool node_exists(std::uint32_t nid) { return find_node(file_, *layout_, header_.nbt, nid, &pages()).has_value(); }
 
+    // The message store and the root folder, when the messaging pass runs,
+    // are its to report missing: one finding that says what their loss
+    // costs, not a second for the same node.
+    bool told_by_messaging(std::uint32_t nid) const {
+        return !quick() && (nid == nid_message_store || nid == nid_root_folder);
+    }
+
     // Pass 2: every node's id, parent, and the header's NID high-water marks.
     void check_nodes() {
         std::array<std::uint32_t, 32> highest{};
@@ -552,7 +559,8 @@ private:
                     "rgnid[" + std::to_string(t) + "] " + std::to_string(header_.rgnid[t]) + ", node index " +
                         std::to_string(highest[t]) + " in use");
         for (const std::uint32_t nid : required_nodes)
-            if (!node_exists(nid)) add(ProblemId::pst_node_missing, 0, 0, "node", "node " + std::to_string(nid));
+            if (!told_by_messaging(nid) && !node_exists(nid))
+                add(ProblemId::pst_node_missing, 0, 0, "node", "node " + std::to_string(nid));
     }
 
     // Pass 3, per range of block ids: cRef against the references the NBT

@@ -426,7 +426,33 @@ public:
         const auto [ib, cb] = block(bid);
         bytes_[block_trailer_at(ib, cb) + 4] ^= 0x01;
     }
+    // The node's NBT entry taken out of its leaf page ([MS-PST] 2.2.2.7.7:
+    // 32-byte NBTENTRYs, cEnt at 488, the CRC over the first 496 bytes), the
+    // entries after it moved up and, when it was the leaf's first, the
+    // branch entry naming the leaf given the new first key: the index stays
+    // sound, only without the node.
+    void remove_node(std::uint32_t nid) {
+        const std::uint64_t page = entry(nid)["page"];
+        const std::uint64_t index = entry(nid)["index"];
+        const std::uint64_t count = static_cast<unsigned char>(bytes_.at(page + 488));
+        REQUIRE(index + 1 < count);
+        bytes_.replace(page + 32 * index, 32 * (count - 1 - index), bytes_.substr(page + 32 * (index + 1), 32 * (count - 1 - index)));
+        bytes_.replace(page + 32 * (count - 1), 32, 32, '\0');
+        bytes_.at(page + 488) = static_cast<char>(count - 1);
+        store_pst_crc(bytes_, page + 500, page, 496);
+        if (index != 0) return;
+        for (const json& p : pff_["internal"]["nbt"]["page_list"]) {
+            if (p["leaf"]) continue;
+            const std::uint64_t at = p["offset"];
+            for (std::size_t i = 0; i < p["children"].size(); ++i)
+                if (p["children"][i]["ib"] == page) {
+                    put_le(bytes_, at + 24 * i, get_le(bytes_, page, 8), 8);
+                    store_pst_crc(bytes_, at + 500, at, 496);
+                }
+        }
+    }
     json scan(const fs::path& dir) const { return report(check(dir, "scan")); }
+    json scan_quick(const fs::path& dir) const { return report(check(dir, "scan --quick")); }
     // Repairs to .eml under dir/out; the report.
     json repair(const fs::path& dir) const { return report(repair_run(dir)); }
     // What the repair exits with (fsck(8): 1 all corrected, 4 not).
@@ -767,6 +793,28 @@ TEST_CASE("messaging-layer damage (a heap, a table row, counts, flags, UTF-16) i
         CHECK(std::count_if(fs::directory_iterator(deleted), fs::directory_iterator(), [](const fs::directory_entry& d) {
                   return d.path().filename().string().rfind("Message", 0) == 0;
               }) == 20);
+    }
+    SECTION("the message store's node entry taken out: one finding for it, the messaging pass's, which says what is lost") {
+        LtpEdit e(*file);
+        e.remove_node(message_store);
+        for (const json& st : {e.scan(t.path()), e.repair(t.path())}) {
+            CHECK(st["messages"]["lost"] == 0);
+            // One fact, one finding: not also PST-0303, "Required special
+            // node missing", from the node index's pass.
+            CHECK(with_code(st, "PST-0303").empty());
+            const std::vector<json> unreadable = with_code(st, "PST-0501");
+            REQUIRE(unreadable.size() == 1);
+            CHECK(unreadable[0]["structure"] == "message store");
+            CHECK(std::any_of(st["lost"].begin(), st["lost"].end(), [&](const json& l) {
+                return l["reason"].get<std::string>().find("message store unreadable") != std::string::npos;
+            }));
+        }
+        CHECK(e.repair_status(t.path()) == 4);
+        // The quick scan reads no folder or message: there the node index's
+        // pass is the one to name the missing node.
+        const std::vector<json> quick = with_code(e.scan_quick(t.path()), "PST-0303");
+        REQUIRE(quick.size() == 1);
+        CHECK(quick[0]["detail"] == "node 33");
     }
     SECTION("a data tree naming one block again and again: each block is read once, the message partial") {
         LtpEdit e(*file);
