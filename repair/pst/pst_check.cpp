@@ -955,6 +955,23 @@ private:
             const ByteView id(p->value.data(), p->value.size(), 0);
             special_.emplace(Cursor(id, 20).u32le(), role);
         }
+        // Outlook shows a PST's mail under the IPM subtree its store names.
+        // Naming none that exists, the store's folders would be written
+        // beside the rebuilt store's own, out of sight: they go inside it,
+        // as when the store is lost. An OST's store names no special
+        // folders as a rule (folder_info knows them by name).
+        if (!c_.header_.is_ost() && !names_ipm_subtree()) {
+            c_.add(ProblemId::pst_no_ipm_subtree, at(nid_message_store), c_.layout_->nbt_entry, "message store",
+                   "no PR_IPM_SUBTREE_ENTRYID naming a folder node");
+            store_.special_folders_lost = true;
+        }
+    }
+
+    bool names_ipm_subtree() const {
+        return std::any_of(special_.begin(), special_.end(), [&](const auto& s) {
+            return s.second == FolderInfo::Role::ipm_subtree && nid_type(s.first) == nid_type_normal_folder &&
+                   m_.node(s.first).has_value();
+        });
     }
 
     FolderInfo folder_info(const Pending& f, const std::string& name, const PropertyContext& pc) const {

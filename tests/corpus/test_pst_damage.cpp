@@ -794,6 +794,33 @@ TEST_CASE("messaging-layer damage (a heap, a table row, counts, flags, UTF-16) i
                   return d.path().filename().string().rfind("Message", 0) == 0;
               }) == 20);
     }
+    SECTION("the store's IPM subtree entry ID gone, its CRC right: found at the store, its folders put where Outlook shows them") {
+        LtpEdit e(*file);
+        // The PC's BTH record ([MS-PST] 2.3.3.3): the property id 0x35E0
+        // (PR_IPM_SUBTREE_ENTRYID), then its type, binary 0x0102; made
+        // 0x35E1, which no store uses, the records' order kept.
+        REQUIRE(e.replace(e.bid_data(message_store), std::string("\xE0\x35\x02\x01", 4), std::string("\xE1\x35\x02\x01", 4)) == 1);
+        for (const json& st : {e.scan(t.path()), e.repair(t.path())}) {
+            CHECK(st["messages"]["lost"] == 0);
+            const std::vector<json> found = with_code(st, "PST-0524");
+            REQUIRE(found.size() == 1);
+            CHECK(found[0]["offset"] == e.nbt_entry(message_store));
+        }
+        const fs::path pst = e.repair_to_pst(t.path());
+        REQUIRE(run("pffexport -q -t " + q(t.path() / "pff") + " " + q(pst) + " >/dev/null 2>&1").status == 0);
+        // Outlook shows only the rebuilt store's IPM subtree ("Top of
+        // Personal Folders"): the source's, an ordinary folder now, is
+        // inside it, not beside it at the root (where libpff would show the
+        // two as one); Deleted Items, which the store still names, is the
+        // rebuilt store's own, with its 20.
+        const fs::path root = t.path() / "pff.export";
+        CHECK(fs::is_directory(root / "Top of Personal Folders" / "Top of Personal Folders"));
+        const fs::path deleted = root / "Top of Personal Folders" / "Deleted Items";
+        REQUIRE(fs::is_directory(deleted));
+        CHECK(std::count_if(fs::directory_iterator(deleted), fs::directory_iterator(), [](const fs::directory_entry& d) {
+                  return d.path().filename().string().rfind("Message", 0) == 0;
+              }) == 20);
+    }
     SECTION("the message store's node entry taken out: one finding for it, the messaging pass's, which says what is lost") {
         LtpEdit e(*file);
         e.remove_node(message_store);
