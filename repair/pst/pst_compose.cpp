@@ -135,8 +135,9 @@ bool leaf_type(std::string_view type) {
             return u > 32 && u < 127 && std::string_view("()<>@,;:\\\"/[]?=").find(c) == std::string_view::npos;
         });
     };
-    if (slash == std::string_view::npos || !token(type.substr(0, slash)) || !token(type.substr(slash + 1))) return false;
-    return type.substr(0, slash) != "message" && type.substr(0, slash) != "multipart";
+    if (slash == std::string_view::npos) return false;
+    const std::string_view top = type.substr(0, slash);
+    return token(top) && token(type.substr(slash + 1)) && top != "message" && top != "multipart";
 }
 
 // A value from the store written as it is in a header field: one holding
