@@ -936,7 +936,7 @@ private:
                         "its special ones (the IPM subtree, Deleted Items) are lost; a PST output holds its folders "
                         "inside its own IPM subtree",
                         at(nid_message_store), std::nullopt, {});
-            store_.special_folders_lost = true;
+            store_.folders_inside_ipm_subtree = true;
             return;
         }
         ltp_findings(nid_message_store, pc.defects, "message store");
@@ -963,7 +963,7 @@ private:
         if (!c_.header_.is_ost() && !names_ipm_subtree()) {
             c_.add(ProblemId::pst_no_ipm_subtree, at(nid_message_store), c_.layout_->nbt_entry, "message store",
                    "no PR_IPM_SUBTREE_ENTRYID naming a folder node");
-            store_.special_folders_lost = true;
+            store_.folders_inside_ipm_subtree = true;
         }
     }
 

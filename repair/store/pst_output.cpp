@@ -28,7 +28,7 @@ PstOutput::PstOutput(pstw::RandomOut& out, const std::string& store_name, std::s
 void PstOutput::begin_store(const StoreInfo& info) {
     if (!info.name.empty()) store_.set_display_name(info.name);
     if (info.password_crc != 0) store_.set_password_crc(info.password_crc);
-    under_ipm_subtree_ = info.special_folders_lost;
+    under_ipm_subtree_ = info.folders_inside_ipm_subtree;
 }
 
 void PstOutput::begin_folder(const std::string& folder, const FolderInfo& info) {

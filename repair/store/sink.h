@@ -89,9 +89,11 @@ struct UidIndex {
 struct StoreInfo {
     std::string name;              // the store's display name
     std::uint32_t password_crc = 0;  // PR_PST_PASSWORD, 0 for none
-    // The source's message store is unreadable, so which of its folders is
-    // the IPM subtree is not known.
-    bool special_folders_lost = false;
+    // Which of the source's folders is its IPM subtree is not known (its
+    // message store is unreadable or names none that exists): an output
+    // puts the source root's folders inside its own IPM subtree, where
+    // Outlook shows them.
+    bool folders_inside_ipm_subtree = false;
 };
 
 // What a folder is beyond its path, when the input says (PST folders):
