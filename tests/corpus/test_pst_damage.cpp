@@ -457,11 +457,15 @@ public:
     json repair(const fs::path& dir) const { return report(repair_run(dir)); }
     // What the repair exits with (fsck(8): 1 all corrected, 4 not).
     int repair_status(const fs::path& dir) const { return repair_run(dir).status; }
-    // Repairs to a PST under dir/pst-out; its path.
-    fs::path repair_to_pst(const fs::path& dir) const {
+    // Repairs to a PST under dir/pst-out and exports that with libpff's
+    // pffexport; the export's root folder.
+    fs::path pff_export_of_repair(const fs::path& dir) const {
         fs::remove_all(dir / "pst-out");
         check(dir, "repair --to pst -o " + q(dir / "pst-out"));
-        return dir / "pst-out" / "edited.pst";
+        const fs::path pst = dir / "pst-out" / "edited.pst";
+        fs::remove_all(dir / "pff.export");
+        REQUIRE(run("pffexport -q -t " + q(dir / "pff") + " " + q(pst) + " >/dev/null 2>&1").status == 0);
+        return dir / "pff.export";
     }
 
 private:
@@ -495,6 +499,13 @@ std::string le32(std::uint32_t v) {
 std::size_t emls_in(const fs::path& folder) {
     std::size_t n = 0;
     for (const auto& f : fs::directory_iterator(folder)) n += f.path().extension() == ".eml" ? 1 : 0;
+    return n;
+}
+
+// The messages directly in one folder of a pffexport export.
+std::size_t pff_messages_in(const fs::path& folder) {
+    std::size_t n = 0;
+    for (const auto& f : fs::directory_iterator(folder)) n += f.path().filename().string().starts_with("Message") ? 1 : 0;
     return n;
 }
 
@@ -786,13 +797,9 @@ TEST_CASE("messaging-layer damage (a heap, a table row, counts, flags, UTF-16) i
         // the source's folders go inside the rebuilt store's own ("Top of
         // Personal Folders"), where libpff finds Deleted Items' 20 messages
         // under the source's IPM subtree of that name.
-        const fs::path pst = e.repair_to_pst(t.path());
-        REQUIRE(run("pffexport -q -t " + q(t.path() / "pff") + " " + q(pst) + " >/dev/null 2>&1").status == 0);
-        const fs::path deleted = t.path() / "pff.export" / "Top of Personal Folders" / "Top of Personal Folders" / "Deleted Items";
+        const fs::path deleted = e.pff_export_of_repair(t.path()) / "Top of Personal Folders" / "Top of Personal Folders" / "Deleted Items";
         REQUIRE(fs::is_directory(deleted));
-        CHECK(std::count_if(fs::directory_iterator(deleted), fs::directory_iterator(), [](const fs::directory_entry& d) {
-                  return d.path().filename().string().rfind("Message", 0) == 0;
-              }) == 20);
+        CHECK(pff_messages_in(deleted) == 20);
     }
     SECTION("the store's IPM subtree entry ID gone, its CRC right: found at the store, its folders put where Outlook shows them") {
         LtpEdit e(*file);
@@ -806,20 +813,16 @@ TEST_CASE("messaging-layer damage (a heap, a table row, counts, flags, UTF-16) i
             REQUIRE(found.size() == 1);
             CHECK(found[0]["offset"] == e.nbt_entry(message_store));
         }
-        const fs::path pst = e.repair_to_pst(t.path());
-        REQUIRE(run("pffexport -q -t " + q(t.path() / "pff") + " " + q(pst) + " >/dev/null 2>&1").status == 0);
+        const fs::path root = e.pff_export_of_repair(t.path());
         // Outlook shows only the rebuilt store's IPM subtree ("Top of
         // Personal Folders"): the source's, an ordinary folder now, is
         // inside it, not beside it at the root (where libpff would show the
         // two as one); Deleted Items, which the store still names, is the
         // rebuilt store's own, with its 20.
-        const fs::path root = t.path() / "pff.export";
         CHECK(fs::is_directory(root / "Top of Personal Folders" / "Top of Personal Folders"));
         const fs::path deleted = root / "Top of Personal Folders" / "Deleted Items";
         REQUIRE(fs::is_directory(deleted));
-        CHECK(std::count_if(fs::directory_iterator(deleted), fs::directory_iterator(), [](const fs::directory_entry& d) {
-                  return d.path().filename().string().rfind("Message", 0) == 0;
-              }) == 20);
+        CHECK(pff_messages_in(deleted) == 20);
     }
     SECTION("the message store's node entry taken out: one finding for it, the messaging pass's, which says what is lost") {
         LtpEdit e(*file);
