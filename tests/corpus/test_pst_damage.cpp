@@ -846,6 +846,24 @@ TEST_CASE("messaging-layer damage (a heap, a table row, counts, flags, UTF-16) i
         REQUIRE(quick.size() == 1);
         CHECK(quick[0]["detail"] == "node 33");
     }
+    SECTION("the root folder's node entry taken out: one finding for it, and its subfolders still found by their parent id") {
+        LtpEdit e(*file);
+        // The root folder's NID is fixed ([MS-PST] 2.4.1): 0x122.
+        constexpr std::uint32_t root_folder = 0x122;
+        e.remove_node(root_folder);
+        for (const json& st : {e.scan(t.path()), e.repair(t.path())}) {
+            CHECK(st["messages"]["lost"] == 0);
+            CHECK(with_code(st, "PST-0303").empty());
+            const std::vector<json> unreadable = with_code(st, "PST-0501");
+            REQUIRE(unreadable.size() == 1);
+            CHECK(unreadable[0]["structure"] == "folder");
+        }
+        CHECK(emls_in(t.path() / "out" / "messages" / "Top of Personal Folders" / "Deleted Items") == 20);
+        CHECK(pff_messages_in(e.pff_export_of_repair(t.path()) / "Top of Personal Folders" / "Deleted Items") == 20);
+        const std::vector<json> quick = with_code(e.scan_quick(t.path()), "PST-0303");
+        REQUIRE(quick.size() == 1);
+        CHECK(quick[0]["detail"] == "node 290");
+    }
     SECTION("a data tree naming one block again and again: each block is read once, the message partial") {
         LtpEdit e(*file);
         // A message with a value in a subnode whose data is an XBLOCK
