@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "parsers/pst/block.h"
@@ -165,6 +166,22 @@ Tree* pair(const Messaging& m, const Candidate& c, std::vector<Tree>& trees) {
     return nullptr;
 }
 
+// The subnode tree `sub` an entry names, when its block is there; taken
+// from the trees no node reaches, or else shared with a node that does
+// (an older version's heap keeps the tree of the current one).
+std::optional<std::uint64_t> named_tree(const Messaging& m, std::uint64_t sub, std::vector<Tree>& trees) {
+    const auto t = std::lower_bound(trees.begin(), trees.end(), bid_key(sub),
+                                    [](const Tree& x, std::uint64_t b) { return bid_key(x.bid) < b; });
+    if (t != trees.end() && bid_key(t->bid) == bid_key(sub)) {
+        if (t->used) return std::nullopt;
+        t->used = true;
+        return t->bid;
+    }
+    std::vector<ReadIssue> issues;
+    if (!m.reader().block(sub, issues)) return std::nullopt;
+    return sub;
+}
+
 }  // namespace
 
 bool row_matches(const LostMessage& lost, const TableRow& row) {
@@ -204,7 +221,8 @@ const Tree* nearest_holding(const std::vector<Tree>& trees, std::uint64_t bid, c
 }
 
 LostNodes find_lost_nodes(const Messaging& m, BlockLists blocks,
-                          const std::function<unsigned(std::uint64_t)>& references) {
+                          const std::function<unsigned(std::uint64_t)>& references,
+                          std::span<const NbtEntry> carved_entries) {
     std::vector<BbtEntry> heaps;
     std::vector<Tree> trees;
     unreferenced_roots(m, blocks, references, heaps, trees);
@@ -243,6 +261,9 @@ LostNodes find_lost_nodes(const Messaging& m, BlockLists blocks,
         return !c.key.empty() && l != latest.end() && c.modified < l->second;
     });
 
+    std::unordered_map<std::uint64_t, std::uint64_t> named;  // heap -> the subnode tree an entry gives it
+    for (const NbtEntry& e : carved_entries)
+        if (e.bid_sub != 0) named.emplace(bid_key(e.bid_data), e.bid_sub);
     for (const Candidate& c : candidates) {
         LostMessage lost;
         lost.bid_data = c.bid;
@@ -250,15 +271,20 @@ LostNodes find_lost_nodes(const Messaging& m, BlockLists blocks,
         lost.modified = c.modified;
         lost.shared = c.shared;
         lost.row_values = c.row_values;
-        if (needs_tree(c)) {
-            if (Tree* t = pair(m, c, trees)) {
-                t->used = true;
-                lost.bid_sub = t->bid;
-            } else {
-                lost.tree_unmatched = true;
-            }
-        }
+        if (needs_tree(c))
+            if (const auto n = named.find(bid_key(c.bid)); n != named.end())
+                if (const std::optional<std::uint64_t> sub = named_tree(m, n->second, trees)) lost.bid_sub = *sub;
         out.messages.push_back(std::move(lost));
+    }
+    for (std::size_t i = 0; i < candidates.size(); ++i) {
+        LostMessage& lost = out.messages[i];
+        if (lost.bid_sub != 0 || !needs_tree(candidates[i])) continue;
+        if (Tree* t = pair(m, candidates[i], trees)) {
+            t->used = true;
+            lost.bid_sub = t->bid;
+        } else {
+            lost.tree_unmatched = true;
+        }
     }
     return out;
 }

@@ -73,12 +73,17 @@ struct LostNodes {
 // every recipient's name is among those the heap lists and there are
 // attachments exactly when the heap says so. Among the trees that pass,
 // the one nearest by block id is taken (a message's blocks are written
-// together). Each tree serves at most one message.
+// together). Each tree serves at most one message. A heap that one of
+// `carved_entries` names (node entries of carved NBT pages, stale ones
+// among them) takes the subnode tree that entry gives, when its block is
+// there: the entry says which tree is the heap's, where nearness only
+// guesses; such heaps are paired first, so no guess takes their trees.
 //
 // The name-to-id map ([MS-PST] 2.4.7) is the newest unreferenced heap that
 // is_name_map() accepts, with the nearest subnode tree holding the
 // subnodes it names (its streams, once large).
 [[nodiscard]] LostNodes find_lost_nodes(const Messaging& m, BlockLists blocks,
-                                        const std::function<unsigned(std::uint64_t)>& references);
+                                        const std::function<unsigned(std::uint64_t)>& references,
+                                        std::span<const NbtEntry> carved_entries = {});
 
 }  // namespace mailfsck::pst

@@ -267,6 +267,15 @@ private:
         return *phases_;
     }
 
+    // The entries of the NBT pages carving finds whose blocks `blocks`
+    // holds. With --deleted, the blocks no B-tree has are among them: a
+    // deleted message's entry, on a stale page, then says which subnode
+    // tree is its heap's (find_lost_nodes).
+    std::vector<NbtEntry> carved_node_entries(const BlockIndex& blocks) {
+        return carve_node_entries(source_, *layout_, phases(),
+                                  [&](std::uint64_t bid) { return blocks.block(bid).has_value(); });
+    }
+
     // Blocks found by carving (carve_block_entries), the moved ones said.
     std::vector<BbtEntry> carved_blocks() {
         std::vector<BbtEntry> blocks = carve_block_entries(source_, *layout_, phases(), next_bid());
@@ -849,9 +858,11 @@ public:
     // which tells what is allocated better than the maps.
     MessagingPass(PstChecker& c, const BlockIndex& blocks, const NodeIndex& nodes, NodeLister all_nodes, bool carved_nodes,
                   std::vector<const std::vector<BbtEntry>*> heap_blocks, const BlockIndex* moved = nullptr,
-                  const AllocationMaps* maps = nullptr, const BlockIndex* sound_bbt = nullptr)
+                  const AllocationMaps* maps = nullptr, const BlockIndex* sound_bbt = nullptr,
+                  std::vector<NbtEntry> carved_entries = {})
         : c_(c), blocks_(blocks), nodes_(nodes), all_nodes_(std::move(all_nodes)), carved_nodes_(carved_nodes),
-          heap_blocks_(std::move(heap_blocks)), moved_(moved), maps_(maps), sound_bbt_(sound_bbt),
+          heap_blocks_(std::move(heap_blocks)), carved_entries_(std::move(carved_entries)), moved_(moved), maps_(maps),
+          sound_bbt_(sound_bbt),
           reader_(c.file_, *c.layout_, static_cast<Crypt>(c.header_.crypt), blocks), m_(reader_, nodes) {
         reader_.read_through(c.source_);
         if (moved) reader_.relocate_through(*moved);
@@ -1494,7 +1505,7 @@ private:
         LostNodes found = pst::find_lost_nodes(m_, heap_blocks_, [&](std::uint64_t bid) {
             const auto r = references.find(bid_key(bid));
             return r == references.end() ? 0U : r->second;
-        });
+        }, carved_entries_);
         lost_ = std::move(found.messages);
         lost_used_.assign(lost_.size(), false);
         lost_heap_free_.assign(lost_.size(), false);
@@ -1660,6 +1671,9 @@ private:
     NodeLister all_nodes_;
     bool carved_nodes_;
     std::vector<const std::vector<BbtEntry>*> heap_blocks_;
+    // Node entries of carved NBT pages, stale ones among them, that say
+    // which subnode tree is a lost heap's (find_lost_nodes).
+    std::vector<NbtEntry> carved_entries_;
     const BlockIndex* moved_;  // where blocks the index misplaces were read from (null: none)
     const AllocationMaps* maps_;
     const BlockIndex* sound_bbt_;
@@ -1725,7 +1739,8 @@ void PstChecker::messaging() {
         // moved ones among them too, so the file is carved once.
         const SalvageIndex carved(carved_blocks(), {});
         const LayeredIndex blocks(trees, carved);
-        MessagingPass(*this, blocks, trees, live_nodes, false, {&carved.blocks()}, &carved).run();
+        MessagingPass(*this, blocks, trees, live_nodes, false, {&carved.blocks()}, &carved, nullptr, nullptr,
+                      carved_node_entries(blocks)).run();
         return;
     }
     std::vector<BbtEntry> blocks;
@@ -1752,8 +1767,7 @@ void PstChecker::messaging() {
     const BlockIndex& reading = with_unindexed ? static_cast<const BlockIndex&>(*with_unindexed) : block_index;
     std::vector<NbtEntry> nodes;
     if (nbt_damaged_) {
-        nodes = carve_node_entries(source_, *layout_, phases(),
-                                   [&](std::uint64_t bid) { return block_index.block(bid).has_value(); });
+        nodes = carved_node_entries(block_index);
     } else {
         TreeVisitor v;
         v.nbt = [&](const NbtEntry& e) { nodes.push_back(e); };
@@ -1773,7 +1787,8 @@ void PstChecker::messaging() {
     MessagingPass(*this, reading, node_index, [&](const std::function<void(const NbtEntry&)>& visit) {
         for (const NbtEntry& n : node_index.nodes()) visit(n);
     }, nbt_damaged_, std::move(heaps), bbt_damaged_ ? nullptr : &moved, maps ? &*maps : nullptr,
-                  bbt_damaged_ ? nullptr : &block_index).run();
+                  bbt_damaged_ ? nullptr : &block_index,
+                  nbt_damaged_ && unindexed ? carved_node_entries(reading) : std::vector<NbtEntry>{}).run();
     std::vector<BbtEntry> said = moved.blocks();
     if (unindexed) said.insert(said.end(), unindexed->blocks().begin(), unindexed->blocks().end());
     moved_blocks(said, moved.skipped());
