@@ -166,14 +166,14 @@ Tree* pair(const Messaging& m, const Candidate& c, std::vector<Tree>& trees) {
     return nullptr;
 }
 
-// The subnode tree `sub` an entry names, when its block is there; taken
-// from the trees no node reaches, or else shared with a node that does
-// (an older version's heap keeps the tree of the current one).
+// The subnode tree `sub` an entry names, when its block is there: one of
+// the trees no node reaches (then no guess takes it), or one shared with
+// a node that does. Versions of a message may share a tree, so an entry's
+// word holds even for a tree another entry named.
 std::optional<std::uint64_t> named_tree(const Messaging& m, std::uint64_t sub, std::vector<Tree>& trees) {
     const auto t = std::lower_bound(trees.begin(), trees.end(), bid_key(sub),
                                     [](const Tree& x, std::uint64_t b) { return bid_key(x.bid) < b; });
     if (t != trees.end() && bid_key(t->bid) == bid_key(sub)) {
-        if (t->used) return std::nullopt;
         t->used = true;
         return t->bid;
     }

@@ -1736,7 +1736,8 @@ void PstChecker::messaging() {
             return;
         }
         // Deleted messages' blocks are in no B-tree: carving finds them, the
-        // moved ones among them too, so the file is carved once.
+        // moved ones among them too, so the file's blocks are carved once
+        // (and its NBT pages, for the stale entries of deleted messages).
         const SalvageIndex carved(carved_blocks(), {});
         const LayeredIndex blocks(trees, carved);
         MessagingPass(*this, blocks, trees, live_nodes, false, {&carved.blocks()}, &carved, nullptr, nullptr,
