@@ -261,9 +261,8 @@ LostNodes find_lost_nodes(const Messaging& m, BlockLists blocks,
         return !c.key.empty() && l != latest.end() && c.modified < l->second;
     });
 
-    std::unordered_map<std::uint64_t, std::uint64_t> named;  // heap -> the subnode tree an entry gives it
-    for (const NbtEntry& e : carved_entries)
-        if (e.bid_sub != 0) named.emplace(bid_key(e.bid_data), e.bid_sub);
+    std::unordered_map<std::uint64_t, const NbtEntry*> named;  // by the heap it names
+    for (const NbtEntry& e : carved_entries) named.emplace(bid_key(e.bid_data), &e);
     for (const Candidate& c : candidates) {
         LostMessage lost;
         lost.bid_data = c.bid;
@@ -271,9 +270,13 @@ LostNodes find_lost_nodes(const Messaging& m, BlockLists blocks,
         lost.modified = c.modified;
         lost.shared = c.shared;
         lost.row_values = c.row_values;
-        if (needs_tree(c))
-            if (const auto n = named.find(bid_key(c.bid)); n != named.end())
-                if (const std::optional<std::uint64_t> sub = named_tree(m, n->second, trees)) lost.bid_sub = *sub;
+        if (const auto n = named.find(bid_key(c.bid)); n != named.end()) {
+            const NbtEntry& e = *n->second;
+            lost.nid = static_cast<std::uint32_t>(e.nid);
+            lost.parent = e.parent;
+            if (needs_tree(c) && e.bid_sub != 0)
+                if (const std::optional<std::uint64_t> sub = named_tree(m, e.bid_sub, trees)) lost.bid_sub = *sub;
+        }
         out.messages.push_back(std::move(lost));
     }
     for (std::size_t i = 0; i < candidates.size(); ++i) {

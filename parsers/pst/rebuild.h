@@ -26,6 +26,10 @@ struct LostMessage {
     std::uint64_t bid_data = 0;
     std::uint64_t bid_sub = 0;    // 0: none needed, or none matched
     bool tree_unmatched = false;  // it needs a subnode tree and none matched
+    // The node and the folder of the carved entry that names its heap (a
+    // stale page's: where the message last was); 0 when none does.
+    std::uint32_t nid = 0;
+    std::uint32_t parent = 0;
     std::string version_key;  // see version_key(); empty when unknown
     std::uint64_t modified = 0;              // PR_LAST_MODIFICATION_TIME, 0 when absent
     // Its heap is also reached by a surviving node, fewer times than the
@@ -75,9 +79,10 @@ struct LostNodes {
 // the one nearest by block id is taken (a message's blocks are written
 // together). Each tree serves at most one message. A heap that one of
 // `carved_entries` names (node entries of carved NBT pages, stale ones
-// among them) takes the subnode tree that entry gives, when its block is
-// there: the entry says which tree is the heap's, where nearness only
-// guesses; such heaps are paired first, so no guess takes their trees.
+// among them) takes the entry's node and folder, and the subnode tree it
+// gives when that tree's block is there: the entry says which tree is the
+// heap's, where nearness only guesses; such heaps are paired first, so no
+// guess takes their trees.
 //
 // The name-to-id map ([MS-PST] 2.4.7) is the newest unreferenced heap that
 // is_name_map() accepts, with the nearest subnode tree holding the

@@ -1542,6 +1542,17 @@ private:
         return false;
     }
 
+    // Where a carved entry naming the heap last had the message, for the
+    // report: a deleted message's node and folder (and the folder's path,
+    // if the folder is still there).
+    std::string last_place(const LostMessage& l) const {
+        if (l.nid == 0) return {};
+        std::string out = ", node " + std::to_string(l.nid) + " last in folder " + std::to_string(l.parent);
+        if (const auto p = folder_paths_.find(l.parent); p != folder_paths_.end() && !p->second.empty())
+            out += " (" + p->second + ")";
+        return out;
+    }
+
     // `id`: the finding, PST-0517 for a lost node, PST-0519 for a deleted one.
     void export_lost(const LostMessage& l, ProblemId id, std::uint32_t nid, std::uint32_t folder, const std::string& path,
                      const std::string& where) {
@@ -1551,7 +1562,7 @@ private:
                "block " + std::to_string(l.bid_data) +
                    (l.bid_sub ? ", subnode tree " + std::to_string(l.bid_sub)
                               : l.tree_unmatched ? ", its subnode tree not found" : std::string()) +
-                   ": " + where);
+                   last_place(l) + ": " + where);
         message(NbtEntry{nid, l.bid_data, l.bid_sub, folder, offset}, path,
                 l.tree_unmatched ? "recipients, attachments and large values (its subnode tree was not found)" : "");
     }
