@@ -5,6 +5,7 @@
 // exactly what it finds in one.
 #include <catch2/catch.hpp>
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <map>
 #include <optional>
@@ -525,6 +526,26 @@ std::vector<json> with_code(const json& store, const std::string& code) {
     return out;
 }
 
+// A special node whose NBT entry is gone is one finding, the messaging pass's
+// PST-0501 for `structure` (not also the node index's PST-0303), and loses no
+// message, in scan and repair alike; the quick scan, which reads no folder,
+// leaves it to the node index's pass to name the node. Returns the scan's and
+// the repair's reports.
+std::array<json, 2> one_finding_for_missing(const LtpEdit& e, const fs::path& dir, std::uint32_t nid, const std::string& structure) {
+    const std::array<json, 2> reports{e.scan(dir), e.repair(dir)};
+    for (const json& st : reports) {
+        CHECK(st["messages"]["lost"] == 0);
+        CHECK(with_code(st, "PST-0303").empty());
+        const std::vector<json> unreadable = with_code(st, "PST-0501");
+        REQUIRE(unreadable.size() == 1);
+        CHECK(unreadable[0]["structure"] == structure);
+    }
+    const std::vector<json> quick = with_code(e.scan_quick(dir), "PST-0303");
+    REQUIRE(quick.size() == 1);
+    CHECK(quick[0]["detail"] == "node " + std::to_string(nid));
+    return reports;
+}
+
 }  // namespace
 
 // The LTP cases the messaging checks exist for, each made on a healthy
@@ -829,42 +850,22 @@ TEST_CASE("messaging-layer damage (a heap, a table row, counts, flags, UTF-16) i
     SECTION("the message store's node entry taken out: one finding for it, the messaging pass's, which says what is lost") {
         LtpEdit e(*file);
         e.remove_node(message_store);
-        for (const json& st : {e.scan(t.path()), e.repair(t.path())}) {
-            CHECK(st["messages"]["lost"] == 0);
-            // One fact, one finding: not also PST-0303, "Required special
-            // node missing", from the node index's pass.
-            CHECK(with_code(st, "PST-0303").empty());
-            const std::vector<json> unreadable = with_code(st, "PST-0501");
-            REQUIRE(unreadable.size() == 1);
-            CHECK(unreadable[0]["structure"] == "message store");
+        // One fact, one finding: not also PST-0303, "Required special node
+        // missing", from the node index's pass.
+        for (const json& st : one_finding_for_missing(e, t.path(), message_store, "message store"))
             CHECK(std::any_of(st["lost"].begin(), st["lost"].end(), [&](const json& l) {
                 return l["reason"].get<std::string>().find("message store unreadable") != std::string::npos;
             }));
-        }
         CHECK(e.repair_status(t.path()) == 4);
-        // The quick scan reads no folder or message: there the node index's
-        // pass is the one to name the missing node.
-        const std::vector<json> quick = with_code(e.scan_quick(t.path()), "PST-0303");
-        REQUIRE(quick.size() == 1);
-        CHECK(quick[0]["detail"] == "node 33");
     }
     SECTION("the root folder's node entry taken out: one finding for it, and its subfolders still found by their parent id") {
         LtpEdit e(*file);
         // The root folder's NID is fixed ([MS-PST] 2.4.1): 0x122.
         constexpr std::uint32_t root_folder = 0x122;
         e.remove_node(root_folder);
-        for (const json& st : {e.scan(t.path()), e.repair(t.path())}) {
-            CHECK(st["messages"]["lost"] == 0);
-            CHECK(with_code(st, "PST-0303").empty());
-            const std::vector<json> unreadable = with_code(st, "PST-0501");
-            REQUIRE(unreadable.size() == 1);
-            CHECK(unreadable[0]["structure"] == "folder");
-        }
+        one_finding_for_missing(e, t.path(), root_folder, "folder");
         CHECK(emls_in(t.path() / "out" / "messages" / "Top of Personal Folders" / "Deleted Items") == 20);
         CHECK(pff_messages_in(e.pff_export_of_repair(t.path()) / "Top of Personal Folders" / "Deleted Items") == 20);
-        const std::vector<json> quick = with_code(e.scan_quick(t.path()), "PST-0303");
-        REQUIRE(quick.size() == 1);
-        CHECK(quick[0]["detail"] == "node 290");
     }
     SECTION("a data tree naming one block again and again: each block is read once, the message partial") {
         LtpEdit e(*file);
