@@ -378,34 +378,38 @@ std::vector<BbtEntry> MovedBlocks::blocks() const {
     return all;
 }
 
-std::vector<NbtEntry> carve_node_entries(const Source& source, const Layout& layout, const Phases& phases,
-                                         const std::function<bool(std::uint64_t bid)>& live) {
+std::vector<std::vector<NbtEntry>> carve_node_entries(const Source& source, const Layout& layout, const Phases& phases,
+                                                      std::span<const BlockPresent> views) {
     // A node in several pages is as its newest page has it: a changed page
     // is written anew with a greater id (a message moved to another folder
     // keeps its blocks; only its parent, in the newer page, tells).
     struct Found {
-        std::optional<NbtEntry> entry;
+        NbtEntry entry;
         std::uint64_t page = 0;
-        std::uint64_t newest = 0;  // the newest page naming the node, live or not
     };
-    std::unordered_map<std::uint64_t, Found> by_nid;
+    std::unordered_map<std::uint64_t, std::uint64_t> newest;  // by node: the newest page naming it, its blocks there or not
+    std::vector<std::unordered_map<std::uint64_t, Found>> by_view(views.size());
     std::uint64_t page = 0;
     TreeVisitor v;
     v.nbt = [&](const NbtEntry& e) {
-        Found& f = by_nid[e.nid];
-        f.newest = std::max(f.newest, bid_key(page));
-        if (!live(e.bid_data) || (e.bid_sub != 0 && !live(e.bid_sub))) return;
-        if (!f.entry || bid_key(page) > f.page) f = Found{e, bid_key(page), f.newest};
+        std::uint64_t& n = newest[e.nid];
+        n = std::max(n, bid_key(page));
+        for (std::size_t i = 0; i < views.size(); ++i) {
+            if (!views[i](e.bid_data) || (e.bid_sub != 0 && !views[i](e.bid_sub))) continue;
+            const auto [f, added] = by_view[i].try_emplace(e.nid, Found{e, bid_key(page)});
+            if (!added && bid_key(page) > f->second.page) f->second = Found{e, bid_key(page)};
+        }
     };
     leaf_entries(source, layout, phases, PageType::nbt, v, &page);
-    std::vector<NbtEntry> out;
-    out.reserve(by_nid.size());
-    for (const auto& [nid, f] : by_nid) {
-        if (!f.entry) continue;
-        out.push_back(*f.entry);
-        out.back().stale = f.newest > f.page;
+    std::vector<std::vector<NbtEntry>> out(views.size());
+    for (std::size_t i = 0; i < views.size(); ++i) {
+        out[i].reserve(by_view[i].size());
+        for (const auto& [nid, f] : by_view[i]) {
+            out[i].push_back(f.entry);
+            out[i].back().stale = newest[nid] > f.page;
+        }
+        std::sort(out[i].begin(), out[i].end(), [](const NbtEntry& a, const NbtEntry& b) { return a.nid < b.nid; });
     }
-    std::sort(out.begin(), out.end(), [](const NbtEntry& a, const NbtEntry& b) { return a.nid < b.nid; });
     return out;
 }
 

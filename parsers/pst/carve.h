@@ -25,6 +25,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -170,15 +171,19 @@ private:
     mutable std::uint64_t skipped_ = 0;
 };
 
-// The entries of every carved NBT leaf page whose data block (and subnode
-// block, if any) `live` accepts: a rewritten or deleted node's old blocks
-// are freed, so the stale pages' entries for it drop out. A node named
-// in several pages keeps the entry of the newest page (the highest page
-// id): a message moved to another folder keeps its blocks, and only the
-// newer page has its new parent. An entry of an older page than the newest
-// naming its node is marked `stale`: the node's current blocks are lost.
-[[nodiscard]] std::vector<NbtEntry> carve_node_entries(const Source& source, const Layout& layout,
-                                                       const Phases& phases,
-                                                       const std::function<bool(std::uint64_t bid)>& live);
+// Which blocks are there, for carve_node_entries.
+using BlockPresent = std::function<bool(std::uint64_t bid)>;
+
+// For each of `views`, the entries of every carved NBT leaf page whose data
+// block (and subnode block, if any) the view has: a rewritten or deleted
+// node's old blocks are freed, so the stale pages' entries for it drop out.
+// A node named in several pages keeps the entry of the newest page (the
+// highest page id): a message moved to another folder keeps its blocks, and
+// only the newer page has its new parent. An entry of an older page than
+// the newest naming its node is marked `stale`: the node's current blocks
+// are lost. The file's pages are read once, whatever the number of views.
+[[nodiscard]] std::vector<std::vector<NbtEntry>> carve_node_entries(const Source& source, const Layout& layout,
+                                                                    const Phases& phases,
+                                                                    std::span<const BlockPresent> views);
 
 }  // namespace mailfsck::pst

@@ -4,6 +4,7 @@
 #include <array>
 #include <bit>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <unordered_map>
@@ -267,13 +268,16 @@ private:
         return *phases_;
     }
 
-    // The entries of the NBT pages carving finds whose blocks `blocks`
-    // holds. With --deleted, the blocks no B-tree has are among them: a
-    // deleted message's entry, on a stale page, then says which subnode
-    // tree is its heap's (find_lost_nodes).
-    std::vector<NbtEntry> carved_node_entries(const BlockIndex& blocks) {
-        return carve_node_entries(source_, *layout_, phases(),
-                                  [&](std::uint64_t bid) { return blocks.block(bid).has_value(); });
+    // For each of `indexes`, the entries of the NBT pages carving finds
+    // whose blocks it holds, from one read of the pages. With --deleted, the
+    // blocks no B-tree has are among them: a deleted message's entry, on a
+    // stale page, then says which subnode tree is its heap's
+    // (find_lost_nodes).
+    std::vector<std::vector<NbtEntry>> carved_node_entries(std::initializer_list<const BlockIndex*> indexes) {
+        std::vector<BlockPresent> views;
+        for (const BlockIndex* blocks : indexes)
+            views.emplace_back([blocks](std::uint64_t bid) { return blocks->block(bid).has_value(); });
+        return carve_node_entries(source_, *layout_, phases(), views);
     }
 
     // Blocks found by carving (carve_block_entries), the moved ones said.
@@ -1752,7 +1756,7 @@ void PstChecker::messaging() {
         const SalvageIndex carved(carved_blocks(), {});
         const LayeredIndex blocks(trees, carved);
         MessagingPass(*this, blocks, trees, live_nodes, false, {&carved.blocks()}, &carved, nullptr, nullptr,
-                      carved_node_entries(blocks)).run();
+                      std::move(carved_node_entries({&blocks}).front())).run();
         return;
     }
     std::vector<BbtEntry> blocks;
@@ -1778,8 +1782,15 @@ void PstChecker::messaging() {
     }
     const BlockIndex& reading = with_unindexed ? static_cast<const BlockIndex&>(*with_unindexed) : block_index;
     std::vector<NbtEntry> nodes;
-    if (nbt_damaged_) {
-        nodes = carved_node_entries(block_index);
+    // With --deleted, the entries whose blocks only carving found as well:
+    // hints for deleted heaps, never nodes of the rebuilt index.
+    std::vector<NbtEntry> hints;
+    if (nbt_damaged_ && unindexed) {
+        std::vector<std::vector<NbtEntry>> carved = carved_node_entries({&block_index, &reading});
+        nodes = std::move(carved[0]);
+        hints = std::move(carved[1]);
+    } else if (nbt_damaged_) {
+        nodes = std::move(carved_node_entries({&block_index}).front());
     } else {
         TreeVisitor v;
         v.nbt = [&](const NbtEntry& e) { nodes.push_back(e); };
@@ -1800,7 +1811,7 @@ void PstChecker::messaging() {
         for (const NbtEntry& n : node_index.nodes()) visit(n);
     }, nbt_damaged_, std::move(heaps), bbt_damaged_ ? nullptr : &moved, maps ? &*maps : nullptr,
                   bbt_damaged_ ? nullptr : &block_index,
-                  nbt_damaged_ && unindexed ? carved_node_entries(reading) : std::vector<NbtEntry>{}).run();
+                  std::move(hints)).run();
     std::vector<BbtEntry> said = moved.blocks();
     if (unindexed) said.insert(said.end(), unindexed->blocks().begin(), unindexed->blocks().end());
     moved_blocks(said, moved.skipped());
