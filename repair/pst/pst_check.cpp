@@ -1575,8 +1575,13 @@ private:
     // with the version key of a message already exported, modified before
     // it, is an older version of it. Returns how many were exported.
     std::uint64_t lost_nodes() {
+        // With an intact node table, a heap no node reaches is a deleted
+        // message or an older version of a live one.
+        std::vector<std::size_t> freed;
         if (!carved_nodes_) {
-            deleted_heaps();
+            for (std::size_t i = 0; i < lost_.size(); ++i)
+                if (!lost_[i].shared) freed.push_back(i);
+            freed_heaps(freed);
             return 0;
         }
         std::uint64_t exported = 0;
@@ -1589,26 +1594,44 @@ private:
                 v != exported_versions_.end() && (l.modified < v->second.latest || lost_heap_free_[i]))
                 continue;
             if (lost_deleted_[i]) {
-                freed_heap(l);
+                freed.push_back(i);
                 continue;
             }
             if (exported == 0 && c_.sink_) c_.sink_->begin_folder(lost_and_found, made_by_repair);
             export_lost(l, ProblemId::pst_message_from_heap, 0, 0, lost_and_found, std::string("in ") + lost_and_found);
             ++exported;
         }
+        freed_heaps(freed);
         return exported;
     }
 
-    // With an intact node table, a message heap no node reaches is a
-    // deleted message or an older version of a live one; --deleted writes
-    // the first kind, apart from live mail.
-    void deleted_heaps() {
-        for (const LostMessage& l : lost_) {
-            if (c_.stopped()) break;
-            if (l.shared || exported_versions_.count(l.version_key)) continue;
-            announce_deleted();
-            export_lost(l, ProblemId::pst_deleted_recovered, 0, 0, recovered_deleted, std::string("in ") + recovered_deleted);
+    // Messages found by their heaps, freed: deleted, so exported only to
+    // Recovered (deleted), and only with --deleted, as carved entries are
+    // (deleted_entry): first the heaps a stale node entry names, each its
+    // message as that entry last had it, then the others, but none of a
+    // message exported, whose older version a freed heap is. Whether the
+    // node table is intact or rebuilt, the same versions come back.
+    void freed_heaps(const std::vector<std::size_t>& freed) {
+        if (!c_.hooks_.recover_deleted) {
+            for (const std::size_t i : freed) {
+                const std::optional<BbtEntry> b = read_from(lost_[i].bid_data);
+                c_.add(ProblemId::pst_freed_message, b ? b->ib : 0, b ? c_.layout_->align_block(b->cb) : 0, "block",
+                       "block " + std::to_string(lost_[i].bid_data) + " (its heap)");
+            }
+            return;
         }
+        for (const bool named : {true, false})
+            for (const std::size_t i : freed) {
+                const LostMessage& l = lost_[i];
+                if (c_.stopped()) return;
+                if ((l.nid != 0) != named) continue;
+                if (const auto v = exported_versions_.find(l.version_key);
+                    v != exported_versions_.end() && (v->second.live || !named))
+                    continue;
+                announce_deleted();
+                export_lost(l, ProblemId::pst_deleted_recovered, l.nid, l.parent, recovered_deleted,
+                            std::string("in ") + recovered_deleted);
+            }
     }
 
     // A carved entry of a message taken as deleted: counted under `id`, or
@@ -1628,7 +1651,7 @@ private:
     }
 
     // A deleted entry naming a copy or an older version of a message
-    // exported live: the rule deleted_heaps holds heaps to. Stale pages
+    // exported live: the rule freed_heaps holds heaps to. Stale pages
     // keep many such entries (Outlook 97 writes a message anew on a change).
     bool copy_of_exported(const NbtEntry& n) const {
         if (exported_versions_.empty()) return false;
@@ -1638,19 +1661,6 @@ private:
                                       SubnodeValues::skipped));
         const auto v = exported_versions_.find(key);
         return !key.empty() && v != exported_versions_.end() && v->second.live;
-    }
-
-    // A message the allocation maps mark free, found by its heap: deleted,
-    // so exported only to Recovered (deleted), and only with --deleted.
-    void freed_heap(const LostMessage& l) {
-        if (c_.hooks_.recover_deleted) {
-            announce_deleted();
-            export_lost(l, ProblemId::pst_deleted_recovered, 0, 0, recovered_deleted, std::string("in ") + recovered_deleted);
-            return;
-        }
-        const std::optional<BbtEntry> b = read_from(l.bid_data);
-        c_.add(ProblemId::pst_freed_message, b ? b->ib : 0, b ? c_.layout_->align_block(b->cb) : 0, "block",
-               "block " + std::to_string(l.bid_data) + " (its heap)");
     }
 
     // What the sound BBT, else the allocation maps (maps.h), say of a block.

@@ -1214,9 +1214,12 @@ TEST_CASE("a PST cut short, zeroed or missing a stretch gives every message whos
 TEST_CASE("a PST with a stretch written twice exports every message as the intact file does") {
     mailfsck::test::TempDir t("pst-moved");
     std::size_t judged = 0, deleted_judged = 0;
-    // multiple_to_cc.pst holds deleted messages whose blocks survive.
+    // These three hold deleted messages whose blocks survive, some in
+    // several versions.
     std::vector<const char*> files(std::begin(cases), std::end(cases));
     files.push_back("pst/aranetic_process-pst/multiple_to_cc.pst");
+    files.push_back("pst/aranetic_process-pst/four_nesting_levels.pst");
+    files.push_back("pst/tghanem_PST/user1@test.lab.first-219b27d.pst");
     for (const char* c : files) {
         const auto path = shared_path(c);
         if (!path) return;
@@ -1236,7 +1239,8 @@ TEST_CASE("a PST with a stretch written twice exports every message as the intac
         REQUIRE_FALSE(blocks.empty());
         first = std::min(first, blocks.front());
         const auto after_pages = std::lower_bound(blocks.begin(), blocks.end(), pages_end);
-        std::vector<std::pair<std::string, std::uint64_t>> places{{"everything moved", first / g.page * g.page}};
+        const std::string everything_moved = "everything moved";
+        std::vector<std::pair<std::string, std::uint64_t>> places{{everything_moved, first / g.page * g.page}};
         if (after_pages != blocks.end()) places.emplace_back("blocks past the trees moved", *after_pages / g.page * g.page);
 
         const auto export_of = [&](const std::string& bytes, const std::string& label, std::string& log,
@@ -1251,16 +1255,19 @@ TEST_CASE("a PST with a stretch written twice exports every message as the intac
         };
         std::string log;
         const auto expected = export_of(clean, "intact", log);
-        // The deleted messages --deleted finds, by Message-ID: which versions
-        // of one deleted message come back depends on what else survives.
+        // The deleted messages --deleted writes, in any order.
         const auto deleted_of = [](const std::map<std::string, std::string>& exported) {
-            std::set<std::string> deleted;
-            for (const auto& [p, content] : exported) {
-                const std::size_t id = content.find("\nMessage-ID: ");
-                if (p.find("/Recovered (deleted)/") != std::string::npos && id != std::string::npos)
-                    deleted.insert(content.substr(id + 1, content.find('\n', id + 1) - id - 1));
-            }
+            std::multiset<std::string> deleted;
+            for (const auto& [p, content] : exported)
+                if (p.find("/Recovered (deleted)/") != std::string::npos) deleted.insert(content);
             return deleted;
+        };
+        const auto ids_of = [](const std::multiset<std::string>& messages) {
+            std::set<std::string> ids;
+            for (const std::string& m : messages)
+                if (const std::size_t id = m.find("\nMessage-ID: "); id != std::string::npos)
+                    ids.insert(m.substr(id + 1, m.find('\n', id + 1) - id - 1));
+            return ids;
         };
         const auto intact_deleted = deleted_of(export_of(clean, "intact", log, " --deleted"));
         for (const auto& [name, at] : places)
@@ -1290,16 +1297,25 @@ TEST_CASE("a PST with a stretch written twice exports every message as the intac
             INFO(differ.substr(0, 2000));
             CHECK(differ.empty());
             // Those come back with --deleted, apart from live mail, as from
-            // the intact file.
+            // the intact file: byte for byte, the same versions of each,
+            // whether the trees name what carving finds or carving finds it
+            // all, when the bytes go in before every block. Past the trees
+            // they may go into a deleted message's block (which no index
+            // avoids), and it comes back partial.
             if (!intact_deleted.empty()) {
-                CHECK(deleted_of(export_of(bytes, "damaged", log, " --deleted")) == intact_deleted);
+                const auto got_deleted = deleted_of(export_of(bytes, "damaged", log, " --deleted"));
+                if (name == everything_moved) {
+                    CHECK(got_deleted == intact_deleted);
+                } else {
+                    CHECK(ids_of(got_deleted) == ids_of(intact_deleted));
+                }
                 ++deleted_judged;
             }
             ++judged;
         }
     }
     CHECK(judged >= 24);
-    CHECK(deleted_judged >= 6);
+    CHECK(deleted_judged >= 18);
 }
 
 // A stretch sent twice just before the name-to-id map's data block, and
@@ -1576,5 +1592,8 @@ TEST_CASE("with the NBT lost and the BBT sound, --deleted recovers what it does 
         }
     }
     CHECK(judged >= 90);
-    CHECK(deleted >= 40);  // 22 deleted messages in four files, each damaged twice
+    // 22 deleted heaps in four files less three older versions, each beside
+    // its later version (the same Message-ID, or subject and sender, and a
+    // longer body), each file damaged twice.
+    CHECK(deleted >= 38);
 }
