@@ -533,6 +533,11 @@ bool Framer::destroyed_separator_at(const Line& line, bool after_blank) const {
     for (std::size_t i = 0; i < head.size(); ++i) same += head[i] == from[i] ? 1 : 0;
     const bool damaged_head = junk_head || same >= 3;
     if (mime::is_field_line(in_, line) && !junk_head) return false;
+    // A separator's remains are followed by its message's header block,
+    // never by a MIME delimiter line, which can read as a field ("--b=:1--"
+    // has a name and a colon): repair writes one after any line when it
+    // closes a multipart left open at damage.
+    if (in_.starts_with("--", line.end)) return false;
     // Printable text with a date in it is also what bodies hold: then only
     // a stored message's header block (trace fields, sender or date) will do.
     if (!damaged_head) return header_block_at(line.end, true);
