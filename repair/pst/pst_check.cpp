@@ -4,7 +4,6 @@
 #include <array>
 #include <bit>
 #include <functional>
-#include <initializer_list>
 #include <map>
 #include <memory>
 #include <unordered_map>
@@ -273,8 +272,9 @@ private:
     // blocks no B-tree has are among them: a deleted message's entry, on a
     // stale page, then says which subnode tree is its heap's
     // (find_lost_nodes).
-    std::vector<std::vector<NbtEntry>> carved_node_entries(std::initializer_list<const BlockIndex*> indexes) {
+    std::vector<std::vector<NbtEntry>> carved_node_entries(const std::vector<const BlockIndex*>& indexes) {
         std::vector<BlockPresent> views;
+        views.reserve(indexes.size());
         for (const BlockIndex* blocks : indexes)
             views.emplace_back([blocks](std::uint64_t bid) { return blocks->block(bid).has_value(); });
         return carve_node_entries(source_, *layout_, phases(), views);
@@ -1795,12 +1795,12 @@ void PstChecker::messaging() {
     // With --deleted, the entries whose blocks only carving found as well:
     // hints for deleted heaps, never nodes of the rebuilt index.
     std::vector<NbtEntry> hints;
-    if (nbt_damaged_ && unindexed) {
-        std::vector<std::vector<NbtEntry>> carved = carved_node_entries({&block_index, &reading});
+    if (nbt_damaged_) {
+        std::vector<const BlockIndex*> views{&block_index};
+        if (unindexed) views.push_back(&reading);
+        std::vector<std::vector<NbtEntry>> carved = carved_node_entries(views);
         nodes = std::move(carved[0]);
-        hints = std::move(carved[1]);
-    } else if (nbt_damaged_) {
-        nodes = std::move(carved_node_entries({&block_index}).front());
+        if (unindexed) hints = std::move(carved[1]);
     } else {
         TreeVisitor v;
         v.nbt = [&](const NbtEntry& e) { nodes.push_back(e); };
