@@ -2,6 +2,7 @@
 
 #include <libdeflate.h>
 
+#include <algorithm>
 #include <memory>
 
 namespace mailfsck::pst {
@@ -41,7 +42,17 @@ std::optional<ByteView> stored_block(const ByteView& file, const Layout& layout,
                                      std::vector<BlockDefect>& defects) {
     if (!block_placed(file.size(), layout, entry, defects)) return std::nullopt;
     const std::uint64_t size = layout.align_block(entry.cb);
-    return through != nullptr ? through->read(entry.ib, size, buffer) : file.sub(entry.ib, size);
+    if (entry.cut == 0) return through != nullptr ? through->read(entry.ib, size, buffer) : file.sub(entry.ib, size);
+    const ByteView head = file.sub(entry.written_at, entry.cut);
+    const ByteView rest = file.sub(entry.ib + entry.cut, size - std::min<std::uint64_t>(entry.cut, size));
+    if (entry.cut > entry.cb || head.size() != entry.cut || head.size() + rest.size() != size) {
+        defects.push_back({BlockDefectKind::out_of_file, entry.at, layout.bbt_entry,
+                           "block " + std::to_string(entry.bid) + " cut at " + std::to_string(entry.cut)});
+        return std::nullopt;
+    }
+    buffer.assign(head.data(), head.data() + head.size());
+    buffer.insert(buffer.end(), rest.data(), rest.data() + rest.size());
+    return ByteView(buffer.data(), buffer.size(), entry.ib);
 }
 
 ByteView check_block_bytes(const ByteView& stored, const Layout& layout, const BbtEntry& entry,

@@ -34,6 +34,13 @@ struct BbtEntry {
     // A moved block: where it was written, when carving can tell; 0 when
     // it cannot (see written_place()).
     std::uint64_t written_at = 0;
+    // A moved block that a stretch of inserted bytes cut in two
+    // (cut_point): its first `cut` bytes lie at written_at, the rest at
+    // ib + cut, as its trailer does; 0 when it is whole where it lies. The
+    // stretch began at any of cut..cut_last: the bytes there are the same
+    // on both sides of it.
+    std::uint32_t cut = 0;
+    std::uint32_t cut_last = 0;
 };
 
 // Where a block was written: where it lies, unless it moved; nullopt for a

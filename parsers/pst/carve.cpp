@@ -283,12 +283,21 @@ std::optional<BbtEntry> ShiftFinder::at(const BbtEntry& placed, std::uint64_t sh
     const std::optional<BlockTrailer> t =
         read_block_trailer(source_->read(ib + size - l.block_trailer, l.block_trailer, buffer_), l.block_trailer, l);
     if (!t || t->cb != placed.cb || bid_key(t->bid) != bid_key(placed.bid) ||
-        t->signature != signature(placed.ib, placed.bid) || crc32(source_->read(ib, placed.cb, buffer_)) != t->crc)
+        t->signature != signature(placed.ib, placed.bid))
         return std::nullopt;
     BbtEntry e = placed;
     e.ib = ib;
     e.moved = true;
     e.written_at = placed.ib;
+    if (crc32(source_->read(ib, placed.cb, buffer_)) == t->crc) return e;
+    // Its trailer, past a stretch inserted inside it: the block begins where
+    // it was written and goes on past the stretch. A stretch lost from
+    // inside a block takes bytes with it, which nothing gives back.
+    if (ib <= placed.ib) return std::nullopt;
+    const std::optional<Cut> cut = cut_point(file.sub(placed.ib, placed.cb), file.sub(ib, placed.cb), t->crc);
+    if (!cut) return std::nullopt;
+    e.cut = cut->first;
+    e.cut_last = cut->last;
     return e;
 }
 

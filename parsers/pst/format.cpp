@@ -2,6 +2,9 @@
 
 #include <libdeflate.h>
 
+#include <array>
+#include <vector>
+
 namespace mailfsck::pst {
 namespace {
 
@@ -78,6 +81,69 @@ const Layout& layout_for(Format f) {
 // byte-wise one, which matters when every block of a 50 GB file is checked.
 std::uint32_t crc32(const ByteView& bytes) {
     return libdeflate_crc32(0xFFFFFFFFU, bytes.data(), bytes.size()) ^ 0xFFFFFFFFU;
+}
+
+namespace {
+
+// The byte-wise table of the reflected polynomial: each entry's top byte
+// differs from every other's, which makes a step over a zero byte
+// invertible.
+constexpr std::array<std::uint32_t, 256> crc_table = [] {
+    std::array<std::uint32_t, 256> t{};
+    for (std::uint32_t i = 0; i < 256; ++i) {
+        std::uint32_t c = i;
+        for (int bit = 0; bit < 8; ++bit) c = (c & 1U) != 0 ? (c >> 1) ^ 0xEDB88320U : c >> 1;
+        t[i] = c;
+    }
+    return t;
+}();
+
+constexpr std::array<std::uint8_t, 256> crc_table_by_top = [] {
+    std::array<std::uint8_t, 256> by{};
+    for (std::uint32_t i = 0; i < 256; ++i) by[crc_table[i] >> 24] = static_cast<std::uint8_t>(i);
+    return by;
+}();
+
+constexpr std::uint32_t crc_step(std::uint32_t reg, std::uint8_t byte) {
+    return (reg >> 8) ^ crc_table[(reg ^ byte) & 0xFFU];
+}
+
+// The register before a zero byte took it to `reg`.
+constexpr std::uint32_t crc_unstep_zero(std::uint32_t reg) {
+    const std::uint8_t low = crc_table_by_top[reg >> 24];
+    return ((reg ^ crc_table[low]) << 8) | low;
+}
+
+}  // namespace
+
+std::optional<Cut> cut_point(const ByteView& placed, const ByteView& shifted, std::uint32_t crc) {
+    const std::size_t n = shifted.size();
+    if (placed.size() != n) return std::nullopt;
+    // With D = placed ^ shifted, the block cut at k is shifted ^ (D[0,k)
+    // then zeros), whose CRC is crc(shifted) ^ Z^(n-k)(r_k), r_k the CRC of
+    // D[0,k) and Z a step over a zero byte. So r_k must equal
+    // Z^-(n-k)(crc(shifted) ^ crc): the r_k forwards, that backwards.
+    std::vector<std::uint32_t> r(n + 1);
+    std::vector<std::uint32_t> differ(n + 1);  // bytes of D[0,k) that are not 0
+    for (std::size_t k = 0; k < n; ++k) {
+        const auto d = static_cast<std::uint8_t>(placed.at_or(k, 0) ^ shifted.at_or(k, 0));
+        r[k + 1] = crc_step(r[k], d);
+        differ[k + 1] = differ[k] + (d != 0 ? 1U : 0U);
+    }
+    std::optional<Cut> found;
+    std::uint32_t target = crc32(shifted) ^ crc;
+    for (std::size_t k = n; k >= 1; --k, target = crc_unstep_zero(target)) {
+        if (r[k] != target) continue;
+        const auto at = static_cast<std::uint32_t>(k);
+        if (!found) {
+            found = Cut{at, at};
+            continue;
+        }
+        // Cuts between which placed and shifted agree join the same bytes.
+        if (differ[found->first] != differ[k]) return std::nullopt;
+        found->first = at;
+    }
+    return found;
 }
 
 std::uint16_t signature(std::uint64_t ib, std::uint64_t bid) {

@@ -74,6 +74,23 @@ struct TrailerTail {
 // value 0 and no final xor.
 [[nodiscard]] std::uint32_t crc32(const ByteView& bytes);
 
+// Where a block that a stretch of inserted bytes cut in two is joined
+// again: its first bytes lie where it was written (`placed`), the rest past
+// the stretch, where its trailer now is (`shifted`, as long as the block's
+// data). The block is placed[0, k) ++ shifted[k, n) for the k at which the
+// stretch began, found as the k that gives `crc`. The PST CRC is linear
+// (initial value 0, no final xor), so every k is tried in O(n) time, not
+// O(n^2) ([MS-PST] 5.3). Where placed and shifted hold the same bytes (a
+// stretch sent twice repeats the bytes before it), every k among them
+// joins the same block: the cut is said as that range, first..last, each
+// 1..n (0 would be `shifted` alone, no cut). nullopt when no k gives the
+// CRC, or when two give it for different bytes.
+struct Cut {
+    std::uint32_t first = 0;
+    std::uint32_t last = 0;
+};
+[[nodiscard]] std::optional<Cut> cut_point(const ByteView& placed, const ByteView& shifted, std::uint32_t crc);
+
 // A block's or page's signature ([MS-PST] 5.5): the low 32 bits of
 // ib ^ bid, folded to 16.
 [[nodiscard]] std::uint16_t signature(std::uint64_t ib, std::uint64_t bid);

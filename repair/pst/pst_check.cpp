@@ -294,6 +294,7 @@ private:
         for (const BbtEntry& e : blocks) {
             if (!e.moved) continue;
             ++moved;
+            if (e.cut != 0) cut_block(e);
             first = std::min(first, e.ib);
             last = std::max(last, e.ib + layout_->align_block(e.cb));
         }
@@ -301,6 +302,20 @@ private:
             add(ProblemId::pst_blocks_moved, first, last - first, "block",
                 std::to_string(moved) + " block(s) whose signatures name other offsets, read where they lie" +
                     (not_kept > 0 ? "; " + std::to_string(not_kept) + " more not kept (memory bound), not read" : ""));
+    }
+
+    // Said where the inserted bytes may lie: from the first place the
+    // stretch may have begun to the end of one begun at the last.
+    void cut_block(const BbtEntry& e) {
+        const std::uint64_t stretch = e.ib - e.written_at;
+        const std::string before =
+            e.cut == e.cut_last
+                ? "its byte " + std::to_string(e.cut)
+                : "one of its bytes " + std::to_string(e.cut) + " to " + std::to_string(e.cut_last) +
+                      " (which cannot be told: the bytes there are the same on either side of the stretch)";
+        add(ProblemId::pst_block_cut, e.written_at + e.cut, stretch + (e.cut_last - e.cut), "block " + std::to_string(e.bid),
+            "written at " + std::to_string(e.written_at) + ", its trailer now at " + std::to_string(e.ib) + ": " +
+                std::to_string(stretch) + " bytes inserted before " + before);
     }
 
     bool root_bad(const Bref& root) const {

@@ -1211,6 +1211,31 @@ TEST_CASE("a PST cut short, zeroed or missing a stretch gives every message whos
 // first page or block (everything moved, the trees too). Two lengths: two
 // pages, and one block alignment unit (64 bytes; a 512-byte sector in the
 // 4K format), which moves the pages off page alignment.
+// A corpus PST with libpff's reading of its B-trees, and where their pages
+// lie: from the first page to the end of the last.
+struct PffFile {
+    std::string bytes;
+    Geometry g;
+    json pff;
+    std::uint64_t first_page = UINT64_MAX;
+    std::uint64_t pages_end = 0;
+};
+
+std::optional<PffFile> pff_file(const char* c) {
+    const auto path = shared_path(c);
+    if (!path) return std::nullopt;
+    PffFile f;
+    f.bytes = read_file(*path);
+    f.g = geometry(f.bytes);
+    f.pff = json::parse(run(pff_nodes + " --no-unallocated " + q(*path)).out);
+    for (const char* tree : {"bbt", "nbt"})
+        for (const auto& p : f.pff["internal"][tree]["page_list"]) {
+            f.first_page = std::min(f.first_page, p["offset"].get<std::uint64_t>());
+            f.pages_end = std::max(f.pages_end, p["offset"].get<std::uint64_t>() + f.g.page);
+        }
+    return f;
+}
+
 TEST_CASE("a PST with a stretch written twice exports every message as the intact file does") {
     mailfsck::test::TempDir t("pst-moved");
     std::size_t judged = 0, deleted_judged = 0;
@@ -1221,17 +1246,13 @@ TEST_CASE("a PST with a stretch written twice exports every message as the intac
     files.push_back("pst/aranetic_process-pst/four_nesting_levels.pst");
     files.push_back("pst/tghanem_PST/user1@test.lab.first-219b27d.pst");
     for (const char* c : files) {
-        const auto path = shared_path(c);
-        if (!path) return;
-        const std::string clean = read_file(*path);
-        const Geometry g = geometry(clean);
-        const json pff = json::parse(run(pff_nodes + " --no-unallocated '" + path->string() + "'").out);
-        std::uint64_t first = UINT64_MAX, pages_end = 0;
-        for (const char* tree : {"bbt", "nbt"})
-            for (const auto& p : pff["internal"][tree]["page_list"]) {
-                first = std::min(first, p["offset"].get<std::uint64_t>());
-                pages_end = std::max(pages_end, p["offset"].get<std::uint64_t>() + g.page);
-            }
+        const std::optional<PffFile> f = pff_file(c);
+        if (!f) return;
+        const std::string& clean = f->bytes;
+        const Geometry& g = f->g;
+        const json& pff = f->pff;
+        const std::uint64_t pages_end = f->pages_end;
+        std::uint64_t first = f->first_page;
         std::vector<std::uint64_t> blocks;
         for (const auto& e : pff["internal"]["bbt"]["entry_list"])
             if (!e.contains("deleted")) blocks.push_back(e["ib"].get<std::uint64_t>());
@@ -1316,6 +1337,85 @@ TEST_CASE("a PST with a stretch written twice exports every message as the intac
     }
     CHECK(judged >= 24);
     CHECK(deleted_judged >= 18);
+}
+
+// Bytes inserted inside a live block (past the B-tree pages, so the trees
+// still place every block where it was written): the block's first part
+// lies there, the rest past the stretch with its trailer, whose CRC is the
+// whole block's. Each message must come back as from the intact file, and
+// the block be named (PST-0016) with the place the bytes went in: the block
+// and its place are libpff's, the place of the insertion the test's own.
+TEST_CASE("a PST with bytes inserted inside a block exports every message as the intact file does") {
+    mailfsck::test::TempDir t("pst-cut");
+    std::size_t judged = 0;
+    std::vector<const char*> files(std::begin(cases), std::end(cases));
+    files.push_back("pst/aranetic_process-pst/four_nesting_levels.pst");
+    for (const char* c : files) {
+        const std::optional<PffFile> f = pff_file(c);
+        if (!f) return;
+        // The blocks that hold a message's own properties (a normal
+        // message's node, [MS-PST] 2.2.2.1: nid type 4; its data a single
+        // block, bid bit 1 clear): every export reads them.
+        std::set<std::uint64_t> messages;
+        for (const auto& n : f->pff["internal"]["nbt"]["entry_list"])
+            if ((n["nid"].get<std::uint64_t>() & 0x1F) == 4 && (n["bid_data"].get<std::uint64_t>() & 2) == 0)
+                messages.insert(n["bid_data"].get<std::uint64_t>());
+        const auto export_of = [&](const std::string& bytes, const std::string& label, json* report = nullptr) {
+            const fs::path store = t.path() / (label + ".pst");
+            const fs::path o = t.path() / ("out-" + label);
+            fs::remove(store);
+            fs::remove_all(o);
+            write_file(store, bytes);
+            const auto r = run(tool + " repair -q --json - --to eml -o " + q(o) + " " + q(store));
+            if (report != nullptr) *report = json::parse(r.out)["stores"][0];
+            return message_files(o);
+        };
+        const auto expected = export_of(f->bytes, "intact");
+        // Past the pages the trees place every block still; before them the
+        // pages move too, and the trees are rebuilt by carving (PST-0014).
+        for (const bool past_pages : {true, false}) {
+            // The two largest there.
+            std::vector<std::pair<std::uint64_t, std::uint64_t>> blocks;  // cb, ib
+            for (const auto& e : f->pff["internal"]["bbt"]["entry_list"])
+                if (!e.contains("deleted") && (e["ib"].get<std::uint64_t>() >= f->pages_end) == past_pages &&
+                    messages.count(e["bid"].get<std::uint64_t>() & ~std::uint64_t{1}) != 0)
+                    blocks.emplace_back(e["cb"].get<std::uint64_t>(), e["ib"].get<std::uint64_t>());
+            std::sort(blocks.rbegin(), blocks.rend());
+            if (blocks.size() > 2) blocks.resize(2);
+            for (const auto& [cb, ib] : blocks) {
+                const std::uint64_t at = ib + cb / 2;
+                // The bytes before sent again (a resumed transfer), and bytes
+                // of no file, a count that moves what follows off alignment.
+                const std::pair<std::string, std::string> inserts[] = {
+                    {"sent twice", f->bytes.substr(at - f->g.block_align, f->g.block_align)},
+                    {"foreign", std::string(f->g.block_align + 37, '\x5A')}};
+                for (const auto& [name, inserted] : inserts) {
+                    std::string bytes = f->bytes;
+                    bytes.insert(at, inserted);
+                    INFO(c << ": " << name << ", " << inserted.size() << " bytes at " << at << " inside the block at " << ib);
+                    json report;
+                    const auto got = export_of(bytes, "damaged", &report);
+                    CHECK(got == expected);
+                    const std::vector<json> cut = with_code(report, "PST-0016");
+                    REQUIRE(cut.size() == 1);
+                    // Said from the first place the stretch may have begun
+                    // to the end of one begun at the last: the run of bytes
+                    // around the place it went in that are the same where
+                    // the block was written and past the stretch (a
+                    // stretch begun anywhere in it leaves the same bytes).
+                    const std::string placed = bytes.substr(ib, cb), shifted = bytes.substr(ib + inserted.size(), cb);
+                    std::uint64_t first = at - ib, last = at - ib;
+                    while (first > 1 && placed[first - 1] == shifted[first - 1]) --first;
+                    while (last < cb && placed[last] == shifted[last]) ++last;
+                    CHECK(cut[0]["offset"] == ib + first);
+                    CHECK(cut[0]["length"] == inserted.size() + (last - first));
+                    ++judged;
+                }
+            }
+        }
+    }
+    // libpff lists seven such blocks in these files, each damaged twice.
+    CHECK(judged >= 14);
 }
 
 // A stretch sent twice just before the name-to-id map's data block, and

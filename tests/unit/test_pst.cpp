@@ -42,6 +42,77 @@ TEST_CASE("signatures fold the low 32 bits of ib ^ bid ([MS-PST] 5.5)") {
     CHECK(pst::signature(0x100000000ULL + 5, 0) == pst::signature(5, 0));
 }
 
+// The file around a block of n bytes written at 0 after `inserted` went in
+// at `at` inside it: what lies at 0 and what lies where its trailer went.
+struct CutBlock {
+    std::string placed, shifted;
+};
+CutBlock cut_by(const std::string& block, std::size_t at, const std::string& inserted) {
+    std::string file = block;
+    file.insert(at, inserted);
+    return {file.substr(0, block.size()), file.substr(inserted.size(), block.size())};
+}
+
+// Every k whose join gives the CRC, by computing each join's CRC: O(n^2),
+// the answer cut_point must find in O(n).
+std::vector<std::size_t> joins_with_crc(const CutBlock& c, std::uint32_t crc) {
+    std::vector<std::size_t> ks;
+    for (std::size_t k = 1; k <= c.placed.size(); ++k) {
+        const std::string joined = c.placed.substr(0, k) + c.shifted.substr(k);
+        if (test::pst_crc(joined.data(), joined.size()) == crc) ks.push_back(k);
+    }
+    return ks;
+}
+
+TEST_CASE("a block a stretch of inserted bytes cut in two is joined again where its CRC says") {
+    std::mt19937 rng(11);
+    const auto random_bytes = [&](std::size_t n) {
+        std::string s(n, '\0');
+        for (char& c : s) c = static_cast<char>(rng());
+        return s;
+    };
+    // Every join that gives the CRC gives the block, and cut_point names
+    // them all, the place the bytes went in among them.
+    const auto joined_as_computed = [](const CutBlock& c, const std::string& block, std::size_t at) {
+        const std::uint32_t crc = test::pst_crc(block.data(), block.size());
+        const std::vector<std::size_t> ks = joins_with_crc(c, crc);
+        REQUIRE_FALSE(ks.empty());
+        for (const std::size_t k : ks) CHECK(c.placed.substr(0, k) + c.shifted.substr(k) == block);
+        const std::optional<pst::Cut> cut = pst::cut_point(ByteView(c.placed), ByteView(c.shifted), crc);
+        REQUIRE(cut);
+        CHECK(cut->first == ks.front());
+        CHECK(cut->last == ks.back());
+        CHECK(cut->last - cut->first + 1 == ks.size());
+        CHECK(cut->first <= at);
+        CHECK(at <= cut->last);
+    };
+    for (const std::size_t n : {64U, 1000U, 8176U}) {
+        const std::string block = random_bytes(n);
+        const std::uint32_t crc = test::pst_crc(block.data(), block.size());
+        for (const std::size_t at : {std::size_t{1}, n / 3, n - 1, n}) {
+            for (const std::size_t length : {1U, 37U, 700U, 9000U}) {
+                INFO(n << " bytes, " << length << " inserted at " << at);
+                joined_as_computed(cut_by(block, at, random_bytes(length)), block, at);
+                // The bytes before `at` sent again: the joins from where the
+                // repeat begins to `at` all give the block.
+                if (length > at) continue;
+                const CutBlock twice = cut_by(block, at, block.substr(at - length, length));
+                joined_as_computed(twice, block, at);
+                const std::optional<pst::Cut> range =
+                    pst::cut_point(ByteView(twice.placed), ByteView(twice.shifted), crc);
+                REQUIRE(range);
+                CHECK(range->first <= at - length + 1);
+                // A byte wrong past the cut as well: no join gives the CRC.
+                if (at == n) continue;
+                CutBlock flipped = twice;
+                flipped.shifted.back() = static_cast<char>(flipped.shifted.back() ^ 0x10);
+                CHECK_FALSE(pst::cut_point(ByteView(flipped.placed), ByteView(flipped.shifted), crc));
+            }
+        }
+    }
+    CHECK_FALSE(pst::cut_point(ByteView(std::string_view("ab")), ByteView(std::string_view("abc")), 0));
+}
+
 TEST_CASE("a header cut short is reported as that alone, with no field read past the end") {
     const std::string bytes = "!BDN\0\0\0\0SM\x17\0";
     const pst::Header h = pst::read_header(ByteView(bytes));
