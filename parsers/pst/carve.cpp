@@ -20,7 +20,8 @@ constexpr std::uint64_t release_every = std::uint64_t{64} << 20;
 }  // namespace
 
 void carve_blocks(const Source& source, const Layout& layout, const Phases& phases, std::uint64_t moved_below,
-                  const std::function<void(const CarvedBlock&)>& visit) {
+                  const std::function<void(const CarvedBlock&)>& visit,
+                  const std::function<void(const CarvedBlock&)>& unsound) {
     const ByteView file = source.bytes();
     // Each offset at a phase is a possible end of a block; its trailer
     // gives the size, hence the start, that the signature and CRC must
@@ -38,7 +39,10 @@ void carve_blocks(const Source& source, const Layout& layout, const Phases& phas
             // zeroed CRC check out: without the signature, that is no evidence.
             const bool moved = t->signature != signature(ib, t->bid);
             if (moved && (bid_key(t->bid) >= moved_below || t->crc == 0)) continue;
-            if (crc32(file.sub(ib, t->cb)) != t->crc) continue;
+            if (crc32(file.sub(ib, t->cb)) != t->crc) {
+                if (moved && unsound) unsound({t->bid, ib, t->cb, t->signature, moved});
+                continue;
+            }
             visit({t->bid, ib, t->cb, t->signature, moved});
         }
     }
@@ -177,6 +181,48 @@ void leaf_entries(const Source& source, const Layout& layout, const Phases& phas
     });
 }
 
+// Where the blocks nearest `ib` that a leaf places lie, minus where they
+// were written (modulo 2^64): the one after it first. `placed` holds where
+// each lies and where it was written, sorted.
+std::vector<std::uint64_t> neighbour_shifts(const std::vector<std::pair<std::uint64_t, std::uint64_t>>& placed,
+                                            std::uint64_t ib) {
+    std::vector<std::uint64_t> shifts;
+    const auto next = std::lower_bound(placed.begin(), placed.end(), std::pair{ib, std::uint64_t{0}});
+    if (next != placed.end()) shifts.push_back(next->first - next->second);
+    if (next != placed.begin()) shifts.push_back(std::prev(next)->first - std::prev(next)->second);
+    return shifts;
+}
+
+// The block whose trailer carving found at b, its CRC failing there, as cut
+// by a stretch of `shift` bytes inserted into it (modulo 2^64: a shift the
+// other way is no insertion, and nothing joins such a block).
+std::optional<BbtEntry> joined(const Source& source, const Layout& layout, const CarvedBlock& b, std::uint64_t shift,
+                               std::vector<unsigned char>& buffer) {
+    const ByteView file = source.bytes();
+    if (shift == 0 || shift > b.ib) return std::nullopt;
+    const std::uint64_t written = b.ib - shift;
+    if (signature(written, b.bid) != b.signature) return std::nullopt;
+    const std::optional<BlockTrailer> t = read_block_trailer(file, b.ib + layout.align_block(b.cb), layout);
+    if (!t) return std::nullopt;
+    const std::optional<Cut> cut = cut_point(file.sub(written, b.cb), file.sub(b.ib, b.cb), t->crc);
+    if (!cut) return std::nullopt;
+    BbtEntry e = entry_of(b);
+    e.written_at = written;
+    e.cut = cut->first;
+    e.cut_last = cut->last;
+    // No leaf sizes it: a 4K block is compressed when it is one whole zlib
+    // stream.
+    if (layout.format == Format::unicode_4k) {
+        std::vector<BlockDefect> defects;
+        if (const std::optional<ByteView> stored = stored_block(file, layout, e, nullptr, buffer, defects)) {
+            const std::vector<unsigned char> whole(stored->data(), stored->data() + e.cb);
+            if (const std::optional<std::uint32_t> n = inflated_size(ByteView(whole.data(), whole.size()), buffer))
+                e.cb_inflated = *n;
+        }
+    }
+    return e;
+}
+
 }  // namespace
 
 std::vector<BbtEntry> carve_block_entries(const Source& source, const Layout& layout, const Phases& phases,
@@ -236,6 +282,10 @@ std::vector<BbtEntry> carve_block_entries(const Source& source, const Layout& la
     // Moved blocks in file order: those a leaf places give the shifts that
     // the others are tried at.
     std::vector<CarvedBlock> unplaced;
+    std::vector<CarvedBlock> unsound;
+    const auto keep_unsound = [&](const CarvedBlock& b) {
+        if (unsound.size() < max_unsound_blocks) unsound.push_back(b);
+    };
     carve_blocks(source, layout, all_phases, named_below, [&](const CarvedBlock& b) {
         BbtEntry e = entry_of(b);
         const auto leaf = elsewhere.find(bid_key(b.bid));
@@ -254,16 +304,26 @@ std::vector<BbtEntry> carve_block_entries(const Source& source, const Layout& la
             if (const std::optional<std::uint32_t> n = inflated_size(source.bytes().sub(b.ib, b.cb), buffer))
                 it->second.cb_inflated = *n;
         if (b.moved && e.written_at == 0) unplaced.push_back(b);
-    });
+    }, keep_unsound);
     std::sort(placed.begin(), placed.end());
     for (const CarvedBlock& b : unplaced) {
-        const auto next = std::lower_bound(placed.begin(), placed.end(), std::pair{b.ib, std::uint64_t{0}});
-        for (const auto side : {next, next == placed.begin() ? placed.end() : std::prev(next)}) {
-            if (side == placed.end()) continue;
-            const std::uint64_t at = b.ib + (side->second - side->first);  // modulo 2^64: a shift either way
+        for (const std::uint64_t shift : neighbour_shifts(placed, b.ib)) {
+            const std::uint64_t at = b.ib - shift;  // modulo 2^64: a shift either way
             if (at == 0 || signature(at, b.bid) != b.signature) continue;
             by_bid[bid_key(b.bid)].written_at = at;
             break;
+        }
+    }
+    // A block no leaf names that a stretch went into: its trailer lies at
+    // the shift of its neighbours past the stretch, and its first part
+    // where that shift says it was written.
+    for (const CarvedBlock& b : unsound) {
+        if (by_bid.count(bid_key(b.bid)) != 0) continue;
+        for (const std::uint64_t shift : neighbour_shifts(placed, b.ib)) {
+            if (std::optional<BbtEntry> e = joined(source, layout, b, shift, buffer)) {
+                by_bid.emplace(bid_key(b.bid), *e);
+                break;
+            }
         }
     }
     std::vector<BbtEntry> out;

@@ -65,9 +65,14 @@ struct CarvedPage {
 //
 // `phases` lists the offsets modulo the block alignment to look at,
 // ascending, 0 first (find_phases).
+//
+// `unsound`, when given, visits the trailers that would be a moved block's
+// but for a CRC that fails over the bytes before them: among them, the
+// trailer of a block a stretch was inserted into (cut_point).
 using Phases = std::vector<std::uint32_t>;
 void carve_blocks(const Source& source, const Layout& layout, const Phases& phases, std::uint64_t moved_below,
-                  const std::function<void(const CarvedBlock&)>& visit);
+                  const std::function<void(const CarvedBlock&)>& visit,
+                  const std::function<void(const CarvedBlock&)>& unsound = {});
 void carve_pages(const Source& source, const Layout& layout, const Phases& phases,
                  const std::function<void(const CarvedPage&)>& visit);
 
@@ -105,8 +110,14 @@ struct CarvedRoots {
 // is taken to have moved with its neighbours, as a stretch of the file
 // moves whole: it gets the shift of the nearest block placed so on either
 // side whose shift its signature confirms.
+//
+// A block that a stretch was inserted into is joined again (cut_point) when
+// a leaf names it (ShiftFinder) or, when none does, at the shift of the
+// nearest block placed so on either side; at most max_unsound_blocks
+// trailers whose CRC fails are tried (memory).
 [[nodiscard]] std::vector<BbtEntry> carve_block_entries(const Source& source, const Layout& layout,
                                                         const Phases& phases, std::uint64_t next_bid);
+constexpr std::size_t max_unsound_blocks = std::size_t{1} << 16;
 
 // Where a block lies that is not where an index places it, moved by a
 // stretch of any number of bytes inserted or lost before it: at a shift

@@ -314,8 +314,8 @@ private:
                 : "one of its bytes " + std::to_string(e.cut) + " to " + std::to_string(e.cut_last) +
                       " (which cannot be told: the bytes there are the same on either side of the stretch)";
         add(ProblemId::pst_block_cut, e.written_at + e.cut, stretch + (e.cut_last - e.cut), "block " + std::to_string(e.bid),
-            "written at " + std::to_string(e.written_at) + ", its trailer now at " + std::to_string(e.ib) + ": " +
-                std::to_string(stretch) + " bytes inserted before " + before);
+            "written at " + std::to_string(e.written_at) + ", its bytes past the stretch as if written at " +
+                std::to_string(e.ib) + ": " + std::to_string(stretch) + " bytes inserted before " + before);
     }
 
     bool root_bad(const Bref& root) const {
