@@ -42,15 +42,25 @@ std::optional<ByteView> stored_block(const ByteView& file, const Layout& layout,
                                      std::vector<BlockDefect>& defects) {
     if (!block_placed(file.size(), layout, entry, defects)) return std::nullopt;
     const std::uint64_t size = layout.align_block(entry.cb);
-    if (entry.cut == 0) return through != nullptr ? through->read(entry.ib, size, buffer) : file.sub(entry.ib, size);
-    const ByteView head = file.sub(entry.written_at, entry.cut);
-    const ByteView rest = file.sub(entry.ib + entry.cut, size - std::min<std::uint64_t>(entry.cut, size));
-    if (entry.cut > entry.cb || head.size() != entry.cut || head.size() + rest.size() != size) {
+    // Read the one way the caller reads: through the source when it gives one.
+    const auto piece = [&](std::uint64_t offset, std::uint64_t length, std::vector<unsigned char>& into) {
+        return through != nullptr ? through->read(offset, length, into) : file.sub(offset, length);
+    };
+    if (entry.cut == 0) return piece(entry.ib, size, buffer);
+    const auto unjoinable = [&] {
         defects.push_back({BlockDefectKind::out_of_file, entry.at, layout.bbt_entry,
                            "block " + std::to_string(entry.bid) + " cut at " + std::to_string(entry.cut)});
         return std::nullopt;
-    }
+    };
+    if (entry.cut > entry.cb) return unjoinable();
+    // A cut block is rare (one per inserted stretch): its parts go through
+    // a scratch buffer of their own.
+    std::vector<unsigned char> part;
+    const ByteView head = piece(entry.written_at, entry.cut, part);
+    if (head.size() != entry.cut) return unjoinable();
     buffer.assign(head.data(), head.data() + head.size());
+    const ByteView rest = piece(entry.ib + entry.cut, size - entry.cut, part);
+    if (head.size() + rest.size() != size) return unjoinable();
     buffer.insert(buffer.end(), rest.data(), rest.data() + rest.size());
     return ByteView(buffer.data(), buffer.size(), entry.ib);
 }

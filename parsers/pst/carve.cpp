@@ -214,11 +214,10 @@ std::optional<BbtEntry> joined(const Source& source, const Layout& layout, const
     // stream.
     if (layout.format == Format::unicode_4k) {
         std::vector<BlockDefect> defects;
-        if (const std::optional<ByteView> stored = stored_block(file, layout, e, nullptr, buffer, defects)) {
-            const std::vector<unsigned char> whole(stored->data(), stored->data() + e.cb);
-            if (const std::optional<std::uint32_t> n = inflated_size(ByteView(whole.data(), whole.size()), buffer))
+        std::vector<unsigned char> inflated;
+        if (const std::optional<ByteView> stored = stored_block(file, layout, e, &source, buffer, defects))
+            if (const std::optional<std::uint32_t> n = inflated_size(stored->sub(0, e.cb), inflated))
                 e.cb_inflated = *n;
-        }
     }
     return e;
 }
