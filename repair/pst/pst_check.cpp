@@ -1820,6 +1820,10 @@ void PstChecker::messaging() {
         TreeVisitor v;
         v.nbt = [&](const NbtEntry& e) { nodes.push_back(e); };
         rewalk(PageType::nbt, v);
+        // The sound NBT is the intact node table: with --deleted, the heaps
+        // no live node reaches are deleted mail, as through sound trees,
+        // and stale NBT pages name them.
+        if (hooks_.recover_deleted) hints = std::move(carved_node_entries({&block_index}).front());
     }
     const SalvageIndex node_index({}, std::move(nodes));
     // With a sound BBT, what it lacks is free; else the allocation maps
@@ -1830,7 +1834,7 @@ void PstChecker::messaging() {
     add(ProblemId::pst_trees_rebuilt, 0, 0, bbt_damaged_ ? (nbt_damaged_ ? "BBT and NBT" : "BBT") : "NBT",
         "messages read through an index rebuilt by carving");
     std::vector<const std::vector<BbtEntry>*> heaps;
-    if (nbt_damaged_) heaps.push_back(&block_index.blocks());
+    if (nbt_damaged_ || hooks_.recover_deleted) heaps.push_back(&block_index.blocks());
     if (nbt_damaged_ && unindexed) heaps.push_back(&unindexed->blocks());
     MessagingPass(*this, reading, node_index, [&](const std::function<void(const NbtEntry&)>& visit) {
         for (const NbtEntry& n : node_index.nodes()) visit(n);
