@@ -176,6 +176,7 @@ public:
         if (bbt_ok && nbt_ok) allocation_maps();
         next_ids();
         if (!stopped() && !quick()) messaging();
+        for (const auto& [e, defects] : internal_defects_) block_findings(e, defects);
         if (bbt_ok && !stopped()) check_data_blocks();
     }
 
@@ -295,6 +296,7 @@ private:
             if (!e.moved) continue;
             ++moved;
             if (e.cut != 0) cut_block(e);
+            relocated_.emplace(bid_key(e.bid), e.ib);
             first = std::min(first, e.ib);
             last = std::max(last, e.ib + layout_->align_block(e.cb));
         }
@@ -386,8 +388,22 @@ private:
         return read_internal_block(*content, *layout_);
     }
 
+    // A block's defects where the BBT places it. One that carving found
+    // where it now lies was read there (moved_blocks): those are fixed.
+    void block_findings(const BbtEntry& e, const std::vector<BlockDefect>& defects) {
+        const auto there = relocated_.find(bid_key(e.bid));
+        for (const BlockDefect& d : defects) {
+            Finding& f = add(problem_for(d.kind), d.offset, d.length, "block", d.detail);
+            if (there == relocated_.end()) continue;
+            f.action = Action::fixed;
+            f.detail += (f.detail.empty() ? "" : "; ") + std::string("block ") + std::to_string(e.bid) +
+                        " read where it now lies, at " + std::to_string(there->second);
+        }
+    }
+
     // Pass 1: every block's trailer, and the shape of every data and
-    // subnode tree.
+    // subnode tree. The blocks' defects are logged after the messaging
+    // pass, which tells which of them it read elsewhere.
     void check_blocks() {
         std::uint64_t seen = 0;
         TreeVisitor v;
@@ -409,7 +425,12 @@ private:
                     subnode_tree(e, *ib);
                 }
             }
-            for (const BlockDefect& d : defects) add(problem_for(d.kind), d.offset, d.length, "block", d.detail);
+            // Past the log's cap a finding is only counted: what waits stays bounded.
+            if (internal_defects_.size() < StoreLog::max_findings_per_kind) {
+                if (!defects.empty()) internal_defects_.emplace_back(e, std::move(defects));
+            } else {
+                block_findings(e, defects);
+            }
         };
         const TreeWalk walk = walk_tree(file_, *layout_, PageType::bbt, header_.bbt, v, &source_);
         tree_findings(walk, "BBT");
@@ -465,8 +486,7 @@ private:
         }
         blocks_checked_ += batch.size();
         report_progress();
-        for (const std::vector<BlockDefect>& found : defects)
-            for (const BlockDefect& d : found) add(problem_for(d.kind), d.offset, d.length, "block", d.detail);
+        for (std::size_t i = 0; i < batch.size(); ++i) block_findings(batch[i], defects[i]);
         batch.clear();
     }
 
@@ -846,6 +866,9 @@ private:
     std::vector<unsigned char> inflated_;    // reused for each compressed internal block
     std::vector<unsigned char> read_;        // the bytes block() and page() read last
     SoundBlocks sound_;                      // data blocks the messaging pass read and found sound
+    // Blocks read where carving found them (moved_blocks), by id: where.
+    std::unordered_map<std::uint64_t, std::uint64_t> relocated_;
+    std::vector<std::pair<BbtEntry, std::vector<BlockDefect>>> internal_defects_;  // pass 1's, logged later
     bool header_rebuilt_ = false;
     std::optional<Phases> phases_;
     // A tree whose walk from its root found damage: the messaging layer
