@@ -176,6 +176,7 @@ public:
         if (bbt_ok && nbt_ok) allocation_maps();
         next_ids();
         if (!stopped() && !quick()) messaging();
+        missing_references(nullptr);  // no index was rebuilt (--quick)
         for (const auto& [e, defects] : internal_defects_) block_findings(e, defects);
         if (bbt_ok && !stopped()) check_data_blocks();
     }
@@ -640,7 +641,12 @@ private:
                 const auto it = std::lower_bound(records.begin(), records.end(), bid_key(bid),
                                                  [](const BlockRecord& b, std::uint64_t k) { return b.bid < k; });
                 if (it == records.end() || it->bid != bid_key(bid)) {
-                    add(ProblemId::pst_block_missing, at, 0, from, "block " + std::to_string(bid));
+                    // Past the log's cap a finding is only counted: what waits stays bounded.
+                    if (bbt_damaged_ && missing_references_.size() < StoreLog::max_findings_per_kind) {
+                        missing_references_.push_back({bid, at, from});
+                    } else {
+                        missing_reference({bid, at, from}, nullptr);
+                    }
                     return;
                 }
                 if (it->refs < UINT16_MAX) ++it->refs;
@@ -669,6 +675,26 @@ private:
                         "block " + std::to_string(b.bid) + ": cRef " + std::to_string(b.cref) + ", " +
                             std::to_string(b.refs) + " reference(s) found");
         }
+    }
+
+    struct MissingReference {
+        std::uint64_t bid, at;
+        const char* from;
+    };
+    // A reference to a block the BBT lacks. With the BBT damaged, such
+    // references wait for the index rebuilt by carving (`rebuilt`): a block
+    // it has was read there.
+    void missing_reference(const MissingReference& m, const BlockIndex* rebuilt) {
+        Finding& f = add(ProblemId::pst_block_missing, m.at, 0, m.from, "block " + std::to_string(m.bid));
+        const std::optional<BbtEntry> e = rebuilt != nullptr ? rebuilt->block(m.bid) : std::nullopt;
+        if (!e) return;
+        f.action = Action::fixed;
+        f.detail += ", found by carving at " + std::to_string(e->ib);
+    }
+
+    void missing_references(const BlockIndex* rebuilt) {
+        for (const MissingReference& m : missing_references_) missing_reference(m, rebuilt);
+        missing_references_.clear();
     }
 
     // Pass 4, per range of offsets: everything in use must be marked
@@ -869,6 +895,7 @@ private:
     // Blocks read where carving found them (moved_blocks), by id: where.
     std::unordered_map<std::uint64_t, std::uint64_t> relocated_;
     std::vector<std::pair<BbtEntry, std::vector<BlockDefect>>> internal_defects_;  // pass 1's, logged later
+    std::vector<MissingReference> missing_references_;  // with the BBT damaged, logged later
     bool header_rebuilt_ = false;
     std::optional<Phases> phases_;
     // A tree whose walk from its root found damage: the messaging layer
@@ -1816,6 +1843,7 @@ void PstChecker::messaging() {
         rewalk(PageType::bbt, v);
     }
     const SalvageIndex block_index(std::move(blocks), {});
+    if (bbt_damaged_) missing_references(&block_index);
     // Deleted messages' blocks are in no B-tree, so --deleted carves for
     // them, as with sound trees: they are read, and searched for heaps,
     // but a carved node entry still needs blocks the sound BBT holds.
