@@ -297,10 +297,11 @@ private:
             if (!e.moved) continue;
             ++moved;
             if (e.cut != 0) cut_block(e);
-            relocated_.emplace(bid_key(e.bid), e.ib);
+            relocated_.emplace_back(bid_key(e.bid), e.ib);
             first = std::min(first, e.ib);
             last = std::max(last, e.ib + layout_->align_block(e.cb));
         }
+        std::sort(relocated_.begin(), relocated_.end());
         if (moved > 0)
             add(ProblemId::pst_blocks_moved, first, last - first, "block",
                 std::to_string(moved) + " block(s) whose signatures name other offsets, read where they lie" +
@@ -392,10 +393,12 @@ private:
     // A block's defects where the BBT places it. One that carving found
     // where it now lies was read there (moved_blocks): those are fixed.
     void block_findings(const BbtEntry& e, const std::vector<BlockDefect>& defects) {
-        const auto there = relocated_.find(bid_key(e.bid));
+        const auto there =
+            std::lower_bound(relocated_.begin(), relocated_.end(), std::pair{bid_key(e.bid), std::uint64_t{0}});
+        const bool read_there = there != relocated_.end() && there->first == bid_key(e.bid);
         for (const BlockDefect& d : defects) {
             Finding& f = add(problem_for(d.kind), d.offset, d.length, "block", d.detail);
-            if (there == relocated_.end()) continue;
+            if (!read_there) continue;
             f.action = Action::fixed;
             f.detail += (f.detail.empty() ? "" : "; ") + std::string("block ") + std::to_string(e.bid) +
                         " read where it now lies, at " + std::to_string(there->second);
@@ -892,8 +895,9 @@ private:
     std::vector<unsigned char> inflated_;    // reused for each compressed internal block
     std::vector<unsigned char> read_;        // the bytes block() and page() read last
     SoundBlocks sound_;                      // data blocks the messaging pass read and found sound
-    // Blocks read where carving found them (moved_blocks), by id: where.
-    std::unordered_map<std::uint64_t, std::uint64_t> relocated_;
+    // Blocks read where carving found them (moved_blocks): id, where; sorted.
+    // As many as the moved blocks kept (up to 2^21), so the smallest form.
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> relocated_;
     std::vector<std::pair<BbtEntry, std::vector<BlockDefect>>> internal_defects_;  // pass 1's, logged later
     std::vector<MissingReference> missing_references_;  // with the BBT damaged, logged later
     bool header_rebuilt_ = false;
