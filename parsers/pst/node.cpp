@@ -64,7 +64,7 @@ bool trailer_zeroed(const ByteView& stored, const Layout& layout, const BbtEntry
 
 }  // namespace
 
-void SoundBlocks::add(std::uint64_t bid) {
+void BlockSet::add(std::uint64_t bid) {
     const std::uint64_t i = index(bid);
     if (i >= max_bits) return;
     if (i >= bits_.size()) bits_.resize(i + 1);
@@ -73,7 +73,7 @@ void SoundBlocks::add(std::uint64_t bid) {
     ++size_;
 }
 
-bool SoundBlocks::contains(std::uint64_t bid) const {
+bool BlockSet::contains(std::uint64_t bid) const {
     const std::uint64_t i = index(bid);
     return i < bits_.size() && bits_[i];
 }
@@ -96,6 +96,7 @@ std::optional<std::vector<unsigned char>> NodeReader::block(std::uint64_t bid, s
             if (copy && there.empty()) return copy;
         }
     if (here.empty() && sound_ != nullptr) sound_->add(e->bid);
+    if (!here.empty() && unreadable_ != nullptr) unreadable_->add(e->bid);
     issues.insert(issues.end(), here.begin(), here.end());
     return out;
 }

@@ -117,13 +117,14 @@ struct Subnode {
     std::uint64_t bid_sub = 0;
 };
 
-// Blocks found sound (trailer and CRC as the index has them), for a caller
-// that would otherwise read and check them again: on a large store, reading
-// every block a second time costs more than anything else a scan does. One
-// bit per block id, up to a bound, so that memory follows neither the
-// file's size nor a damaged index's ids; ids past the bound are not kept
-// (and are checked again).
-class SoundBlocks {
+// A set of block ids: those found sound (trailer and CRC as the index has
+// them), for a caller that would otherwise read and check them again (on a
+// large store, reading every block a second time costs more than anything
+// else a scan does), or those that could not be read. One bit per block
+// id, up to a bound, so that memory follows neither the file's size nor a
+// damaged index's ids; ids past the bound are not kept (sound blocks are
+// then checked again; blocks that could not be read go unsaid).
+class BlockSet {
 public:
     void add(std::uint64_t bid);
     [[nodiscard]] bool contains(std::uint64_t bid) const;
@@ -174,7 +175,10 @@ public:
     // view is): copied, not mapped (Source::read).
     void read_through(const Source& source) { source_ = &source; }
     // Every block then read and found sound goes into `sound`.
-    void record_sound(SoundBlocks& sound) { sound_ = &sound; }
+    void record_sound(BlockSet& sound) { sound_ = &sound; }
+    // Every block then asked for and not read whole and verified, from
+    // wherever it was read, goes into `unreadable`.
+    void record_unreadable(BlockSet& unreadable) { unreadable_ = &unreadable; }
     // A block that does not check out where the index places it is then
     // looked up in `moved` (carve.h's MovedBlocks) and read from there
     // when a sound copy lies elsewhere; it is not recorded as sound, since
@@ -195,7 +199,8 @@ private:
     Crypt crypt_;
     const BlockIndex* index_;
     const Source* source_ = nullptr;
-    SoundBlocks* sound_ = nullptr;
+    BlockSet* sound_ = nullptr;
+    BlockSet* unreadable_ = nullptr;
     const BlockIndex* moved_ = nullptr;
     mutable std::vector<unsigned char> stored_;  // a block's bytes as read through source_
 };

@@ -391,17 +391,19 @@ private:
     }
 
     // A block's defects where the BBT places it. One that carving found
-    // where it now lies was read there (moved_blocks): those are fixed.
+    // sound where it now lies (moved_blocks) is read there when needed: its
+    // defects are fixed, unless the messaging pass could not read that copy.
     void block_findings(const BbtEntry& e, const std::vector<BlockDefect>& defects) {
         const auto there =
             std::lower_bound(relocated_.begin(), relocated_.end(), std::pair{bid_key(e.bid), std::uint64_t{0}});
-        const bool read_there = there != relocated_.end() && there->first == bid_key(e.bid);
+        const bool found_there =
+            there != relocated_.end() && there->first == bid_key(e.bid) && !unreadable_.contains(e.bid);
         for (const BlockDefect& d : defects) {
             Finding& f = add(problem_for(d.kind), d.offset, d.length, "block", d.detail);
-            if (!read_there) continue;
+            if (!found_there) continue;
             f.action = Action::fixed;
             f.detail += (f.detail.empty() ? "" : "; ") + std::string("block ") + std::to_string(e.bid) +
-                        " read where it now lies, at " + std::to_string(there->second);
+                        " found sound where it now lies, at " + std::to_string(there->second);
         }
     }
 
@@ -894,9 +896,10 @@ private:
     std::vector<std::uint64_t> bid_bounds_;  // where each reference-count range starts
     std::vector<unsigned char> inflated_;    // reused for each compressed internal block
     std::vector<unsigned char> read_;        // the bytes block() and page() read last
-    SoundBlocks sound_;                      // data blocks the messaging pass read and found sound
-    // Blocks read where carving found them (moved_blocks): id, where; sorted.
-    // As many as the moved blocks kept (up to 2^21), so the smallest form.
+    BlockSet sound_;                         // data blocks the messaging pass read and found sound
+    BlockSet unreadable_;                    // blocks it could not read whole, from wherever
+    // Blocks carving found moved (moved_blocks): id, where; sorted. As
+    // many as the moved blocks kept (up to 2^21), so the smallest form.
     std::vector<std::pair<std::uint64_t, std::uint64_t>> relocated_;
     std::vector<std::pair<BbtEntry, std::vector<BlockDefect>>> internal_defects_;  // pass 1's, logged later
     std::vector<MissingReference> missing_references_;  // with the BBT damaged, logged later
@@ -942,6 +945,7 @@ public:
         // Through the header's BBT, a block sound here is the one the BBT
         // names, and need not be checked again (check_data_blocks).
         if (!c.bbt_damaged_) reader_.record_sound(c.sound_);
+        reader_.record_unreadable(c.unreadable_);
     }
 
     void run() {

@@ -398,7 +398,7 @@ TEST_CASE("sealing makes the header's and pages' checksums what Outlook wrote") 
 // [MS-PST] 2.2.2.2: a BID's bit 0 is reserved (readers ignore it), bit 1
 // marks an internal block; the rest is the index.
 TEST_CASE("sound blocks are kept by id, bit 0 ignored and bit 1 not, within a bound") {
-    mailfsck::pst::SoundBlocks sound;
+    mailfsck::pst::BlockSet sound;
     sound.add(0x104);
     CHECK(sound.contains(0x104));
     CHECK(sound.contains(0x105));
@@ -414,6 +414,50 @@ TEST_CASE("sound blocks are kept by id, bit 0 ignored and bit 1 not, within a bo
     CHECK(sound.size() == 1);
     sound.add(0x106);
     CHECK(sound.size() == 2);
+}
+
+// Three blocks, each now lying 64 bytes past where it was written (where
+// other bytes lie now): the index places them where they were written,
+// carving where they lie. A block read from its sound copy there was read
+// whole; one whose copy fails its CRC too was not, and is said so; one
+// never asked for is not said at all.
+TEST_CASE("a block that cannot be read where it was written nor where it lies is recorded as unreadable, and only such a block") {
+    // [MS-PST] 5.5: the signature of the place the block was written at.
+    const auto sig = [](std::uint64_t ib, std::uint64_t bid) {
+        const auto k = static_cast<std::uint32_t>(ib ^ bid);
+        return (k >> 16 ^ k) & 0xFFFF;
+    };
+    const std::string data = "moved!";
+    std::string file(384, '\x5A');
+    std::vector<pst::BbtEntry> placed, carved;
+    for (const std::uint64_t bid : {4U, 8U, 12U}) {
+        const std::uint64_t written = (bid / 4 - 1) * 128, lies = written + 64;
+        file.replace(lies, data.size(), data);
+        const std::uint64_t trailer = test::block_trailer_at(lies, data.size());
+        test::put_le(file, trailer, data.size(), 2);
+        test::put_le(file, trailer + 2, sig(written, bid), 2);
+        test::store_pst_crc(file, trailer + 4, lies, data.size());
+        test::put_le(file, trailer + 8, bid, 8);
+        placed.push_back({.bid = bid, .ib = written, .cb = 6, .cb_inflated = 6});
+        carved.push_back({.bid = bid, .ib = lies, .cb = 6, .cb_inflated = 6, .moved = true});
+    }
+    file[192] ^= 0x01;  // block 8's copy: its CRC fails
+    const pst::SalvageIndex index(placed, {}), moved(carved, {});
+    pst::NodeReader reader(ByteView(file), pst::layout_for(pst::Format::unicode), pst::Crypt::none, index);
+    reader.relocate_through(moved);
+    pst::BlockSet unreadable;
+    reader.record_unreadable(unreadable);
+    std::vector<pst::ReadIssue> issues;
+    const std::optional<std::vector<unsigned char>> four = reader.block(4, issues);
+    REQUIRE(four);
+    CHECK(std::string(four->begin(), four->end()) == data);
+    CHECK(issues.empty());
+    CHECK_FALSE(reader.block(8, issues));
+    CHECK_FALSE(issues.empty());
+    CHECK_FALSE(unreadable.contains(4));
+    CHECK(unreadable.contains(8));
+    CHECK_FALSE(unreadable.contains(12));
+    CHECK(unreadable.size() == 1);
 }
 
 TEST_CASE("transport headers are composed without the lines that are not fields, so the header block is whole") {
