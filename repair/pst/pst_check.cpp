@@ -176,7 +176,7 @@ public:
         if (bbt_ok && nbt_ok) allocation_maps();
         next_ids();
         if (!stopped() && !quick()) messaging();
-        missing_references(nullptr);  // no index was rebuilt (--quick)
+        missing_references(nullptr);  // the BBT's walk was damaged, and no index rebuilt (--quick, or stopped)
         for (const auto& [e, defects] : internal_defects_) block_findings(e, defects);
         if (bbt_ok && !stopped()) check_data_blocks();
     }
@@ -692,7 +692,7 @@ private:
     void missing_reference(const MissingReference& m, const BlockIndex* rebuilt) {
         Finding& f = add(ProblemId::pst_block_missing, m.at, 0, m.from, "block " + std::to_string(m.bid));
         const std::optional<BbtEntry> e = rebuilt != nullptr ? rebuilt->block(m.bid) : std::nullopt;
-        if (!e) return;
+        if (!e || unreadable_.contains(m.bid)) return;
         f.action = Action::fixed;
         f.detail += ", found by carving at " + std::to_string(e->ib);
     }
@@ -1851,7 +1851,6 @@ void PstChecker::messaging() {
         rewalk(PageType::bbt, v);
     }
     const SalvageIndex block_index(std::move(blocks), {});
-    if (bbt_damaged_) missing_references(&block_index);
     // Deleted messages' blocks are in no B-tree, so --deleted carves for
     // them, as with sound trees: they are read, and searched for heaps,
     // but a carved node entry still needs blocks the sound BBT holds.
@@ -1900,6 +1899,7 @@ void PstChecker::messaging() {
     }, nbt_damaged_, std::move(heaps), bbt_damaged_ ? nullptr : &moved, maps ? &*maps : nullptr,
                   bbt_damaged_ ? nullptr : &block_index,
                   std::move(hints)).run();
+    if (bbt_damaged_) missing_references(&block_index);
     std::vector<BbtEntry> said = moved.blocks();
     if (unindexed) said.insert(said.end(), unindexed->blocks().begin(), unindexed->blocks().end());
     moved_blocks(said, moved.skipped());
