@@ -82,6 +82,7 @@ std::optional<std::vector<unsigned char>> NodeReader::block(std::uint64_t bid, s
     const std::optional<BbtEntry> e = index_->block(bid);
     if (!e) {
         issues.push_back({ReadFault::missing, bid, 0});
+        if (unreadable_ != nullptr) unreadable_->add(bid);
         return std::nullopt;
     }
     std::vector<ReadIssue> here;

@@ -419,8 +419,8 @@ TEST_CASE("sound blocks are kept by id, bit 0 ignored and bit 1 not, within a bo
 // Three blocks, each now lying 64 bytes past where it was written (where
 // other bytes lie now): the index places them where they were written,
 // carving where they lie. A block read from its sound copy there was read
-// whole; one whose copy fails its CRC too was not, and is said so; one
-// never asked for is not said at all.
+// whole; one whose copy fails its CRC too was not, and is said so, as is
+// one no index has; one never asked for is not said at all.
 TEST_CASE("a block that cannot be read where it was written nor where it lies is recorded as unreadable, and only such a block") {
     // [MS-PST] 5.5: the signature of the place the block was written at.
     const auto sig = [](std::uint64_t ib, std::uint64_t bid) {
@@ -454,10 +454,12 @@ TEST_CASE("a block that cannot be read where it was written nor where it lies is
     CHECK(issues.empty());
     CHECK_FALSE(reader.block(8, issues));
     CHECK_FALSE(issues.empty());
+    CHECK_FALSE(reader.block(16, issues));  // in no index
     CHECK_FALSE(unreadable.contains(4));
     CHECK(unreadable.contains(8));
     CHECK_FALSE(unreadable.contains(12));
-    CHECK(unreadable.size() == 1);
+    CHECK(unreadable.contains(16));
+    CHECK(unreadable.size() == 2);
 }
 
 TEST_CASE("transport headers are composed without the lines that are not fields, so the header block is whole") {
